@@ -1,0 +1,183 @@
+"""SQLAlchemy 2.0 models: class sessions, per-interval aggregates, per-student aggregates and source status.
+
+Nothing here can hold an image: students are known by a pseudonymous label (``Seat 3``, ``Tile 2-4``) and every
+stored number is an aggregate over an interval. Times are timezone-aware UTC on the Python side on every backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from db.emotions import EMOTIONS
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Store naive UTC, return aware UTC: SQLite has no time zones, PostgreSQL's would shift with the server."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use datetime.now(timezone.utc)")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        stored: dt.datetime = value
+        if stored.tzinfo is not None:  # a driver or column type that already answers aware: convert, never relabel
+            return stored.astimezone(dt.UTC)
+        return stored.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ClassSession(Base):
+    """One monitored class: from ``monitor run`` start to the end of the source or Ctrl+C."""
+
+    __tablename__ = "class_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(500), doc="source string with any password removed")
+    layout: Mapped[str] = mapped_column(String(20), doc="room or gallery (auto resolves to one of them)")
+    interval_s: Mapped[float] = mapped_column(Float)
+    fps: Mapped[float] = mapped_column(Float)
+    detector: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    intervals: Mapped[list[Interval]] = relationship(
+        back_populates="session", cascade="all, delete-orphan", passive_deletes=True, order_by="Interval.start"
+    )
+    source_status: Mapped[SourceStatus | None] = relationship(
+        back_populates="session", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<ClassSession {self.id} {self.name!r} {self.started_at:%Y-%m-%d %H:%M}>"
+
+
+class Interval(Base):
+    """Class-wide aggregate of one interval: students per dominant emotion, frames analysed and skipped."""
+
+    __tablename__ = "interval"
+    __table_args__ = (UniqueConstraint("session_id", "start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_session.id", ondelete="CASCADE"), index=True)
+    start: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    end: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    students_seen: Mapped[int] = mapped_column(Integer)
+    frames_analysed: Mapped[int] = mapped_column(Integer)
+    frames_skipped: Mapped[int] = mapped_column(Integer)
+    n_angry: Mapped[int] = mapped_column(Integer, default=0)
+    n_disgust: Mapped[int] = mapped_column(Integer, default=0)
+    n_fear: Mapped[int] = mapped_column(Integer, default=0)
+    n_happy: Mapped[int] = mapped_column(Integer, default=0)
+    n_sad: Mapped[int] = mapped_column(Integer, default=0)
+    n_surprise: Mapped[int] = mapped_column(Integer, default=0)
+    n_neutral: Mapped[int] = mapped_column(Integer, default=0)
+
+    session: Mapped[ClassSession] = relationship(back_populates="intervals")
+    students: Mapped[list[StudentInterval]] = relationship(
+        back_populates="interval", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def counts(self) -> dict[str, int]:
+        return {e: int(getattr(self, f"n_{e}")) for e in EMOTIONS}
+
+    def __repr__(self) -> str:
+        return f"<Interval session={self.session_id} {self.start:%H:%M:%S} seen={self.students_seen}>"
+
+
+class StudentInterval(Base):
+    """One student's mean class probabilities over one interval, their dominant emotion and frames seen."""
+
+    __tablename__ = "student_interval"
+    __table_args__ = (UniqueConstraint("interval_id", "student"), Index("ix_student_interval_student", "student"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interval_id: Mapped[int] = mapped_column(ForeignKey("interval.id", ondelete="CASCADE"), index=True)
+    student: Mapped[str] = mapped_column(String(200), doc="pseudonymous label: Seat N, Tile R-C, a display name")
+    frames_seen: Mapped[int] = mapped_column(Integer)
+    dominant: Mapped[str] = mapped_column(String(10))
+    p_angry: Mapped[float] = mapped_column(Float)
+    p_disgust: Mapped[float] = mapped_column(Float)
+    p_fear: Mapped[float] = mapped_column(Float)
+    p_happy: Mapped[float] = mapped_column(Float)
+    p_sad: Mapped[float] = mapped_column(Float)
+    p_surprise: Mapped[float] = mapped_column(Float)
+    p_neutral: Mapped[float] = mapped_column(Float)
+
+    interval: Mapped[Interval] = relationship(back_populates="students")
+
+    def probabilities(self) -> dict[str, float]:
+        return {e: float(getattr(self, f"p_{e}")) for e in EMOTIONS}
+
+    def __repr__(self) -> str:
+        return f"<StudentInterval {self.student!r} {self.dominant} frames={self.frames_seen}>"
+
+
+class SourceStatus(Base):
+    """The capture source's live state for a session: a heartbeat row the worker updates, one per session."""
+
+    __tablename__ = "source_status"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_session.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), doc="starting, online, offline or ended")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    frames_analysed: Mapped[int] = mapped_column(Integer, default=0)
+    frames_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    reconnects: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(Text, default=None, doc="last error, one line")
+
+    session: Mapped[ClassSession] = relationship(back_populates="source_status")
+
+    def __repr__(self) -> str:
+        return f"<SourceStatus session={self.session_id} {self.state}>"
+
+
+class SourceEvent(Base):
+    """A change of the source's state (online/offline), recorded once per change."""
+
+    __tablename__ = "source_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_session.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text, default=None)
+
+    def __repr__(self) -> str:
+        return f"<SourceEvent session={self.session_id} {self.state} at {self.at:%H:%M:%S}>"

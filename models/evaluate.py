@@ -1,0 +1,45 @@
+"""Evaluate a model on FER2013 PublicTest: ``python -m models.evaluate --data PATH [--model FILE] [--json OUT]``.
+
+Prints accuracy, macro-F1, per-class recall and precision, expected calibration error and the confusion matrix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from models.classifier import DEFAULT_MODEL, EmotionClassifier, ModelError
+from models.data import DataError, load_split
+from models.metrics import Report, report
+from models.preprocess import to_batch
+
+
+def evaluate(model_path: Path, data: str | Path) -> Report:
+    faces = load_split(data, "val")
+    clf = EmotionClassifier(model_path, batch_size=256)
+    return report(clf.predict(to_batch(faces.x)), faces.y)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m models.evaluate", description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="FER2013 folder, fer2013.csv, or Kaggle train/ test/ folders")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--json", type=Path, help="also write the report as JSON here")
+    args = p.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        rep = evaluate(args.model, args.data)
+    except (DataError, ModelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(rep.format())
+    if args.json:
+        args.json.write_text(json.dumps(rep.to_dict(), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
