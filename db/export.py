@@ -1,0 +1,111 @@
+"""CSV export of one class session, for teachers' spreadsheets and for the dashboard's download buttons.
+
+Two files, with exactly these columns:
+
+* class level, one row per interval: ``session_id, interval_start, interval_end, students_seen, angry, disgust,
+  fear, happy, sad, surprise, neutral`` (emotion columns count students whose dominant emotion it was);
+* per student, one row per (interval, student), by interval then natural label order: ``session_id,
+  interval_start, interval_end, student, frames_seen, dominant, p_angry ... p_neutral`` (mean probabilities,
+  4 decimals).
+
+Times are ISO 8601 in UTC with a ``Z`` suffix: ``2026-11-21T10:00:00Z``, with milliseconds
+(``2026-11-21T10:00:00.250Z``) only when the stored time has a fraction of a second. Lines end in ``\\n``; the text
+is UTF-8 when written to a file.
+
+Student labels can be Zoom display names typed by participants, so every text cell that a spreadsheet would read as
+a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy.orm import Session
+
+from db.emotions import EMOTIONS
+from db.queries import get_session, student_interval_rows, timeline_stmt
+
+CLASS_HEADER: tuple[str, ...] = ("session_id", "interval_start", "interval_end", "students_seen", *EMOTIONS)
+STUDENT_HEADER: tuple[str, ...] = (
+    "session_id",
+    "interval_start",
+    "interval_end",
+    "student",
+    "frames_seen",
+    "dominant",
+    *(f"p_{e}" for e in EMOTIONS),
+)
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+Cell = str | int | float
+
+
+class UnknownSessionError(LookupError):
+    """No session has the requested id; the message is one line for the user."""
+
+
+def iso_utc(t: dt.datetime) -> str:
+    """``2026-11-21T10:00:00Z``; milliseconds only when there is a fraction of a second."""
+    timespec = "seconds" if t.microsecond == 0 else "milliseconds"
+    return t.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
+
+
+def neutralise(cell: str) -> str:
+    """Prefix ``'`` to text a spreadsheet would evaluate as a formula (OWASP's CSV injection advice)."""
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+
+
+def export_class_csv(s: Session, session_id: int) -> str:
+    """The class-level CSV of a session; raises :class:`UnknownSessionError` if there is no such session."""
+    _require_session(s, session_id)
+    rows = (
+        (
+            session_id,
+            iso_utc(r.interval_start),
+            iso_utc(r.interval_end),
+            r.students_seen,
+            *(r._mapping[e] for e in EMOTIONS),
+        )
+        for r in s.execute(timeline_stmt(session_id))
+    )
+    return _to_csv(CLASS_HEADER, rows)
+
+
+def export_student_csv(s: Session, session_id: int) -> str:
+    """The per-student CSV of a session; raises :class:`UnknownSessionError` if there is no such session."""
+    _require_session(s, session_id)
+    rows = (
+        (
+            session_id,
+            iso_utc(r.interval_start),
+            iso_utc(r.interval_end),
+            r.student,
+            r.frames_seen,
+            r.dominant,
+            *(f"{getattr(r, f'p_{e}'):.4f}" for e in EMOTIONS),
+        )
+        for r in student_interval_rows(s, session_id)
+    )
+    return _to_csv(STUDENT_HEADER, rows)
+
+
+def export_csv(s: Session, session_id: int, *, per_student: bool = False) -> str:
+    """Either CSV, as chosen by ``per_student``."""
+    return export_student_csv(s, session_id) if per_student else export_class_csv(s, session_id)
+
+
+def _require_session(s: Session, session_id: int) -> None:
+    if get_session(s, session_id) is None:
+        raise UnknownSessionError(f"no session with id {session_id}")
+
+
+def _to_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([neutralise(c) if isinstance(c, str) else c for c in row])
+    return buf.getvalue()

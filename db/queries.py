@@ -1,0 +1,281 @@
+"""Read queries for the dashboard and the CSV export.
+
+Each ``*_stmt`` function builds a ``select()`` and nothing else, so it can be inspected, tested and reused; the public
+functions run one on the caller's ``Session`` and hand back a model instance, ``None`` or a pandas DataFrame with
+exactly the documented columns (present even when there are no rows). Times are timezone-aware UTC everywhere: model
+attributes are aware ``datetime``s and DataFrame time columns are ``datetime64[us, UTC]``.
+
+The same statements run on SQLite and PostgreSQL. Orders that would depend on the database's collation (student
+labels) are applied in Python with :func:`natural_key`, so "Seat 2" comes before "Seat 10" on every backend.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy.orm import Session
+
+from db.emotions import EMOTIONS
+from db.schema import ClassSession, Interval, SourceStatus, StudentInterval
+
+SESSION_COLUMNS: tuple[str, ...] = (
+    "id",
+    "name",
+    "source",
+    "layout",
+    "started_at",
+    "ended_at",
+    "intervals",
+    "students",
+    "duration_s",
+)
+TIMELINE_COLUMNS: tuple[str, ...] = (
+    "interval_start",
+    "interval_end",
+    "students_seen",
+    "frames_analysed",
+    "frames_skipped",
+    *EMOTIONS,
+)
+STUDENT_COLUMNS: tuple[str, ...] = (
+    "interval_start",
+    "interval_end",
+    "student",
+    "frames_seen",
+    "dominant",
+    *(f"p_{e}" for e in EMOTIONS),
+)
+
+_TIME_COLUMNS = frozenset({"started_at", "ended_at", "interval_start", "interval_end"})
+_DIGITS = re.compile(r"([0-9]+)")
+
+
+def natural_key(label: str) -> tuple[tuple[str | int, ...], str]:
+    """Sort key putting ``Seat 2`` before ``Seat 10`` and ``tile 3`` next to ``Tile 3``.
+
+    Only ASCII digits count as numbers: ``int()`` rejects characters like ``²`` that ``str.isdigit`` accepts, and
+    labels can be any Zoom display name. The label itself breaks ties so the order is total.
+    """
+    parts = _DIGITS.split(label)
+    return tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(parts)), label
+
+
+# --- statements -----------------------------------------------------------------------------------------------------
+
+
+def sessions_stmt(limit: int = 200) -> Select[Any]:
+    """Newest sessions first, with interval count, distinct students and the last interval's end.
+
+    Correlated subqueries rather than joins + GROUP BY: they run only for the ``limit`` rows kept, each through the
+    ``session_id`` and ``interval_id`` indexes.
+    """
+    n_intervals = select(func.count(Interval.id)).where(Interval.session_id == ClassSession.id).scalar_subquery()
+    n_students = (
+        select(func.count(StudentInterval.student.distinct()))
+        .join(Interval, StudentInterval.interval_id == Interval.id)
+        .where(Interval.session_id == ClassSession.id)
+        .scalar_subquery()
+    )
+    last_end = select(func.max(Interval.end)).where(Interval.session_id == ClassSession.id).scalar_subquery()
+    return (
+        select(
+            ClassSession.id,
+            ClassSession.name,
+            ClassSession.source,
+            ClassSession.layout,
+            ClassSession.started_at,
+            ClassSession.ended_at,
+            n_intervals.label("intervals"),
+            n_students.label("students"),
+            last_end.label("last_interval_end"),
+        )
+        .order_by(ClassSession.started_at.desc(), ClassSession.id.desc())
+        .limit(limit)
+    )
+
+
+def live_session_stmt() -> Select[Any]:
+    """The most recently started session that has not ended."""
+    return (
+        select(ClassSession)
+        .where(ClassSession.ended_at.is_(None))
+        .order_by(ClassSession.started_at.desc(), ClassSession.id.desc())
+        .limit(1)
+    )
+
+
+def latest_session_stmt() -> Select[Any]:
+    """The most recently started session, ended or not."""
+    return select(ClassSession).order_by(ClassSession.started_at.desc(), ClassSession.id.desc()).limit(1)
+
+
+def timeline_stmt(session_id: int) -> Select[Any]:
+    """One row per interval of the session, oldest first, with one count column per emotion."""
+    return (
+        select(
+            Interval.start.label("interval_start"),
+            Interval.end.label("interval_end"),
+            Interval.students_seen,
+            Interval.frames_analysed,
+            Interval.frames_skipped,
+            *(getattr(Interval, f"n_{e}").label(e) for e in EMOTIONS),
+        )
+        .where(Interval.session_id == session_id)
+        .order_by(Interval.start)
+    )
+
+
+def _student_columns() -> list[ColumnElement[Any]]:
+    return [
+        Interval.start.label("interval_start"),
+        Interval.end.label("interval_end"),
+        StudentInterval.student,
+        StudentInterval.frames_seen,
+        StudentInterval.dominant,
+        *(getattr(StudentInterval, f"p_{e}") for e in EMOTIONS),
+    ]
+
+
+def student_intervals_stmt(session_id: int) -> Select[Any]:
+    """One row per (interval, student) of the session, by interval start then label (the label order is refined
+    in Python, see :func:`student_intervals`)."""
+    return (
+        select(*_student_columns())
+        .join(Interval, StudentInterval.interval_id == Interval.id)
+        .where(Interval.session_id == session_id)
+        .order_by(Interval.start, StudentInterval.student)
+    )
+
+
+def latest_students_stmt(session_id: int) -> Select[Any]:
+    """Each student's row from the latest interval they were seen in (a window function; SQLite >= 3.25)."""
+    ranked = (
+        select(
+            StudentInterval.id,
+            func.row_number()
+            .over(partition_by=StudentInterval.student, order_by=(Interval.start.desc(), Interval.id.desc()))
+            .label("rank"),
+        )
+        .join(Interval, StudentInterval.interval_id == Interval.id)
+        .where(Interval.session_id == session_id)
+        .subquery()
+    )
+    return (
+        select(*_student_columns())
+        .join(Interval, StudentInterval.interval_id == Interval.id)
+        .join(ranked, ranked.c.id == StudentInterval.id)
+        .where(ranked.c.rank == 1)
+    )
+
+
+# --- public queries ---------------------------------------------------------------------------------------------------
+
+
+def list_sessions(s: Session, limit: int = 200) -> pd.DataFrame:
+    """Sessions newest first: id, name, source, layout, started_at, ended_at, intervals, students, duration_s.
+
+    ``duration_s`` is ``ended_at`` (or, while a session runs, its last interval's end) minus ``started_at`` in
+    seconds; NaN for a running session with no interval yet.
+    """
+    records = []
+    for row in s.execute(sessions_stmt(limit)):
+        end = row.ended_at or row.last_interval_end
+        duration = (end - row.started_at).total_seconds() if end is not None else math.nan
+        records.append(
+            (
+                row.id,
+                row.name,
+                row.source,
+                row.layout,
+                row.started_at,
+                row.ended_at,
+                row.intervals,
+                row.students,
+                duration,
+            )
+        )
+    frame = _frame(records, SESSION_COLUMNS)
+    counts = {"id": "int64", "intervals": "int64", "students": "int64", "duration_s": "float64"}
+    return frame.astype({"name": "str", "source": "str", "layout": "str", **counts})
+
+
+def get_session(s: Session, session_id: int) -> ClassSession | None:
+    """The session with this id, or None."""
+    return s.get(ClassSession, session_id)
+
+
+def live_session(s: Session) -> ClassSession | None:
+    """The most recently started session whose ``ended_at`` is NULL, else None."""
+    return s.scalars(live_session_stmt()).first()
+
+
+def latest_session(s: Session) -> ClassSession | None:
+    """The most recently started session in any state, else None."""
+    return s.scalars(latest_session_stmt()).first()
+
+
+def class_timeline(s: Session, session_id: int) -> pd.DataFrame:
+    """One row per interval ordered by start: interval_start, interval_end, students_seen, frames_analysed,
+    frames_skipped and a count of students per emotion (columns ``angry`` ... ``neutral``)."""
+    frame = _frame(s.execute(timeline_stmt(session_id)).all(), TIMELINE_COLUMNS)
+    return frame.astype({c: "int64" for c in TIMELINE_COLUMNS if c not in _TIME_COLUMNS})
+
+
+def student_interval_rows(s: Session, session_id: int) -> list[Row[Any]]:
+    """The rows of :func:`student_intervals` as plain rows (the CSV export streams these)."""
+    rows = s.execute(student_intervals_stmt(session_id)).all()
+    return sorted(rows, key=lambda r: (r.interval_start, natural_key(r.student)))
+
+
+def student_intervals(s: Session, session_id: int) -> pd.DataFrame:
+    """One row per (interval, student) ordered by interval_start then natural label order: interval_start,
+    interval_end, student, frames_seen, dominant, p_angry ... p_neutral."""
+    return _student_frame(student_interval_rows(s, session_id))
+
+
+def latest_students(s: Session, session_id: int) -> pd.DataFrame:
+    """Each student's latest interval row in the session (columns as :func:`student_intervals`), sorted by label
+    naturally: Seat 2 before Seat 10."""
+    rows = sorted(s.execute(latest_students_stmt(session_id)), key=lambda r: natural_key(r.student))
+    return _student_frame(rows)
+
+
+def source_status(s: Session, session_id: int) -> SourceStatus | None:
+    """The session's capture-source heartbeat row, or None before the worker wrote one."""
+    return s.get(SourceStatus, session_id)
+
+
+def delete_session(s: Session, session_id: int) -> bool:
+    """Delete a session and, by ``ON DELETE CASCADE``, its intervals, student rows, status and events.
+
+    Returns False if there was no such session. The caller's transaction commits it
+    (``with Session() as s, s.begin(): delete_session(s, 3)``).
+    """
+    session = s.get(ClassSession, session_id)
+    if session is None:
+        return False
+    s.delete(session)
+    s.flush()
+    return True
+
+
+# --- helpers ----------------------------------------------------------------------------------------------------------
+
+
+def _frame(rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """A DataFrame with exactly ``columns`` (also when empty) and UTC-aware time columns."""
+    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(columns))
+    for col in _TIME_COLUMNS.intersection(columns):
+        frame[col] = pd.to_datetime(frame[col], utc=True).astype("datetime64[us, UTC]")
+    return frame
+
+
+def _student_frame(rows: Iterable[Sequence[Any]]) -> pd.DataFrame:
+    frame = _frame(rows, STUDENT_COLUMNS)
+    probabilities = {f"p_{e}": "float64" for e in EMOTIONS}
+    return frame.astype({"student": "str", "dominant": "str", "frames_seen": "int64", **probabilities})

@@ -1,0 +1,91 @@
+"""Fixtures shared by every test layer: databases on SQLite and PostgreSQL, migrated to head.
+
+``db_url`` is parametrized: each test that uses it (directly or through ``engine``/``Session``) runs once on a fresh
+SQLite file and once on a fresh PostgreSQL database. PostgreSQL comes from ``CLASSMOOD_TEST_PG_URL``, an admin URL
+(``eval "$(bash .ci/postgres.sh | tail -1)"`` sets it); each test gets its own database, created from that URL and
+dropped afterwards. Without the variable the PostgreSQL cases are skipped, except under ``CI=true``, where they fail
+so that CI can never pass by quietly testing SQLite alone.
+
+Keep this file light: no TensorFlow, no monitor or dashboard imports.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import sessionmaker
+
+from db.engine import make_engine, normalise_url, session_factory, upgrade
+
+PG_ENV = "CLASSMOOD_TEST_PG_URL"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> URL:
+    """The PostgreSQL admin URL from ``CLASSMOOD_TEST_PG_URL`` (skip locally, fail under CI when it is unset)."""
+    raw = os.environ.get(PG_ENV)
+    if not raw:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f'{PG_ENV} is not set but CI=true: start one with eval "$(bash .ci/postgres.sh | tail -1)"')
+        pytest.skip(f'{PG_ENV} not set (run: eval "$(bash .ci/postgres.sh | tail -1)")')
+    return normalise_url(raw)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_engine(pg_admin_url: URL) -> Iterator[Engine]:
+    """An AUTOCOMMIT engine on the admin database, for CREATE and DROP DATABASE."""
+    engine = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_admin_engine: Engine, pg_admin_url: URL) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards (even if the test left connections)."""
+    name = f"classmood_test_{uuid.uuid4().hex[:12]}"
+    with pg_admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield pg_admin_url.set(database=name).render_as_string(hide_password=False)
+    with pg_admin_engine.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file in the test's temporary folder (not created yet)."""
+    return f"sqlite:///{tmp_path / 'classmood.sqlite3'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """An empty database's URL, once per backend."""
+    url: str = request.getfixturevalue(f"{'pg' if request.param == 'postgresql' else 'sqlite'}_url")
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a fresh database migrated to head with ``db.engine.upgrade``."""
+    eng = make_engine(db_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def Session(engine: Engine) -> sessionmaker[OrmSession]:
+    """The session factory for ``engine``: ``with Session() as s, s.begin(): ...``."""
+    return session_factory(engine)
