@@ -1,0 +1,141 @@
+"""Per-interval aggregation: the ``IntervalAggregate`` container and the ``Aggregator`` that builds them.
+
+Intervals are aligned to the session start on the source's clock: interval k covers ``[k*I, (k+1)*I)`` seconds.
+A student's interval result is the mean of their per-frame probabilities; their dominant emotion is its argmax; the
+class-wide row counts students per dominant emotion. An interval with neither an analysed nor a skipped frame (the
+source was offline throughout) is not stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from db.emotions import EMOTIONS
+
+
+@dataclass(frozen=True)
+class StudentAggregate:
+    student: str
+    frames_seen: int
+    probs: tuple[float, ...]  # mean probability per class, EMOTIONS order
+
+    def __post_init__(self) -> None:
+        if len(self.probs) != len(EMOTIONS) or self.frames_seen < 1:
+            raise ValueError("a student aggregate needs 7 probabilities and at least one frame")
+
+    @property
+    def dominant(self) -> str:
+        return EMOTIONS[int(np.argmax(self.probs))]
+
+
+@dataclass(frozen=True)
+class IntervalAggregate:
+    start: dt.datetime
+    end: dt.datetime
+    frames_analysed: int
+    frames_skipped: int
+    students: tuple[StudentAggregate, ...]
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end < self.start:
+            raise ValueError("interval times must be aware and ordered")
+
+    @property
+    def students_seen(self) -> int:
+        return len(self.students)
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(EMOTIONS, 0)
+        for s in self.students:
+            out[s.dominant] += 1
+        return out
+
+
+@dataclass
+class _Open:
+    index: int
+    analysed: int = 0
+    skipped: int = 0
+    last_t: float = 0.0
+    sums: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    frames: dict[str, int] = field(default_factory=dict)
+
+
+class Aggregator:
+    """Feed it frames' labelled predictions and skips in time order; it returns intervals as they close."""
+
+    def __init__(self, started_at: dt.datetime, interval_s: float, frame_period_s: float) -> None:
+        self.started_at = started_at
+        self.interval_s = interval_s
+        self.frame_period_s = frame_period_s
+        self._open: _Open | None = None
+        self.total_analysed = 0
+        self.total_skipped = 0
+        self.last_t = 0.0
+
+    def _roll(self, t: float) -> list[IntervalAggregate]:
+        k = max(0, math.floor(t / self.interval_s))
+        closed: list[IntervalAggregate] = []
+        if self._open is not None and self._open.index != k:
+            closed.append(self._close(self._open, full=True))
+            self._open = None
+        if self._open is None:
+            self._open = _Open(k)
+        self._open.last_t = max(self._open.last_t, t)
+        self.last_t = max(self.last_t, t)
+        return closed
+
+    def add_frame(self, t: float, labelled: list[tuple[str, npt.NDArray[np.float32]]]) -> list[IntervalAggregate]:
+        """One analysed frame at source time ``t`` with (student, probabilities) for each labelled face."""
+        closed = self._roll(t)
+        assert self._open is not None
+        self._open.analysed += 1
+        self.total_analysed += 1
+        for student, probs in labelled:
+            if student not in self._open.sums:
+                self._open.sums[student] = np.zeros(len(EMOTIONS))
+                self._open.frames[student] = 0
+            self._open.sums[student] += probs
+            self._open.frames[student] += 1
+        return closed
+
+    def add_skipped(self, t: float) -> list[IntervalAggregate]:
+        closed = self._roll(t)
+        assert self._open is not None
+        self._open.skipped += 1
+        self.total_skipped += 1
+        return closed
+
+    def flush(self) -> IntervalAggregate | None:
+        """Close the open interval at the last frame seen (shutdown, end of source); ``None`` if nothing is open."""
+        if self._open is None:
+            return None
+        agg = self._close(self._open, full=False)
+        self._open = None
+        return agg
+
+    def _close(self, o: _Open, full: bool) -> IntervalAggregate:
+        start_s = o.index * self.interval_s
+        end_s = start_s + self.interval_s if full else min(start_s + self.interval_s, o.last_t + self.frame_period_s)
+        students = tuple(
+            StudentAggregate(name, o.frames[name], tuple(float(v) for v in o.sums[name] / o.frames[name]))
+            for name in sorted(o.sums, key=_natural)
+        )
+        return IntervalAggregate(
+            start=self.started_at + dt.timedelta(seconds=start_s),
+            end=self.started_at + dt.timedelta(seconds=end_s),
+            frames_analysed=o.analysed,
+            frames_skipped=o.skipped,
+            students=students,
+        )
+
+
+def _natural(label: str) -> tuple[object, ...]:
+    import re
+
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", label))

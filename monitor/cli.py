@@ -1,0 +1,133 @@
+"""Command line: ``python -m monitor run --source SOURCE [options]`` and ``python -m monitor demo``.
+
+Bad input (a missing file, an unreadable video, an unknown source string, an invalid option or config value, a
+missing model) is reported as one ``error:`` line on stderr with exit code 2, before any session is opened.
+SIGINT (Ctrl+C) and SIGTERM end the session cleanly: the open interval is written and the session closed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# FFmpeg and TensorFlow write their own diagnostics straight to stderr; the worker reports problems itself, in
+# one line, so theirs are silenced before either library is loaded.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line and exit 2, like every other input error
+        self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m monitor", description="ClassMood capture worker.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="monitor a class from a video source", description=__doc__)
+    run.add_argument("--source", help="video file, camera index (0), rtsp:// or http(s):// URL, screen, "
+                     "screen:LEFT,TOP,WIDTH,HEIGHT, or a folder of images")
+    demo = sub.add_parser("demo", help="monitor the bundled demo classroom video in real time")
+    demo.add_argument("--seconds", type=int, default=180, help="length of the demo class (default 180)")
+    for p in (run, demo):
+        p.add_argument("--interval", type=float, help="seconds per aggregation interval (default 10)")
+        p.add_argument("--fps", type=float, help="frames analysed per second (default 2)")
+        p.add_argument("--db", help="database URL (default: SQLite in the user data folder; or DATABASE_URL)")
+        p.add_argument("--name", help="session title")
+        p.add_argument("--layout", choices=["room", "gallery", "auto"], help="room seats or Zoom gallery tiles")
+        p.add_argument("--detector", choices=["haar", "mtcnn"], help="face detector")
+        p.add_argument("--model", type=Path, help="emotion model file (.keras, with labels.json beside it)")
+        p.add_argument("--config", type=Path, help="TOML configuration file")
+        p.add_argument("--realtime", action="store_true", default=None,
+                       help="pace a video file or image folder to the wall clock")
+        p.add_argument("--validate-config", action="store_true", help="check the configuration and exit")
+        p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    pairs = {
+        ("capture", "source"): getattr(args, "source", None),
+        ("capture", "fps"): args.fps,
+        ("capture", "realtime"): args.realtime,
+        ("analysis", "interval_s"): args.interval,
+        ("analysis", "name"): args.name,
+        ("analysis", "layout"): args.layout,
+        ("detector", "kind"): args.detector,
+        ("model", "path"): args.model,
+        ("storage", "db_url"): args.db,
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for (section, key), value in pairs.items():
+        if value is not None:
+            out.setdefault(section, {})[key] = value
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from db.engine import DatabaseURLError
+    from models.classifier import ModelError
+    from monitor.config import ConfigError, load_config
+    from monitor.sources import SourceError
+
+    try:
+        overrides = _overrides(args)
+        if args.command == "demo":
+            from monitor.demo import demo_video
+
+            overrides.setdefault("capture", {}).update(source=str(demo_video(args.seconds)), realtime=True)
+            overrides.setdefault("analysis", {}).setdefault("name", "Demo class")
+            overrides["analysis"].setdefault("layout", "room")
+        config = load_config(args.config, overrides)
+        if not config.capture.source:
+            raise ConfigError("capture.source: no source given (use --source or the config file)")
+        if args.validate_config:
+            from monitor.sources import parse_source
+
+            parse_source(config.capture.source)
+            print("configuration is valid")
+            return EXIT_OK
+        from monitor.worker import Worker, prepare
+
+        prepared = prepare(config)
+    except (ConfigError, DatabaseURLError, SourceError, ModelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        logging.getLogger(__name__).info("%s received: closing the session", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    worker = Worker(prepared)
+    summary = worker.run(stop)
+    print(
+        f"session {summary.session_id}: {summary.intervals_written} interval(s) stored, "
+        f"{summary.frames_analysed} frame(s) analysed, {summary.frames_skipped} skipped, "
+        f"{summary.students} student(s)",
+        file=sys.stderr,
+    )
+    if summary.intervals_unwritten:
+        print(f"error: {summary.intervals_unwritten} interval(s) could not be written to the database",
+              file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK

@@ -1,0 +1,117 @@
+"""The worker's configuration: one validated tree, from defaults, a TOML file, the environment and the command line.
+
+Every field has a default, a description and bounds; unknown keys are rejected (``extra="forbid"``), and an invalid
+value is reported as one line naming its key path, e.g. ``capture.fps: Input should be greater than 0``.
+Precedence, lowest to highest: defaults, ``--config FILE``, ``DATABASE_URL``, command-line options.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from db.engine import default_url
+from models.classifier import DEFAULT_MODEL
+
+
+class ConfigError(ValueError):
+    """Configuration cannot be used; the message is one line naming the offending key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class CaptureConfig(_Section):
+    source: str = Field("", description="video file, camera index, rtsp/http URL, screen[:L,T,W,H] or image folder")
+    fps: float = Field(2.0, gt=0, le=30, description="frames analysed per second of the source's clock")
+    realtime: bool = Field(False, description="pace a video file or folder to the wall clock (demo, live-like)")
+    stall_timeout_s: float = Field(5.0, gt=0, le=300, description="no frame for this long marks a live source offline")
+    reconnect_initial_s: float = Field(1.0, gt=0, le=60, description="first reconnect delay; doubles each try")
+    reconnect_max_s: float = Field(30.0, gt=0, le=600, description="longest delay between reconnect tries")
+
+
+class DetectorConfig(_Section):
+    kind: Literal["haar", "mtcnn"] = Field("haar", description="face detector (see bench/detectors.py)")
+    min_face_px: int = Field(24, ge=12, le=1000, description="faces smaller than this (pixels) are ignored")
+    max_side_px: int = Field(1280, ge=320, le=8192, description="frames are downscaled to this longest side first")
+    min_confidence: float = Field(0.9, ge=0, le=1, description="mtcnn: minimum face confidence")
+
+
+class ModelConfig(_Section):
+    path: Path = Field(DEFAULT_MODEL, description="Keras model file; its labels.json must sit beside it")
+    batch_size: int = Field(64, ge=1, le=1024, description="faces per inference call")
+
+
+class AnalysisConfig(_Section):
+    name: str = Field("", max_length=200, description="session title (default: date and source)")
+    interval_s: float = Field(10.0, ge=1, le=3600, description="length of one aggregation interval in seconds")
+    layout: Literal["room", "gallery", "auto"] = Field("auto", description="room seats or Zoom gallery tiles")
+    smoothing: int = Field(3, ge=1, le=30, description="recent frames averaged per student before labelling")
+    seat_match: float = Field(1.0, gt=0, le=5, description="room: max centre distance to a seat, in face widths")
+
+
+class StorageConfig(_Section):
+    db_url: str = Field(default_factory=default_url, description="SQLAlchemy URL (sqlite:///FILE or postgresql://)")
+    retry_initial_s: float = Field(0.5, gt=0, le=60, description="first retry delay when the database is busy/down")
+    retry_max_s: float = Field(30.0, gt=0, le=600, description="longest delay between database retries")
+    heartbeat_s: float = Field(2.0, gt=0, le=60, description="how often the source status row is refreshed")
+
+    @field_validator("db_url")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        from db.engine import normalise_url
+
+        normalise_url(v)  # raises DatabaseURLError (a ValueError) with a one-line message
+        return v
+
+
+class Config(_Section):
+    capture: CaptureConfig = CaptureConfig()
+    detector: DetectorConfig = DetectorConfig()
+    model: ModelConfig = ModelConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+    storage: StorageConfig = StorageConfig()
+
+
+def _format(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    path = ".".join(str(p) for p in err["loc"]) or "config"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{path}: {msg}{more}"
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(file: Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Build the configuration tree; raise ``ConfigError`` with the key path of the first invalid value."""
+    data: dict[str, Any] = {}
+    if file is not None:
+        try:
+            data = tomllib.loads(file.read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {file}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {file}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
+    if os.environ.get("DATABASE_URL"):
+        data = _merge(data, {"storage": {"db_url": os.environ["DATABASE_URL"]}})
+    data = _merge(data, overrides or {})
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format(exc)) from exc

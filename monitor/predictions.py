@@ -1,0 +1,70 @@
+"""Emotion classification of detected faces: the ``EmotionPredictions`` container and the classify step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from db.emotions import EMOTIONS
+from models.preprocess import crop_face, to_batch, to_gray
+from monitor.detections import FaceDetections
+from monitor.frame import Frame
+
+
+@dataclass(frozen=True)
+class EmotionPredictions:
+    """Per-face class probabilities ``[N, 7]`` (``EMOTIONS`` order), row i for detection ``index[i]``.
+
+    ``index`` maps back into the frame's ``FaceDetections``: a face whose crop was empty is skipped, never guessed.
+    """
+
+    probs: npt.NDArray[np.float32]
+    index: npt.NDArray[np.int64]
+
+    def __post_init__(self) -> None:
+        if self.probs.ndim != 2 or self.probs.shape[1] != len(EMOTIONS):
+            raise ValueError(f"probs must be [N, {len(EMOTIONS)}], got {self.probs.shape}")
+        if self.index.shape != (len(self.probs),):
+            raise ValueError("index must have one entry per row of probs")
+        if len(self.probs) and not np.isfinite(self.probs).all():
+            raise ValueError("probabilities must be finite")
+
+    def __len__(self) -> int:
+        return len(self.probs)
+
+    @classmethod
+    def empty(cls) -> EmotionPredictions:
+        return cls(np.zeros((0, len(EMOTIONS)), np.float32), np.zeros((0,), np.int64))
+
+    @classmethod
+    def from_keras(cls, output: npt.ArrayLike, index: npt.ArrayLike) -> EmotionPredictions:
+        """Wrap a softmax output ``[N, 7]``; rows are renormalised so that float error never leaks downstream."""
+        probs = np.asarray(output, np.float32).reshape(-1, len(EMOTIONS))
+        probs = probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-12, None)
+        return cls(probs, np.asarray(index, np.int64).reshape(-1))
+
+    def dominant(self) -> list[str]:
+        return [EMOTIONS[i] for i in self.probs.argmax(axis=1)]
+
+
+class Classifier(Protocol):
+    def predict(self, faces: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]: ...
+
+
+def classify(frame: Frame, faces: FaceDetections, classifier: Classifier) -> EmotionPredictions:
+    """Crop each detected face with the shared preprocessing and classify all of them in one batch."""
+    if len(faces) == 0:
+        return EmotionPredictions.empty()
+    gray = to_gray(frame.image)
+    crops, index = [], []
+    for i, box in enumerate(faces.boxes):
+        crop = crop_face(gray, (int(box[0]), int(box[1]), int(box[2]), int(box[3])))
+        if crop is not None:
+            crops.append(crop)
+            index.append(i)
+    if not crops:
+        return EmotionPredictions.empty()
+    return EmotionPredictions.from_keras(classifier.predict(to_batch(crops)), index)

@@ -1,0 +1,195 @@
+"""The analysis loop: source events in, interval aggregates out to the storage thread.
+
+Everything that can be wrong with the user's input (source, model, configuration) is checked in ``prepare`` before
+a session is opened, so the command line can exit with a clear message; once running, nothing in the loop may crash
+it: bad frames are skipped and counted, a dropped source is the source's watchdog's job, a database outage is the
+storage thread's. ``stop`` (set by SIGINT/SIGTERM) ends the loop, and the open interval is flushed and the session
+closed with its end time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.aggregate import Aggregator, IntervalAggregate
+from monitor.config import Config
+from monitor.detections import FaceDetector, make_detector
+from monitor.frame import CorruptFrame, Frame, SourceState
+from monitor.gallery import find_grid
+from monitor.identity import SeatAssigner, TileAssigner
+from monitor.predictions import Classifier, classify
+from monitor.sources import FrameSource, open_source, parse_source
+from monitor.storage import OpenSession, SetLayout, Status, StorageWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    session_id: int | None
+    intervals_written: int
+    intervals_unwritten: int
+    frames_analysed: int
+    frames_skipped: int
+    students: int
+
+
+@dataclass
+class Prepared:
+    config: Config
+    source: FrameSource
+    detector: FaceDetector
+    classifier: Classifier
+    model_name: str
+
+
+def prepare(config: Config) -> Prepared:
+    """Open the source and load the detector and model; raises SourceError/ModelError with one-line messages."""
+    from models.classifier import EmotionClassifier
+
+    spec = parse_source(config.capture.source)
+    cap = config.capture
+    # the source first: a wrong path or a corrupt file is reported before seconds of TensorFlow start-up
+    source = open_source(
+        spec,
+        cap.fps,
+        realtime=cap.realtime,
+        stall_timeout_s=cap.stall_timeout_s,
+        reconnect_initial_s=cap.reconnect_initial_s,
+        reconnect_max_s=cap.reconnect_max_s,
+    )
+    try:
+        classifier = EmotionClassifier(config.model.path, batch_size=config.model.batch_size)
+        det = config.detector
+        detector = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
+    except BaseException:
+        source.close()
+        raise
+    return Prepared(config, source, detector, classifier, Path(config.model.path).name)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Worker:
+    def __init__(self, prepared: Prepared, storage: StorageWriter | None = None) -> None:
+        self.p = prepared
+        cfg = prepared.config
+        self.storage = storage or StorageWriter(
+            cfg.storage.db_url, cfg.storage.retry_initial_s, cfg.storage.retry_max_s
+        )
+        self.layout = cfg.analysis.layout
+        self.seats = SeatAssigner(seat_match=cfg.analysis.seat_match)
+        self.tiles = TileAssigner()
+        self.students: set[str] = set()
+        self.online: bool | None = None  # unknown until the first frame or source event
+        self.was_offline = False
+        self.reconnects = 0
+        self.detail: str | None = None
+
+    def run(self, stop: threading.Event) -> RunSummary:
+        cfg = self.p.config
+        started_at = _now()
+        spec = self.p.source.spec
+        name = cfg.analysis.name or f"{started_at.astimezone():%Y-%m-%d %H:%M} {spec.display}"
+        self.storage.start()
+        self.storage.put(
+            OpenSession(
+                name=name, source=spec.display, layout=self.layout, interval_s=cfg.analysis.interval_s,
+                fps=cfg.capture.fps, detector=self.p.detector.name, model=self.p.model_name, started_at=started_at,
+            )
+        )
+        agg = Aggregator(started_at, cfg.analysis.interval_s, 1.0 / cfg.capture.fps)
+        next_beat = 0.0
+        log.info("session %r started: %s, %s layout, every %.0f s", name, spec.display, self.layout,
+                 cfg.analysis.interval_s)
+        try:
+            for event in self.p.source.events(stop):
+                if isinstance(event, Frame):
+                    self._store(agg.add_frame(event.t, self._analyse(event)))
+                elif isinstance(event, CorruptFrame):
+                    log.debug("skipped frame at %.1f s: %s", event.t, event.reason)
+                    self._store(agg.add_skipped(event.t))
+                elif isinstance(event, SourceState):
+                    self._source_changed(event, agg)
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + cfg.storage.heartbeat_s
+                    self.storage.put(self._status(agg, "online" if self.online else "offline"))
+                if stop.is_set():
+                    break
+        finally:
+            self.p.source.close()
+            last = agg.flush()
+            if last is not None:
+                self._store([last])
+            live = self.p.source.live
+            ended_at = _now() if live else started_at + dt.timedelta(seconds=agg.last_t + 1.0 / cfg.capture.fps)
+            self.storage.put(self._status(agg, "ended", at=ended_at, event=True))
+            self.storage.close(ended_at)
+            self.storage.join()
+        return RunSummary(
+            session_id=self.storage.session_id,
+            intervals_written=self.storage.intervals_written,
+            intervals_unwritten=self.storage.unwritten_intervals(),
+            frames_analysed=agg.total_analysed,
+            frames_skipped=agg.total_skipped,
+            students=len(self.students),
+        )
+
+    def _analyse(self, frame: Frame) -> list[tuple[str, object]]:
+        if self.online is None:  # a file or folder has no watchdog events: its first frame means it is online
+            self.online = True
+        if self.layout == "auto":
+            self.layout = "gallery" if find_grid(frame.image) is not None else "room"
+            self.storage.put(SetLayout(self.layout))
+            log.info("layout resolved to %s", self.layout)
+        faces = self.p.detector.detect(frame)
+        preds = classify(frame, faces, self.p.classifier)
+        if self.layout == "gallery":
+            grid = find_grid(frame.image)
+            labels = self.tiles.assign(faces, grid) if grid is not None else [None] * len(faces)
+        else:
+            labels = self.seats.assign(faces)
+        out: list[tuple[str, object]] = []
+        for row, face_index in enumerate(preds.index):
+            label = labels[int(face_index)]
+            if label is not None:
+                out.append((label, preds.probs[row]))
+                self.students.add(label)
+        return out
+
+    def _store(self, closed: list[IntervalAggregate]) -> None:
+        for interval in closed:
+            counts = ", ".join(f"{k} {v}" for k, v in interval.counts().items() if v)
+            log.info(
+                "interval %s-%s: %d student(s)%s; %d frame(s) analysed, %d skipped",
+                f"{interval.start.astimezone():%H:%M:%S}", f"{interval.end.astimezone():%H:%M:%S}",
+                interval.students_seen, f" ({counts})" if counts else "", interval.frames_analysed,
+                interval.frames_skipped,
+            )
+            self.storage.put(interval)
+
+    def _source_changed(self, event: SourceState, agg: Aggregator) -> None:
+        """Record a change of the source's state once; a return after an outage counts as a reconnect."""
+        if event.online == self.online:
+            return
+        if event.online and self.was_offline:
+            self.reconnects += 1
+        self.was_offline = self.was_offline or not event.online
+        self.online = event.online
+        self.detail = None if event.online else (event.detail or "no frames")
+        state = "online" if event.online else "offline"
+        (log.info if event.online else log.warning)("source %s%s", state, f": {event.detail}" if event.detail else "")
+        self.storage.put(self._status(agg, state, event=True))
+
+    def _status(self, agg: Aggregator, state: str, at: dt.datetime | None = None, event: bool = False) -> Status:
+        return Status(
+            state=state, at=at or _now(), frames_analysed=agg.total_analysed, frames_skipped=agg.total_skipped,
+            reconnects=self.reconnects, detail=self.detail, event=event,
+        )

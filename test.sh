@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run every test layer: unit, database (SQLite and a throwaway PostgreSQL), pipeline (real video through the real
+# model) and browser (headless Chromium). Installs the Python packages into .venv; the Debian packages
+# (postgresql, chromium, chromium-driver, xvfb) are installed by .ci/run, or by you once with apt-get.
+# Extra arguments go to pytest, e.g. ./test.sh -m unit
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+if ! .venv/bin/python -c "import tensorflow, dash, cv2, sqlalchemy, selenium, pytest" 2>/dev/null \
+   || [ requirements-dev.txt -nt .venv/.installed-dev ] || [ requirements.txt -nt .venv/.installed-dev ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -r requirements-dev.txt
+  touch .venv/.installed-dev
+fi
+eval "$(bash .ci/postgres.sh | tail -1)"
+export TF_CPP_MIN_LOG_LEVEL=3
+exec .venv/bin/python -m pytest "$@"

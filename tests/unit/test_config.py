@@ -1,0 +1,50 @@
+"""The configuration tree: defaults, TOML file, environment, overrides, and one-line errors naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.config import ConfigError, load_config
+
+pytestmark = pytest.mark.unit
+
+
+def test_defaults_and_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    f = tmp_path / "c.toml"
+    f.write_text('[capture]\nfps = 4\n[analysis]\ninterval_s = 30\n[storage]\ndb_url = "sqlite:///a.db"\n')
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///env.db")
+    cfg = load_config(f, {"analysis": {"interval_s": 5}})
+    assert cfg.capture.fps == 4 and cfg.analysis.interval_s == 5
+    assert cfg.storage.db_url == "sqlite:///env.db"  # environment beats the file
+    assert load_config(f, {"storage": {"db_url": "sqlite:///cli.db"}}).storage.db_url == "sqlite:///cli.db"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"capture": {"fps": 0}}, "capture.fps: Input should be greater than 0"),
+        ({"capture": {"fps": "fast"}}, "capture.fps:"),
+        ({"analysis": {"interval_s": 0.5}}, "analysis.interval_s: Input should be greater than or equal to 1"),
+        ({"analysis": {"layout": "theatre"}}, "analysis.layout:"),
+        ({"detector": {"kind": "yolo"}}, "detector.kind:"),
+        ({"storage": {"db_url": "mysql://u@h/db"}}, "storage.db_url: unsupported database 'mysql'"),
+        ({"capture": {"colour": 1}}, "capture.colour: Extra inputs are not permitted"),
+    ],
+)
+def test_invalid_values_name_their_key(overrides: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(None, overrides)
+    assert str(err.value).startswith(message)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[capture\nfps=")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_config(bad)

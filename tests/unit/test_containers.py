@@ -1,0 +1,61 @@
+"""Pipeline containers validate at construction; library outputs are wrapped at the boundary with guards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from monitor.detections import FaceDetections
+from monitor.frame import Frame
+from monitor.predictions import EmotionPredictions, classify
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.zeros((0, 10, 3), np.uint8), np.zeros((10, 10), np.uint8), np.zeros((10, 10, 3), np.float32), None],
+)
+def test_frame_rejects_bad_images(image: object) -> None:
+    with pytest.raises(ValueError):
+        Frame(image, 0.0, 0)  # type: ignore[arg-type]
+
+
+def test_from_haar_clips_and_drops_bad_boxes() -> None:
+    """Regression: boxes partly outside the frame, non-finite or tiny must never reach the crop step."""
+    rects = np.array([[10, 10, 50, 50], [90, 90, 40, 40], [5, 5, 8, 8], [-20, 0, 60, 60]])
+    d = FaceDetections.from_haar(rects, frame_shape=(100, 100, 3), min_face_px=12)
+    assert d.boxes.tolist() == [[10, 10, 50, 50], [0, 0, 40, 60]]  # second clipped to 10x10 and dropped
+    assert len(FaceDetections.from_haar((), frame_shape=(100, 100, 3))) == 0
+
+
+def test_from_mtcnn_filters_confidence_and_rescales() -> None:
+    res = [{"box": [10, 10, 20, 20], "confidence": 0.99}, {"box": [50, 50, 20, 20], "confidence": 0.5},
+           {"box": [float("nan"), 0, 20, 20], "confidence": 0.99}]
+    d = FaceDetections.from_mtcnn(res, frame_shape=(200, 200, 3), scale=0.5, min_confidence=0.9)
+    assert d.boxes.tolist() == [[20, 20, 40, 40]]
+    assert d.scores.tolist() == pytest.approx([0.99])
+
+
+def test_predictions_validate_and_normalise() -> None:
+    p = EmotionPredictions.from_keras(np.full((2, 7), 2.0), [0, 1])
+    assert np.allclose(p.probs.sum(axis=1), 1.0)
+    with pytest.raises(ValueError):
+        EmotionPredictions(np.zeros((1, 6), np.float32), np.zeros(1, np.int64))
+    with pytest.raises(ValueError):
+        EmotionPredictions(np.full((1, 7), np.nan, np.float32), np.zeros(1, np.int64))
+    assert len(EmotionPredictions.empty()) == 0
+
+
+class _Uniform:
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        assert faces.shape[1:] == (48, 48, 1) and faces.dtype == np.uint8
+        return np.full((len(faces), 7), 1 / 7, np.float32)
+
+
+def test_classify_skips_empty_crops_and_keeps_the_index() -> None:
+    frame = Frame(np.zeros((100, 100, 3), np.uint8), 0.0, 0)
+    faces = FaceDetections(np.array([[99, 99, 1, 1], [10, 10, 40, 40]], np.int32), np.ones(2, np.float32))
+    preds = classify(frame, faces, _Uniform())
+    assert preds.index.tolist() == [1]
+    assert len(classify(frame, FaceDetections.empty(), _Uniform())) == 0

@@ -1,0 +1,65 @@
+"""Seat assignment in room layout: stable labels in order of first appearance, no numbers for one-frame noise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from monitor.detections import FaceDetections
+from monitor.identity import SeatAssigner
+
+pytestmark = pytest.mark.unit
+
+
+def faces(*boxes: tuple[int, int, int, int]) -> FaceDetections:
+    return FaceDetections(np.array(boxes, np.int32).reshape(-1, 4), np.ones(len(boxes), np.float32))
+
+
+A, B, C = (100, 100, 80, 80), (400, 110, 80, 80), (700, 90, 90, 90)
+
+
+def test_labels_are_stable_and_numbered_in_reading_order() -> None:
+    seats = SeatAssigner(min_hits=2)
+    assert seats.assign(faces(B, A)) == [None, None]  # tentative on first sight
+    assert seats.assign(faces(A, B)) == ["Seat 1", "Seat 2"]
+    moved = (A[0] + 20, A[1] + 10, 80, 80)  # a student leaning over keeps their seat
+    assert seats.assign(faces(B, moved)) == ["Seat 2", "Seat 1"]
+
+
+def test_a_student_who_leaves_gets_their_seat_back() -> None:
+    seats = SeatAssigner(min_hits=1)
+    assert seats.assign(faces(A, B)) == ["Seat 1", "Seat 2"]
+    assert seats.assign(faces(B)) == ["Seat 2"]
+    assert seats.assign(faces()) == []
+    assert seats.assign(faces(C, A, B)) == ["Seat 3", "Seat 1", "Seat 2"]
+    assert seats.seats == 3
+
+
+def test_one_frame_false_detection_takes_no_number() -> None:
+    seats = SeatAssigner(min_hits=2)
+    seats.assign(faces(A))
+    seats.assign(faces(A, (900, 500, 30, 30)))  # a poster's face for one frame
+    assert seats.assign(faces(A, B)) == ["Seat 1", None]
+    assert seats.assign(faces(A, B)) == ["Seat 1", "Seat 2"]
+
+
+def test_two_faces_never_share_a_seat() -> None:
+    seats = SeatAssigner(min_hits=1)
+    seats.assign(faces(A))
+    near = (A[0] + 50, A[1], 80, 80)  # two students side by side, closer than one face width
+    labels = seats.assign(faces(A, near))
+    assert labels[0] == "Seat 1" and labels[1] == "Seat 2"
+
+
+def test_a_duplicate_box_on_a_seated_face_is_not_a_new_student() -> None:
+    """Regression: a loose second box around seat 1's face became 'Seat 7' in the demo, doubling that student."""
+    seats = SeatAssigner(min_hits=1)
+    seats.assign(faces(A, B))
+    loose = (A[0] - 10, A[1] - 5, 100, 100)  # same face, bigger box, while seat 1's own box is matched too
+    assert seats.assign(faces(A, loose, B)) == ["Seat 1", None, "Seat 2"]
+    assert seats.seats == 2
+
+
+def test_nested_boxes_are_dropped_keeping_the_inner_face() -> None:
+    d = faces((69, 74, 203, 203), (113, 113, 115, 115), (400, 100, 80, 80)).without_nested()
+    assert d.boxes.tolist() == [[113, 113, 115, 115], [400, 100, 80, 80]]
