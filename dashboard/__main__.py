@@ -1,0 +1,65 @@
+"""``python -m dashboard [--host 127.0.0.1] [--port 8050] [--db URL]``: serve the dashboard.
+
+The schema is migrated to the current head at start so a fresh database works. A database that cannot be used
+(bad URL, unreachable server, unwritable file) is reported in one ``error: ...`` line on stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from alembic.util import CommandError
+from sqlalchemy.exc import SQLAlchemyError
+
+from db.engine import DatabaseURLError, default_url, make_engine, redact, session_factory, upgrade
+
+log = logging.getLogger("dashboard")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description="Serve the ClassMood dashboard.")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)"
+    )
+    parser.add_argument("--port", type=int, default=8050, help="port to listen on (default: %(default)s)")
+    parser.add_argument("--db", default=None, help="database URL (default: $DATABASE_URL or the per-user SQLite file)")
+    parser.add_argument("--debug", action="store_true", help="Dash debug mode: dev tools and request logging")
+    return parser.parse_args(argv)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first line of the most specific message (the DBAPI's, for SQLAlchemy errors), password removed."""
+    inner = getattr(exc, "orig", None) or exc
+    text = str(inner).strip().splitlines()
+    return redact(text[0] if text else type(inner).__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep a failed start to the one error line
+    if not args.debug:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per 3-s poll otherwise
+    url = args.db or default_url()
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+    except DatabaseURLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (SQLAlchemyError, CommandError, OSError) as exc:
+        print(f"error: cannot open database {redact(url)}: {_one_line(exc)}", file=sys.stderr)
+        return 2
+
+    from dashboard.app import create_app  # after the database check, so a bad URL fails in well under a second
+
+    app = create_app(session_factory(engine))
+    log.info("ClassMood dashboard on http://%s:%d (database %s)", args.host, args.port, redact(url))
+    app.run(host=args.host, port=args.port, debug=args.debug)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

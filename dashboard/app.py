@@ -1,0 +1,49 @@
+"""The Dash app: a navbar over Dash Pages' ``page_container``; the pages live in ``dashboard/pages``.
+
+Everything is served from this process (``serve_locally``, no external stylesheets or scripts) because a
+classroom machine may have no internet access.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dash import Dash, dcc, html, page_container
+from sqlalchemy.orm import Session, sessionmaker
+
+from dashboard import data, ids
+
+HERE = Path(__file__).resolve().parent
+
+
+def navbar() -> html.Nav:
+    return html.Nav(
+        [
+            html.Span("ClassMood", className="brand"),
+            dcc.Link("Live", href="/", className="nav-link"),
+            dcc.Link("Sessions", href="/sessions", className="nav-link"),
+        ],
+        id=ids.NAVBAR,
+        className="navbar",
+    )
+
+
+def create_app(sessions: sessionmaker[Session]) -> Dash:
+    """Build the app on ``sessions`` (a factory from ``db.engine.session_factory``). Call once per process:
+    Dash Pages imports the page modules, which register their callbacks globally."""
+    app = Dash(
+        "dashboard",  # a package name, so the pages import as dashboard.pages.<name>
+        use_pages=True,
+        pages_folder=str(HERE / "pages"),
+        assets_folder=str(HERE / "assets"),
+        serve_locally=True,
+        title="ClassMood",
+        update_title="",  # the live page polls every 3 s; a flickering tab title would be noise
+        suppress_callback_exceptions=True,
+    )
+    # the download callback serves two pages; importing it registers it before the server starts
+    from dashboard import downloads  # noqa: F401
+
+    data.install(app.server, sessions)
+    app.layout = html.Div([navbar(), html.Main(page_container, className="page")])
+    return app

@@ -1,0 +1,21 @@
+"""One colour per emotion, used by every chart, legend and table so a colour means the same thing everywhere.
+
+Keyed from ``db.emotions.EMOTIONS`` so a label can never be missing; negative emotions get warm or dark tones,
+``happy`` and ``surprise`` bright ones and ``neutral`` a quiet grey that recedes behind the others.
+"""
+
+from typing import Final
+
+from db.emotions import EMOTIONS
+
+_PALETTE: Final = {
+    "angry": "#d62728",
+    "disgust": "#8c564b",
+    "fear": "#9467bd",
+    "happy": "#f2b701",
+    "sad": "#1f77b4",
+    "surprise": "#17becf",
+    "neutral": "#9e9e9e",
+}
+
+EMOTION_COLOURS: Final[dict[str, str]] = {emotion: _PALETTE[emotion] for emotion in EMOTIONS}

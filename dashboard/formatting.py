@@ -1,0 +1,60 @@
+"""Turning stored values into what a person reads: local times, durations, percentages.
+
+The database holds timezone-aware UTC; the dashboard shows the wall-clock time of the machine it runs on, which in
+a school is the classroom's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+from dateutil.tz import tzlocal
+
+
+def local_tz() -> dt.tzinfo:
+    """The server's time zone, DST-aware (a fixed offset taken today would be wrong for last winter's sessions)."""
+    return tzlocal()
+
+
+def to_local(when: dt.datetime, tz: dt.tzinfo | None = None) -> dt.datetime:
+    """An aware datetime in ``tz`` (default: the server's zone); a naive one is taken to be UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(tz or local_tz())
+
+
+def local_naive(times: pd.Series, tz: dt.tzinfo | None = None) -> pd.Series:
+    """UTC timestamps as naive local wall-clock times, which Plotly draws as they are (it ignores offsets)."""
+    utc = pd.to_datetime(times, utc=True)
+    return utc.dt.tz_convert(tz or local_tz()).dt.tz_localize(None)
+
+
+def fmt_datetime(when: dt.datetime | None, tz: dt.tzinfo | None = None) -> str:
+    if when is None or pd.isna(when):
+        return "—"
+    return to_local(when, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_time(when: dt.datetime | None, tz: dt.tzinfo | None = None) -> str:
+    if when is None or pd.isna(when):
+        return "—"
+    return to_local(when, tz).strftime("%H:%M:%S")
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``42 s``, ``12 min``, ``1 h 05 min``; ``—`` when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "—"
+    total = round(seconds)
+    if total < 60:
+        return f"{total} s"
+    minutes = total // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def fmt_share(share: float) -> str:
+    return f"{share:.0%}" if math.isfinite(share) else "—"

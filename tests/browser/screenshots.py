@@ -1,0 +1,62 @@
+"""Regenerate the dashboard screenshots in ``docs/``: ``python -m tests.browser.screenshots [--out docs]``.
+
+Seeds a temporary SQLite database (``seed.seed_classroom``), starts ``python -m dashboard`` on it and saves the Live
+and Sessions pages as headless Chromium draws them at 1280x900.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+from dashboard import ids
+from db.emotions import EMOTIONS
+from db.engine import make_engine, session_factory, upgrade
+from tests.browser.helpers import ROOT, graph_data, make_driver, run_dashboard, wait_for
+from tests.browser.seed import PAST_STUDENTS, add_session, seed_classroom
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="classmood-shots-") as tmp_name:
+        tmp = Path(tmp_name)
+        url = f"sqlite:///{tmp / 'classmood.sqlite3'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        sessions = session_factory(engine)
+        seeded = seed_classroom(sessions)
+        with sessions() as s, s.begin():  # a few more past classes, so the Sessions page looks like a real week
+            for days, name, n in ((2, "History 4C", 40), (3, "Maths 3B", 45), (4, "Art 1A", 30)):
+                start = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).replace(hour=9, minute=15, second=0)
+                add_session(s, name=name, started_at=start, n_intervals=n, students=PAST_STUDENTS, interval_s=60.0,
+                            running=False, source="rtsp://camera-3/stream", layout="room")  # fmt: skip
+        engine.dispose()
+        with run_dashboard(url, tmp / "dashboard.log") as server:
+            driver = make_driver(tmp)
+            try:
+                driver.get(server.url + "/")
+                wait_for(
+                    lambda: (
+                        len(graph_data(driver, ids.LIVE_TIMELINE) or []) == len(EMOTIONS)
+                        and len(graph_data(driver, ids.LIVE_DISTRIBUTION) or []) == 1
+                    ),
+                    what="the live charts",
+                )
+                driver.save_screenshot(str(args.out / "dashboard-live.png"))
+                driver.get(server.url + "/sessions")
+                wait_for(lambda: driver.find_elements("css selector", f"#{ids.SESSIONS_TABLE} tbody tr"),
+                         what="the sessions table")  # fmt: skip
+                driver.save_screenshot(str(args.out / "dashboard-sessions.png"))
+            finally:
+                driver.quit()
+    print(f"saved {args.out / 'dashboard-live.png'} and {args.out / 'dashboard-sessions.png'} ({seeded.live.name})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""The pages' layouts and the live callback rendered in-process on a real database, without a browser.
+
+Marked ``db``: they run on SQLite and, with ``CLASSMOOD_TEST_PG_URL``, on PostgreSQL, which the browser tests do not.
+The Dash app is built once per module: Dash Pages executes the page modules, which register their callbacks
+globally, so a second app in the same process would see them twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from dash import Dash, Patch, no_update, page_registry
+from plotly.utils import PlotlyJSONEncoder
+from sqlalchemy import Engine, update
+
+from dashboard.app import create_app
+from dashboard.data import install
+from db.emotions import EMOTIONS
+from db.engine import session_factory
+from db.schema import ClassSession
+from tests.browser.seed import LIVE_STUDENTS, add_interval, add_session, seed_classroom
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(scope="module")
+def app() -> Dash:
+    return create_app(session_factory(_unused_engine()))
+
+
+def _unused_engine() -> Engine:
+    from sqlalchemy import create_engine
+
+    return create_engine("sqlite://")  # replaced per test by the test's own database
+
+
+@pytest.fixture
+def ctx(app: Dash, engine: Engine) -> Iterator[None]:
+    """A request context whose session factory points at this test's migrated (empty) database."""
+    install(app.server, session_factory(engine))
+    with app.server.test_request_context("/"):
+        yield
+
+
+def page(module: str) -> Any:
+    return sys.modules[f"dashboard.pages.{module}"]
+
+
+def layout_of(path_template_or_path: str) -> Any:
+    (entry,) = [p for p in page_registry.values() if (p.get("path_template") or p["path"]) == path_template_or_path]
+    return entry["layout"]
+
+
+def text_of(component: Any) -> str:
+    """Every string in a component tree, joined (what a reader would see)."""
+    return json.dumps(component.to_plotly_json(), cls=PlotlyJSONEncoder, ensure_ascii=False)
+
+
+def test_pages_are_registered(app: Dash) -> None:
+    paths = {p.get("path_template") or p["path"] for p in page_registry.values()}
+    assert {"/", "/sessions", "/sessions/<session_id>"} <= paths
+
+
+def test_live_callback_on_an_empty_database_says_how_to_start(ctx: None) -> None:
+    banner, style, *_rest = page("live").refresh(0, None)
+    assert "python -m monitor run --source" in text_of(banner)
+    assert style == {"display": "none"}
+
+
+def test_live_callback_shows_the_running_session(ctx: None, engine: Engine) -> None:
+    seeded = seed_classroom(session_factory(engine))
+    out = page("live").refresh(0, None)
+    banner, style, status, timeline, _distribution, _caption, students, session_id, fingerprint = out
+    assert session_id == seeded.live.id and style == {}
+    assert "LIVE" in text_of(banner) and "Maths 3B" in text_of(banner)
+    assert "online" in text_of(status)
+    assert len(timeline.data[0].x) == len(seeded.live.intervals)
+    assert "<b>Ana</b>" in text_of(students)  # as a string child: React renders it as text
+    assert all(name in text_of(students) for name in LIVE_STUDENTS)
+    # nothing changed since: charts are not re-sent
+    again = page("live").refresh(1, fingerprint)
+    assert again[3] is no_update
+
+
+def test_live_callback_patches_only_the_data_when_the_session_grows(ctx: None, engine: Engine) -> None:
+    """Regression: on Dash >= 4.2 a whole new figure every interval reset a zoomed-in teacher's view, uirevision or
+    not, because dcc.Graph copies the zoom into its figure prop. Same session: send the new points only."""
+    sessions = session_factory(engine)
+    seeded = seed_classroom(sessions)
+    fingerprint = page("live").refresh(0, None)[-1]
+    with sessions() as s, s.begin():
+        session = s.get(ClassSession, seeded.live.id)
+        assert session is not None
+        add_interval(s, session, len(seeded.live.intervals), LIVE_STUDENTS, interval_s=30.0)
+    timeline = page("live").refresh(1, fingerprint)[3]
+    assert isinstance(timeline, Patch)
+    operations = timeline.to_plotly_json()["operations"]
+    assert {tuple(op["location"][:2]) for op in operations} == {("data", i) for i in range(len(EMOTIONS))}
+    assert all(op["location"][2] in ("x", "y", "customdata") for op in operations)
+
+
+def test_live_callback_without_a_running_session_shows_the_last_one(ctx: None, engine: Engine) -> None:
+    seeded = seed_classroom(session_factory(engine))
+    with session_factory(engine).begin() as s:
+        s.execute(update(ClassSession).values(ended_at=dt.datetime.now(dt.UTC)))
+    banner, *_rest, session_id, _fp = page("live").refresh(0, None)
+    assert session_id == seeded.live.id
+    assert "No class is running; showing the last session from" in text_of(banner)
+
+
+def test_sessions_page_links_every_session(ctx: None, engine: Engine) -> None:
+    seeded = seed_classroom(session_factory(engine))
+    text = text_of(layout_of("/sessions")())
+    for s in (seeded.past, seeded.live):
+        assert f"/sessions/{s.id}" in text and s.name in text
+
+
+@pytest.mark.parametrize("session_id", ["9999", "abc", "", None])
+def test_review_of_unknown_session_is_not_found(ctx: None, session_id: str | None) -> None:
+    assert "Session not found" in text_of(layout_of("/sessions/<session_id>")(session_id=session_id))
+
+
+def test_review_of_a_session_has_its_charts(ctx: None, engine: Engine) -> None:
+    seeded = seed_classroom(session_factory(engine))
+    layout = layout_of("/sessions/<session_id>")(session_id=str(seeded.past.id))
+    text = text_of(layout)
+    assert seeded.past.name in text and "Tile 1-5" in text
+    assert f'"data": {seeded.past.id}' in text  # the store the CSV buttons read
+
+
+def test_a_session_without_intervals_yet_renders_on_both_pages(ctx: None, engine: Engine) -> None:
+    """The monitor opens the session before its first interval closes: no data yet must not be an error."""
+    sessions = session_factory(engine)
+    with sessions() as s, s.begin():
+        just_started = add_session(s, name="Just started", started_at=dt.datetime.now(dt.UTC), n_intervals=0,
+                                   students=LIVE_STUDENTS, running=True)  # fmt: skip
+    _banner, style, _status, timeline, distribution, *_rest = page("live").refresh(0, None)
+    assert style == {} and len(timeline.data) == 0 and len(distribution.data) == 0
+    text = text_of(layout_of("/sessions/<session_id>")(session_id=str(just_started.id)))
+    assert "Just started" in text and "No intervals recorded yet" in text and "No students were seen." in text
