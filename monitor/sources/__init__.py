@@ -1,0 +1,87 @@
+"""Capture sources: turn a source string into a stream of ``SourceEvent``s sampled at ``fps``.
+
+    spec = parse_source("rtsp://admin:pw@cam/1")      # SourceSpecError: one line, exit 2
+    with open_source(spec, fps=2.0) as source:         # SourceError for a file that cannot be decoded
+        for event in source.events(stop_event):        # Frame | CorruptFrame | SourceState
+            ...
+
+Files and folders are sampled on their own clock and end (``monitor.sources.offline``); cameras, streams and the
+screen are sampled on the wall clock, drop stale frames, and reconnect under a watchdog (``monitor.sources.live``).
+"""
+
+from __future__ import annotations
+
+from monitor.sources.base import (
+    REASON_DECODE,
+    REASON_EMPTY,
+    REASON_READ,
+    REASON_STALE,
+    FrameSource,
+    SourceStats,
+)
+from monitor.sources.live import LiveSource
+from monitor.sources.offline import FileSource, FolderSource
+from monitor.sources.spec import (
+    IMAGE_EXTENSIONS,
+    STREAM_SCHEMES,
+    SourceError,
+    SourceKind,
+    SourceSpec,
+    SourceSpecError,
+    describe,
+    parse_source,
+    redact_url,
+)
+
+
+def open_source(
+    spec: SourceSpec,
+    fps: float,
+    *,
+    realtime: bool = False,
+    stall_timeout_s: float = 5.0,
+    reconnect_initial_s: float = 1.0,
+    reconnect_max_s: float = 30.0,
+) -> FrameSource:
+    """Open ``spec`` for sampling at ``fps`` frames per second.
+
+    Files and folders are opened now: an unreadable or corrupt file raises ``SourceError`` (one line). ``realtime``
+    paces them to the wall clock; live sources are always on the wall clock and ignore it. Live sources never fail
+    here: the device is opened by a capture thread once ``events()`` starts, and a device that is missing starts
+    offline and is retried with backoff (``stall_timeout_s``, ``reconnect_initial_s``, ``reconnect_max_s``).
+    Invalid numbers raise ``ValueError``.
+    """
+    if spec.kind == "file":
+        return FileSource(spec, fps, realtime=realtime)
+    if spec.kind == "folder":
+        return FolderSource(spec, fps, realtime=realtime)
+    return LiveSource(
+        spec,
+        fps,
+        stall_timeout_s=stall_timeout_s,
+        reconnect_initial_s=reconnect_initial_s,
+        reconnect_max_s=reconnect_max_s,
+    )
+
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "REASON_DECODE",
+    "REASON_EMPTY",
+    "REASON_READ",
+    "REASON_STALE",
+    "STREAM_SCHEMES",
+    "FileSource",
+    "FolderSource",
+    "FrameSource",
+    "LiveSource",
+    "SourceError",
+    "SourceKind",
+    "SourceSpec",
+    "SourceSpecError",
+    "SourceStats",
+    "describe",
+    "open_source",
+    "parse_source",
+    "redact_url",
+]

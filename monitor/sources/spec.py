@@ -1,0 +1,197 @@
+"""Parse a source string (what the user typed, or what the config holds) into a validated ``SourceSpec``.
+
+Accepted, tried in this order:
+
+* ``screen`` (the primary monitor) or ``screen:LEFT,TOP,WIDTH,HEIGHT`` (a region in screen pixels; LEFT and TOP may
+  be negative on multi-monitor desktops, WIDTH and HEIGHT must be positive);
+* ``rtsp://``, ``rtsps://``, ``http://``, ``https://`` URLs: a network stream (any other ``scheme://`` is refused);
+* a camera index (``0``, ``1``, …) or a V4L2 device path (``/dev/video0``); a file literally named ``0`` is
+  ``./0``;
+* an existing folder holding images (jpg, jpeg, png, bmp, webp), read in natural name order
+  (``img2.png`` before ``img10.png``);
+* an existing file: a video (whether OpenCV can decode it is checked by ``open_source``).
+
+``SourceSpec.display`` is the spec with any password in a URL replaced by ``***``: it is what logs, error messages
+and the database get. Only ``target`` holds the secret, and it is left out of ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+SourceKind = Literal["file", "camera", "stream", "screen", "folder"]
+
+STREAM_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https"})
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+LIVE_KINDS = frozenset({"camera", "stream", "screen"})
+
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_CAMERA_INDEX_RE = re.compile(r"^\d{1,3}$")
+_V4L2_DEVICE_RE = re.compile(r"^/dev/video\d+$")
+_SECRET_QUERY_RE = re.compile(
+    r"(?i)([?&;](?:password|passwd|pwd|pass|token|access_token|secret|key|api_key|apikey|auth|sig|signature)=)"
+    r"[^&;#]*"
+)
+_SCREEN_USAGE = "expected screen:LEFT,TOP,WIDTH,HEIGHT"
+
+
+class SourceError(Exception):
+    """A source cannot be used; the message is one line for the user (the CLI prints it and exits 2)."""
+
+
+class SourceSpecError(SourceError):
+    """The source string itself is wrong: unknown form, missing path, empty folder, malformed screen region."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A validated source.
+
+    ``target`` is what is opened: an absolute path, a camera index or device path, a full URL (with its password),
+    or ``screen``. ``region`` is ``(left, top, width, height)`` for a screen region, else ``None``. ``display`` is
+    safe to log and store.
+    """
+
+    kind: SourceKind
+    target: str = field(repr=False)
+    region: tuple[int, int, int, int] | None
+    display: str
+
+    @property
+    def live(self) -> bool:
+        """Cameras, streams and the screen run on the wall clock and can drop out; files and folders end."""
+        return self.kind in LIVE_KINDS
+
+    def __str__(self) -> str:
+        return self.display
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user-info and secret-looking query values replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # e.g. an invalid port: still never show what looks like credentials
+        password = None
+        parts = None
+    redacted = url
+    if parts is not None and password is not None and "@" in parts.netloc:
+        userinfo, _, hostport = parts.netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        redacted = redacted.replace(parts.netloc, f"{user}:***@{hostport}", 1)
+    elif parts is None and "@" in url:
+        scheme, sep, rest = url.partition("://")
+        userinfo, at, tail = rest.partition("@")
+        if ":" in userinfo:
+            redacted = f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***{at}{tail}"
+    return _SECRET_QUERY_RE.sub(r"\1***", redacted)
+
+
+def natural_key(name: str) -> tuple[tuple[str, int], ...]:
+    """Sort key putting ``img2.png`` before ``img10.png`` (case-insensitive text, numeric runs by value)."""
+    chunks = re.split(r"(\d+)", name.lower())
+    # re.split with a group alternates text, number, text, …: pair them so every element compares like with like.
+    return tuple((chunks[i], int(chunks[i + 1]) if i + 1 < len(chunks) else -1) for i in range(0, len(chunks), 2))
+
+
+def list_images(folder: str | os.PathLike[str]) -> list[Path]:
+    """The images directly in ``folder`` (not hidden, known extension), in natural name order."""
+    paths = [
+        p
+        for p in Path(folder).iterdir()
+        if not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+    ]
+    return sorted(paths, key=lambda p: natural_key(p.name))
+
+
+def describe(spec: SourceSpec) -> str:
+    """A short human description for logs, e.g. ``camera 0`` or ``stream rtsp://admin:***@cam/1``."""
+    if spec.kind == "screen":
+        if spec.region is None:
+            return "screen (primary monitor)"
+        left, top, width, height = spec.region
+        return f"screen region {width}x{height} at ({left}, {top})"
+    return f"{spec.kind} {spec.display}"
+
+
+def parse_source(spec: str) -> SourceSpec:
+    """Validate a source string; raise ``SourceSpecError`` with a one-line message if it cannot be a source."""
+    text = spec.strip()
+    if not text:
+        raise SourceSpecError("empty source: give a video file, folder of images, camera index, stream URL or screen")
+    if "\n" in text or "\r" in text:
+        raise SourceSpecError(f"source {_quote(text)} contains a line break")
+    lowered = text.lower()
+    if lowered == "screen" or lowered.startswith("screen:"):
+        return _parse_screen(text)
+    scheme_match = _SCHEME_RE.match(text)
+    if scheme_match:
+        return _parse_url(text, scheme_match.group(1).lower())
+    if _CAMERA_INDEX_RE.match(text):
+        return SourceSpec(kind="camera", target=str(int(text)), region=None, display=str(int(text)))
+    if _V4L2_DEVICE_RE.match(text):
+        return SourceSpec(kind="camera", target=text, region=None, display=text)
+    return _parse_path(text)
+
+
+def _quote(text: str, limit: int = 120) -> str:
+    """A redacted, shortened repr for error messages (which must stay one line and secret-free)."""
+    safe = redact_url(text)
+    return repr(safe if len(safe) <= limit else safe[: limit - 1] + "…")
+
+
+def _parse_screen(text: str) -> SourceSpec:
+    _, sep, rest = text.partition(":")
+    if not sep:
+        return SourceSpec(kind="screen", target="screen", region=None, display="screen")
+    fields = [f.strip() for f in rest.split(",")]
+    if len(fields) != 4:
+        raise SourceSpecError(f"malformed screen region {_quote(text)}: {_SCREEN_USAGE} (4 integers)")
+    try:
+        left, top, width, height = (int(f) for f in fields)
+    except ValueError:
+        raise SourceSpecError(f"malformed screen region {_quote(text)}: {_SCREEN_USAGE} with integers") from None
+    if width <= 0 or height <= 0:
+        raise SourceSpecError(f"malformed screen region {_quote(text)}: WIDTH and HEIGHT must be positive")
+    canonical = f"screen:{left},{top},{width},{height}"
+    return SourceSpec(kind="screen", target=canonical, region=(left, top, width, height), display=canonical)
+
+
+def _parse_url(text: str, scheme: str) -> SourceSpec:
+    if scheme not in STREAM_SCHEMES:
+        accepted = ", ".join(f"{s}://" for s in sorted(STREAM_SCHEMES))
+        raise SourceSpecError(f"unknown URL scheme {scheme + '://'!r} in {_quote(text)}: streams must be {accepted}")
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        _ = parts.port  # raises ValueError on a non-numeric or out-of-range port
+    except ValueError as exc:
+        raise SourceSpecError(f"malformed stream URL {_quote(text)}: {exc}") from None
+    if not host:
+        raise SourceSpecError(f"malformed stream URL {_quote(text)}: no host")
+    return SourceSpec(kind="stream", target=text, region=None, display=redact_url(text))
+
+
+def _parse_path(text: str) -> SourceSpec:
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise SourceSpecError(
+            f"source {_quote(text)} does not exist: expected a video file, a folder of images, a camera index, "
+            "an rtsp/http(s) URL or screen[:LEFT,TOP,WIDTH,HEIGHT]"
+        )
+    absolute = os.path.abspath(path)
+    if path.is_dir():
+        try:
+            images = list_images(path)
+        except OSError as exc:
+            raise SourceSpecError(f"cannot list folder {_quote(absolute)}: {exc.strerror or exc}") from None
+        if not images:
+            exts = ", ".join(sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS))
+            raise SourceSpecError(f"folder {_quote(absolute)} has no images ({exts})")
+        return SourceSpec(kind="folder", target=absolute, region=None, display=absolute)
+    return SourceSpec(kind="file", target=absolute, region=None, display=absolute)
