@@ -16,11 +16,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from monitor.detections import make_detector  # noqa: E402
-from monitor.frame import Frame  # noqa: E402
-from tests.helpers.classroom import compose_class, fer_publictest, iou  # noqa: E402
+from monitor.detections import make_detector
+from monitor.frame import Frame
+from tests.helpers.classroom import compose_class, fer_publictest, iou
 
 SIZES = [(1280, 720, 16), (1920, 1080, 25)]
 

@@ -19,13 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import numpy.typing as npt  # noqa: E402
+import cv2
+import numpy as np
+import numpy.typing as npt
 
-from monitor.gallery import GalleryGrid, find_grid  # noqa: E402
-from tests.helpers.classroom import background, compose_class, fer_publictest  # noqa: E402
-from tests.helpers.gallery_frames import TileTruth, compose_gallery, smooth_noise  # noqa: E402
+from monitor.gallery import GalleryGrid, find_grid
+from tests.helpers.classroom import background, compose_class, fer_publictest
+from tests.helpers.gallery_frames import TileTruth, compose_gallery, smooth_noise
 
 Image = npt.NDArray[np.uint8]
 WINDOWS = [(1280, 720), (1920, 1080), (1000, 800), (1440, 900), (640, 360), (2560, 1440), (800, 1000)]

@@ -21,16 +21,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from models.classifier import DEFAULT_MODEL, EmotionClassifier  # noqa: E402
-from monitor.aggregate import Aggregator  # noqa: E402
-from monitor.detections import make_detector  # noqa: E402
-from monitor.frame import Frame  # noqa: E402
-from monitor.identity import SeatAssigner  # noqa: E402
-from monitor.predictions import classify  # noqa: E402
-from tests.helpers.classroom import compose_class, fer_publictest, write_video  # noqa: E402
+from models.classifier import DEFAULT_MODEL, EmotionClassifier
+from monitor.aggregate import Aggregator
+from monitor.detections import make_detector
+from monitor.frame import Frame
+from monitor.identity import SeatAssigner
+from monitor.predictions import classify
+from tests.helpers.classroom import compose_class, fer_publictest, write_video
 
 SIZES = [(1280, 720, 16), (1920, 1080, 25)]
 
@@ -56,7 +56,7 @@ def main() -> int:
                       for i in range(args.frames)]
             video = write_video(Path(tmp) / f"{w}x{h}.avi", frames, fps=2)
             seats = SeatAssigner()
-            agg = Aggregator(dt.datetime.now(dt.timezone.utc), 10.0, 0.5)
+            agg = Aggregator(dt.datetime.now(dt.UTC), 10.0, 0.5)
             cap = cv2.VideoCapture(str(video))
             times = np.zeros(4)
             found = 0

@@ -74,6 +74,6 @@ def report(probs: npt.NDArray[np.floating], y_true: npt.ArrayLike) -> Report:
         recall={c: float(r) for c, r in zip(EMOTIONS, recall)},
         precision={c: float(p) for c, p in zip(EMOTIONS, precision)},
         confusion=cm.tolist(),
-        n=int(len(y)),
+        n=len(y),
         ece=expected_calibration_error(probs, y),
     )

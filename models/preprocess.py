@@ -35,7 +35,7 @@ def crop_face(
     (FER2013 crops are tight, so the default is none). Returns ``None`` when the clipped crop is empty.
     """
     x, y, w, h = box
-    dx, dy = int(round(w * margin)), int(round(h * margin))
+    dx, dy = round(w * margin), round(h * margin)
     x0, y0 = max(0, x - dx), max(0, y - dy)
     x1, y1 = min(gray.shape[1], x + w + dx), min(gray.shape[0], y + h + dy)
     if x1 - x0 < 2 or y1 - y0 < 2:

@@ -74,7 +74,7 @@ def prepare(config: Config) -> Prepared:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Worker:

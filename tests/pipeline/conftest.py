@@ -42,5 +42,6 @@ def run_cli(*args: str, timeout: float = 240, env: dict[str, str] | None = None)
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     full_env.pop("DATABASE_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=full_env
+        [sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=full_env,
+        check=False,
     )

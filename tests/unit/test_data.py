@@ -36,7 +36,7 @@ def test_kaggle_csv_splits_by_usage_and_never_returns_privatetest(tmp_path: Path
 
 
 def test_kaggle_image_folders(tmp_path: Path) -> None:
-    for split, rows in (("train", range(0, 10)), ("test", range(10, 14))):
+    for split, rows in (("train", range(10)), ("test", range(10, 14))):
         for i in rows:
             d = tmp_path / split / EMOTIONS[Y[i]]
             d.mkdir(parents=True, exist_ok=True)
