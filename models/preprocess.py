@@ -20,9 +20,9 @@ def to_gray(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     if image.ndim == 3 and image.shape[2] == 1:
         return image[:, :, 0]
     if image.ndim == 3 and image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+        return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY), np.uint8)
     if image.ndim == 3 and image.shape[2] == 3:
-        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.uint8)
     raise ValueError(f"expected a 2-D or 3-D image with 1, 3 or 4 channels, got shape {image.shape}")
 
 
@@ -42,7 +42,7 @@ def crop_face(
         return None
     crop = gray[y0:y1, x0:x1]
     interp = cv2.INTER_AREA if (x1 - x0) >= FACE_SIZE else cv2.INTER_LINEAR
-    return cv2.resize(crop, (FACE_SIZE, FACE_SIZE), interpolation=interp)
+    return np.asarray(cv2.resize(crop, (FACE_SIZE, FACE_SIZE), interpolation=interp), np.uint8)
 
 
 def to_batch(faces: npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]) -> npt.NDArray[np.uint8]:

@@ -51,7 +51,6 @@ class AnalysisConfig(_Section):
     name: str = Field("", max_length=200, description="session title (default: date and source)")
     interval_s: float = Field(10.0, ge=1, le=3600, description="length of one aggregation interval in seconds")
     layout: Literal["room", "gallery", "auto"] = Field("auto", description="room seats or Zoom gallery tiles")
-    smoothing: int = Field(3, ge=1, le=30, description="recent frames averaged per student before labelling")
     seat_match: float = Field(1.0, gt=0, le=5, description="room: max centre distance to a seat, in face widths")
 
 

@@ -38,7 +38,7 @@ def _portrait() -> npt.NDArray[np.uint8]:
     if img is None:
         raise RuntimeError(f"cannot read matplotlib's sample portrait {path}")
     # head and shoulders around the face (the face is at about x 155-377, y 105-327 in the 512x600 image)
-    return img[40:470, 70:462]
+    return np.asarray(img[40:470, 70:462], np.uint8)
 
 
 def _background() -> npt.NDArray[np.uint8]:
@@ -85,7 +85,7 @@ def _mask(w: int, h: int) -> npt.NDArray[np.float32]:
         m = np.zeros((h, w), np.float32)
         cv2.ellipse(m, (w // 2, int(h * 0.40)), (int(w * 0.30), int(h * 0.36)), 0, 0, 360, 1.0, -1)
         cv2.ellipse(m, (w // 2, h), (int(w * 0.50), int(h * 0.30)), 0, 0, 360, 1.0, -1)
-        _MASKS[(w, h)] = cv2.GaussianBlur(m, (0, 0), max(1.0, w / 40))
+        _MASKS[(w, h)] = np.asarray(cv2.GaussianBlur(m, (0, 0), max(1.0, w / 40)), np.float32)
     return _MASKS[(w, h)]
 
 
@@ -99,7 +99,7 @@ def demo_video(seconds: int = 180, folder: Path | None = None) -> Path:
         return path
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.avi")
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), VIDEO_FPS, (WIDTH, HEIGHT))
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"MJPG"), VIDEO_FPS, (WIDTH, HEIGHT))
     writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 75)
     if not writer.isOpened():
         raise RuntimeError(f"cannot write the demo video {tmp}")

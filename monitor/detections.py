@@ -122,7 +122,7 @@ def _downscale(image: npt.NDArray[np.uint8], max_side: int) -> tuple[npt.NDArray
     if side <= max_side:
         return image, 1.0
     scale = max_side / side
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small = np.asarray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), np.uint8)
     return small, scale
 
 

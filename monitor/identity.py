@@ -70,7 +70,7 @@ class SeatAssigner:
                 used_seats.add(si)
                 matched[fi] = si
         # new seats in reading order (top to bottom, left to right) so numbering is deterministic
-        new = sorted((fi for fi in range(len(faces)) if fi not in matched), key=lambda i: (round(cy[i] / size[i]), cx[i]))
+        new = sorted((fi for fi in range(len(faces)) if fi not in matched), key=lambda i: (round(float(cy[i] / size[i])), float(cx[i])))
         for fi in new:
             if any(np.hypot(cx[fi] - st.cx, cy[fi] - st.cy) < 0.5 * max(size[fi], st.size) for st in self._seats):
                 continue  # a second box on an existing seat's face (a duplicate detection), not a new student
@@ -95,10 +95,10 @@ class TileAssigner:
     """Gallery layout: the label of the tile that holds each face's centre (one student per tile)."""
 
     def assign(self, faces: FaceDetections, grid: GalleryGrid) -> list[str | None]:
-        labels: list[str | None] = []
         taken: set[str] = set()
         # the largest face in a tile wins it; a second face in the same tile (a poster, a sibling) is ignored
-        order = np.argsort(-(faces.boxes[:, 2].astype(np.int64) * faces.boxes[:, 3])) if len(faces) else []
+        areas = faces.boxes[:, 2].astype(np.int64) * faces.boxes[:, 3]
+        order = [int(i) for i in np.argsort(-areas)]
         result: dict[int, str | None] = {}
         for i in order:
             x, y, w, h = (int(v) for v in faces.boxes[i])
@@ -107,6 +107,5 @@ class TileAssigner:
                 label = None
             if label is not None:
                 taken.add(label)
-            result[int(i)] = label
-        labels = [result[i] for i in range(len(faces))]
-        return labels
+            result[i] = label
+        return [result[i] for i in range(len(faces))]

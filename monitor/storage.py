@@ -207,7 +207,8 @@ class StorageWriter(threading.Thread):
             ]
             s.add(interval)
         elif isinstance(op, Status):
-            status = s.get(SourceStatus, sid) or SourceStatus(session_id=sid)
+            found = s.get(SourceStatus, sid)
+            status = found if found is not None else SourceStatus(session_id=sid)
             status.state = op.state
             status.updated_at = op.at
             status.frames_analysed = op.frames_analysed
@@ -222,10 +223,10 @@ class StorageWriter(threading.Thread):
             cs = s.get(ClassSession, sid)
             assert cs is not None
             cs.ended_at = op.ended_at
-            status = s.scalar(select(SourceStatus).where(SourceStatus.session_id == sid))
-            if status is not None:
-                status.state = "ended"
-                status.updated_at = op.ended_at
+            final = s.scalar(select(SourceStatus).where(SourceStatus.session_id == sid))
+            if final is not None:
+                final.state = "ended"
+                final.updated_at = op.ended_at
 
 
 def _is_heartbeat(op: Op) -> bool:

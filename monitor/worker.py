@@ -16,6 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from monitor.aggregate import Aggregator, IntervalAggregate
 from monitor.config import Config
 from monitor.detections import FaceDetector, make_detector
@@ -142,7 +145,7 @@ class Worker:
             students=len(self.students),
         )
 
-    def _analyse(self, frame: Frame) -> list[tuple[str, object]]:
+    def _analyse(self, frame: Frame) -> list[tuple[str, npt.NDArray[np.float32]]]:
         if self.online is None:  # a file or folder has no watchdog events: its first frame means it is online
             self.online = True
         if self.layout == "auto":
@@ -156,7 +159,7 @@ class Worker:
             labels = self.tiles.assign(faces, grid) if grid is not None else [None] * len(faces)
         else:
             labels = self.seats.assign(faces)
-        out: list[tuple[str, object]] = []
+        out: list[tuple[str, npt.NDArray[np.float32]]] = []
         for row, face_index in enumerate(preds.index):
             label = labels[int(face_index)]
             if label is not None:
