@@ -1,0 +1,538 @@
+"""Find the video tiles of a Zoom-style gallery view in a screen capture, so faces can be named by their tile.
+
+A gallery capture is a grid of equally sized video tiles (1x1 up to 7x7, 4:3 to 16:9) on a background of one
+uniform colour (dark or light theme) that also fills the thin gaps between tiles; window chrome (title bar,
+toolbar) sits around it, the last row may be partly filled and centred, and the active speaker's tile carries a
+coloured border. :func:`find_grid` returns the tiles in reading order, or ``None`` when the image is not a gallery
+(a room photo, a single full-frame camera image); that decision picks the layout under ``--layout auto``, so every
+doubt (a tile missed, a grid that does not add up) ends in ``None`` rather than in wrong tiles.
+
+How: try the image's commonest colours as the background. Mark that colour's pixels as background at full
+resolution (gaps can be 2 px wide; luma is matched closely and colour loosely, so a compressed recording works
+too), pool the mask to at most ``_ANALYSIS_SIDE`` px without losing a gap line, and label the connected regions of
+content: gap lines enclose each tile. Keep the regions of the commonest tile size, arrange them on Zoom's lattice
+(even pitch, full rows, a centred last row; a tile that blends into the background is inferred from its cell),
+refine the edges on the full-resolution mask, then check that the tiles are clean rectangles edged by background
+and that no tile was missed beside the grid. 5-10 ms for a 1920x1080 frame (``python bench/gallery_grid.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
+
+MAX_GRID_SIDE = 7
+"""Zoom shows at most 7x7 tiles per gallery page."""
+
+_ANALYSIS_SIDE = 640  # longest side of the pooled mask, at most; gap lines survive pooling
+_SAMPLE_PIXELS = 20_000  # pixels sampled to rank the candidate background colours
+_PRECHECK_ROW_STEP = 4  # rows skipped by the quick test for a background column
+_MIN_BACKGROUND_LINE = 0.5  # some row and some column of a gallery are at least this share background
+_MAX_CANDIDATES = 3  # background colours tried, most common first
+_MIN_COLOUR_SHARE = 0.01  # a background colour fills at least this share of the image (margins and gaps)
+_MIN_EDGE_SHARE = 0.5  # or at least this share of the image's outermost pixels (a gallery without chrome)
+_LUMA_TOL = 8  # tolerance on the luma of a background pixel (a screen capture is exact; JPEG or video is not)
+_CHANNEL_TOL = 40  # and on each of its channels: compression smears the tiles' colour into thin gaps
+_DISTINCT_COLOURS = 8  # candidate colours closer than this on every channel are one background
+_LUMA_WEIGHTS = np.array([0.114, 0.587, 0.299])  # BGR, as cv2.COLOR_BGR2GRAY
+_MIN_TILE_W, _MIN_TILE_H = 32, 18  # px; a 7x7 gallery in a 640x360 window still has 64x36 px tiles
+_MIN_ASPECT, _MAX_ASPECT = 1.2, 1.95  # tiles are 4:3 (1.33) to 16:9 (1.78)
+_SIZE_TOL = 0.04  # relative tolerance on tile width/height and lattice pitch
+_MAX_GAP_RATIO = 0.4  # the gap between tiles is small next to the tile
+_MIN_FILL = 0.5  # share of a tile's box that is content (not background colour) at analysis scale
+_EDGE_CONTENT = 0.5  # a tile's edge line is where at least this share of the pixels along it is content
+_MIN_OUTER_RING_GAP = 0.7  # mean share of background colour on the 1-px ring just outside each tile
+_MIN_INNER_RING_CONTENT = 0.6  # mean share of content on each tile's own outermost pixels: tiles are rectangles
+_OUTLINE_SAMPLES = 32  # points per side of a tile for those two checks
+_MIN_GRID_COVER = 0.15  # the tiles' bounding box covers at least this share of the image
+_MIN_SINGLE_COVER = 0.1  # a lone tile covers at least this share of the image
+_MIN_SINGLE_FILL = 0.8  # a lone tile is mostly content at analysis scale
+_MIN_HOLE_CONTENT = 0.05  # a lattice cell without a tile of the common size becomes one if this much is content
+_MAX_EMPTY_CONTENT = 0.5  # beside the grid (and a partly filled last row) a tile-sized patch has less content
+_MAX_RIVAL = 0.25  # a lone tile has no other content of this share of its area clear of the image's edges
+_MAX_LINE_BACKGROUND = 0.5  # nor a row or column across it with this share of background
+
+_X, _Y, _W, _H, _AREA = (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA)
+
+Image = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One video tile: its 1-based grid position in reading order and its rectangle in image pixels."""
+
+    row: int
+    col: int
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def __post_init__(self) -> None:
+        if self.row < 1 or self.col < 1:
+            raise ValueError(f"Tile row and col are 1-based, got {self.row}-{self.col}")
+        if self.w <= 0 or self.h <= 0:
+            raise ValueError(f"Tile size must be positive, got {self.w}x{self.h}")
+
+    @property
+    def label(self) -> str:
+        """The tile's pseudonymous student label, e.g. ``"Tile 2-3"``."""
+        return f"Tile {self.row}-{self.col}"
+
+    def contains(self, px: float, py: float) -> bool:
+        """Whether the point lies inside the tile (left/top edges inclusive, right/bottom exclusive)."""
+        return self.x <= px < self.x + self.w and self.y <= py < self.y + self.h
+
+
+@dataclass(frozen=True)
+class GalleryGrid:
+    """The tiles of one gallery capture, in reading order, and the grid's shape (``cols`` of the full rows)."""
+
+    tiles: tuple[Tile, ...]
+    rows: int
+    cols: int
+
+    def __post_init__(self) -> None:
+        if not self.tiles:
+            raise ValueError("GalleryGrid needs at least one tile")
+        if not (1 <= self.rows <= MAX_GRID_SIDE and 1 <= self.cols <= MAX_GRID_SIDE):
+            raise ValueError(
+                f"GalleryGrid shape must be within {MAX_GRID_SIDE}x{MAX_GRID_SIDE}, got {self.rows}x{self.cols}"
+            )
+        outside = [t.label for t in self.tiles if t.row > self.rows or t.col > self.cols]
+        if outside:
+            raise ValueError(f"Tiles outside the {self.rows}x{self.cols} grid: {outside}")
+        if len({t.label for t in self.tiles}) != len(self.tiles):
+            raise ValueError("GalleryGrid tiles must have distinct positions")
+
+    def tile_at(self, px: float, py: float) -> Tile | None:
+        """The tile containing the point, or ``None`` for a point on a gap, the chrome or a non-finite point."""
+        return next((t for t in self.tiles if t.contains(px, py)), None)
+
+    def label_for_box(self, x: float, y: float, w: float, h: float) -> str | None:
+        """The label of the tile containing the centre of the box (a face detection), or ``None``."""
+        tile = self.tile_at(x + w / 2, y + h / 2)
+        return tile.label if tile is not None else None
+
+
+@dataclass(frozen=True)
+class _Rect:
+    """A rectangle in full-resolution pixels, with the fractional centre used to line tiles up."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+
+def find_grid(image: Image) -> GalleryGrid | None:
+    """Detect the gallery tiles in a BGR ``uint8`` ``[H, W, 3]`` screen capture; ``None`` when it is no gallery.
+
+    Deterministic and pure. Raises ``ValueError`` for an array that is not a BGR image.
+    """
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"find_grid needs a BGR uint8 [H, W, 3] image, got {getattr(image, 'shape', type(image))}")
+    height, width = int(image.shape[0]), int(image.shape[1])
+    if width < 2 * _MIN_TILE_W or height < 2 * _MIN_TILE_H:
+        logger.debug("image %dx%d is too small for a gallery", width, height)
+        return None
+    factor = 1 << max(0, math.ceil(math.log2(max(width, height) / _ANALYSIS_SIDE)))  # pooling halves the mask
+    gray = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+    for colour in _background_candidates(image):
+        # The background runs down most of the image in some column (a side margin, a gap between columns), and
+        # columns survive skipping rows: a quarter of the work rules out most colours of a camera image.
+        strided = _gap_mask(image[::_PRECHECK_ROW_STEP], gray[::_PRECHECK_ROW_STEP], colour)
+        if float(cv2.reduce(strided, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).max()) < _MIN_BACKGROUND_LINE * 255:
+            continue
+        grid = _grid_for_gap_mask(_gap_mask(image, gray, colour), factor)
+        if grid is not None:
+            return grid
+    return None
+
+
+def _gap_mask(image: Image, gray: Image, colour: npt.NDArray[np.int32]) -> Image:
+    """255 where a pixel has the background colour: its luma within a few levels, each channel roughly.
+
+    A screen capture is exact, but a compressed one (JPEG, video) is not: luma stays within a few levels while
+    4:2:0 chroma smears the tiles' colour into thin gaps, and a gap line that breaks merges two tiles.
+    """
+    luma = float(np.dot(colour, _LUMA_WEIGHTS))
+    near_luma = cv2.inRange(gray, max(0.0, luma - _LUMA_TOL), min(255.0, luma + _LUMA_TOL))
+    near_colour = cv2.inRange(image, np.clip(colour - _CHANNEL_TOL, 0, 255), np.clip(colour + _CHANNEL_TOL, 0, 255))
+    return np.asarray(cv2.bitwise_and(near_luma, near_colour), dtype=np.uint8)
+
+
+def _background_candidates(image: Image) -> list[npt.NDArray[np.int32]]:
+    """Colours to try as the background: the image's commonest, then the commonest round its edge.
+
+    A gallery without chrome has only a thin margin of background, too little to stand out in a sample of the
+    whole image but all of the image's outermost pixels.
+    """
+    height, width = image.shape[:2]
+    step = max(1, math.isqrt(height * width // _SAMPLE_PIXELS))
+    candidates = _commonest_colours(image[::step, ::step].reshape(-1, 3), _MIN_COLOUR_SHARE, _MAX_CANDIDATES)
+    edge = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    for colour in _commonest_colours(edge, _MIN_EDGE_SHARE, 1):
+        if all(np.abs(colour - c).max() > _DISTINCT_COLOURS for c in candidates):
+            candidates.append(colour)
+    return candidates
+
+
+def _commonest_colours(pixels: Image, min_share: float, limit: int) -> list[npt.NDArray[np.int32]]:
+    """Up to ``limit`` distinct colours, each filling ``min_share`` of ``pixels`` [N, 3], most common first.
+
+    Counted in 5-bit bins; each colour is its bin's mean.
+    """
+    q = (pixels >> 3).astype(np.int32)
+    keys = (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
+    counts = np.bincount(keys, minlength=1 << 15)
+    common = np.flatnonzero(counts >= min_share * len(keys))
+    colours: list[npt.NDArray[np.int32]] = []
+    for key in common[np.argsort(-counts[common], kind="stable")][: 3 * limit]:
+        colour = np.rint(pixels[keys == key].mean(axis=0)).astype(np.int32)
+        # A colour on a bin boundary fills two bins: the second is the same background.
+        if all(np.abs(colour - c).max() > _DISTINCT_COLOURS for c in colours):
+            colours.append(colour)
+        if len(colours) == limit:
+            break
+    return colours
+
+
+def _grid_for_gap_mask(gap: Image, factor: int) -> GalleryGrid | None:
+    """The gallery whose background is the 255 pixels of ``gap`` (full resolution), or ``None``."""
+    height, width = gap.shape
+    pooled = gap[: height // factor * factor, : width // factor * factor]
+    # Block means by halving (the fast path of INTER_AREA): a gap line of any width leaves at least 1/factor of gap
+    # in every block it crosses, so no gap line is lost.
+    for _ in range(factor.bit_length() - 1):
+        pooled = np.asarray(cv2.resize(pooled, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    pooled_h, pooled_w = pooled.shape
+    background = pooled >= 0.9 * 255 / factor
+    # Compression drops pixels from thin gap lines: close one-block breaks along rows and along columns.
+    closed = background.copy()
+    closed[:, 1:-1] |= background[:, :-2] & background[:, 2:]
+    closed[1:-1, :] |= background[:-2, :] & background[2:, :]
+    # Background runs across most of some row (a margin, a gap between rows), not just down a column.
+    if float(closed.mean(axis=1).max()) < _MIN_BACKGROUND_LINE or not 0.005 <= float(closed.mean()) <= 0.97:
+        return None
+    content = np.asarray(~closed, dtype=np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(content, connectivity=8)
+    stats = stats[1:]  # label 0 is the background
+    x, y, w, h, area = (stats[:, i] for i in (_X, _Y, _W, _H, _AREA))
+    inside = (x > 0) & (y > 0) & (x + w < pooled_w) & (y + h < pooled_h)  # tiles have background all round
+    keep = (
+        inside
+        & (w * factor >= _MIN_TILE_W)
+        & (h * factor >= _MIN_TILE_H)
+        & (w >= 1.05 * h)
+        & (w <= 2.2 * h)
+        & (area >= _MIN_FILL * w * h)
+    )
+    if not keep.any():
+        return None
+    boxes = _commonest_size(stats[keep])
+    rows = _lattice_rows(
+        [_Rect(int(b[_X]) * factor, int(b[_Y]) * factor, int(b[_W]) * factor, int(b[_H]) * factor) for b in boxes],
+        factor,
+        gap,
+    )
+    if rows is None:
+        return None
+    rows = _uniform_size([_refine_row(gap, row, factor) for row in rows])
+    if not _looks_like_tiles(gap, rows) or _misses_tiles(gap, rows):
+        return None
+    if len(rows) == 1 and len(rows[0]) == 1 and not _is_lone_tile(gap, boxes[0], stats[inside], rows[0][0]):
+        return None
+    tiles = tuple(
+        Tile(row=i + 1, col=j + 1, x=r.x, y=r.y, w=r.w, h=r.h) for i, row in enumerate(rows) for j, r in enumerate(row)
+    )
+    return GalleryGrid(tiles=tiles, rows=len(rows), cols=max(len(row) for row in rows))
+
+
+def _commonest_size(boxes: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """The boxes whose size matches the size shared by most boxes (ties: the larger), at analysis scale."""
+    w = boxes[:, _W].astype(np.float64)
+    h = boxes[:, _H].astype(np.float64)
+    tol_w = np.maximum(1.5, _SIZE_TOL * w)
+    tol_h = np.maximum(1.5, _SIZE_TOL * h)
+    same = (np.abs(w[:, None] - w[None, :]) <= tol_w[:, None]) & (np.abs(h[:, None] - h[None, :]) <= tol_h[:, None])
+    votes = same.sum(axis=1) * 1e9 + w * h  # most matches first, then the larger
+    return np.asarray(boxes[same[int(np.argmax(votes))]], dtype=np.int32)
+
+
+def _lattice_rows(rects: list[_Rect], factor: int, gap: Image) -> list[list[_Rect]] | None:
+    """Arrange the rectangles into rows in reading order if they form a Zoom gallery lattice, else ``None``.
+
+    Rows are evenly spaced, and so are the tiles of every row, at one pitch; the rows above the last share their
+    columns, and the last may hold fewer tiles, centred. A tile whose edges match the background (a student before
+    a white wall in the light theme) leaves a hole: its cell becomes a tile if some of it is content, for up to a
+    third as many holes as tiles found.
+    """
+    tile_w = statistics.median(r.w for r in rects)
+    tile_h = statistics.median(r.h for r in rects)
+
+    def tol(size: float) -> float:  # pooling moves an edge by less than ``factor`` px
+        return max(2.0 * factor, _SIZE_TOL * size)
+
+    rows: list[list[_Rect]] = []
+    for rect in sorted(rects, key=lambda r: (r.cy, r.cx)):
+        if rows and rect.cy - rows[-1][0].cy <= tile_h / 2:
+            rows[-1].append(rect)
+        else:
+            rows.append([rect])
+    rows = [sorted(row, key=lambda r: r.cx) for row in rows]
+    row_ys = [statistics.median(r.cy for r in row) for row in rows]
+    if len(rows) > MAX_GRID_SIDE or any(
+        abs(r.cy - y) > tol(tile_h) for row, y in zip(rows, row_ys, strict=True) for r in row
+    ):
+        return None
+    if _pitch([b - a for a, b in itertools.pairwise(row_ys)], tile_h, tol, holes=False) is None:
+        return None
+    pitch = _pitch([b.cx - a.cx for row in rows for a, b in itertools.pairwise(row)], tile_w, tol, holes=True)
+    if pitch is None:
+        return None
+
+    def slots(row: list[_Rect], origin: float, step: float = pitch) -> list[int] | None:
+        """Index of each tile's centre in steps from ``origin``, if every tile sits on a step."""
+        found = [round((r.cx - origin) / step) if step else 0 for r in row]
+        on_pitch = all(abs(r.cx - origin - k * step) <= tol(tile_w) for r, k in zip(row, found, strict=True))
+        return found if on_pitch and found[0] >= 0 and len(set(found)) == len(found) else None
+
+    body, last = rows[:-1], rows[-1]
+    origin = min((row[0].cx for row in body), default=last[0].cx)  # the centre of column 1
+    body_slots = [slots(row, origin) for row in body]
+    halves = slots(last, origin, step=pitch / 2)  # the last row in half pitches: it may sit between columns
+    if halves is None or any(s is None for s in body_slots) or len({h % 2 for h in halves}) > 1:
+        return None
+    cols = max([s[-1] + 1 for s in body_slots if s] + [(halves[-1] + 1) // 2 + 1])  # no row is wider than the grid
+    # Centred: the last row's tiles sit symmetrically about the grid's middle, (cols - 1) half pitches from column
+    # 1, so a tile missing at either end of it still has its cell.
+    first, end = min(halves[0], 2 * (cols - 1) - halves[-1]), max(halves[-1], 2 * (cols - 1) - halves[0])
+    if cols > MAX_GRID_SIDE or first < 0:
+        return None
+
+    # Each row from its first tile's centre, ``count`` tiles long; a missing tile's cell must hold some content.
+    layout = [(row, y, found or [], origin, cols) for row, y, found in zip(body, row_ys[:-1], body_slots, strict=True)]
+    layout.append(
+        (last, row_ys[-1], [(h - first) // 2 for h in halves], origin + first * pitch / 2, (end - first) // 2 + 1)
+    )
+    filled: list[list[_Rect]] = []
+    for row, y, found, start, count in layout:
+        by_slot = dict(zip(found, row, strict=True))
+        for k in set(range(count)) - set(by_slot):
+            cell = _Rect(round(start + k * pitch - tile_w / 2), round(y - tile_h / 2), int(tile_w), int(tile_h))
+            if not _has_content(gap, cell):
+                return None
+            by_slot[k] = cell
+        filled.append([by_slot[k] for k in range(count)])
+    holes = sum(len(row) for row in filled) - len(rects)
+    return filled if holes <= len(rects) // 3 else None
+
+
+def _pitch(steps: list[float], size: float, tol: Callable[[float], float], holes: bool) -> float | None:
+    """The even spacing behind ``steps`` between neighbouring centres: a tile's size plus a small gap.
+
+    With ``holes``, a step may span several pitches (a tile missing in between). ``None`` when the steps are
+    uneven; ``0.0`` when there is none.
+    """
+    if not steps:
+        return 0.0
+    single = [s for s in steps if size - tol(size) <= s <= size * (1 + _MAX_GAP_RATIO) + tol(size)]
+    if not single:
+        return None
+    pitch = statistics.median(single)
+    for step in steps:
+        k = round(step / pitch)
+        if k < 1 or (k > 1 and not holes) or abs(step - k * pitch) > k * tol(pitch):
+            return None
+    return pitch
+
+
+def _has_content(gap: Image, cell: _Rect) -> bool:
+    """Whether some of a lattice cell inside the image is not background: a tile that blends in."""
+    height, width = gap.shape
+    inside = cell.x >= 0 and cell.y >= 0 and cell.x + cell.w <= width and cell.y + cell.h <= height
+    return inside and _content_share(gap, cell) >= _MIN_HOLE_CONTENT
+
+
+def _refine_row(gap: Image, row: list[_Rect], factor: int) -> list[_Rect]:
+    """Move the edges of one row of tiles found at analysis scale onto the full-resolution tile edges.
+
+    An edge found at analysis scale is off by less than ``factor`` px (more where compression blurs a thin gap),
+    so each edge is searched from inside the tile outwards, over lines that are mostly content, up to ``factor`` px
+    beyond it: one profile across the row for the sides, one down it (the row shares its top and bottom).
+    """
+    if factor == 1:
+        return row
+    height, width = gap.shape
+    top = int(statistics.median(r.y for r in row))
+    bottom = int(statistics.median(r.y + r.h for r in row))
+    left, right = row[0].x, row[-1].x + row[-1].w
+    lo_x, hi_x = max(0, left - factor), min(width, right + factor)
+    lo_y, hi_y = max(0, top - factor), min(height, bottom + factor)
+    inset = min(factor, (bottom - top) // 4)  # the sides are measured on the rows every tile of the row covers
+    across = _content_profile(gap[top + inset : bottom - inset, lo_x:hi_x], axis=0)
+    down = _content_profile(gap[lo_y:hi_y, left:right], axis=1)
+    y0, y1 = _outer_edges(down, top - lo_y, bottom - lo_y, factor)
+    refined = []
+    for r in row:
+        x0, x1 = _outer_edges(across, r.x - lo_x, r.x + r.w - lo_x, factor)
+        refined.append(_Rect(lo_x + x0, lo_y + y0, x1 - x0, y1 - y0))
+    return refined
+
+
+def _content_profile(gap: Image, axis: int) -> npt.NDArray[np.bool_]:
+    """Which lines (columns for ``axis=0``, rows for 1) of a gap mask are mostly content, not background."""
+    share = cv2.reduce(gap, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
+    return np.asarray(share <= (1.0 - _EDGE_CONTENT) * 255)
+
+
+def _outer_edges(solid: npt.NDArray[np.bool_], start: int, stop: int, reach: int) -> tuple[int, int]:
+    """The run of ``solid`` lines around ``[start, stop)``, each edge searched within ``reach`` of its guess."""
+    lo, hi = max(0, start - reach), min(len(solid), stop + reach)
+    first = min(start + reach, stop - 1)
+    while first > lo and solid[first - 1]:
+        first -= 1
+    last = max(stop - reach, first + 1)
+    while last < hi and solid[last]:
+        last += 1
+    return first, last
+
+
+def _uniform_size(rows: list[list[_Rect]]) -> list[list[_Rect]]:
+    """Give every tile the median size about its own centre, so a highlight border can't make one tile bigger."""
+    tile_w = int(statistics.median(r.w for row in rows for r in row))
+    tile_h = int(statistics.median(r.h for row in rows for r in row))
+
+    def snapped(r: _Rect) -> _Rect:
+        x = r.x if abs(r.w - tile_w) <= 1 else round(r.cx - tile_w / 2)
+        y = r.y if abs(r.h - tile_h) <= 1 else round(r.cy - tile_h / 2)
+        return _Rect(x, y, tile_w, tile_h)
+
+    return [[snapped(r) for r in row] for row in rows]
+
+
+def _looks_like_tiles(gap: Image, rows: list[list[_Rect]]) -> bool:
+    """Full-resolution checks: tile shape and size, clean rectangles edged by background, enough of the image."""
+    height, width = gap.shape
+    rects = [r for row in rows for r in row]
+    tile_w, tile_h = rects[0].w, rects[0].h
+    if tile_w < _MIN_TILE_W or tile_h < _MIN_TILE_H or not _MIN_ASPECT <= tile_w / tile_h <= _MAX_ASPECT:
+        return False
+    x0, y0 = min(r.x for r in rects), min(r.y for r in rects)
+    x1, y1 = max(r.x + r.w for r in rects), max(r.y + r.h for r in rects)
+    if x0 < 2 or y0 < 2 or x1 > width - 2 or y1 > height - 2:
+        return False  # the tiles must have background all round; a camera image fills the frame
+    if (x1 - x0) * (y1 - y0) < _MIN_GRID_COVER * width * height:
+        return False
+    box = np.array([(r.x, r.y, r.w, r.h) for r in rects], dtype=np.int64)
+    # Compression smears a tile's edge over a pixel or two: take the better of two outlines on each side of it.
+    outer = max(_outline_share(gap, box + np.array([-d, -d, 2 * d, 2 * d])) for d in (1, 2))
+    inner = 1.0 - min(_outline_share(gap, box + np.array([d, d, -2 * d, -2 * d])) for d in (0, 1))
+    return outer >= _MIN_OUTER_RING_GAP and inner >= _MIN_INNER_RING_CONTENT
+
+
+def _misses_tiles(gap: Image, rows: list[list[_Rect]]) -> bool:
+    """Whether the lattice missed tiles whose gaps merged (a compressed or rescaled capture).
+
+    Beyond the grid (above, below, left, right) that shows as a tile-sized patch of content in a tile-deep band
+    with background at both its ends; the title bar and toolbar border the grid too, but run on to the image's
+    edges. Beside a partly filled last row, Zoom leaves only background.
+    """
+    height, width = gap.shape
+    rects = [r for row in rows for r in row]
+    tile_w, tile_h = rects[0].w, rects[0].h
+    x0, y0 = min(r.x for r in rects), min(r.y for r in rects)
+    x1, y1 = max(r.x + r.w for r in rects), max(r.y + r.h for r in rects)
+    spacings = [b.x - a.x - a.w for row in rows for a, b in itertools.pairwise(row)]
+    spacings += [b[0].y - a[0].y - a[0].h for a, b in itertools.pairwise(rows)]
+    space = int(statistics.median(spacings)) if spacings else max(2, tile_h // 50)
+    last = rows[-1]
+    if len(last) < len(rows[0]):
+        beside = (
+            _content_share(gap, _Rect(x0, last[0].y, last[0].x - space - x0, tile_h)),
+            _content_share(
+                gap, _Rect(last[-1].x + tile_w + space, last[0].y, x1 - last[-1].x - tile_w - space, tile_h)
+            ),
+        )
+        if max(beside) >= _MAX_EMPTY_CONTENT:
+            return True
+    reach = 1 + space // 2  # band ends are checked mid-gap, clear of a compressed tile edge
+    bands = (
+        (_Rect(x0, y0 - space - tile_h, x1 - x0, tile_h), True),
+        (_Rect(x0, y1 + space, x1 - x0, tile_h), True),
+        (_Rect(x0 - space - tile_w, y0, tile_w, y1 - y0), False),
+        (_Rect(x1 + space, y0, tile_w, y1 - y0), False),
+    )
+    for band, across in bands:
+        bx0, by0, bx1, by1 = band.x, band.y, band.x + band.w, band.y + band.h
+        if bx0 < reach or by0 < reach or bx1 + reach > width or by1 + reach > height:
+            continue  # tiles never touch the image's edges
+        ends = (
+            (gap[by0:by1, bx0 - reach], gap[by0:by1, bx1 + reach - 1])
+            if across
+            else (gap[by0 - reach, bx0:bx1], gap[by1 + reach - 1, bx0:bx1])
+        )
+        if sum(np.count_nonzero(e) for e in ends) < _MIN_OUTER_RING_GAP * sum(e.size for e in ends):
+            continue
+        length, size = (band.w, tile_w) if across else (band.h, tile_h)
+        starts = range(0, max(1, length - size + 1), max(1, size // 2))  # every half tile along the band
+        cells = (_Rect(bx0 + k, by0, tile_w, tile_h) if across else _Rect(bx0, by0 + k, tile_w, tile_h) for k in starts)
+        if any(_content_share(gap, cell) >= _MAX_EMPTY_CONTENT for cell in cells):
+            return True
+    return False
+
+
+def _content_share(gap: Image, rect: _Rect) -> float:
+    """Share of content (non-background) pixels in a rectangle, sampled every 4 px; 0.0 for an empty one."""
+    sample = gap[max(0, rect.y) : max(0, rect.y + rect.h) : 4, max(0, rect.x) : max(0, rect.x + rect.w) : 4]
+    return 1.0 - float(np.count_nonzero(sample)) / sample.size if sample.size else 0.0
+
+
+def _outline_share(mask: Image, boxes: npt.NDArray[np.int64]) -> float:
+    """Share of nonzero mask pixels among points sampled evenly along the outlines of ``(x, y, w, h)`` boxes."""
+    x, y, w, h = (boxes[:, i : i + 1] for i in range(4))
+    t = np.linspace(0.0, 1.0, _OUTLINE_SAMPLES)[None, :]
+    along_x = np.rint(x + t * (w - 1)).astype(np.int64)
+    along_y = np.rint(y + t * (h - 1)).astype(np.int64)
+    side = along_x.shape
+    xs = np.concatenate([along_x, along_x, np.broadcast_to(x, side), np.broadcast_to(x + w - 1, side)], axis=1)
+    ys = np.concatenate([np.broadcast_to(y, side), np.broadcast_to(y + h - 1, side), along_y, along_y], axis=1)
+    return float(np.count_nonzero(mask[ys, xs])) / xs.size
+
+
+def _is_lone_tile(gap: Image, box: npt.NDArray[np.int32], others: npt.NDArray[np.int32], rect: _Rect) -> bool:
+    """A single tile needs more evidence than a lattice: large, nearly all content, the only large content, and
+    no line across it mostly background.
+
+    ``box`` and ``others`` are component statistics at analysis scale (``others`` clear of the image's edges,
+    ``box`` among them). A grid whose gaps all blurred away (a rescaled capture) merges into one block with the
+    remains of its gap lines inside; a grid partly merged leaves other blocks beside it.
+    """
+    height, width = gap.shape
+    fill = float(box[_AREA]) / float(box[_W] * box[_H])
+    rivals = int(np.count_nonzero(others[:, _AREA] >= _MAX_RIVAL * box[_AREA])) - 1
+    if fill < _MIN_SINGLE_FILL or rivals > 0 or rect.w * rect.h < _MIN_SINGLE_COVER * width * height:
+        return False
+    inset = max(2, rect.h // 20)  # clear of the tile's edges and of its name label's margin
+    interior = gap[rect.y + inset : rect.y + rect.h - inset, rect.x + inset : rect.x + rect.w - inset]
+    lines = (cv2.reduce(interior, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F).max() for axis in (0, 1))
+    return max(float(v) for v in lines) < _MAX_LINE_BACKGROUND * 255

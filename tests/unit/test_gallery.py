@@ -1,0 +1,344 @@
+"""Zoom gallery tiles (``monitor.gallery``): found exactly on composed captures, refused on anything else.
+
+Frames come from ``tests.helpers.gallery_frames.compose_gallery``; the tables with faces need FER2013 from
+../shared (skipped without it, failed under ``CI=true``). Speed is measured by ``python bench/gallery_grid.py``,
+not asserted here.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from monitor.gallery import GalleryGrid, Tile, find_grid
+from tests.helpers.classroom import FER_DIR, background, compose_class, fer_publictest
+from tests.helpers.gallery_frames import Theme, TileTruth, compose_gallery, grid_shape, smooth_noise
+
+pytestmark = pytest.mark.unit
+
+Image = npt.NDArray[np.uint8]
+COUNTS = [1, 2, 3, 4, 5, 6, 7, 9, 12, 16, 20, 25, 30, 36, 49]
+WINDOWS = [
+    pytest.param((1280, 720), id="1280x720"),
+    pytest.param((1920, 1080), id="1920x1080"),
+    pytest.param((1000, 800), id="1000x800"),
+]
+
+
+@pytest.fixture(scope="module")
+def faces() -> list[Image]:
+    """64 FER2013 PublicTest crops, read at run time from ../shared and never written anywhere."""
+    if not (FER_DIR / "fer2013_publictest.npz").is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"FER2013 data missing at {FER_DIR} under CI")
+        pytest.skip(f"FER2013 data not found at {FER_DIR}")
+    x, _ = fer_publictest()
+    return list(x[np.random.default_rng(0).choice(len(x), 64, replace=False)])
+
+
+def assert_matches(grid: GalleryGrid | None, truth: list[TileTruth]) -> None:
+    """Every tile found, in reading order, with the truth's label and IoU > 0.9."""
+    assert grid is not None, "no gallery found"
+    assert [t.label for t in grid.tiles] == [t.label for t in truth]
+    for found, want in zip(grid.tiles, truth, strict=True):
+        box = (found.x, found.y, found.w, found.h)
+        assert want.iou(box) > 0.9, f"{want.label}: found {box}, drawn {want.box}"
+    assert (grid.rows, grid.cols) == (max(t.row for t in truth), max(t.col for t in truth))
+
+
+# --- galleries --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("speaker", [False, True], ids=["", "speaker"])
+@pytest.mark.parametrize("window", WINDOWS)
+@pytest.mark.parametrize("theme", ["dark", "light"])
+@pytest.mark.parametrize("n", COUNTS)
+def test_plain_tiles_found(n: int, theme: Theme, window: tuple[int, int], speaker: bool) -> None:
+    width, height = window
+    image, truth = compose_gallery(n, width=width, height=height, theme=theme, speaker=n // 2 if speaker else None)
+    assert_matches(find_grid(image), truth)
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+@pytest.mark.parametrize("theme", ["dark", "light"])
+@pytest.mark.parametrize("n", [1, 2, 4, 6, 9, 16, 25, 49])
+def test_tiles_with_faces_found_and_faces_labelled(
+    n: int, theme: Theme, window: tuple[int, int], faces: list[Image]
+) -> None:
+    """The end use: each face's box is labelled with the tile it was drawn in."""
+    width, height = window
+    image, truth = compose_gallery(
+        n, width=width, height=height, theme=theme, speaker=0, faces=faces[:n], rng=np.random.default_rng(n)
+    )
+    grid = find_grid(image)
+    assert_matches(grid, truth)
+    assert grid is not None
+    assert [grid.label_for_box(*t.face) if t.face else None for t in truth] == [t.label for t in truth]
+
+
+@pytest.mark.parametrize(
+    ("n", "cols", "last_row"),
+    [
+        (3, 2, ["Tile 2-1"]),
+        (5, 3, ["Tile 2-1", "Tile 2-2"]),
+        (7, 4, ["Tile 2-1", "Tile 2-2", "Tile 2-3"]),
+        (10, 4, ["Tile 3-1", "Tile 3-2"]),
+        (43, 7, ["Tile 7-1"]),
+    ],
+)
+def test_partly_filled_last_row_is_centred_and_numbered_from_the_left(n: int, cols: int, last_row: list[str]) -> None:
+    image, truth = compose_gallery(n, cols=cols)
+    grid = find_grid(image)
+    assert_matches(grid, truth)
+    assert grid is not None
+    assert [t.label for t in grid.tiles[-len(last_row) :]] == last_row
+    first_row_mid = (grid.tiles[0].x + grid.tiles[cols - 1].x + grid.tiles[cols - 1].w) / 2
+    last_row_mid = (grid.tiles[-len(last_row)].x + grid.tiles[-1].x + grid.tiles[-1].w) / 2
+    assert abs(last_row_mid - first_row_mid) <= 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs"),
+    [
+        pytest.param({"toolbar": False}, id="no-chrome"),
+        pytest.param({"toolbar": False, "theme": "light"}, id="no-chrome-light"),
+        pytest.param({"aspect": 4 / 3}, id="4:3-tiles"),
+        pytest.param({"width": 640, "height": 360}, id="640x360"),
+        pytest.param({"width": 2560, "height": 1440}, id="2560x1440"),
+        pytest.param({"width": 800, "height": 1000}, id="portrait-window"),
+    ],
+)
+@pytest.mark.parametrize("n", [1, 8, 30, 49])
+def test_layout_variants(n: int, kwargs: dict[str, object]) -> None:
+    image, truth = compose_gallery(n, **kwargs)  # type: ignore[arg-type]
+    assert_matches(find_grid(image), truth)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_look(seed: int) -> None:
+    """Random colours, gap widths (2..8 px), names, toolbar shade and speaker colour."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 50))
+    image, truth = compose_gallery(
+        n, theme="dark" if seed % 2 else "light", speaker=int(rng.integers(n)), toolbar=seed % 3 > 0, rng=rng
+    )
+    assert_matches(find_grid(image), truth)
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+@pytest.mark.parametrize(("n", "blending"), [(4, 1), (9, 4), (12, 0), (30, 29)])
+def test_tile_that_blends_into_the_background_is_inferred(theme: Theme, n: int, blending: int) -> None:
+    """A student before a wall of exactly the background's colour (white in the light theme) has no tile edge to
+    find: only the student is content. The tile is inferred from its cell in the lattice of the others, instead of
+    the whole grid failing for one tile."""
+    image, truth = compose_gallery(n, theme=theme)
+    t = truth[blending]
+    image[t.y : t.y + t.h, t.x : t.x + t.w] = image[t.y - 1, t.x]  # the gap colour just above the tile
+    cv2.ellipse(image, (t.x + t.w // 2, t.y + t.h), (t.w // 4, t.h // 3), 0, 180, 360, (60, 90, 160), -1)
+    cv2.circle(image, (t.x + t.w // 2, t.y + t.h // 2), t.h // 5, (90, 140, 200), -1)
+    assert_matches(find_grid(image), truth)
+
+
+@pytest.mark.parametrize("n", [1, 2, 6, 20])
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_speaker_border_neither_splits_nor_adds_a_tile(n: int, theme: Theme) -> None:
+    """The active speaker's coloured border is drawn over the tile's own edge; it is content like the video, so the
+    speaker's tile keeps the size of the others and no thin frame is taken for a tile of its own."""
+    image, truth = compose_gallery(n, theme=theme, speaker=n - 1)
+    grid = find_grid(image)
+    assert_matches(grid, truth)
+    assert grid is not None
+    assert {(t.w, t.h) for t in grid.tiles} == {(truth[0].w, truth[0].h)}
+
+
+@pytest.mark.parametrize("n", [4, 12, 30])
+def test_compressed_capture_still_found(n: int) -> None:
+    """A recording or a JPEG snapshot: luma keeps the gaps, though 4:2:0 chroma smears tile colour into them."""
+    image, truth = compose_gallery(n, rng=np.random.default_rng(n))
+    _, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert_matches(find_grid(np.asarray(cv2.imdecode(data, cv2.IMREAD_COLOR), dtype=np.uint8)), truth)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_blurred_gaps_give_no_grid_rather_than_a_wrong_one(seed: int) -> None:
+    """Rescaled to 3/4 and heavily compressed, 2 px gaps blur into the tiles and whole rows of tiles merge; a merged
+    block can look like one big tile, or leave a smaller lattice behind. Either must give None, never wrong tiles."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 50))
+    image, truth = compose_gallery(n, width=1000, height=800, rng=rng)
+    small = cv2.resize(image, None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA)
+    _, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 60])
+    grid = find_grid(np.asarray(cv2.imdecode(data, cv2.IMREAD_COLOR), dtype=np.uint8))
+    if grid is not None:
+        assert_matches(
+            grid,
+            [
+                TileTruth(
+                    t.row, t.col, round(t.x * 0.75), round(t.y * 0.75), round(t.w * 0.75), round(t.h * 0.75), t.name
+                )
+                for t in truth
+            ],
+        )
+
+
+def test_same_answer_and_input_untouched() -> None:
+    image, _ = compose_gallery(12, theme="light", speaker=3)
+    before = image.copy()
+    assert find_grid(image) == find_grid(image)
+    assert np.array_equal(image, before)
+
+
+def test_grid_shape_is_zooms_choice() -> None:
+    assert grid_shape(4, 1280, 600) == (2, 2)
+    assert grid_shape(2, 1280, 600) == (1, 2)
+    assert grid_shape(2, 600, 1000) == (2, 1)
+    assert grid_shape(49, 1280, 600) == (7, 7)
+
+
+# --- not galleries ----------------------------------------------------------------------------------------------
+
+
+def _photo() -> Image:
+    cbook = pytest.importorskip("matplotlib.cbook")
+    image = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    assert image is not None
+    return np.asarray(image, dtype=np.uint8)
+
+
+def _full_frame_tile() -> Image:
+    """One tile's camera picture blown up to the whole frame: a plain camera image, no background around it."""
+    image, truth = compose_gallery(1, rng=np.random.default_rng(1))
+    t = truth[0]
+    return np.asarray(cv2.resize(image[t.y : t.y + t.h, t.x : t.x + t.w], (1280, 720)), dtype=np.uint8)
+
+
+def _pillarboxed_photo() -> Image:
+    """A 4:3 camera picture with black bars left and right: bounded on two sides only."""
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    frame[:, 160:1120] = cv2.resize(_photo(), (960, 720))
+    return frame
+
+
+NOT_GALLERIES: list[tuple[str, Callable[[], Image]]] = [
+    ("smooth-noise", lambda: smooth_noise(1280, 720, np.random.default_rng(0))),
+    ("smooth-noise-1080p", lambda: smooth_noise(1920, 1080, np.random.default_rng(1))),
+    ("smooth-noise-small", lambda: smooth_noise(400, 300, np.random.default_rng(2))),
+    ("textured-wall", lambda: background(1280, 720, seed=3)),
+    ("uniform-grey", lambda: np.full((720, 1280, 3), 26, np.uint8)),
+    ("full-frame-camera", _full_frame_tile),
+    ("photo", lambda: np.asarray(cv2.resize(_photo(), (1280, 720)), dtype=np.uint8)),
+    ("pillarboxed-photo", _pillarboxed_photo),
+]
+
+
+@pytest.mark.parametrize("make", [pytest.param(make, id=name) for name, make in NOT_GALLERIES])
+def test_not_a_gallery(make: Callable[[], Image]) -> None:
+    assert find_grid(make()) is None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_classroom_of_faces_is_not_a_gallery(seed: int, faces: list[Image]) -> None:
+    image, _ = compose_class(np.asarray(faces), list(range(16 + 4 * seed)), 1280, 720, jitter=8, seed=seed)
+    assert find_grid(image) is None
+
+
+@pytest.mark.parametrize(
+    ("image", "match"),
+    [
+        (np.zeros((720, 1280), np.uint8), "BGR uint8"),
+        (np.zeros((720, 1280, 4), np.uint8), "BGR uint8"),
+        (np.zeros((720, 1280, 3), np.float32), "BGR uint8"),
+        ([[0, 0, 0]], "BGR uint8"),
+    ],
+)
+def test_not_an_image_raises(image: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        find_grid(image)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("shape", [(0, 0, 3), (30, 1280, 3), (720, 50, 3)])
+def test_too_small_for_a_gallery(shape: tuple[int, int, int]) -> None:
+    assert find_grid(np.zeros(shape, np.uint8)) is None
+
+
+# --- the containers ---------------------------------------------------------------------------------------------
+
+TILE = Tile(row=2, col=3, x=100, y=50, w=160, h=90)
+
+
+def test_tile_label() -> None:
+    assert TILE.label == "Tile 2-3"
+
+
+@pytest.mark.parametrize(
+    ("px", "py", "inside"),
+    [
+        (100, 50, True),  # top-left corner
+        (259.9, 139.9, True),
+        (260, 100, False),  # right edge is exclusive
+        (150, 140, False),  # bottom edge is exclusive
+        (99.5, 100, False),
+        (math.nan, 100, False),
+    ],
+)
+def test_tile_contains(px: float, py: float, inside: bool) -> None:
+    assert TILE.contains(px, py) is inside
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"row": 0}, "1-based"),
+        ({"col": 0}, "1-based"),
+        ({"w": 0}, "positive"),
+        ({"h": -5}, "positive"),
+    ],
+)
+def test_tile_rejects_bad_values(kwargs: dict[str, int], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Tile(**{"row": 1, "col": 1, "x": 0, "y": 0, "w": 16, "h": 9, **kwargs})
+
+
+GRID = GalleryGrid(
+    tiles=(Tile(1, 1, 10, 10, 160, 90), Tile(1, 2, 174, 10, 160, 90), Tile(2, 1, 92, 104, 160, 90)), rows=2, cols=2
+)
+
+
+@pytest.mark.parametrize(
+    ("box", "label"),
+    [
+        ((50, 30, 40, 40), "Tile 1-1"),
+        ((300, 60, 60, 60), "Tile 1-2"),  # spills over the tile's edge, but its centre is inside
+        ((150, 130, 30, 30), "Tile 2-1"),
+        ((168, 40, 4, 4), None),  # centre on the gap between tiles
+        ((20, 150, 30, 30), None),  # beside the centred last row
+        ((math.nan, 30, 40, 40), None),
+    ],
+)
+def test_label_for_box_uses_the_box_centre(box: tuple[float, float, float, float], label: str | None) -> None:
+    assert GRID.label_for_box(*box) == label
+
+
+def test_tile_at() -> None:
+    assert GRID.tile_at(180, 20) == GRID.tiles[1]
+    assert GRID.tile_at(5, 5) is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"tiles": ()}, "at least one tile"),
+        ({"tiles": (Tile(3, 1, 0, 0, 16, 9),)}, "outside"),
+        ({"tiles": (Tile(1, 1, 0, 0, 16, 9), Tile(1, 1, 20, 0, 16, 9))}, "distinct"),
+        ({"rows": 8}, "7x7"),
+    ],
+)
+def test_grid_rejects_inconsistent_tiles(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        GalleryGrid(**{"tiles": (Tile(1, 1, 0, 0, 16, 9),), "rows": 2, "cols": 2, **kwargs})  # type: ignore[arg-type]
