@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="monitor a class from a video source", description=__doc__)
     run.add_argument("--source", help="video file, camera index (0), rtsp:// or http(s):// URL, screen, "
                      "screen:LEFT,TOP,WIDTH,HEIGHT, or a folder of images")
+    replay = sub.add_parser("replay", help="write intervals saved while the database was unreachable")
+    replay.add_argument("file", type=Path, help="the spool file the worker named when it shut down")
+    replay.add_argument("--db", help="database URL (default: SQLite in the user data folder; or DATABASE_URL)")
     demo = sub.add_parser("demo", help="monitor the bundled demo classroom video in real time")
     demo.add_argument("--seconds", type=int, default=180, help="length of the demo class (default 180)")
     for p in (run, demo):
@@ -73,8 +76,39 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def replay(file: Path, db_url: str | None) -> int:
+    """Write a spool file's operations to the database; the file is removed once everything is stored."""
+    from db.engine import DatabaseURLError, default_url, normalise_url
+    from monitor.spool import load
+    from monitor.storage import StorageWriter
+
+    try:
+        url = db_url or default_url()
+        normalise_url(url)
+        session_id, ops = load(file)
+    except (ValueError, DatabaseURLError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    writer = StorageWriter(url, retry_initial_s=0.5, retry_max_s=2.0, shutdown_timeout_s=10.0)
+    writer.session_id = session_id
+    writer.start()
+    for op in ops:
+        writer.put(op)
+    writer.close(None)
+    writer.join()
+    if writer.spool_file is not None:
+        print(f"error: database unavailable ({writer.last_error}); nothing lost, still in {writer.spool_file}",
+              file=sys.stderr)
+        return EXIT_FAILED
+    file.unlink()
+    print(f"session {writer.session_id}: {writer.intervals_written} interval(s) written from {file}", file=sys.stderr)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "replay":
+        return replay(args.file, args.db)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
@@ -127,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     if summary.intervals_unwritten:
-        print(f"error: {summary.intervals_unwritten} interval(s) could not be written to the database",
+        where = f"saved to {worker.storage.spool_file}" if worker.storage.spool_file else "lost"
+        print(f"error: {summary.intervals_unwritten} interval(s) could not be written to the database ({where})",
               file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

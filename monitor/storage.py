@@ -14,7 +14,9 @@ import datetime as dt
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -90,15 +92,18 @@ class StorageWriter(threading.Thread):
         self.intervals_written = 0
         self.failures = 0
         self.last_error: str | None = None
+        self.spool_file: Path | None = None
 
     # -- worker side -------------------------------------------------------------------------------------------
     def put(self, op: Op) -> None:
         self._inbox.put(op)
         self._wake.set()
 
-    def close(self, ended_at: dt.datetime) -> None:
-        """Queue the session's end and ask the thread to finish once everything is written (or time runs out)."""
-        self.put(CloseSession(ended_at))
+    def close(self, ended_at: dt.datetime | None) -> None:
+        """Queue the session's end (if given) and ask the thread to finish once everything is written (or time
+        runs out)."""
+        if ended_at is not None:
+            self.put(CloseSession(ended_at))
         self._closing.set()
         self._wake.set()
 
@@ -110,9 +115,6 @@ class StorageWriter(threading.Thread):
     def run(self) -> None:
         delay = self.retry_initial_s
         deadline: float | None = None
-        clock = threading.Event()  # only used for interruptible sleeps
-        import time
-
         while True:
             self._drain_inbox()
             if self._closing.is_set() and deadline is None:
@@ -130,16 +132,25 @@ class StorageWriter(threading.Thread):
                     )
                     if deadline is not None and time.monotonic() + delay > deadline:
                         break
-                    clock.wait(delay)
+                    self._wake.wait(delay)  # close() cuts a long backoff short for one last prompt try
+                    self._wake.clear()
                     delay = min(delay * 2, self.retry_max_s)
                     continue
             if self._closing.is_set() and not self._pending and self._inbox.empty():
                 break
             self._wake.wait(0.5)
             self._wake.clear()
+        self._drain_inbox()
         if self._pending:
+            from monitor.spool import dump
+
             lost = sum(isinstance(op, IntervalAggregate) for op in self._pending)
-            log.error("could not write %d interval(s) before shutting down: %s", lost, self.last_error)
+            try:
+                self.spool_file = dump(list(self._pending), self.session_id)
+                log.error("database still unavailable (%s): %d interval(s) saved to %s; write them later with "
+                          "python -m monitor replay %s", self.last_error, lost, self.spool_file, self.spool_file)
+            except OSError as exc:
+                log.error("could not write %d interval(s) anywhere: %s; %s", lost, self.last_error, exc)
         if self._engine is not None:
             self._engine.dispose()
 
@@ -175,6 +186,8 @@ class StorageWriter(threading.Thread):
 
     def _apply(self, s: Session, op: Op) -> None:
         if isinstance(op, OpenSession):
+            if self.session_id is not None:
+                return  # replaying a spool into a session the database already has
             row = ClassSession(
                 name=op.name, source=op.source, layout=op.layout, interval_s=op.interval_s, fps=op.fps,
                 detector=op.detector, model=op.model, started_at=op.started_at,

@@ -7,6 +7,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -129,13 +130,46 @@ def test_postgresql_down_buffers_then_writes(pg_admin_engine: Engine, pg_admin_u
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
 
 
-def test_gives_up_after_the_shutdown_timeout_and_reports_what_is_unwritten(tmp_path: object) -> None:
-    url = "postgresql://nobody@127.0.0.1:9/none"  # nothing listens on the discard port
+def test_gives_up_after_the_shutdown_timeout_and_saves_a_spool_to_replay(
+    pg_admin_engine: Engine, pg_admin_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database is still down when the class ends: the intervals go to a file, and `replay` stores them later."""
+    from monitor.cli import main
+
+    monkeypatch.setenv("CLASSMOOD_HOME", str(tmp_path))
+    name = f"classmood_spool_{uuid.uuid4().hex[:10]}"
+    url = pg_admin_url.set(database=name).render_as_string(hide_password=False)
     w = StorageWriter(url, retry_initial_s=0.1, retry_max_s=0.2, shutdown_timeout_s=1.0)
     w.start()
     w.put(open_op())
     w.put(interval(0))
-    w.close(T0)
+    w.put(interval(1))
+    w.close(T0 + dt.timedelta(seconds=20))
     w.join(timeout=15)
-    assert not w.is_alive()
-    assert w.unwritten_intervals() == 1 and w.last_error
+    assert not w.is_alive() and w.unwritten_intervals() == 2 and w.last_error
+    assert w.spool_file is not None and w.spool_file.parent == tmp_path / "spool"
+    assert "Seat 1" in w.spool_file.read_text()
+    assert main(["replay", str(w.spool_file), "--db", url]) == 1  # still down: the file stays
+    assert w.spool_file.exists()
+    with pg_admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        assert main(["replay", str(w.spool_file), "--db", url]) == 0
+        assert not w.spool_file.exists()
+        assert count(url, Interval) == 2 and count(url, StudentInterval) == 4
+        eng = make_engine(url)
+        with session_factory(eng)() as s:
+            assert s.scalars(select(ClassSession)).one().ended_at == T0 + dt.timedelta(seconds=20)
+        eng.dispose()
+    finally:
+        with pg_admin_engine.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+
+def test_replay_rejects_a_file_that_is_not_a_spool(tmp_path: Path) -> None:
+    from monitor.cli import main
+
+    bad = tmp_path / "x.json"
+    bad.write_text("{}")
+    assert main(["replay", str(bad), "--db", f"sqlite:///{tmp_path / 'db.sqlite3'}"]) == 2
