@@ -17,6 +17,7 @@ if ! .venv/bin/python -c "import tensorflow, dash, cv2, sqlalchemy, mtcnn" 2>/de
   touch .venv/.installed
 fi
 export TF_CPP_MIN_LOG_LEVEL=3
+.venv/bin/python -m db upgrade   # once, before the worker and the dashboard both open the database
 .venv/bin/python -m monitor demo "$@" &
 worker=$!
 trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT INT TERM

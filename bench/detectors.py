@@ -29,12 +29,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=20, help="frames per size (default 20)")
     ap.add_argument("--detectors", default="haar,mtcnn")
+    ap.add_argument("--max-side", type=int, default=960, help="config detector.max_side_px (default 960)")
+    ap.add_argument("--min-face", type=int, default=32, help="config detector.min_face_px (default 32)")
     args = ap.parse_args()
     x, _ = fer_publictest()
     rng = np.random.default_rng(0)
+    print(f"max_side={args.max_side} min_face={args.min_face}")
     print(f"{'detector':<8} {'frame':>10} {'faces':>6} {'found':>6} {'recall':>7} {'false+':>7} {'ms/frame':>9}")
     for kind in args.detectors.split(","):
-        det = make_detector(kind, min_face_px=24, max_side_px=1920, min_confidence=0.9)
+        det = make_detector(kind, min_face_px=args.min_face, max_side_px=args.max_side, min_confidence=0.9)
         for w, h, n in SIZES:
             frames = [compose_class(x, list(rng.choice(len(x), n, replace=False)), w, h, jitter=8, seed=i)
                       for i in range(args.frames)]

@@ -36,9 +36,9 @@ class CaptureConfig(_Section):
 
 
 class DetectorConfig(_Section):
-    kind: Literal["haar", "mtcnn"] = Field("haar", description="face detector (see bench/detectors.py)")
-    min_face_px: int = Field(24, ge=12, le=1000, description="faces smaller than this (pixels) are ignored")
-    max_side_px: int = Field(1280, ge=320, le=8192, description="frames are downscaled to this longest side first")
+    kind: Literal["haar", "mtcnn"] = Field("mtcnn", description="face detector (see bench/detectors.py)")
+    min_face_px: int = Field(32, ge=12, le=1000, description="faces smaller than this (pixels) are ignored")
+    max_side_px: int = Field(960, ge=320, le=8192, description="frames are downscaled to this longest side first")
     min_confidence: float = Field(0.9, ge=0, le=1, description="mtcnn: minimum face confidence")
 
 

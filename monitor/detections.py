@@ -131,7 +131,7 @@ class HaarDetector:
 
     name = "haar"
 
-    def __init__(self, min_face_px: int = 24, max_side_px: int = 1280) -> None:
+    def __init__(self, min_face_px: int = 32, max_side_px: int = 960) -> None:
         path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
         self._cascade = cv2.CascadeClassifier(path)
         if self._cascade.empty():
@@ -153,7 +153,7 @@ class MtcnnDetector:
 
     name = "mtcnn"
 
-    def __init__(self, min_face_px: int = 24, max_side_px: int = 1280, min_confidence: float = 0.9) -> None:
+    def __init__(self, min_face_px: int = 32, max_side_px: int = 960, min_confidence: float = 0.9) -> None:
         from mtcnn import MTCNN  # imports TensorFlow
 
         self._mtcnn = MTCNN(device="CPU:0")
@@ -164,7 +164,10 @@ class MtcnnDetector:
     def detect(self, frame: Frame) -> FaceDetections:
         small, scale = _downscale(frame.image, self.max_side_px)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-        results = self._mtcnn.detect_faces(rgb, min_face_size=max(12, int(self.min_face_px * scale)))
+        # mtcnn 1.0 sizes its pyramid for min_face_size <= 20 only: above that its last levels shrink below PNet's
+        # 12-pixel input and the library raises, so the size is clamped and small boxes are dropped afterwards
+        min_face = min(20, max(12, int(self.min_face_px * scale)))
+        results = self._mtcnn.detect_faces(rgb, min_face_size=min_face)
         return FaceDetections.from_mtcnn(
             results,
             frame_shape=frame.image.shape,

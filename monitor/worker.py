@@ -91,6 +91,7 @@ class Worker:
         self.seats = SeatAssigner(seat_match=cfg.analysis.seat_match)
         self.tiles = TileAssigner()
         self.students: set[str] = set()
+        self.frame_errors = 0
         self.online: bool | None = None  # unknown until the first frame or source event
         self.was_offline = False
         self.reconnects = 0
@@ -115,7 +116,16 @@ class Worker:
         try:
             for event in self.p.source.events(stop):
                 if isinstance(event, Frame):
-                    self._store(agg.add_frame(event.t, self._analyse(event)))
+                    try:
+                        labelled = self._analyse(event)
+                    except Exception as exc:  # noqa: BLE001 - one bad frame in a library must not end the class
+                        self.frame_errors += 1
+                        if self.frame_errors == 1 or self.frame_errors % 100 == 0:
+                            log.warning("frame at %.1f s skipped: analysis failed (%d so far): %s", event.t,
+                                        self.frame_errors, str(exc).strip().splitlines()[0] if str(exc) else exc)
+                        self._store(agg.add_skipped(event.t))
+                    else:
+                        self._store(agg.add_frame(event.t, labelled))
                 elif isinstance(event, CorruptFrame):
                     log.debug("skipped frame at %.1f s: %s", event.t, event.reason)
                     self._store(agg.add_skipped(event.t))

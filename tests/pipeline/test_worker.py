@@ -95,12 +95,18 @@ def test_video_to_database_to_csv(class_video: Path, tmp_path: Path) -> None:
     assert cs.ended_at - cs.started_at == dt.timedelta(seconds=20)
     labels = sorted({s.student for s in students}, key=lambda v: int(v.split()[1]))
     assert labels == [f"Seat {i}" for i in range(1, 7)], labels
-    for seat, expected in zip(labels, LAYOUT):
+    # each seat keeps one student throughout (no identity swap) and reads as that student's emotion; seat numbers
+    # follow first appearance, which depends on the detector, so the emotions are checked as a multiset
+    per_seat = {}
+    for seat in labels:
         rows = [s for s in students if s.student == seat]
-        assert len(rows) == 4
-        assert all(s.dominant == expected for s in rows), (seat, expected, [s.dominant for s in rows])
+        assert len(rows) == 4 and len({s.dominant for s in rows}) == 1, (seat, [s.dominant for s in rows])
         assert all(abs(sum(s.probabilities().values()) - 1) < 1e-4 for s in rows)
-    assert all(i.counts() == {**dict.fromkeys(EMOTIONS, 0), "happy": 3, "surprise": 3} for i in intervals[1:])
+        per_seat[seat] = rows[0].dominant
+    assert sorted(per_seat.values()) == sorted(LAYOUT), per_seat
+    assert all(i.counts() == {**dict.fromkeys(EMOTIONS, 0), "happy": 3, "surprise": 3} for i in intervals), [
+        i.counts() for i in intervals
+    ]
 
     out = tmp_path / "class.csv"
     r = run_cli("db", "export", "--session", str(cs.id), "--out", str(out), "--db", url)
@@ -114,7 +120,7 @@ def test_video_to_database_to_csv(class_video: Path, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     prow = list(csv.DictReader(io.StringIO(per.read_text())))
     assert len(prow) == len(students) == 24
-    assert {row["dominant"] for row in prow if row["student"] == "Seat 2"} == {"surprise"}
+    assert {row["dominant"] for row in prow if row["student"] == "Seat 2"} == {per_seat["Seat 2"]}
 
 
 @pytest.mark.parametrize(
@@ -286,3 +292,37 @@ def test_zoom_gallery_video_is_labelled_by_tile(fer, classifier, tmp_path: Path)
     for s in students:
         assert s.dominant == expected[s.student], (s.student, s.dominant)
     assert len(intervals) == 2
+
+
+def test_a_frame_the_detector_chokes_on_is_skipped_not_fatal(fer, classifier, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: mtcnn 1.0 raised ValueError inside its image pyramid for some frame sizes, which ended the class.
+    A failure on one frame must be logged, counted as a skipped frame, and the session must go on."""
+    import threading
+
+    from monitor.config import load_config
+    from monitor.detections import HaarDetector
+    from monitor.sources import open_source, parse_source
+    from monitor.worker import Prepared, Worker
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(folder / f"{i}.png"), compose_class(fer[0], [1, 2], 640, 360, seed=i)[0])
+
+    class Flaky(HaarDetector):
+        calls = 0
+
+        def detect(self, frame):  # type: ignore[no-untyped-def]
+            Flaky.calls += 1
+            if Flaky.calls in (2, 5):
+                raise ValueError("The convolution operation resulted in an empty output.")
+            return super().detect(frame)
+
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    cfg = load_config(None, {"capture": {"source": str(folder)}, "storage": {"db_url": url},
+                             "analysis": {"layout": "room"}})
+    src = open_source(parse_source(str(folder)), cfg.capture.fps)
+    summary = Worker(Prepared(cfg, src, Flaky(), classifier, "emotion.keras")).run(threading.Event())
+    assert (summary.frames_analysed, summary.frames_skipped) == (4, 2)
+    _, intervals, _ = read_session(url)
+    assert sum(i.frames_skipped for i in intervals) == 2

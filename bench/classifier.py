@@ -1,0 +1,44 @@
+"""Emotion model speed on the worker's path (compiled ``tf.function``): ``python bench/classifier.py``.
+
+Prints milliseconds per call and faces per second at batch sizes 1, 8, 32 and 64.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+from models.classifier import DEFAULT_MODEL, EmotionClassifier  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    ap.add_argument("--seconds", type=float, default=3.0, help="time spent per batch size")
+    args = ap.parse_args()
+    clf = EmotionClassifier(args.model)
+    rng = np.random.default_rng(0)
+    print(f"model={args.model.name} cores={os.cpu_count()}")
+    print(f"{'batch':>6} {'ms/call':>9} {'faces/s':>9}")
+    for batch in (1, 8, 32, 64):
+        faces = rng.integers(0, 256, (batch, 48, 48, 1), dtype=np.uint8)
+        clf.predict(faces)  # warm-up
+        calls, start = 0, time.perf_counter()
+        while time.perf_counter() - start < args.seconds:
+            clf.predict(faces)
+            calls += 1
+        per_call = (time.perf_counter() - start) / calls
+        print(f"{batch:>6} {per_call * 1000:>9.2f} {batch / per_call:>9.0f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
