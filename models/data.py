@@ -147,8 +147,8 @@ def _from_folders(root: Path) -> FaceSet:
             if img is None:
                 raise DataError(f"cannot decode image {f}")
             if img.shape != (FACE_SIZE, FACE_SIZE):
-                img = cv2.resize(img, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)
-            xs.append(img)
+                img = np.asarray(cv2.resize(img, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA), np.uint8)
+            xs.append(np.asarray(img, np.uint8))
             ys.append(label)
     if not xs:
         raise DataError(f"no images found under {root}/<class>/")

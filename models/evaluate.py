@@ -1,6 +1,8 @@
 """Evaluate a model on FER2013 PublicTest: ``python -m models.evaluate --data PATH [--model FILE] [--json OUT]``.
 
 Prints accuracy, macro-F1, per-class recall and precision, expected calibration error and the confusion matrix.
+``--record`` also writes ``metrics.json`` beside the model (the quality gate's baseline) and the confusion-matrix and
+training-curve PNGs into ``docs/``.
 """
 
 from __future__ import annotations
@@ -23,11 +25,23 @@ def evaluate(model_path: Path, data: str | Path) -> Report:
     return report(clf.predict(to_batch(faces.x)), faces.y)
 
 
+def record(rep: Report, model_path: Path) -> None:
+    from models.plots import DOCS, plot_confusion, plot_curves
+
+    model_path.with_name("metrics.json").write_text(json.dumps(rep.to_dict(), indent=2) + "\n")
+    DOCS.mkdir(exist_ok=True)
+    plot_confusion(rep, DOCS / "model-confusion.png")
+    history = model_path.with_name(model_path.stem + ".history.json")
+    if history.is_file():
+        plot_curves(json.loads(history.read_text())["history"], DOCS / "model-curves.png")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, help="FER2013 folder, fer2013.csv, or Kaggle train/ test/ folders")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     p.add_argument("--json", type=Path, help="also write the report as JSON here")
+    p.add_argument("--record", action="store_true", help="record as the shipped baseline: metrics.json and docs/ PNGs")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
@@ -38,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     print(rep.format())
     if args.json:
         args.json.write_text(json.dumps(rep.to_dict(), indent=2) + "\n")
+    if args.record:
+        record(rep, args.model)
     return 0
 
 

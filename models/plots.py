@@ -1,21 +1,13 @@
-"""Record a trained model's PublicTest results: ``python -m models.report --data PATH [--model FILE]``.
+"""Figures of a model's results: the PublicTest confusion matrix and the training curves, as PNG files in docs/.
 
-Writes ``metrics.json`` beside the model (the quality gate's baseline), and a confusion-matrix PNG and a
-training-curves PNG (from the ``*.history.json`` that training wrote) into ``docs/``.
+Written by ``python -m models.evaluate --record``; matplotlib is imported only here.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import sys
 from pathlib import Path
 
 from db.emotions import EMOTIONS
-from models.classifier import DEFAULT_MODEL, ModelError
-from models.data import DataError
-from models.evaluate import evaluate
 from models.metrics import Report
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -68,28 +60,3 @@ def plot_curves(history: dict[str, list[float]], out: Path) -> None:
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m models.report", description=__doc__.splitlines()[0])
-    p.add_argument("--data", required=True)
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    args = p.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        rep = evaluate(args.model, args.data)
-    except (DataError, ModelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    args.model.with_name("metrics.json").write_text(json.dumps(rep.to_dict(), indent=2) + "\n")
-    DOCS.mkdir(exist_ok=True)
-    plot_confusion(rep, DOCS / "model-confusion.png")
-    history_file = args.model.with_name(args.model.stem + ".history.json")
-    if history_file.is_file():
-        plot_curves(json.loads(history_file.read_text())["history"], DOCS / "model-curves.png")
-    print(rep.format())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
