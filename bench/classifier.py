@@ -14,9 +14,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from models.classifier import DEFAULT_MODEL, EmotionClassifier  # noqa: E402
+from models.classifier import DEFAULT_MODEL, EmotionClassifier
 
 
 def main() -> int:
