@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     DateTime,
     Float,
     ForeignKey,
@@ -181,3 +182,42 @@ class SourceEvent(Base):
 
     def __repr__(self) -> str:
         return f"<SourceEvent session={self.session_id} {self.state} at {self.at:%H:%M:%S}>"
+
+
+class Flag(Base):
+    """A student (or the whole class, ``student`` NULL) flagged as needing attention by one rule, with its evidence.
+
+    Open while ``end`` is NULL. ``evidence`` holds the numbers that triggered it (shares, distances, minutes) and
+    ``frames`` how many analysed frames the judgement rests on, so the dashboard can say how sure it is.
+    """
+
+    __tablename__ = "flag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_session.id", ondelete="CASCADE"), index=True)
+    student: Mapped[str | None] = mapped_column(String(200), default=None, doc="NULL for a class-wide flag")
+    rule: Mapped[str] = mapped_column(String(40))
+    start: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    severity: Mapped[str] = mapped_column(String(10), doc="info, warning or alert")
+    reason: Mapped[str] = mapped_column(Text, doc="plain-language reason shown to the teacher")
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    frames: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    def __repr__(self) -> str:
+        who = self.student or "class"
+        return f"<Flag {self.rule} {who!r} {self.start:%H:%M:%S}{'' if self.end else ' open'}>"
+
+
+class Setting(Base):
+    """A named group of settings stored in the database (e.g. ``flags``), read by the worker at session start."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<Setting {self.key}>"

@@ -20,7 +20,7 @@ from db.schema import Base
 pytestmark = pytest.mark.db
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"class_session", "interval", "student_interval", "source_status", "source_event"}
+TABLES = {"class_session", "interval", "student_interval", "source_status", "source_event", "flag", "setting"}
 
 
 def head_revision() -> str:

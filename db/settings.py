@@ -1,0 +1,99 @@
+"""Settings stored in the database, shared by the worker (reads them at session start) and the dashboard (edits them).
+
+The attention-flag rules live here rather than in ``monitor`` because the dashboard's Settings page edits them and
+the dashboard never imports the worker. Each rule can be switched off and tuned; every field has bounds, and a
+stored value that no longer validates (an older version's, a hand edit) is reported, never silently used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.orm import Session
+
+from db.schema import Setting
+
+FLAGS_KEY = "flags"
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    enabled: bool = Field(True, description="evaluate this rule")
+
+
+class SustainedNegative(_Rule):
+    """A student's share of angry, sad, fear or disgust over the last ``window_min`` minutes."""
+
+    window_min: float = Field(10, ge=1, le=120, description="look-back window in minutes")
+    threshold: float = Field(0.6, gt=0, le=1, description="share of negative intervals that raises the flag")
+
+
+class BaselineShift(_Rule):
+    """A student's recent emotion mix departs from their own earlier mix in this session."""
+
+    baseline_min: float = Field(10, ge=1, le=120, description="minutes of the session's start forming the baseline")
+    recent_min: float = Field(5, ge=1, le=60, description="recent window in minutes compared with the baseline")
+    threshold: float = Field(0.35, gt=0, le=1, description="Jensen-Shannon distance (base 2) that raises the flag")
+
+
+class NotVisible(_Rule):
+    """A student seen earlier whose face has not been visible (or camera off) for ``minutes`` or more."""
+
+    minutes: float = Field(3, ge=0.5, le=120, description="minutes without a visible face")
+
+
+class ClassNegative(_Rule):
+    """The share of students showing negative or confused expressions (fear, surprise, sad) over the window."""
+
+    window_min: float = Field(2, ge=0.5, le=60, description="look-back window in minutes")
+    threshold: float = Field(0.5, gt=0, le=1, description="share of students that raises the flag")
+
+
+class ClassMoodDrop(_Rule):
+    """The class mood (share positive minus share negative) drops against the session's own start."""
+
+    baseline_min: float = Field(5, ge=1, le=120, description="minutes of the session's start forming the baseline")
+    window_min: float = Field(3, ge=0.5, le=60, description="recent window in minutes")
+    drop: float = Field(0.3, gt=0, le=2, description="fall in mood score (-1..1) that raises the flag")
+
+
+class FlagSettings(BaseModel):
+    """All attention-flag rules plus the hysteresis that keeps flags from flapping."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    sustained_negative: SustainedNegative = SustainedNegative()
+    baseline_shift: BaselineShift = BaselineShift()
+    not_visible: NotVisible = NotVisible()
+    class_negative: ClassNegative = ClassNegative()
+    class_mood_drop: ClassMoodDrop = ClassMoodDrop()
+    min_duration_min: float = Field(1, ge=0, le=30, description="a condition must hold this long before a flag")
+    cooldown_min: float = Field(2, ge=0, le=60, description="a condition must be gone this long before clearing")
+    min_frames: int = Field(10, ge=1, le=10000, description="no judgement from fewer analysed frames than this")
+
+
+class SettingsError(ValueError):
+    """A stored setting does not validate; the message names the key path."""
+
+
+def load_flag_settings(s: Session) -> FlagSettings:
+    row = s.get(Setting, FLAGS_KEY)
+    if row is None:
+        return FlagSettings()
+    try:
+        return FlagSettings.model_validate(row.value)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise SettingsError(f"stored setting {FLAGS_KEY}.{'.'.join(map(str, err['loc']))}: {err['msg']}") from exc
+
+
+def save_flag_settings(s: Session, settings: FlagSettings) -> None:
+    row = s.get(Setting, FLAGS_KEY)
+    now = dt.datetime.now(dt.UTC)
+    if row is None:
+        s.add(Setting(key=FLAGS_KEY, value=settings.model_dump(), updated_at=now))
+    else:
+        row.value = settings.model_dump()
+        row.updated_at = now
