@@ -250,12 +250,24 @@ def test_stream_that_drops_is_recorded_offline_and_reconnected(tmp_path: Path) -
             time.sleep(0.3)
         return False
 
+    def analysed() -> int:
+        try:
+            eng = make_engine(url)
+            with session_factory(eng)() as s:
+                status = s.scalars(select(SourceStatus)).first()
+            eng.dispose()
+            return status.frames_analysed if status is not None else 0
+        except Exception:  # noqa: BLE001 - not created yet
+            return 0
+
     try:
-        assert wait(lambda: "online" in states(), 90), states()
+        # frames really analysed (a heartbeat reports them) before each change, not just the online event
+        assert wait(lambda: "online" in states() and analysed() > 0, 120), states()
         server.stop()
         assert wait(lambda: "offline" in states(), 30), states()
+        before = analysed()
         server.start()
-        assert wait(lambda: states().count("online") >= 2, 30), states()
+        assert wait(lambda: states().count("online") >= 2 and analysed() > before, 60), (states(), before)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
