@@ -1,7 +1,7 @@
 """Command line for the database: migrate it and export a session as CSV.
 
     python -m db upgrade [--db URL]
-    python -m db export --session ID --out FILE.csv [--per-student] [--db URL]
+    python -m db export --session ID --out FILE.csv [--per-student | --flags] [--db URL]
 
 ``--db`` defaults to ``DATABASE_URL``, else the default SQLite file (``db.engine.default_url``). ``--out -`` writes
 the CSV to stdout. Exit status: 0 on success, 2 on a usage error or a problem the user can fix (unknown session,
@@ -38,10 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("upgrade", help="create or migrate the schema to the latest revision")
     up.add_argument("--db", metavar="URL", help=db_help)
 
-    ex = commands.add_parser("export", help="write one session's interval aggregates as CSV")
+    ex = commands.add_parser("export", help="write one session's interval aggregates or attention flags as CSV")
     ex.add_argument("--session", type=int, required=True, metavar="ID", help="session id (see the dashboard)")
     ex.add_argument("--out", required=True, metavar="FILE.csv", help="output file, or - for stdout")
-    ex.add_argument("--per-student", action="store_true", help="one row per student and interval")
+    what = ex.add_mutually_exclusive_group()
+    what.add_argument("--per-student", action="store_true", help="one row per student and interval")
+    what.add_argument("--flags", action="store_true", help="the session's attention flags, one row per flag")
     ex.add_argument("--db", metavar="URL", help=db_help)
     return parser
 
@@ -57,11 +59,11 @@ def cmd_upgrade(url: str) -> None:
     print(f"{redact(url)}: schema at revision {revision}")
 
 
-def cmd_export(url: str, session_id: int, out: str, per_student: bool) -> None:
+def cmd_export(url: str, session_id: int, out: str, per_student: bool, flags: bool = False) -> None:
     engine = _engine(url, must_exist=True)
     try:
         with session_factory(engine)() as s, s.begin():
-            text = export_csv(s, session_id, per_student=per_student)
+            text = export_csv(s, session_id, per_student=per_student, flags=flags)
     finally:
         engine.dispose()
     # Only now touch the output, so a database problem never leaves an empty or partial file behind.
@@ -72,7 +74,7 @@ def cmd_export(url: str, session_id: int, out: str, per_student: bool) -> None:
         Path(out).write_text(text, encoding="utf-8", newline="")
     except OSError as exc:
         raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    kind = "per-student" if per_student else "class"
+    kind = "flags" if flags else "per-student" if per_student else "class"
     print(f"wrote {kind} CSV of session {session_id} to {out} ({text.count(chr(10)) - 1} rows)", file=sys.stderr)
 
 
@@ -107,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "upgrade":
             cmd_upgrade(url)
         else:
-            cmd_export(url, args.session, args.out, args.per_student)
+            cmd_export(url, args.session, args.out, args.per_student, args.flags)
     except (CommandError, DatabaseURLError, UnknownSessionError) as exc:
         return _fail(str(exc))
     except DatabaseError as exc:  # OperationalError (unreachable, locked), ProgrammingError (no schema), ...

@@ -1,18 +1,20 @@
 """CSV export of one class session, for teachers' spreadsheets and for the dashboard's download buttons.
 
-Two files, with exactly these columns:
+Three files, with exactly these columns:
 
 * class level, one row per interval: ``session_id, interval_start, interval_end, students_seen, angry, disgust,
   fear, happy, sad, surprise, neutral`` (emotion columns count students whose dominant emotion it was);
 * per student, one row per (interval, student), by interval then natural label order: ``session_id,
   interval_start, interval_end, student, frames_seen, dominant, p_angry ... p_neutral`` (mean probabilities,
-  4 decimals).
+  4 decimals);
+* attention flags, one row per flag, by start then student (class-wide flags first): ``session_id, student, rule,
+  start, end, severity, reason`` (``student`` empty for a class-wide flag, ``end`` empty while the flag is open).
 
 Times are ISO 8601 in UTC with a ``Z`` suffix: ``2026-11-21T10:00:00Z``, with milliseconds
 (``2026-11-21T10:00:00.250Z``) only when the stored time has a fraction of a second. Lines end in ``\\n``; the text
 is UTF-8 when written to a file.
 
-Student labels can be Zoom display names typed by participants, so every text cell that a spreadsheet would read as
+Student labels can be Zoom display names typed by participants (and flag reasons quote them), so every text cell that a spreadsheet would read as
 a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``.
 """
 
@@ -26,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy.orm import Session
 
 from db.emotions import EMOTIONS
-from db.queries import get_session, student_interval_rows, timeline_stmt
+from db.queries import flag_rows, get_session, student_interval_rows, timeline_stmt
 
 CLASS_HEADER: tuple[str, ...] = ("session_id", "interval_start", "interval_end", "students_seen", *EMOTIONS)
 STUDENT_HEADER: tuple[str, ...] = (
@@ -38,6 +40,7 @@ STUDENT_HEADER: tuple[str, ...] = (
     "dominant",
     *(f"p_{e}" for e in EMOTIONS),
 )
+FLAG_HEADER: tuple[str, ...] = ("session_id", "student", "rule", "start", "end", "severity", "reason")
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 Cell = str | int | float
@@ -92,8 +95,30 @@ def export_student_csv(s: Session, session_id: int) -> str:
     return _to_csv(STUDENT_HEADER, rows)
 
 
-def export_csv(s: Session, session_id: int, *, per_student: bool = False) -> str:
-    """Either CSV, as chosen by ``per_student``."""
+def export_flags_csv(s: Session, session_id: int) -> str:
+    """The attention flags of a session; raises :class:`UnknownSessionError` if there is no such session."""
+    _require_session(s, session_id)
+    rows = (
+        (
+            session_id,
+            r.student or "",
+            r.rule,
+            iso_utc(r.start),
+            "" if r.end is None else iso_utc(r.end),
+            r.severity,
+            r.reason,
+        )
+        for r in flag_rows(s, session_id)
+    )
+    return _to_csv(FLAG_HEADER, rows)
+
+
+def export_csv(s: Session, session_id: int, *, per_student: bool = False, flags: bool = False) -> str:
+    """The class CSV, or the per-student one or the flags one as chosen (not both)."""
+    if per_student and flags:
+        raise ValueError("choose per_student or flags, not both")
+    if flags:
+        return export_flags_csv(s, session_id)
     return export_student_csv(s, session_id) if per_student else export_class_csv(s, session_id)
 
 

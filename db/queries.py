@@ -11,6 +11,7 @@ labels) are applied in Python with :func:`natural_key`, so "Seat 2" comes before
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -21,7 +22,7 @@ from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from db.emotions import EMOTIONS
-from db.schema import ClassSession, Interval, SourceStatus, StudentInterval
+from db.schema import ClassSession, Flag, Interval, SourceStatus, StudentInterval
 
 SESSION_COLUMNS: tuple[str, ...] = (
     "id",
@@ -51,7 +52,22 @@ STUDENT_COLUMNS: tuple[str, ...] = (
     *(f"p_{e}" for e in EMOTIONS),
 )
 
-_TIME_COLUMNS = frozenset({"started_at", "ended_at", "interval_start", "interval_end"})
+FLAG_COLUMNS: tuple[str, ...] = (
+    "id",
+    "student",
+    "rule",
+    "start",
+    "end",
+    "severity",
+    "reason",
+    "frames",
+    "acknowledged_at",
+    "evidence",
+)
+
+_TIME_COLUMNS = frozenset(
+    {"started_at", "ended_at", "interval_start", "interval_end", "start", "end", "acknowledged_at"}
+)
 _DIGITS = re.compile(r"([0-9]+)")
 
 
@@ -173,6 +189,15 @@ def latest_students_stmt(session_id: int) -> Select[Any]:
     )
 
 
+def flags_stmt(session_id: int, open_only: bool = False) -> Select[Any]:
+    """The session's attention flags by start (the student order is refined in Python, see :func:`session_flags`);
+    with ``open_only`` only those whose ``end`` is NULL."""
+    stmt = select(*(getattr(Flag, c) for c in FLAG_COLUMNS)).where(Flag.session_id == session_id)
+    if open_only:
+        stmt = stmt.where(Flag.end.is_(None))
+    return stmt.order_by(Flag.start, Flag.id)
+
+
 # --- public queries ---------------------------------------------------------------------------------------------------
 
 
@@ -260,6 +285,35 @@ def delete_session(s: Session, session_id: int) -> bool:
     if session is None:
         return False
     s.delete(session)
+    s.flush()
+    return True
+
+
+def flag_rows(s: Session, session_id: int, open_only: bool = False) -> list[Row[Any]]:
+    """The rows of :func:`session_flags` as plain rows (the CSV export streams these)."""
+    rows = s.execute(flags_stmt(session_id, open_only)).all()
+    # Class-wide flags (student NULL) sort before students starting at the same time; id keeps the order total.
+    return sorted(rows, key=lambda r: (r.start, r.student is not None, natural_key(r.student or ""), r.id))
+
+
+def session_flags(s: Session, session_id: int, open_only: bool = False) -> pd.DataFrame:
+    """The session's attention flags ordered by start then student (natural order, class-wide first): id, student
+    (None for a class-wide flag), rule, start, end (NaT while open), severity, reason, frames, acknowledged_at
+    (NaT until acknowledged) and evidence (a dict per row). ``open_only`` keeps the flags whose end is NULL."""
+    frame = _frame(flag_rows(s, session_id, open_only), FLAG_COLUMNS)
+    return frame.astype({"id": "int64", "rule": "str", "severity": "str", "reason": "str", "frames": "int64"})
+
+
+def acknowledge_flag(s: Session, flag_id: int, at: dt.datetime) -> bool:
+    """Mark a flag as seen by the teacher at ``at`` (aware UTC). Returns False if there is no such flag.
+
+    Acknowledging again moves the time: the latest acknowledgement is the one the teacher remembers. The caller's
+    transaction commits it.
+    """
+    flag = s.get(Flag, flag_id)
+    if flag is None:
+        return False
+    flag.acknowledged_at = at
     s.flush()
     return True
 

@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="write intervals saved while the database was unreachable")
     replay.add_argument("file", type=Path, help="the spool file the worker named when it shut down")
     replay.add_argument("--db", help="database URL (default: SQLite in the user data folder; or DATABASE_URL)")
+    from monitor.reflag import add_arguments as reflag_arguments
+
+    reflag = sub.add_parser("reflag", help="recompute a stored session's attention flags with the current settings")
+    reflag_arguments(reflag)
     demo = sub.add_parser("demo", help="monitor the bundled demo classroom video in real time")
     demo.add_argument("--seconds", type=int, default=180, help="length of the demo class (default 180)")
     for p in (run, demo):
@@ -109,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "replay":
         return replay(args.file, args.db)
+    if args.command == "reflag":
+        from monitor.reflag import run_reflag
+
+        return run_reflag(args.session, args.db)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",

@@ -17,10 +17,10 @@ from typing import Any
 
 from db.engine import data_dir
 from monitor.aggregate import IntervalAggregate, StudentAggregate
-from monitor.storage import CloseSession, Op, OpenSession, SetLayout, Status
+from monitor.storage import CloseSession, FlagOp, Op, OpenSession, SetLayout, Status
 
 _TYPES: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (OpenSession, SetLayout, IntervalAggregate, Status, CloseSession)
+    cls.__name__: cls for cls in (OpenSession, SetLayout, IntervalAggregate, Status, CloseSession, FlagOp)
 }
 
 

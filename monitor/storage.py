@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from db.emotions import EMOTIONS
 from db.engine import make_engine, upgrade
-from db.schema import ClassSession, Interval, SourceEvent, SourceStatus, StudentInterval
+from db.schema import ClassSession, Flag, Interval, SourceEvent, SourceStatus, StudentInterval
 from monitor.aggregate import IntervalAggregate
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,26 @@ class CloseSession:
     ended_at: dt.datetime
 
 
-Op = OpenSession | SetLayout | IntervalAggregate | Status | CloseSession
+@dataclass(frozen=True)
+class FlagOp:
+    """A flag opened, updated or closed by the flag engine (``monitor.flags.FlagEvent``'s fields, flat for the spool).
+
+    Updates and closes find their row as the session's open flag of the same rule and student, so a spool replayed
+    after a restart still lands on the right row.
+    """
+
+    kind: str
+    rule: str
+    student: str | None
+    start: dt.datetime
+    end: dt.datetime | None
+    severity: str
+    reason: str
+    evidence: dict[str, float | int | str]
+    frames: int
+
+
+Op = OpenSession | SetLayout | IntervalAggregate | Status | CloseSession | FlagOp
 _TRANSIENT = (OperationalError, DBAPIError)
 
 
@@ -232,6 +251,8 @@ class StorageWriter(threading.Thread):
             s.add(status)
             if op.event:
                 s.add(SourceEvent(session_id=sid, at=op.at, state=op.state, detail=op.detail))
+        elif isinstance(op, FlagOp):
+            self._apply_flag(s, sid, op)
         elif isinstance(op, CloseSession):
             cs = s.get(ClassSession, sid)
             assert cs is not None
@@ -240,6 +261,25 @@ class StorageWriter(threading.Thread):
             if final is not None:
                 final.state = "ended"
                 final.updated_at = op.ended_at
+
+
+    @staticmethod
+    def _apply_flag(s: Session, sid: int, op: FlagOp) -> None:
+        if op.kind == "open":
+            s.add(Flag(session_id=sid, student=op.student, rule=op.rule, start=op.start, end=op.end,
+                       severity=op.severity, reason=op.reason, evidence=dict(op.evidence), frames=op.frames))
+            return
+        student = Flag.student.is_(None) if op.student is None else Flag.student == op.student
+        row = s.scalars(
+            select(Flag).where(Flag.session_id == sid, Flag.rule == op.rule, student, Flag.end.is_(None))
+            .order_by(Flag.start.desc())
+        ).first()
+        if row is None:
+            log.warning("no open %s flag for %s to %s; ignored", op.rule, op.student or "the class", op.kind)
+            return
+        row.severity, row.reason, row.evidence, row.frames = op.severity, op.reason, dict(op.evidence), op.frames
+        if op.kind == "close":
+            row.end = op.end
 
 
 def _is_heartbeat(op: Op) -> bool:

@@ -13,21 +13,25 @@ import datetime as dt
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy.exc import SQLAlchemyError
 
+from db.engine import make_engine, session_factory, upgrade
+from db.settings import FlagSettings, SettingsError, load_flag_settings
 from monitor.aggregate import Aggregator, IntervalAggregate
 from monitor.config import Config
 from monitor.detections import FaceDetector, make_detector
+from monitor.flags import FlagEngine, FlagEvent
 from monitor.frame import CorruptFrame, Frame, SourceState
 from monitor.gallery import find_grid
 from monitor.identity import SeatAssigner, TileAssigner
 from monitor.predictions import Classifier, classify
 from monitor.sources import FrameSource, open_source, parse_source
-from monitor.storage import OpenSession, SetLayout, Status, StorageWriter
+from monitor.storage import FlagOp, OpenSession, SetLayout, Status, StorageWriter
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,24 @@ class Prepared:
     detector: FaceDetector
     classifier: Classifier
     model_name: str
+    flag_settings: FlagSettings = field(default_factory=FlagSettings)
+
+
+def read_flag_settings(db_url: str) -> FlagSettings:
+    """The attention-flag rules as stored in the database; the defaults if it cannot be read right now (a class
+    does not wait for the database: the storage thread buffers until it is back)."""
+    try:
+        engine = make_engine(db_url)
+        try:
+            upgrade(engine)
+            with session_factory(engine)() as s:
+                return load_flag_settings(s)
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, SettingsError) as exc:
+        log.warning("using the default flag rules: cannot read them from the database (%s)",
+                    str(exc).strip().splitlines()[0])
+        return FlagSettings()
 
 
 def prepare(config: Config) -> Prepared:
@@ -73,7 +95,8 @@ def prepare(config: Config) -> Prepared:
     except BaseException:
         source.close()
         raise
-    return Prepared(config, source, detector, classifier, Path(config.model.path).name)
+    return Prepared(config, source, detector, classifier, Path(config.model.path).name,
+                    read_flag_settings(config.storage.db_url))
 
 
 def _now() -> dt.datetime:
@@ -90,6 +113,7 @@ class Worker:
         self.layout = cfg.analysis.layout
         self.seats = SeatAssigner(seat_match=cfg.analysis.seat_match)
         self.tiles = TileAssigner()
+        self.flags = FlagEngine(prepared.flag_settings)
         self.students: set[str] = set()
         self.frame_errors = 0
         self.online: bool | None = None  # unknown until the first frame or source event
@@ -143,6 +167,7 @@ class Worker:
                 self._store([last])
             live = self.p.source.live
             ended_at = _now() if live else started_at + dt.timedelta(seconds=agg.last_t + 1.0 / cfg.capture.fps)
+            self._flag(self.flags.finish(ended_at))
             self.storage.put(self._status(agg, "ended", at=ended_at, event=True))
             self.storage.close(ended_at)
             self.storage.join()
@@ -187,6 +212,16 @@ class Worker:
                 interval.frames_skipped,
             )
             self.storage.put(interval)
+            self._flag(self.flags.observe(interval))
+
+    def _flag(self, events: list[FlagEvent]) -> None:
+        for ev in events:
+            if ev.kind == "open":
+                log.warning("needs attention: %s", ev.reason)
+            elif ev.kind == "close":
+                log.info("cleared: %s", ev.reason)
+            self.storage.put(FlagOp(ev.kind, ev.rule, ev.student, ev.start, ev.end, ev.severity, ev.reason,
+                                    dict(ev.evidence), ev.frames))
 
     def _source_changed(self, event: SourceState, agg: Aggregator) -> None:
         """Record a change of the source's state once; a return after an outage counts as a reconnect."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import os
 import sqlite3
@@ -16,8 +17,18 @@ from sqlalchemy.orm import sessionmaker
 
 from db.__main__ import main
 from db.engine import make_engine, session_factory, upgrade
-from db.export import CLASS_HEADER, STUDENT_HEADER, UnknownSessionError, export_class_csv, export_student_csv
-from tests.db.builders import INJECTION, Seeded, seed
+from db.export import (
+    CLASS_HEADER,
+    FLAG_HEADER,
+    STUDENT_HEADER,
+    UnknownSessionError,
+    export_class_csv,
+    export_csv,
+    export_flags_csv,
+    export_student_csv,
+)
+from db.schema import Flag
+from tests.db.builders import INJECTION, T0, Seeded, seed
 
 pytestmark = pytest.mark.db
 
@@ -98,6 +109,64 @@ def test_unknown_session_raises(Session: Factory) -> None:
             export_class_csv(s, 42)
         with pytest.raises(UnknownSessionError):
             export_student_csv(s, 42)
+        with pytest.raises(UnknownSessionError):
+            export_flags_csv(s, 42)
+
+
+# --- attention flags --------------------------------------------------------------------------------------------------
+
+FLAG_LINES = [
+    "session_id,student,rule,start,end,severity,reason",
+    "{id},,class_negative,2026-11-21T10:00:10Z,2026-11-21T10:00:20.500Z,warning,"  # student empty: class-wide
+    + "Class: 50% of students looked sad in the last 2 minutes",
+    '{id},Seat 2,sustained_negative,2026-11-21T10:00:10Z,,alert,"Seat 2: sad, then angry"',  # end empty: open
+    '{id},"\'=HYPERLINK(""http://evil"",""x"")",not_visible,2026-11-21T10:00:20Z,,info,'
+    + '"\'=HYPERLINK(""http://evil"",""x""): not visible for 3 minutes"',
+]
+
+
+def add_flags(factory: Factory, session_id: int) -> None:
+    """A closed class-wide flag, an open one with a comma in its reason, and one on the formula-like label."""
+    rows = [
+        (None, "class_negative", 10, 20.5, "warning", "Class: 50% of students looked sad in the last 2 minutes"),
+        (INJECTION, "not_visible", 20, None, "info", f"{INJECTION}: not visible for 3 minutes"),
+        ("Seat 2", "sustained_negative", 10, None, "alert", "Seat 2: sad, then angry"),
+    ]
+    with factory() as s, s.begin():
+        for student, rule, start, end, severity, reason in rows:
+            s.add(
+                Flag(
+                    session_id=session_id,
+                    student=student,
+                    rule=rule,
+                    start=T0 + dt.timedelta(seconds=start),
+                    end=None if end is None else T0 + dt.timedelta(seconds=end),
+                    severity=severity,
+                    reason=reason,
+                    evidence={"share": 0.5},
+                    frames=20,
+                )
+            )
+
+
+def test_flags_csv(Session: Factory, seeded: Seeded) -> None:
+    add_flags(Session, seeded.maths)
+    with Session() as s:
+        text = export_flags_csv(s, seeded.maths)
+        assert export_csv(s, seeded.maths, flags=True) == text
+    assert text.splitlines() == [line.format(id=seeded.maths) for line in FLAG_LINES]
+    rows = list(csv.reader(io.StringIO(text)))
+    assert tuple(rows[0]) == FLAG_HEADER
+    assert [r[1] for r in rows[1:]] == ["", "Seat 2", "'" + INJECTION]  # class-wide first, then by start
+    assert rows[3][6] == "'" + INJECTION + ": not visible for 3 minutes"  # the reason quoting a label is neutralised
+
+
+def test_flags_csv_without_flags_is_the_header(Session: Factory, seeded: Seeded) -> None:
+    add_flags(Session, seeded.maths)
+    with Session() as s:
+        assert export_flags_csv(s, seeded.history) == FLAG_LINES[0] + "\n"
+        with pytest.raises(ValueError, match="not both"):
+            export_csv(s, seeded.maths, flags=True, per_student=True)
 
 
 # --- command line, end to end -------------------------------------------------------------------------------------
@@ -139,7 +208,7 @@ def test_cli_unreachable_database_hides_the_password(tmp_path: Path) -> None:
 def test_cli_upgrade(db_url: str) -> None:
     result = run_cli("upgrade", "--db", db_url)
     assert result.returncode == 0, result.stderr
-    assert "schema at revision 0001" in result.stdout
+    assert "schema at revision 0002" in result.stdout
     again = run_cli("upgrade", "--db", db_url)
     assert again.returncode == 0, again.stderr
 
@@ -207,3 +276,28 @@ def test_cli_export_to_stdout(seeded_sqlite: tuple[str, Seeded], capsys: pytest.
     url, ids = seeded_sqlite
     assert main(["export", "--session", str(ids.maths), "--out", "-", "--db", url]) == 0
     assert capsys.readouterr().out.splitlines() == [line.format(id=ids.maths) for line in CLASS_LINES]
+
+
+def test_cli_exports_flags_csv(
+    seeded_sqlite: tuple[str, Seeded], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, ids = seeded_sqlite
+    engine = make_engine(url)
+    add_flags(session_factory(engine), ids.maths)
+    engine.dispose()
+    out = tmp_path / "flags.csv"
+    assert main(["export", "--session", str(ids.maths), "--flags", "--out", str(out), "--db", url]) == 0
+    assert out.read_text(encoding="utf-8").splitlines() == [line.format(id=ids.maths) for line in FLAG_LINES]
+    assert "wrote flags CSV" in capsys.readouterr().err
+
+
+def test_cli_flags_and_per_student_exclude_each_other(
+    seeded_sqlite: tuple[str, Seeded], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, ids = seeded_sqlite
+    args = ["export", "--session", str(ids.maths), "--flags", "--per-student", "--out", str(tmp_path / "x.csv")]
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--db", url])
+    assert exc.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
