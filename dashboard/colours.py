@@ -1,7 +1,8 @@
 """One colour per emotion, used by every chart, legend and table so a colour means the same thing everywhere.
 
 Keyed from ``db.emotions.EMOTIONS`` so a label can never be missing; negative emotions get warm or dark tones,
-``happy`` and ``surprise`` bright ones and ``neutral`` a quiet grey that recedes behind the others.
+``happy`` and ``surprise`` bright ones and ``neutral`` a quiet grey that recedes behind the others. Flag severities
+have their own three colours, the same as the badges in ``assets/style.css``.
 """
 
 from typing import Final
@@ -19,3 +20,5 @@ _PALETTE: Final = {
 }
 
 EMOTION_COLOURS: Final[dict[str, str]] = {emotion: _PALETTE[emotion] for emotion in EMOTIONS}
+
+SEVERITY_COLOURS: Final[dict[str, str]] = {"info": "#2563eb", "warning": "#b45309", "alert": "#b91c1c"}

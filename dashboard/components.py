@@ -1,7 +1,8 @@
-"""Layout pieces shared by the pages: text tables, the source status panel, CSV buttons, the empty state.
+"""Layout pieces shared by the pages: text tables, the source status panel, CSV buttons, the empty state, the
+"Needs attention" list of flags.
 
-Everything user-supplied (student labels, session names, source strings, error details) is passed to Dash as a
-plain string child, which React renders as a text node: a label like ``<img onerror=…>`` shows up as those
+Everything user-supplied (student labels, session names, source strings, error details, flag reasons) is passed to
+Dash as a plain string child, which React renders as a text node: a label like ``<img onerror=…>`` shows up as those
 characters. Nothing here uses ``dcc.Markdown`` or ``dangerously_allow_html``.
 """
 
@@ -16,6 +17,8 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.colours import EMOTION_COLOURS
 from dashboard.formatting import fmt_datetime, fmt_duration, fmt_time
+from dashboard.rules import SEVERITIES
+from dashboard.tables import FLAG_MARK
 from db.schema import ClassSession, SourceStatus
 
 MONITOR_COMMAND = "python -m monitor run --source ..."
@@ -29,6 +32,12 @@ GRAPH_CONFIG: Any = {  # Any: dcc.Graph's Config TypedDict does not list every p
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
 STATE_CLASSES = {"online": "state-online", "starting": "state-starting", "offline": "state-offline"}
+NO_FLAGS = "Nothing needs attention right now."
+HONESTY_NOTE = (
+    "Emotion estimates are probabilistic: the model guesses from facial expressions, is often wrong about one face "
+    "at one moment, and an expression is not a feeling. Each flag says how many analysed frames it rests on, and "
+    "the students table shows the frames seen per student. Treat a flag as a reason to look, not as a verdict."
+)
 
 
 def card(title: str, *children: Any, class_name: str = "") -> html.Section:
@@ -43,41 +52,105 @@ def emotion_label(emotion: str) -> html.Span:
     )
 
 
+def severity_badge(severity: str, text: str | None = None) -> html.Span:
+    """A coloured pill saying ``alert``, ``warning`` or ``info`` (or ``text``); an unknown severity stays grey."""
+    css = f"badge badge-{severity}" if severity in SEVERITIES else "badge"
+    return html.Span(text or severity, className=css)
+
+
 def text_table(
     rows: Sequence[dict[str, str]],
     columns: Sequence[str],
     *,
     table_id: str | None = None,
     emotion_columns: Iterable[str] = (),
+    severity_columns: Iterable[str] = (),
+    flag_column: str | None = None,
     links: dict[str, str] | None = None,
     empty: str = "Nothing to show yet.",
 ) -> html.Div:
-    """An HTML table whose cells are text. ``links`` maps a column to an href template over the row's fields."""
+    """An HTML table whose cells are text. ``links`` maps a column to an href template over the row's fields.
+
+    ``severity_columns`` show their value as a severity badge. A row carrying ``tables.FLAG_MARK`` (a student with
+    an open flag) is highlighted, with a "needs attention" badge after its ``flag_column`` value.
+    """
     emotion_cols = set(emotion_columns)
+    severity_cols = set(severity_columns)
     links = links or {}
 
     def cell(row: dict[str, str], column: str) -> html.Td:
         value = row.get(column, "")
         if column in emotion_cols:
             return html.Td(emotion_label(value))
+        if column in severity_cols:
+            return html.Td(severity_badge(value))
         if column in links:
             return html.Td(dcc.Link(value, href=links[column].format(**row)))
+        if column == flag_column and row.get(FLAG_MARK):
+            return html.Td([value, " ", severity_badge(row[FLAG_MARK], "needs attention")])
         return html.Td(value)
+
+    def tr(row: dict[str, str]) -> html.Tr:
+        flagged = flag_column is not None and bool(row.get(FLAG_MARK))
+        marked: dict[str, Any] = {"className": "row-flagged"} if flagged else {}
+        return html.Tr([cell(row, c) for c in columns], **marked)
 
     extra: dict[str, Any] = {"id": table_id} if table_id else {}
     if not rows:
         return html.Div(html.P(empty, className="muted"), **extra)
     return html.Div(
         html.Table(
-            [
-                html.Thead(html.Tr([html.Th(c) for c in columns])),
-                html.Tbody([html.Tr([cell(row, c) for c in columns]) for row in rows]),
-            ],
+            [html.Thead(html.Tr([html.Th(c) for c in columns])), html.Tbody([tr(row) for row in rows])],
             className="table",
         ),
         className="table-wrap",
         **extra,
     )
+
+
+def _attention_item(item: dict[str, Any]) -> html.Li:
+    acknowledged = bool(item["acknowledged"])
+    if acknowledged:
+        action: Any = html.Span(item["acknowledged"], className="muted flag-acknowledged-at")
+    else:
+        action = html.Button(
+            "Acknowledge",
+            id={"type": ids.LIVE_FLAG_ACK, "index": item["id"]},
+            n_clicks=0,
+            className="button button-small",
+            title="Mark as seen; the flag stays listed until its condition clears",
+        )
+    css = f"flag flag-{item['severity'] if item['severity'] in SEVERITIES else 'info'}"
+    data: dict[str, Any] = {"data-flag-id": str(item["id"])}  # the browser tests find a flag's row by it
+    return html.Li(
+        [
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            severity_badge(item["severity"]),
+                            html.Strong(item["who"], className="flag-who"),
+                            html.Span(item["rule"], className="flag-rule muted"),
+                        ],
+                        className="flag-head",
+                    ),
+                    html.Div(item["reason"], className="flag-reason"),
+                    html.Div(f"{item['since']} · {item['frames']}", className="flag-meta muted"),
+                ],
+                className="flag-body",
+            ),
+            html.Div(action, className="flag-action"),
+        ],
+        className=f"{css} flag-muted" if acknowledged else css,
+        **data,
+    )
+
+
+def attention_panel(items: Sequence[dict[str, Any]]) -> html.Div:
+    """The live page's list of open flags (``tables.attention_items``), each with its Acknowledge button."""
+    if not items:
+        return html.Div(html.P(NO_FLAGS, className="muted"))
+    return html.Div(html.Ul([_attention_item(item) for item in items], className="flags"))
 
 
 def _stat(label: str, value: str, *, class_name: str = "") -> html.Div:

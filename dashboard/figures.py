@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.colours import EMOTION_COLOURS
+from dashboard.colours import EMOTION_COLOURS, SEVERITY_COLOURS
 from dashboard.formatting import local_naive
 from db.emotions import EMOTIONS
 
@@ -50,13 +51,62 @@ def emotion_shares(timeline: pd.DataFrame) -> pd.DataFrame:
     return counts.div(seen.where(seen > 0), axis=0).fillna(0.0)
 
 
+@dataclass(frozen=True)
+class FlagSpan:
+    """A flag's time range as drawn: local naive times clipped to the chart's points, and its table number."""
+
+    number: int
+    x0: pd.Timestamp
+    x1: pd.Timestamp
+    severity: str
+
+
+def flag_spans(flags: pd.DataFrame, timeline: pd.DataFrame, *, tz: dt.tzinfo | None = None) -> list[FlagSpan]:
+    """Where each flag of ``db.queries.session_flags`` lies on the timeline, numbered 1.. in the frame's order.
+
+    Ranges are clipped to the chart's points (interval starts): an open flag runs to the last point, and no flag
+    stretches the x axis past the data. One that starts in the last interval is a zero-width range, drawn as its
+    border line. A flag starting after the last interval or ending before the first is left out (the others keep
+    their numbers).
+    """
+    if flags.empty or timeline.empty:
+        return []
+    points = local_naive(timeline["interval_start"], tz)
+    first, last = points.min(), points.max()
+    recorded_end = local_naive(timeline["interval_end"], tz).max()
+    starts = local_naive(flags["start"], tz)
+    ends = local_naive(flags["end"], tz)
+    spans = []
+    for number, (start, end, severity) in enumerate(zip(starts, ends, flags["severity"], strict=True), start=1):
+        if start > recorded_end or (not pd.isna(end) and end < first):
+            continue
+        x0 = min(max(start, first), last)
+        x1 = last if pd.isna(end) else min(max(end, first), last)
+        spans.append(FlagSpan(number, x0, max(x0, x1), str(severity)))
+    return spans
+
+
+def _translucent(hex_colour: str, alpha: float) -> str:
+    """``#b91c1c`` -> ``rgba(185,28,28,0.16)``: a see-through fill with the line and label kept opaque."""
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
 def timeline_figure(
-    timeline: pd.DataFrame, *, tz: dt.tzinfo | None = None, uirevision: Hashable | None = None
+    timeline: pd.DataFrame,
+    *,
+    tz: dt.tzinfo | None = None,
+    uirevision: Hashable | None = None,
+    flags: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Stacked area of the seven emotions' shares of the class per interval (``db.queries.class_timeline``).
 
     ``uirevision`` should stay the same while one session is shown: Plotly then keeps the user's zoom, pan and
     hidden legend entries when the live page swaps in a figure with a new interval.
+
+    ``flags`` (``db.queries.session_flags``) are drawn as shaded ranges in their severity's colour, each labelled
+    with its number in the flags table. Only the number: a student's label never goes into the chart, where Plotly
+    would read tags like ``<b>`` in it as formatting.
     """
     if timeline.empty:
         return empty_figure("No intervals recorded yet", height=TIMELINE_HEIGHT)
@@ -88,6 +138,22 @@ def timeline_figure(
     )
     fig.update_yaxes(title="share of students", tickformat=".0%", range=[0, 1], fixedrange=True)
     fig.update_xaxes(title=None)
+    for span in flag_spans(flags, timeline, tz=tz) if flags is not None else []:
+        colour = SEVERITY_COLOURS.get(span.severity, SEVERITY_COLOURS["info"])
+        # above the traces: the stacked areas fill the whole plot, so a shape below them would be hidden
+        fig.add_vrect(
+            x0=span.x0,
+            x1=span.x1,
+            layer="above",
+            fillcolor=_translucent(colour, 0.16),
+            line={"color": colour, "width": 1.5, "dash": "dot"},
+            label={
+                "text": str(span.number),
+                "textposition": "top left",
+                "font": {"size": 12, "color": colour, "weight": "bold"},
+            },
+            name=f"flag {span.number}",
+        )
     return fig
 
 

@@ -26,6 +26,11 @@ LIVE_TIMELINE: Final = "live-timeline"
 LIVE_DISTRIBUTION: Final = "live-distribution"
 LIVE_DISTRIBUTION_CAPTION: Final = "live-distribution-caption"
 LIVE_STUDENTS: Final = "live-students"
+LIVE_FLAGS: Final = "live-flags"
+LIVE_FLAGS_FINGERPRINT: Final = "live-flags-fingerprint"
+LIVE_HONESTY: Final = "live-honesty"
+LIVE_ACKNOWLEDGED: Final = "live-acknowledged"  # a store the Acknowledge callback writes, so the panel redraws at once
+LIVE_FLAG_ACK: Final = "live-flag-ack"  # pattern-matching: {"type": LIVE_FLAG_ACK, "index": <flag id>}
 
 # Sessions (/sessions)
 SESSIONS_TABLE: Final = "sessions-table"
@@ -36,3 +41,13 @@ REVIEW_TIMELINE: Final = "review-timeline"
 REVIEW_DISTRIBUTION: Final = "review-distribution"
 REVIEW_STUDENTS: Final = "review-students"
 REVIEW_NOT_FOUND: Final = "review-not-found"
+REVIEW_FLAGS: Final = "review-flags"
+
+# Settings (/settings); the fields are pattern-matching ids keyed by the setting's dotted path in FlagSettings
+SETTINGS_FORM: Final = "settings-form"
+SETTINGS_NOTE: Final = "settings-note"
+SETTINGS_SAVE: Final = "settings-save"
+SETTINGS_MESSAGE: Final = "settings-message"
+SETTINGS_NUMBER: Final = "settings-number"  # {"type": SETTINGS_NUMBER, "field": "sustained_negative.threshold"}
+SETTINGS_ERROR: Final = "settings-error"  # {"type": SETTINGS_ERROR, "field": <same path>}: that field's message
+SETTINGS_ENABLED: Final = "settings-enabled"  # {"type": SETTINGS_ENABLED, "rule": "sustained_negative"}

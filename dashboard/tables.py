@@ -1,16 +1,22 @@
-"""Table builders: pure functions from ``db.queries`` DataFrames to the rows the student tables show.
+"""Table builders: pure functions from ``db.queries`` DataFrames to the rows the tables and the flag list show.
 
 Every cell comes out as a plain string; ``dashboard.components.text_table`` renders them as text nodes, so a Zoom
 display name such as ``<b>Bob</b>`` or ``[x](http://…)`` is shown literally, never interpreted as HTML or markdown.
+The same holds for a flag's reason, which the worker builds from a student's label.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from dashboard.formatting import fmt_datetime, fmt_duration, fmt_share, fmt_time
+from dashboard.rules import rule_label, severity_rank
 from db.emotions import EMOTIONS, NEGATIVE
 from db.queries import natural_key
 
@@ -25,24 +31,126 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "Last seen",
 )
 SESSION_COLUMNS: tuple[str, ...] = ("Started", "Name", "Duration", "Students", "Intervals", "Source")
+FLAG_COLUMNS: tuple[str, ...] = ("#", "Student", "Rule", "Start", "End", "Severity", "Reason", "Frames")
+WHOLE_CLASS = "Whole class"
+FLAG_MARK = "_flag"  # row key (not a column) carrying the severity of a student's open flag, for the table's badge
 
 
-def current_students(latest: pd.DataFrame, *, tz: dt.tzinfo | None = None) -> list[dict[str, str]]:
-    """One row per student from ``db.queries.latest_students``: their emotion in the latest interval they were in."""
+def current_students(
+    latest: pd.DataFrame, *, tz: dt.tzinfo | None = None, flagged: Mapping[str, str] | None = None
+) -> list[dict[str, str]]:
+    """One row per student from ``db.queries.latest_students``: their emotion in the latest interval they were in.
+
+    ``flagged`` (from :func:`flagged_students`) maps a student with an open flag to its severity; their row gets it
+    under ``FLAG_MARK`` so the table can show a badge.
+    """
+    flagged = flagged or {}
     rows = []
     for rec in latest.to_dict("records"):
         dominant = str(rec["dominant"])
         confidence = rec.get(f"p_{dominant}")
-        rows.append(
+        student = str(rec["student"])
+        row = {
+            "Student": student,
+            "Emotion": dominant,
+            "Confidence": fmt_share(float(confidence)) if confidence is not None else "—",
+            "Frames seen": str(int(rec["frames_seen"])),
+            "Last seen": fmt_time(rec["interval_end"], tz),
+        }
+        if student in flagged:
+            row[FLAG_MARK] = flagged[student]
+        rows.append(row)
+    return rows
+
+
+def _missing(value: object) -> bool:
+    return value is None or bool(pd.isna(value))
+
+
+def flag_who(student: object) -> str:
+    """A flag's student label as text, or "Whole class" for a class-wide flag (student NULL)."""
+    return WHOLE_CLASS if _missing(student) else str(student)
+
+
+def flagged_students(flags: pd.DataFrame) -> dict[str, str]:
+    """Each student with an open flag in ``flags`` (``db.queries.session_flags``) and the most severe one's
+    severity; class-wide flags name no student and are left out."""
+    flagged: dict[str, str] = {}
+    for rec in flags.to_dict("records"):
+        if not _missing(rec["end"]) or _missing(rec["student"]):
+            continue
+        student, severity = str(rec["student"]), str(rec["severity"])
+        if student not in flagged or severity_rank(severity) > severity_rank(flagged[student]):
+            flagged[student] = severity
+    return flagged
+
+
+def _age(seconds: float) -> str:
+    """Minutes only, so the live panel's text (and so its redraw) changes at most once a minute."""
+    return "under a minute" if seconds < 60 else fmt_duration(seconds)
+
+
+def _frames(n: int) -> str:
+    return f"based on {n:,} analysed frame{'' if n == 1 else 's'}"
+
+
+def attention_items(flags: pd.DataFrame, *, now: dt.datetime, tz: dt.tzinfo | None = None) -> list[dict[str, Any]]:
+    """The live "Needs attention" list from ``db.queries.session_flags(..., open_only=True)``.
+
+    Closed flags are skipped. Order: not yet acknowledged before acknowledged, then alert before warning before
+    info, then the oldest first. Each item holds the flag ``id`` (an int, for the Acknowledge button) and strings.
+    """
+    records = [r for r in flags.to_dict("records") if _missing(r["end"])]
+    records.sort(
+        key=lambda r: (
+            not _missing(r["acknowledged_at"]),
+            -severity_rank(str(r["severity"])),
+            r["start"],
+            natural_key(flag_who(r["student"])),
+        )
+    )
+    items = []
+    for rec in records:
+        start = rec["start"]
+        acknowledged = rec["acknowledged_at"]
+        items.append(
             {
-                "Student": str(rec["student"]),
-                "Emotion": dominant,
-                "Confidence": fmt_share(float(confidence)) if confidence is not None else "—",
-                "Frames seen": str(int(rec["frames_seen"])),
-                "Last seen": fmt_time(rec["interval_end"], tz),
+                "id": int(rec["id"]),
+                "who": flag_who(rec["student"]),
+                "class_wide": _missing(rec["student"]),
+                "severity": str(rec["severity"]),
+                "rule": rule_label(str(rec["rule"])),
+                "reason": str(rec["reason"]),
+                "since": f"since {fmt_time(start, tz)} ({_age((now - start).total_seconds())})",
+                "frames": _frames(int(rec["frames"])),
+                "acknowledged": "" if _missing(acknowledged) else f"Acknowledged at {fmt_time(acknowledged, tz)}",
             }
         )
-    return rows
+    return items
+
+
+def flag_rows(flags: pd.DataFrame, *, tz: dt.tzinfo | None = None) -> list[dict[str, str]]:
+    """The review page's flag table from ``db.queries.session_flags``, in its order; ``#`` numbers the flags as the
+    timeline's shaded ranges do (``dashboard.figures.flag_ranges``)."""
+    return [
+        {
+            "#": str(n),
+            "Student": flag_who(rec["student"]),
+            "Rule": rule_label(str(rec["rule"])),
+            "Start": fmt_time(rec["start"], tz),
+            "End": "open" if _missing(rec["end"]) else fmt_time(rec["end"], tz),
+            "Severity": str(rec["severity"]),
+            "Reason": str(rec["reason"]),
+            "Frames": f"{int(rec['frames']):,}",
+        }
+        for n, rec in enumerate(flags.to_dict("records"), start=1)
+    ]
+
+
+def rows_fingerprint(rows: Sequence[Mapping[str, Any]]) -> str:
+    """A short, stable digest of what a list of rows shows: the live page redraws a panel only when it changes."""
+    text = json.dumps(list(rows), sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _most_frequent(dominants: pd.Series) -> str:

@@ -1,4 +1,5 @@
-"""Session review (``/sessions/<id>``): one recorded session's timeline, overall mood, students and CSV export.
+"""Session review (``/sessions/<id>``): one recorded session's timeline with its attention flags shaded, overall
+mood, the flags, the students and the CSV export.
 
 Rendered once from the database when the page opens; an id that is not a number or not in the database gets a
 "not found" message, not an error.
@@ -17,8 +18,8 @@ from dashboard import ids
 from dashboard.components import GRAPH_CONFIG, card, download_bar, session_facts, text_table
 from dashboard.data import read_session
 from dashboard.figures import distribution_figure, timeline_figure
-from dashboard.tables import SUMMARY_COLUMNS, student_summary, summary_rows
-from db.queries import class_timeline, get_session, student_intervals
+from dashboard.tables import FLAG_COLUMNS, SUMMARY_COLUMNS, flag_rows, student_summary, summary_rows
+from db.queries import class_timeline, get_session, session_flags, student_intervals
 
 
 def _title(session_id: str | None = None, **_query: Any) -> str:
@@ -55,6 +56,7 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
                 return _not_found(session_id)
             timeline = class_timeline(s, sid)
             summary = student_summary(student_intervals(s, sid))
+            flags = session_flags(s, sid)
             facts = session_facts(session, now=now)
             name = session.name
             running = session.ended_at is None
@@ -78,7 +80,7 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
                         dcc.Graph(
                             id=ids.REVIEW_TIMELINE,
                             config=GRAPH_CONFIG,
-                            figure=timeline_figure(timeline, uirevision=sid),
+                            figure=timeline_figure(timeline, uirevision=sid, flags=flags),
                         ),
                     ),
                     card(
@@ -91,6 +93,22 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
                     ),
                 ],
                 className="grid",
+            ),
+            card(
+                "Attention flags",
+                html.P(
+                    "Shaded on the chart above, numbered as in this table. Each rests on the analysed frames shown; "
+                    "emotion estimates are probabilistic, so read a flag as a reason to look back, not a verdict.",
+                    className="caption",
+                ),
+                text_table(
+                    flag_rows(flags),
+                    FLAG_COLUMNS,
+                    table_id=ids.REVIEW_FLAGS,
+                    severity_columns=("Severity",),
+                    empty="No attention flags were raised in this session.",
+                ),
+                class_name="section",
             ),
             card(
                 "Students",

@@ -1,7 +1,8 @@
 """Regenerate the dashboard screenshots in ``docs/``: ``python -m tests.browser.screenshots [--out docs]``.
 
 Seeds a temporary SQLite database (``seed.seed_classroom``), starts ``python -m dashboard`` on it and saves the Live
-and Sessions pages as headless Chromium draws them at 1280x900.
+and Sessions pages as headless Chromium draws them at 1280x900; then adds attention flags (``seed.seed_flags``, one
+of them acknowledged) and saves the Live page again with its "Needs attention" list as ``dashboard-flags.png``.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import tempfile
+import time
 from pathlib import Path
 
 from dashboard import ids
 from db.emotions import EMOTIONS
 from db.engine import make_engine, session_factory, upgrade
-from tests.browser.helpers import ROOT, graph_data, make_driver, run_dashboard, wait_for
-from tests.browser.seed import PAST_STUDENTS, add_session, seed_classroom
+from db.schema import Flag
+from tests.browser.helpers import ROOT, WIDTH, graph_data, make_driver, run_dashboard, wait_for
+from tests.browser.seed import PAST_STUDENTS, add_session, seed_classroom, seed_flags
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,9 +55,36 @@ def main(argv: list[str] | None = None) -> int:
                 wait_for(lambda: driver.find_elements("css selector", f"#{ids.SESSIONS_TABLE} tbody tr"),
                          what="the sessions table")  # fmt: skip
                 driver.save_screenshot(str(args.out / "dashboard-sessions.png"))
+
+                flags = seed_flags(sessions, seeded)
+                with sessions() as s, s.begin():  # one acknowledged, to show how it looks
+                    acknowledged = s.get(Flag, flags.live_open[-1].id)
+                    assert acknowledged is not None
+                    acknowledged.acknowledged_at = dt.datetime.now(dt.UTC)
+                driver.get(server.url + "/")
+                wait_for(
+                    lambda: (
+                        len(driver.find_elements("css selector", f"#{ids.LIVE_FLAGS} li[data-flag-id]"))
+                        == len(flags.live_open)
+                        and driver.find_element("id", ids.LIVE_CONTENT).is_displayed()
+                        and len(graph_data(driver, ids.LIVE_TIMELINE) or []) == len(EMOTIONS)
+                    ),
+                    what="the live page with its flags",
+                )
+                # the whole page, so the students table's "needs attention" badges are in the picture too
+                height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+                driver.execute_cdp_cmd(
+                    "Emulation.setDeviceMetricsOverride",
+                    {"width": WIDTH, "height": height, "deviceScaleFactor": 1, "mobile": False},
+                )
+                time.sleep(0.5)  # let the resize settle before the capture
+                driver.save_screenshot(str(args.out / "dashboard-flags.png"))
             finally:
                 driver.quit()
-    print(f"saved {args.out / 'dashboard-live.png'} and {args.out / 'dashboard-sessions.png'} ({seeded.live.name})")
+    names = ", ".join(
+        str(args.out / n) for n in ("dashboard-live.png", "dashboard-sessions.png", "dashboard-flags.png")
+    )
+    print(f"saved {names} ({seeded.live.name})")
     return 0
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.emotions import EMOTIONS
-from db.schema import ClassSession, Interval, SourceStatus, StudentInterval
+from db.schema import ClassSession, Flag, Interval, SourceStatus, StudentInterval
 
 # Mostly calm, some happy, a little of everything else, so every colour appears somewhere.
 PATTERN: tuple[str, ...] = (
@@ -138,3 +138,78 @@ def seed_classroom(factory: sessionmaker[Session], *, now: dt.datetime | None = 
         live = add_session(s, name="Maths 3B", started_at=now - dt.timedelta(minutes=6), n_intervals=10,
                            students=LIVE_STUDENTS, interval_s=30.0, running=True)  # fmt: skip
     return Seeded(past, live)
+
+
+@dataclass
+class SeededFlag:
+    id: int
+    session_id: int
+    student: str | None
+    rule: str
+    start: dt.datetime
+    end: dt.datetime | None
+    severity: str
+    reason: str
+    frames: int
+
+
+@dataclass
+class SeededFlags:
+    live_open: list[SeededFlag]  # open flags of the running session, in the order the live panel lists them
+    live_closed: list[SeededFlag]
+    past: list[SeededFlag]  # the ended session's flags, in db.queries.session_flags order (start, then student)
+
+
+def add_flag(
+    s: Session,
+    session: SeededSession,
+    *,
+    student: str | None,
+    rule: str,
+    start_interval: int,
+    end_interval: int | None,
+    severity: str,
+    reason: str,
+    frames: int,
+    evidence: dict[str, object] | None = None,
+) -> SeededFlag:
+    """A flag as the worker writes it: from the start of one seeded interval to the end of another (or open)."""
+    start = session.intervals[start_interval].start
+    end = None if end_interval is None else session.intervals[end_interval].end
+    flag = Flag(session_id=session.id, student=student, rule=rule, start=start, end=end, severity=severity,
+                reason=reason, evidence=evidence or {}, frames=frames)  # fmt: skip
+    s.add(flag)
+    s.flush()
+    return SeededFlag(flag.id, session.id, student, rule, start, end, severity, reason, frames)
+
+
+def seed_flags(factory: sessionmaker[Session], seeded: Seeded) -> SeededFlags:
+    """Attention flags on both seeded sessions: on the running one an open alert for Seat 4, an open class-wide
+    warning, an open flag on the ``<b>Ana</b>`` label (whose reason must show literally) and a closed one; on the
+    ended one three closed flags and one left open when the class ended."""
+    live, past = seeded.live, seeded.past
+    with factory() as s, s.begin():
+        seat4 = add_flag(s, live, student="Seat 4", rule="sustained_negative", start_interval=3, end_interval=None,
+                         severity="alert", reason="Seat 4: sad or angry in 7 of the last 10 minutes", frames=184,
+                         evidence={"share": 0.7, "window_min": 10})  # fmt: skip
+        ana = add_flag(s, live, student="<b>Ana</b>", rule="not_visible", start_interval=6, end_interval=None,
+                       severity="info", reason="<b>Ana</b>: face not visible for 4 minutes <img src=x>",
+                       frames=96)  # fmt: skip
+        whole = add_flag(s, live, student=None, rule="class_negative", start_interval=7, end_interval=None,
+                         severity="warning", reason="6 of 12 students looked confused or sad in the last 2 minutes",
+                         frames=240)  # fmt: skip
+        closed = add_flag(s, live, student="Seat 2", rule="baseline_shift", start_interval=1, end_interval=2,
+                          severity="warning", reason="Seat 2: expressions differ from their own start",
+                          frames=60)  # fmt: skip
+        past_flags = [
+            add_flag(s, past, student=None, rule="class_mood_drop", start_interval=4, end_interval=8,
+                     severity="warning", reason="Class mood fell 0.4 below the start of the lesson", frames=300),
+            add_flag(s, past, student="Tile 1-2", rule="sustained_negative", start_interval=10, end_interval=15,
+                     severity="alert", reason="Tile 1-2: sad or angry in 6 of the last 10 minutes", frames=420),
+            add_flag(s, past, student="Tile 1-4", rule="not_visible", start_interval=10, end_interval=12,
+                     severity="info", reason="Tile 1-4: face not visible for 3 minutes", frames=180),
+            add_flag(s, past, student="Tile 1-5", rule="baseline_shift", start_interval=20, end_interval=None,
+                     severity="warning", reason="Tile 1-5: expressions differ from their own start", frames=240),
+        ]  # fmt: skip
+    # the live panel lists alert, then warning, then info (none is acknowledged yet)
+    return SeededFlags(live_open=[seat4, whole, ana], live_closed=[closed], past=past_flags)
