@@ -19,7 +19,17 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
-from db.engine import DatabaseURLError, default_url, make_engine, normalise_url, redact, session_factory, upgrade
+from db.engine import (
+    DatabaseURLError,
+    MissingDatabaseError,
+    default_url,
+    describe_db_error,
+    make_engine,
+    open_existing,
+    redact,
+    session_factory,
+    upgrade,
+)
 from db.export import UnknownSessionError, export_csv
 
 EXIT_OK = 0
@@ -80,26 +90,12 @@ def cmd_export(url: str, session_id: int, out: str, per_student: bool, flags: bo
 
 def _engine(url: str, *, must_exist: bool) -> Engine:
     """An engine for ``url``; with ``must_exist``, a missing SQLite file is an error rather than a new empty one."""
-    parsed = normalise_url(url)
-    database = parsed.database
-    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
-        path = Path(database).expanduser()
-        if must_exist and not path.is_file():
-            raise CommandError(f"no database file at {path} (create one with: python -m db upgrade --db URL)")
-        try:
-            return make_engine(url)
-        except OSError as exc:
-            raise CommandError(f"cannot create the database folder {path.parent}: {exc.strerror or exc}") from exc
-    return make_engine(url)
-
-
-def _db_message(exc: DatabaseError) -> str:
-    """One line from a driver error: its first line, with a hint when the schema is missing."""
-    detail = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
-    first = detail[0] if detail else type(exc).__name__
-    if "no such table" in first or ("relation" in first and "does not exist" in first):
-        return f"the database has no ClassMood schema ({first}); run: python -m db upgrade --db URL"
-    return f"database error: {first}"
+    if must_exist:
+        return open_existing(url)
+    try:
+        return make_engine(url)
+    except OSError as exc:
+        raise CommandError(f"cannot create the database folder for {redact(url)}: {exc.strerror or exc}") from exc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,10 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             cmd_upgrade(url)
         else:
             cmd_export(url, args.session, args.out, args.per_student, args.flags)
-    except (CommandError, DatabaseURLError, UnknownSessionError) as exc:
+    except (CommandError, DatabaseURLError, MissingDatabaseError, UnknownSessionError) as exc:
         return _fail(str(exc))
     except DatabaseError as exc:  # OperationalError (unreachable, locked), ProgrammingError (no schema), ...
-        return _fail(f"{_db_message(exc)} [{redact(url)}]")
+        return _fail(f"{describe_db_error(exc)} [{redact(url)}]")
     except OSError as exc:
         return _fail(f"{exc.strerror or exc}")
     return EXIT_OK

@@ -15,7 +15,7 @@ from typing import Any
 from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 APP_NAME = "classmood"
@@ -80,6 +80,30 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, **kwargs)
+
+
+class MissingDatabaseError(ValueError):
+    """A command that reads a database was pointed at a SQLite file that does not exist."""
+
+
+def open_existing(url: str) -> Engine:
+    """An engine for a database that must already exist: a missing SQLite file is an error, never a new empty one."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database).expanduser()
+        if not path.is_file():
+            raise MissingDatabaseError(f"no database file at {path} (create one with: python -m db upgrade --db URL)")
+    return make_engine(url)
+
+
+def describe_db_error(exc: DBAPIError | SQLAlchemyError) -> str:
+    """One line from a driver error: its first line, with a hint when the schema is missing."""
+    orig = getattr(exc, "orig", None)
+    detail = str(orig if orig is not None else exc).strip().splitlines()
+    first = detail[0] if detail else type(exc).__name__
+    if "no such table" in first or ("relation" in first and "does not exist" in first):
+        return f"the database has no ClassMood schema, or an old one ({first}); run: python -m db upgrade --db URL"
+    return f"database error: {first}"
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

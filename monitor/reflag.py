@@ -16,7 +16,6 @@ import datetime as dt
 import logging
 import sys
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import NoReturn
 
 from sqlalchemy import Engine, delete, select
@@ -24,7 +23,15 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from db.emotions import EMOTIONS
-from db.engine import DatabaseURLError, default_url, make_engine, normalise_url, redact, session_factory
+from db.engine import (
+    DatabaseURLError,
+    MissingDatabaseError,
+    default_url,
+    describe_db_error,
+    open_existing,
+    redact,
+    session_factory,
+)
 from db.schema import ClassSession, Flag, Interval, StudentInterval
 from db.settings import FlagSettings, SettingsError, load_flag_settings
 from monitor.aggregate import IntervalAggregate, StudentAggregate
@@ -166,15 +173,15 @@ def run_reflag(session_id: int, db_url: str | None) -> int:
     """Re-evaluate one session and report it on stderr; a problem is one ``error:`` line and exit status 2."""
     url = db_url or default_url()
     try:
-        engine = _engine(url)
+        engine = open_existing(url)
         try:
             count = reflag(engine, session_id)
         finally:
             engine.dispose()
-    except (ReflagError, DatabaseURLError, SettingsError) as exc:
+    except (ReflagError, DatabaseURLError, MissingDatabaseError, SettingsError) as exc:
         return _fail(str(exc))
     except DatabaseError as exc:  # unreachable, locked, no schema, ...
-        return _fail(f"{_db_message(exc)} [{redact(url)}]")
+        return _fail(f"{describe_db_error(exc)} [{redact(url)}]")
     print(f"session {session_id}: {count} flag(s) written", file=sys.stderr)
     return EXIT_OK
 
@@ -183,24 +190,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m monitor reflag --session ID [--db URL]`` (``argv`` without the ``reflag`` word)."""
     args = build_parser().parse_args(argv)
     return run_reflag(args.session, args.db)
-
-
-def _engine(url: str) -> Engine:
-    """An engine for an existing database: a missing SQLite file is an error, never a new empty database."""
-    parsed = normalise_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        path = Path(parsed.database).expanduser()
-        if not path.is_file():
-            raise ReflagError(f"no database file at {path}")
-    return make_engine(url)
-
-
-def _db_message(exc: DatabaseError) -> str:
-    detail = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
-    first = detail[0] if detail else type(exc).__name__
-    if "no such table" in first or ("relation" in first and "does not exist" in first):
-        return f"the database has no (current) ClassMood schema ({first}); run: python -m db upgrade --db URL"
-    return f"database error: {first}"
 
 
 def _fail(message: str) -> int:
