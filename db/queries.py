@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from db.emotions import EMOTIONS
+from db.labels import natural_key
 from db.schema import ClassSession, Flag, Interval, SourceStatus, StudentInterval
 
 SESSION_COLUMNS: tuple[str, ...] = (
@@ -68,19 +68,6 @@ FLAG_COLUMNS: tuple[str, ...] = (
 _TIME_COLUMNS = frozenset(
     {"started_at", "ended_at", "interval_start", "interval_end", "start", "end", "acknowledged_at"}
 )
-_DIGITS = re.compile(r"([0-9]+)")
-
-
-def natural_key(label: str) -> tuple[tuple[str | int, ...], str]:
-    """Sort key putting ``Seat 2`` before ``Seat 10`` and ``tile 3`` next to ``Tile 3``.
-
-    Only ASCII digits count as numbers: ``int()`` rejects characters like ``²`` that ``str.isdigit`` accepts, and
-    labels can be any Zoom display name. The label itself breaks ties so the order is total.
-    """
-    parts = _DIGITS.split(label)
-    return tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(parts)), label
-
-
 # --- statements -----------------------------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from db.emotions import EMOTIONS
+from db.labels import natural_key
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class Aggregator:
         end_s = start_s + self.interval_s if full else min(start_s + self.interval_s, o.last_t + self.frame_period_s)
         students = tuple(
             StudentAggregate(name, o.frames[name], tuple(float(v) for v in o.sums[name] / o.frames[name]))
-            for name in sorted(o.sums, key=_natural)
+            for name in sorted(o.sums, key=natural_key)
         )
         return IntervalAggregate(
             start=self.started_at + dt.timedelta(seconds=start_s),
@@ -133,9 +134,3 @@ class Aggregator:
             frames_skipped=o.skipped,
             students=students,
         )
-
-
-def _natural(label: str) -> tuple[object, ...]:
-    import re
-
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", label))

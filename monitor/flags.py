@@ -47,13 +47,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from db.emotions import EMOTIONS, NEGATIVE
+from db.labels import natural_key
 from db.settings import FlagSettings
 from monitor.aggregate import IntervalAggregate, StudentAggregate
 
@@ -576,12 +576,3 @@ def _percent(share: float) -> str:
 
 def _iso(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
-
-
-_DIGITS = re.compile(r"([0-9]+)")
-
-
-def natural_key(label: str) -> tuple[tuple[str | int, ...], str]:
-    """``Seat 2`` before ``Seat 10`` (as ``db.queries.natural_key``, which this module cannot import: pandas)."""
-    parts = _DIGITS.split(label)
-    return tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(parts)), label

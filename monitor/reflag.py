@@ -32,10 +32,11 @@ from db.engine import (
     redact,
     session_factory,
 )
+from db.labels import natural_key
 from db.schema import ClassSession, Flag, Interval, StudentInterval
 from db.settings import FlagSettings, SettingsError, load_flag_settings
 from monitor.aggregate import IntervalAggregate, StudentAggregate
-from monitor.flags import FlagEngine, FlagEvent, natural_key
+from monitor.flags import FlagEngine, FlagEvent
 
 log = logging.getLogger(__name__)
 

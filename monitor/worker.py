@@ -183,14 +183,14 @@ class Worker:
     def _analyse(self, frame: Frame) -> list[tuple[str, npt.NDArray[np.float32]]]:
         if self.online is None:  # a file or folder has no watchdog events: its first frame means it is online
             self.online = True
+        grid = find_grid(frame.image) if self.layout != "room" else None  # once per frame: windows get resized
         if self.layout == "auto":
-            self.layout = "gallery" if find_grid(frame.image) is not None else "room"
+            self.layout = "gallery" if grid is not None else "room"
             self.storage.put(SetLayout(self.layout))
             log.info("layout resolved to %s", self.layout)
         faces = self.p.detector.detect(frame)
         preds = classify(frame, faces, self.p.classifier)
         if self.layout == "gallery":
-            grid = find_grid(frame.image)
             labels = self.tiles.assign(faces, grid) if grid is not None else [None] * len(faces)
         else:
             labels = self.seats.assign(faces)

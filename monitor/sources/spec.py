@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from db.labels import natural_key
+
 SourceKind = Literal["file", "camera", "stream", "screen", "folder"]
 
 STREAM_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https"})
@@ -90,13 +92,6 @@ def redact_url(url: str) -> str:
         if ":" in userinfo:
             redacted = f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***{at}{tail}"
     return _SECRET_QUERY_RE.sub(r"\1***", redacted)
-
-
-def natural_key(name: str) -> tuple[tuple[str, int], ...]:
-    """Sort key putting ``img2.png`` before ``img10.png`` (case-insensitive text, numeric runs by value)."""
-    chunks = re.split(r"(\d+)", name.lower())
-    # re.split with a group alternates text, number, text, …: pair them so every element compares like with like.
-    return tuple((chunks[i], int(chunks[i + 1]) if i + 1 < len(chunks) else -1) for i in range(0, len(chunks), 2))
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
