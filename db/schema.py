@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -77,6 +78,13 @@ class ClassSession(Base):
     model: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    teacher: Mapped[str | None] = mapped_column(
+        String(100), default=None, index=True, doc="account name of the teacher who owns it; NULL: admins only"
+    )
+    classroom: Mapped[str | None] = mapped_column(String(100), default=None, index=True, doc="room or course label")
+    expected_students: Mapped[int | None] = mapped_column(
+        Integer, default=None, doc="class size the teacher expects (the roster's length when one is given)"
+    )
 
     intervals: Mapped[list[Interval]] = relationship(
         back_populates="session", cascade="all, delete-orphan", passive_deletes=True, order_by="Interval.start"
@@ -221,3 +229,73 @@ class Setting(Base):
 
     def __repr__(self) -> str:
         return f"<Setting {self.key}>"
+
+
+class StudentPresence(Base):
+    """A student who was there in an interval without a readable face: camera off, or video with no face found.
+
+    Kept apart from ``StudentInterval`` (which always has probabilities) so every emotion query stays as it is.
+    ``state`` is the state held for most of the student's non-visible frames; the two counters say how many frames
+    of the interval were in each state. A student can have both a ``StudentInterval`` and a presence row in one
+    interval (the camera went off half way).
+    """
+
+    __tablename__ = "student_presence"
+    __table_args__ = (UniqueConstraint("interval_id", "student"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interval_id: Mapped[int] = mapped_column(ForeignKey("interval.id", ondelete="CASCADE"), index=True)
+    student: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), doc="camera_off or face_not_visible")
+    frames_camera_off: Mapped[int] = mapped_column(Integer, default=0)
+    frames_face_not_visible: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"<StudentPresence {self.student!r} {self.state}>"
+
+
+class RosterStudent(Base):
+    """A student on the class list given for a session (``--roster``), so those never seen can be shown."""
+
+    __tablename__ = "roster_student"
+    __table_args__ = (UniqueConstraint("session_id", "student"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_session.id", ondelete="CASCADE"), index=True)
+    student: Mapped[str] = mapped_column(String(200))
+
+    def __repr__(self) -> str:
+        return f"<RosterStudent session={self.session_id} {self.student!r}>"
+
+
+class Note(Base):
+    """A teacher's note pinned to a moment of a session ("quiz started"), added live or afterwards."""
+
+    __tablename__ = "note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_session.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, doc="the moment of the session the note is about")
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<Note session={self.session_id} {self.at:%H:%M:%S} {self.text[:20]!r}>"
+
+
+class User(Base):
+    """A dashboard account: a teacher (sees their own sessions) or an admin (sees all). Password hashed, never kept."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), doc="teacher or admin")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def __repr__(self) -> str:
+        return f"<User {self.name!r} {self.role}>"

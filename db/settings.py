@@ -8,6 +8,7 @@ stored value that no longer validates (an older version's, a hand edit) is repor
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from db.schema import Setting
 
 FLAGS_KEY = "flags"
+ANALYSIS_KEY = "analysis"
 
 
 class _Rule(BaseModel):
@@ -74,26 +76,59 @@ class FlagSettings(BaseModel):
     min_frames: int = Field(10, ge=1, le=10000, description="no judgement from fewer analysed frames than this")
 
 
+class AnalysisSettings(BaseModel):
+    """Analysis options a teacher sets on the dashboard; the worker applies them at its next session.
+
+    A value given explicitly to the worker (command line, config file, environment) still wins: these replace the
+    built-in defaults only, so an IT admin's pinned config is never overridden from a web page.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    interval_s: float = Field(10.0, ge=1, le=3600, description="length of one aggregation interval in seconds")
+    fps: float = Field(2.0, gt=0, le=30, description="frames analysed per second")
+    layout: Literal["room", "gallery", "auto"] = Field("auto", description="room seats, Zoom gallery tiles, or auto")
+
+
 class SettingsError(ValueError):
     """A stored setting does not validate; the message names the key path."""
 
 
-def load_flag_settings(s: Session) -> FlagSettings:
-    row = s.get(Setting, FLAGS_KEY)
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _load(s: Session, key: str, model: type[_M]) -> _M:
+    row = s.get(Setting, key)
     if row is None:
-        return FlagSettings()
+        return model()
     try:
-        return FlagSettings.model_validate(row.value)
+        return model.model_validate(row.value)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise SettingsError(f"stored setting {FLAGS_KEY}.{'.'.join(map(str, err['loc']))}: {err['msg']}") from exc
+        raise SettingsError(f"stored setting {key}.{'.'.join(map(str, err['loc']))}: {err['msg']}") from exc
 
 
-def save_flag_settings(s: Session, settings: FlagSettings) -> None:
-    row = s.get(Setting, FLAGS_KEY)
+def _save(s: Session, key: str, settings: BaseModel) -> None:
+    row = s.get(Setting, key)
     now = dt.datetime.now(dt.UTC)
     if row is None:
-        s.add(Setting(key=FLAGS_KEY, value=settings.model_dump(), updated_at=now))
+        s.add(Setting(key=key, value=settings.model_dump(), updated_at=now))
     else:
         row.value = settings.model_dump()
         row.updated_at = now
+
+
+def load_flag_settings(s: Session) -> FlagSettings:
+    return _load(s, FLAGS_KEY, FlagSettings)
+
+
+def save_flag_settings(s: Session, settings: FlagSettings) -> None:
+    _save(s, FLAGS_KEY, settings)
+
+
+def load_analysis_settings(s: Session) -> AnalysisSettings:
+    return _load(s, ANALYSIS_KEY, AnalysisSettings)
+
+
+def save_analysis_settings(s: Session, settings: AnalysisSettings) -> None:
+    _save(s, ANALYSIS_KEY, settings)

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import make_engine, session_factory, upgrade
-from db.settings import FlagSettings, SettingsError, load_flag_settings
+from db.settings import AnalysisSettings, FlagSettings, SettingsError, load_analysis_settings, load_flag_settings
 from monitor.aggregate import Aggregator, IntervalAggregate
 from monitor.config import Config
 from monitor.detections import FaceDetector, make_detector
@@ -56,21 +56,34 @@ class Prepared:
     flag_settings: FlagSettings = field(default_factory=FlagSettings)
 
 
-def read_flag_settings(db_url: str) -> FlagSettings:
-    """The attention-flag rules as stored in the database; the defaults if it cannot be read right now (a class
-    does not wait for the database: the storage thread buffers until it is back)."""
+def read_db_settings(db_url: str) -> tuple[FlagSettings, AnalysisSettings]:
+    """The attention-flag rules and analysis options stored in the database; the defaults if it cannot be read right
+    now (a class does not wait for the database: the storage thread buffers until it is back)."""
     try:
         engine = make_engine(db_url)
         try:
             upgrade(engine)
             with session_factory(engine)() as s:
-                return load_flag_settings(s)
+                return load_flag_settings(s), load_analysis_settings(s)
         finally:
             engine.dispose()
     except (SQLAlchemyError, SettingsError) as exc:
-        log.warning("using the default flag rules: cannot read them from the database (%s)",
+        log.warning("using the default flag rules and analysis options: cannot read them from the database (%s)",
                     str(exc).strip().splitlines()[0])
-        return FlagSettings()
+        return FlagSettings(), AnalysisSettings()
+
+
+def apply_analysis_settings(config: Config, settings: AnalysisSettings) -> Config:
+    """The dashboard's analysis options in place of the built-in defaults; values set explicitly (command line,
+    config file, environment) are kept."""
+    capture = config.capture
+    analysis = config.analysis
+    if "fps" not in capture.model_fields_set:
+        capture = capture.model_copy(update={"fps": settings.fps})
+    update = {k: getattr(settings, k) for k in ("interval_s", "layout") if k not in analysis.model_fields_set}
+    if update:
+        analysis = analysis.model_copy(update=update)
+    return config.model_copy(update={"capture": capture, "analysis": analysis})
 
 
 def prepare(config: Config) -> Prepared:
@@ -78,6 +91,8 @@ def prepare(config: Config) -> Prepared:
     from models.classifier import EmotionClassifier
 
     spec = parse_source(config.capture.source)
+    flag_settings, analysis_settings = read_db_settings(config.storage.db_url)
+    config = apply_analysis_settings(config, analysis_settings)
     cap = config.capture
     # the source first: a wrong path or a corrupt file is reported before seconds of TensorFlow start-up
     source = open_source(
@@ -95,8 +110,7 @@ def prepare(config: Config) -> Prepared:
     except BaseException:
         source.close()
         raise
-    return Prepared(config, source, detector, classifier, Path(config.model.path).name,
-                    read_flag_settings(config.storage.db_url))
+    return Prepared(config, source, detector, classifier, Path(config.model.path).name, flag_settings)
 
 
 def _now() -> dt.datetime:

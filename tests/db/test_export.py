@@ -208,7 +208,7 @@ def test_cli_unreachable_database_hides_the_password(tmp_path: Path) -> None:
 def test_cli_upgrade(db_url: str) -> None:
     result = run_cli("upgrade", "--db", db_url)
     assert result.returncode == 0, result.stderr
-    assert "schema at revision 0002" in result.stdout
+    assert "schema at revision 0003" in result.stdout
     again = run_cli("upgrade", "--db", db_url)
     assert again.returncode == 0, again.stderr
 

@@ -20,7 +20,19 @@ from db.schema import Base
 pytestmark = pytest.mark.db
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"class_session", "interval", "student_interval", "source_status", "source_event", "flag", "setting"}
+TABLES = {
+    "class_session",
+    "interval",
+    "student_interval",
+    "source_status",
+    "source_event",
+    "flag",
+    "setting",
+    "student_presence",
+    "roster_student",
+    "note",
+    "app_user",
+}
 
 
 def head_revision() -> str:

@@ -48,3 +48,24 @@ def test_bad_files(tmp_path: Path) -> None:
     bad.write_text("[capture\nfps=")
     with pytest.raises(ConfigError, match="invalid TOML"):
         load_config(bad)
+
+
+class TestAnalysisSettingsFromTheDatabase:
+    """The dashboard's analysis options replace built-in defaults only; explicit values always win."""
+
+    def test_defaults_are_replaced(self) -> None:
+        from db.settings import AnalysisSettings
+        from monitor.worker import apply_analysis_settings
+
+        cfg = apply_analysis_settings(load_config(), AnalysisSettings(interval_s=30, fps=1, layout="gallery"))
+        assert (cfg.analysis.interval_s, cfg.capture.fps, cfg.analysis.layout) == (30, 1, "gallery")
+
+    def test_explicit_values_win(self, tmp_path: Path) -> None:
+        from db.settings import AnalysisSettings
+        from monitor.worker import apply_analysis_settings
+
+        file = tmp_path / "c.toml"
+        file.write_text("[capture]\nfps = 4\n")
+        cfg = load_config(file, {"analysis": {"interval_s": 5}})
+        cfg = apply_analysis_settings(cfg, AnalysisSettings(interval_s=30, fps=1, layout="room"))
+        assert (cfg.analysis.interval_s, cfg.capture.fps, cfg.analysis.layout) == (5, 4, "room")
