@@ -59,6 +59,8 @@ class EmotionClassifier:
         import keras  # imported lazily: TensorFlow start-up takes seconds
         import tensorflow as tf
 
+        import models.layers  # noqa: F401  (registers the shipped model's custom layers)
+
         try:
             self.model = keras.saving.load_model(path, compile=False)
         except (OSError, ValueError) as exc:

@@ -28,7 +28,12 @@ def evaluate(model_path: Path, data: str | Path) -> Report:
 def record(rep: Report, model_path: Path) -> None:
     from models.plots import DOCS, plot_confusion, plot_curves
 
-    model_path.with_name("metrics.json").write_text(json.dumps(rep.to_dict(), indent=2) + "\n")
+    metrics = rep.to_dict()
+    calibration = model_path.with_name(model_path.stem + ".calibration.json")
+    if calibration.is_file():  # written by models.calibrate: the figures before temperature scaling
+        info = json.loads(calibration.read_text())
+        metrics["calibration"] = {k: info[k] for k in ("temperature", "ece_before", "ece_after", "tta", "fitted_on")}
+    model_path.with_name("metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     DOCS.mkdir(exist_ok=True)
     plot_confusion(rep, DOCS / "model-confusion.png")
     history = model_path.with_name(model_path.stem + ".history.json")

@@ -12,9 +12,13 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.classifier import DEFAULT_MODEL, write_labels
 from models.data import DataError, FaceSet, load_split
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -29,16 +33,67 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--limit", type=int, default=0, help="use only the first N training images (smoke tests)")
+    p.add_argument("--init", type=Path, help="start from this model's weights (a fine-tuning phase) instead of scratch")
+    p.add_argument(
+        "--class-weight",
+        choices=["none", "sqrt", "balanced"],
+        default="none",
+        help="weight each face's loss by inverse class frequency (balanced) or its square root (sqrt)",
+    )
+    p.add_argument("--erasing", type=float, default=0.0, help="probability of random erasing per training face")
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0 or args.width < 4:
         p.error("--epochs, --batch-size, --width must be positive and --lr > 0")
+    if not 0 <= args.erasing <= 1:
+        p.error("--erasing must be a probability between 0 and 1")
+    if args.init is not None and not args.init.is_file():
+        p.error(f"--init: model file not found: {args.init}")
     if args.out.suffix != ".keras":
         p.error("--out must end in .keras")
     return args
 
 
-def make_datasets(train: FaceSet, val: FaceSet, batch_size: int, seed: int):  # type: ignore[no-untyped-def]
+def class_weights(y: np.ndarray, mode: str) -> np.ndarray:
+    """Per-class loss weights, mean 1 over the training faces: 1 (none), 1/frequency (balanced) or its square root.
+
+    FER2013 has 16 times more happy faces than disgust ones; without weighting the rare classes collapse."""
+    import numpy as np
+
+    counts = np.bincount(y, minlength=7).astype("float64")
+    if mode == "none":
+        return np.ones(7)
+    w = 1.0 / np.maximum(counts, 1)
+    if mode == "sqrt":
+        w = np.sqrt(w)
+    return w / float((w[y]).mean())
+
+
+def random_erasing(x, p: float, seed: int):  # type: ignore[no-untyped-def]
+    """Zhong et al.'s random erasing: with probability ``p`` a rectangle of 2-20% of the face becomes noise."""
+    import tensorflow as tf
+
+    n = tf.shape(x)[0]
+    size = x.shape[1]
+    area = tf.random.uniform([n], 0.02, 0.2, seed=seed) * size * size
+    ratio = tf.exp(tf.random.uniform([n], -1.2, 1.2, seed=seed + 1))
+    h = tf.clip_by_value(tf.sqrt(area * ratio), 4.0, size - 1.0)
+    w = tf.clip_by_value(tf.sqrt(area / ratio), 4.0, size - 1.0)
+    top = tf.random.uniform([n], 0, 1, seed=seed + 2) * (size - h)
+    left = tf.random.uniform([n], 0, 1, seed=seed + 3) * (size - w)
+    grid = tf.range(size, dtype=tf.float32)
+    rows = (grid[None, :] >= top[:, None]) & (grid[None, :] < (top + h)[:, None])
+    cols = (grid[None, :] >= left[:, None]) & (grid[None, :] < (left + w)[:, None])
+    box = rows[:, :, None] & cols[:, None, :]
+    box &= (tf.random.uniform([n], 0, 1, seed=seed + 4) < p)[:, None, None]
+    noise = tf.random.uniform(tf.shape(x), 0, 255, seed=seed + 5)
+    return tf.where(box[..., None], noise, x)
+
+
+def make_datasets(  # type: ignore[no-untyped-def]
+    train: FaceSet, val: FaceSet, batch_size: int, seed: int, weights=None, erasing: float = 0.0
+):
     import keras
+    import numpy as np
     import tensorflow as tf
 
     augment = keras.Sequential(
@@ -52,11 +107,19 @@ def make_datasets(train: FaceSet, val: FaceSet, batch_size: int, seed: int):  # 
     )
     x_train = train.x[..., None].astype("float32")
     x_val = val.x[..., None].astype("float32")
+    w_table = tf.constant(np.ones(7) if weights is None else weights, tf.float32)
+
+    def _prepare(x, y):  # type: ignore[no-untyped-def]
+        x = augment(x, training=True)
+        if erasing > 0:
+            x = random_erasing(x, erasing, seed + 10)
+        return x, tf.one_hot(y, 7), tf.gather(w_table, y)
+
     train_ds = (
         tf.data.Dataset.from_tensor_slices((x_train, train.y.astype("int32")))
         .shuffle(len(train), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size, drop_remainder=True)
-        .map(lambda x, y: (augment(x, training=True), tf.one_hot(y, 7)), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(_prepare, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
     val_ds = tf.data.Dataset.from_tensor_slices((x_val, tf.one_hot(val.y.astype("int32"), 7))).batch(256)
@@ -81,12 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     from models.network import build_model
 
     keras.utils.set_random_seed(args.seed)
-    train_ds, val_ds = make_datasets(train, val, args.batch_size, args.seed)
+    weights = class_weights(train.y, args.class_weight)
+    train_ds, val_ds = make_datasets(train, val, args.batch_size, args.seed, weights, args.erasing)
     steps = (len(train) // args.batch_size) * args.epochs
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, steps, alpha=0.01, warmup_target=args.lr, warmup_steps=max(1, steps // 30)
     )
-    model = build_model(width=args.width)
+    if args.init is not None:
+        model = keras.saving.load_model(args.init, compile=False)
+        print(f"fine-tuning from {args.init}", flush=True)
+    else:
+        model = build_model(width=args.width)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
@@ -120,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         "best_val_accuracy": max(val_acc),
         "wall_seconds": round(wall, 1),
         "train_images": len(train),
+        "init": str(args.init) if args.init else None,
+        "class_weight": args.class_weight,
+        "erasing": args.erasing,
         "history": hist,
     }
     args.out.with_name(args.out.stem + ".history.json").write_text(json.dumps(meta, indent=2) + "\n")
