@@ -7,7 +7,8 @@ twice the size: the worker still makes one call per frame), and rescales the res
 PublicTest by minimising the negative log-likelihood, so the probabilities the worker averages per interval mean
 what they say. An optional per-class logit adjustment (``--prior-correction TAU``: ``-TAU * log(training prior)``,
 Menon et al. 2021) trades a little accuracy for recall on the rare classes; it is computed from the Training
-split's class counts, not tuned. The result and the figures before and after go to ``<out>.calibration.json``.
+split's class counts, not tuned. ``--bias CLASS=VALUE`` adds a fixed amount to one class's log-probability (chosen on
+PublicTest, the validation split; PrivateTest is never read). The result and the figures before and after go to ``<out>.calibration.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from db.emotions import EMOTIONS
 from models.classifier import DEFAULT_MODEL, ModelError, write_labels
 from models.data import DataError, load_split
 from models.metrics import report
@@ -88,11 +90,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL, help="shipped model to write (.keras)")
     p.add_argument("--no-tta", action="store_true", help="no mirrored second view")
     p.add_argument("--prior-correction", type=float, default=0.0, metavar="TAU", help="logit adjustment strength")
+    p.add_argument(
+        "--bias",
+        action="append",
+        default=[],
+        metavar="CLASS=VALUE",
+        help="add VALUE to one class's log-probability (e.g. fear=0.4), chosen on PublicTest; repeatable",
+    )
     args = p.parse_args(argv)
     if args.out.suffix != ".keras":
         p.error("--out must end in .keras")
     if not 0 <= args.prior_correction <= 2:
         p.error("--prior-correction must be between 0 and 2")
+    extra = np.zeros(7)
+    for item in args.bias:
+        name, _, value = item.partition("=")
+        try:
+            extra[EMOTIONS.index(name.strip())] += float(value)
+        except ValueError:
+            p.error(f"--bias {item!r}: expected CLASS=VALUE with CLASS one of {', '.join(EMOTIONS)}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         val = load_split(args.data, "val")
@@ -104,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from models.classifier import EmotionClassifier
 
-    bias = prior_bias(train_y, args.prior_correction) if args.prior_correction else np.zeros(7)
+    bias = (prior_bias(train_y, args.prior_correction) if args.prior_correction else np.zeros(7)) + extra
     uncal = build_shipped(args.model, 1.0, [0.0] * 7, not args.no_tta)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".uncalibrated.keras")
     uncal.save(tmp)
     write_labels(tmp)
@@ -119,7 +136,6 @@ def main(argv: list[str] | None = None) -> int:
     after_probs = calibrated(raw, t, bias)
     after = report(after_probs, y)
     shipped = build_shipped(args.model, t, [float(b) for b in bias], not args.no_tta)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     shipped.save(args.out)
     write_labels(args.out)
     check = EmotionClassifier(args.out, batch_size=256).predict(to_batch(val.x[:256]))
@@ -130,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         "source_model": str(args.model),
         "tta": "none" if args.no_tta else "horizontal flip",
         "prior_correction": args.prior_correction,
+        "class_bias": args.bias,
         "bias": [round(float(b), 6) for b in bias],
         "temperature": round(t, 6),
         "fitted_on": "PublicTest",

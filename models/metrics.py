@@ -33,7 +33,11 @@ class Report:
             f"{'class':<10}{'recall':>8}{'precision':>11}",
         ]
         lines += [f"{c:<10}{self.recall[c]:>8.3f}{self.precision[c]:>11.3f}" for c in EMOTIONS]
-        lines += ["", "confusion (rows = true, columns = predicted)", " " * 10 + "".join(f"{c[:7]:>8}" for c in EMOTIONS)]
+        lines += [
+            "",
+            "confusion (rows = true, columns = predicted)",
+            " " * 10 + "".join(f"{c[:7]:>8}" for c in EMOTIONS),
+        ]
         lines += [f"{c:<10}" + "".join(f"{v:>8d}" for v in row) for c, row in zip(EMOTIONS, self.confusion)]
         return "\n".join(lines)
 

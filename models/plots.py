@@ -26,8 +26,15 @@ def plot_confusion(rep: Report, out: Path) -> None:
     im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     for i in range(len(EMOTIONS)):
         for j in range(len(EMOTIONS)):
-            ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=8,
-                    color="white" if norm[i, j] > 0.55 else "black")
+            ax.text(
+                j,
+                i,
+                f"{int(cm[i, j])}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if norm[i, j] > 0.55 else "black",
+            )
     ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=40, ha="right")
     ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
     ax.set_xlabel("predicted")

@@ -27,6 +27,21 @@ def test_quality_gate_publictest_accuracy(fer, classifier) -> None:  # type: ign
     assert rep.accuracy >= recorded["accuracy"] - 0.005, (rep.accuracy, recorded["accuracy"])
     assert rep.accuracy >= 0.60
     assert rep.macro_f1 >= recorded["macro_f1"] - 0.01
+    assert rep.recall["disgust"] >= 0.45 and rep.recall["fear"] >= 0.45, rep.recall  # the rare classes hold up
+    assert rep.ece <= recorded["calibration"]["ece_after"] + 0.01  # the shipped probabilities stay calibrated
+
+
+def test_shipped_model_is_one_network_with_flip_tta_and_its_recorded_temperature(classifier) -> None:  # type: ignore[no-untyped-def]
+    from models.layers import Calibration
+
+    recorded = json.loads(BASELINE.read_text())["calibration"]
+    layer = classifier.model.get_layer("calibration")
+    assert isinstance(layer, Calibration)
+    assert layer.temperature == pytest.approx(recorded["temperature"])
+    assert classifier.model.get_layer("mirror") is not None
+    nets = [lyr for lyr in classifier.model.layers if lyr.__class__.__name__ in ("Functional", "Model")]
+    assert len(nets) == 1  # both views go through the same weights: one network, not an ensemble
+    assert DEFAULT_MODEL.stat().st_size <= 20 * 2**20
 
 
 def test_evaluate_cli_prints_the_report(fer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -54,6 +69,17 @@ def test_train_cli_on_a_small_kaggle_csv(fer, tmp_path: Path) -> None:  # type: 
     assert out.is_file() and out.with_name("labels.json").is_file() and out.with_name("emotion.history.json").is_file()
     probs = EmotionClassifier(out).predict(to_batch(x[:5]))
     assert probs.shape == (5, 7) and np.allclose(probs.sum(axis=1), 1, atol=1e-4)
+
+    shipped = tmp_path / "shipped" / "emotion.keras"
+    r = run_cli("models.calibrate", "--model", str(out), "--data", str(tmp_path), "--bias", "fear=0.2",
+                "--out", str(shipped), timeout=300)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(shipped.with_name("emotion.calibration.json").read_text())
+    assert info["ece_after"] <= info["ece_before"] + 1e-9 and info["bias"][2] == pytest.approx(0.2)
+    mirrored = EmotionClassifier(shipped).predict(to_batch(x[:5])[:, :, ::-1])
+    assert np.allclose(EmotionClassifier(shipped).predict(to_batch(x[:5])), mirrored, atol=1e-5)  # flip-invariant
+    r = run_cli("models.calibrate", "--model", str(out), "--data", str(tmp_path), "--bias", "joy=1", timeout=60)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
 def test_train_cli_bad_data_is_one_line(tmp_path: Path) -> None:
