@@ -15,10 +15,11 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.colours import EMOTION_COLOURS
+from dashboard.colours import EMOTION_COLOURS, EMOTION_EMOJI, MOOD_COLOURS
 from dashboard.formatting import fmt_datetime, fmt_duration, fmt_time
+from dashboard.mood import TREND_ARROWS, ClassMood
 from dashboard.rules import SEVERITIES
-from dashboard.tables import FLAG_MARK
+from dashboard.tables import FLAG_MARK, NOTE_COLUMNS
 from db.schema import ClassSession, SourceStatus
 
 MONITOR_COMMAND = "python -m monitor run --source ..."
@@ -219,3 +220,174 @@ def session_facts(session: ClassSession, *, tz: dt.tzinfo | None = None, now: dt
     if session.ended_at is None:
         parts.insert(2, "running")
     return html.P(" · ".join(p for p in parts if p), className="muted facts")
+
+
+# --- live: class mood, attendance, student cards ---------------------------------------------------------------------
+
+
+def mood_indicator(mood: ClassMood | None) -> html.Div:
+    """Positive / neutral / negative shares of the latest interval as one bar with numbers, and the trend of the
+    mood score against the minutes before (arrow and change in percentage points)."""
+    if mood is None:
+        return html.Div(html.P("No intervals recorded yet.", className="muted"))
+    now = mood.now
+    groups = (("positive", "😊", now.positive), ("neutral", "😐", now.neutral), ("negative", "☹", now.negative))
+    bar = html.Div(
+        [
+            html.Div(
+                className=f"mood-segment mood-{name}",
+                style={"width": f"{share * 100:.1f}%", "backgroundColor": MOOD_COLOURS[name]},
+                title=f"{name} {share:.0%}",
+            )
+            for name, _emoji, share in groups
+        ],
+        className="mood-bar",
+    )
+    numbers = html.Div(
+        [
+            html.Div(
+                [html.Span(emoji, className="mood-emoji"), html.Span(f"{share:.0%}", className="mood-share"), name],
+                className=f"mood-group mood-group-{name}",
+            )
+            for name, emoji, share in groups
+        ],
+        className="mood-groups",
+    )
+    delta = mood.delta_points
+    if delta is None:
+        trend_text = "no earlier interval to compare with yet"
+    else:
+        trend_text = f"{delta:+.0f} pts against the {mood.window_min:g} minutes before"
+    trend = html.Div(
+        [html.Span(TREND_ARROWS[mood.trend], className=f"trend-arrow trend-{mood.trend}"), html.Span(trend_text)],
+        className="mood-trend",
+        title="change of the mood score: share positive minus share negative",
+    )
+    return html.Div([numbers, bar, trend], className="mood-indicator", **{"data-trend": mood.trend})
+
+
+def attendance_panel(info: dict[str, Any]) -> html.Div:
+    """``9 of 12 expected`` seen in the latest interval, seen this session, and the roster students never seen."""
+    expected = info["expected"]
+    headline = f"{info['seen_now']}" + (f" of {expected}" if expected else "")
+    children: list[Any] = [
+        html.Div(
+            [
+                html.Div(
+                    [html.Div(headline, className="stat-value"), html.Div("seen now", className="stat-label")],
+                    className="stat",
+                ),
+                html.Div(
+                    [
+                        html.Div(str(info["seen_session"]), className="stat-value"),
+                        html.Div("seen this session", className="stat-label"),
+                    ],
+                    className="stat",
+                ),
+            ],
+            className="stats",
+        )
+    ]
+    if not expected:
+        children.append(html.P("No class size or roster was given for this session.", className="muted small"))
+    if info["never_seen"]:
+        children.append(
+            html.Div(
+                [
+                    html.Span("On the roster, not seen yet: ", className="muted"),
+                    html.Ul([html.Li(name) for name in info["never_seen"]], className="never-seen"),
+                ]
+            )
+        )
+    return html.Div(children)
+
+
+def _sparkline(spark: Sequence[dict[str, Any] | None]) -> html.Div:
+    """The student's recent intervals as small bars: height the dominant emotion's probability, colour the
+    emotion; a gap where they were not seen."""
+    bars = []
+    for point in spark:
+        if point is None:
+            bars.append(html.Span(className="spark-bar spark-gap"))
+            continue
+        bars.append(
+            html.Span(
+                className="spark-bar",
+                style={
+                    "height": f"{max(point['p'], 0.15) * 100:.0f}%",
+                    "backgroundColor": EMOTION_COLOURS.get(point["emotion"], "#ccc"),
+                },
+                title=point["title"],
+            )
+        )
+    return html.Div(bars, className="sparkline")
+
+
+def student_card(card_data: dict[str, Any]) -> html.Div:
+    """One student's card: label (text), current emotion with emoji and colour, sparkline, flag badge, presence."""
+    emotion = card_data["emotion"]
+    colour = EMOTION_COLOURS.get(emotion, "#d1d5db")
+    head: list[Any] = [html.Span(card_data["student"], className="student-label")]
+    if card_data["flag"]:
+        head.append(severity_badge(card_data["flag"], "needs attention"))
+    body: list[Any] = [html.Div(head, className="student-head")]
+    if emotion:
+        body.append(
+            html.Div(
+                [
+                    html.Span(EMOTION_EMOJI.get(emotion, ""), className="student-emoji"),
+                    html.Span(emotion, className="student-emotion"),
+                    html.Span(card_data["confidence"], className="muted"),
+                ],
+                className="student-now",
+            )
+        )
+    else:
+        body.append(html.Div("no face seen yet", className="student-now muted"))
+    if card_data["presence"]:
+        body.append(html.Span(card_data["presence"], className="presence"))
+    body.append(_sparkline(card_data["spark"]))
+    css = (
+        "student-card"
+        + (" student-flagged" if card_data["flag"] else "")
+        + (" student-absent" if card_data["presence"] else "")
+    )
+    return html.Div(
+        body,
+        className=css,
+        style={"borderTopColor": colour},
+        **{"data-student": card_data["student"], "data-emotion": emotion},
+    )
+
+
+def student_grid(cards: Sequence[dict[str, Any]]) -> html.Div:
+    if not cards:
+        return html.Div(html.P("No students seen yet.", className="muted"))
+    return html.Div([student_card(c) for c in cards], className="student-grid")
+
+
+# --- notes ------------------------------------------------------------------------------------------------------------
+
+
+def notes_form(input_id: str, button_id: str, message_id: str, *, placeholder: str) -> html.Div:
+    """A one-line text box and a button to pin a note; the page's callback says where in time it goes."""
+    return html.Div(
+        [
+            dcc.Input(
+                id=input_id,
+                type="text",
+                placeholder=placeholder,
+                maxLength=500,
+                debounce=False,
+                className="note-input",
+            ),
+            html.Button("Add note", id=button_id, n_clicks=0, className="button"),
+            html.Div(id=message_id, className="note-message", role="status"),
+        ],
+        className="note-form",
+    )
+
+
+def notes_list(rows: Sequence[dict[str, str]], *, list_id: str) -> html.Div:
+    """The notes as a text table (numbered as on the charts)."""
+    return text_table(rows, NOTE_COLUMNS, table_id=list_id, empty="No notes yet.")
