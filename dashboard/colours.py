@@ -23,10 +23,11 @@ EMOTION_COLOURS: Final[dict[str, str]] = {emotion: _PALETTE[emotion] for emotion
 
 SEVERITY_COLOURS: Final[dict[str, str]] = {"info": "#2563eb", "warning": "#b45309", "alert": "#b91c1c"}
 
-# One emoji per emotion next to its colour on the student cards, so the state reads at a glance on a projector.
+# One emoji per emotion next to its colour on the student cards, so the state reads at a glance on a projector;
+# all from Unicode 6 so a plain Debian font set draws every one.
 EMOTION_EMOJI: Final[dict[str, str]] = {
     "angry": "😠",
-    "disgust": "🤢",
+    "disgust": "😖",
     "fear": "😨",
     "happy": "😊",
     "sad": "😢",

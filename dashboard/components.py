@@ -9,7 +9,7 @@ characters. Nothing here uses ``dcc.Markdown`` or ``dangerously_allow_html``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from dash import dcc, html
@@ -37,7 +37,7 @@ NO_FLAGS = "Nothing needs attention right now."
 HONESTY_NOTE = (
     "Emotion estimates are probabilistic: the model guesses from facial expressions, is often wrong about one face "
     "at one moment, and an expression is not a feeling. Each flag says how many analysed frames it rests on, and "
-    "the students table shows the frames seen per student. Treat a flag as a reason to look, not as a verdict."
+    "each student card's bars show how sure the model was. Treat a flag as a reason to look, not as a verdict."
 )
 
 
@@ -69,11 +69,14 @@ def text_table(
     flag_column: str | None = None,
     links: dict[str, str] | None = None,
     empty: str = "Nothing to show yet.",
+    actions: Callable[[dict[str, str]], Any] | None = None,
+    actions_header: str = "",
 ) -> html.Div:
     """An HTML table whose cells are text. ``links`` maps a column to an href template over the row's fields.
 
     ``severity_columns`` show their value as a severity badge. A row carrying ``tables.FLAG_MARK`` (a student with
-    an open flag) is highlighted, with a "needs attention" badge after its ``flag_column`` value.
+    an open flag) is highlighted, with a "needs attention" badge after its ``flag_column`` value. ``actions``
+    builds an extra last cell per row (a button).
     """
     emotion_cols = set(emotion_columns)
     severity_cols = set(severity_columns)
@@ -94,14 +97,20 @@ def text_table(
     def tr(row: dict[str, str]) -> html.Tr:
         flagged = flag_column is not None and bool(row.get(FLAG_MARK))
         marked: dict[str, Any] = {"className": "row-flagged"} if flagged else {}
-        return html.Tr([cell(row, c) for c in columns], **marked)
+        cells = [cell(row, c) for c in columns]
+        if actions is not None:
+            cells.append(html.Td(actions(row), className="actions"))
+        return html.Tr(cells, **marked)
 
     extra: dict[str, Any] = {"id": table_id} if table_id else {}
     if not rows:
         return html.Div(html.P(empty, className="muted"), **extra)
     return html.Div(
         html.Table(
-            [html.Thead(html.Tr([html.Th(c) for c in columns])), html.Tbody([tr(row) for row in rows])],
+            [
+                html.Thead(html.Tr([html.Th(c) for c in (*columns, *((actions_header,) if actions else ()))])),
+                html.Tbody([tr(row) for row in rows]),
+            ],
             className="table",
         ),
         className="table-wrap",
@@ -339,9 +348,11 @@ def student_card(card_data: dict[str, Any]) -> html.Div:
                     html.Span(emotion, className="student-emotion"),
                     html.Span(card_data["confidence"], className="muted"),
                 ],
-                className="student-now",
+                className="student-now student-stale" if card_data.get("stale") else "student-now",
             )
         )
+        if card_data.get("stale"):
+            body.append(html.Div(f"last seen {card_data['last_seen']}", className="muted small"))
     else:
         body.append(html.Div("no face seen yet", className="student-now muted"))
     if card_data["presence"]:

@@ -239,6 +239,10 @@ def note_shapes(notes: pd.DataFrame, *, tz: dt.tzinfo | None = None) -> list[dic
             "label": {
                 "text": plotly_text(f"✎ {text}", NOTE_LABEL_CHARS),
                 "textposition": "end",
+                "textangle": 0,  # level, to the right of the line's top: readable without tilting one's head
+                "xanchor": "left",
+                "yanchor": "top",
+                "padding": 4,
                 "font": {"size": 11, "color": NOTE_COLOUR},
             },
             "name": f"note {number}",
@@ -350,8 +354,8 @@ def student_figure(rows: pd.DataFrame, *, tz: dt.tzinfo | None = None, notes: pd
     _base_layout(fig, height=STUDENT_HEIGHT)
     fig.update_layout(
         hovermode="x unified",
-        legend={"orientation": "h", "traceorder": "normal", "yanchor": "top", "y": -0.15, "xanchor": "left", "x": 0},
-        margin={"b": 70},
+        legend={"orientation": "h", "traceorder": "normal", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
+        margin={"b": 80},
     )
     fig.update_yaxes(title="probability", tickformat=".0%", range=[0, 1], fixedrange=True)
     return add_notes(fig, notes, tz=tz)
@@ -448,12 +452,12 @@ def compare_timeline_figure(sessions: Sequence[ComparedSession], measure: str = 
     _base_layout(fig, height=COMPARE_HEIGHT)
     fig.update_layout(
         hovermode="x",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0},
-        margin={"b": 90},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.28, "xanchor": "left", "x": 0},
+        margin={"b": 110},
     )
     fig.update_xaxes(title="minutes since the start of the lesson", rangemode="tozero")
     if measure == "score":
-        fig.update_yaxes(title=MEASURES[measure], tickformat="+.0%", range=[-1, 1], zeroline=True)
+        fig.update_yaxes(title="mood score", tickformat="+.0%", range=[-1, 1], zeroline=True)
     else:
         fig.update_yaxes(title=MEASURES.get(measure, measure), tickformat=".0%", range=[0, 1])
     return fig

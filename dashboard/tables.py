@@ -259,7 +259,8 @@ def student_cards(
     ``latest`` is ``db.queries.latest_students`` (current emotion), ``recent`` ``db.queries.recent_students`` (the
     sparkline: one entry per recent interval, None where the student was not seen), ``flagged`` as
     :func:`flagged_students`, ``presence`` ``db.queries.latest_presence`` (a student without a readable face in the
-    latest interval; such a student gets a card even if never seen with a face). Every value is a string or a list.
+    latest interval; such a student gets a card even if never seen with a face). ``stale`` marks a student missing
+    from the latest interval, whose emotion is from ``last_seen``. Values are strings, lists and that flag.
     """
     flagged = flagged or {}
     presence = presence or {}
@@ -271,6 +272,7 @@ def student_cards(
         p = dict(zip(EMOTIONS, ps, strict=True)).get(dominant, 0.0)
         by_student.setdefault(str(student), {})[start] = (str(dominant), float(p))
     current = {str(rec["student"]): rec for rec in latest.to_dict("records")}
+    newest = latest["interval_end"].max() if not latest.empty else None
     cards = []
     for student in sorted(set(current) | set(presence), key=natural_key):
         rec = current.get(student)
@@ -290,6 +292,8 @@ def student_cards(
                 "emotion": dominant,
                 "confidence": fmt_share(float(confidence)) if confidence is not None else "",
                 "last_seen": fmt_time(rec["interval_end"], tz) if rec is not None else "",
+                # not in the latest interval: the emotion shown is from when they were last seen
+                "stale": rec is not None and rec["interval_end"] != newest,
                 "flag": flagged.get(student, ""),
                 "presence": PRESENCE_LABELS.get(presence.get(student, ""), presence.get(student, "")),
                 "spark": spark,

@@ -113,7 +113,7 @@ def test_live_refresh_badges_flagged_students_and_resends_only_the_table_when_fl
     with session_factory(engine)() as s, s.begin():
         add_flag(s, classroom.live, student="Seat 7", rule="not_visible", start_interval=9, end_interval=None,
                  severity="warning", reason="Seat 7: face not visible for 3 minutes", frames=60)  # fmt: skip
-    _banner, _style, _status, timeline, distribution, caption, students, mood, _seen, _notes, _sid, new = page(
+    _banner, _style, _status, timeline, distribution, caption, students, _mood, _seen, _notes, _sid, new = page(
         "live"
     ).refresh(1, None, fingerprint)
     assert (timeline, distribution, caption) == (no_update, no_update, no_update)  # the charts keep their state

@@ -83,6 +83,10 @@ def test_live_callback_shows_the_running_session(ctx: None, engine: Engine) -> N
     assert "online" in text_of(status)
     assert len(timeline.data[0].x) == len(seeded.live.intervals)
     assert "<b>Ana</b>" in text_of(students)  # as a string child: React renders it as text
+    assert "positive" in text_of(mood) and "negative" in text_of(mood)
+    # the seeded roster: 12 seen, 14 expected, Seat 13 and 14 never seen; Seat 12's camera is off now
+    assert "of 14" in text_of(seen) and "Seat 13" in text_of(seen) and "Seat 14" in text_of(seen)
+    assert "camera off" in text_of(students)
     assert all(name in text_of(students) for name in LIVE_STUDENTS)
     # nothing changed since: charts are not re-sent
     again = page("live").refresh(1, None, fingerprint)
