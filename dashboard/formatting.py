@@ -75,3 +75,32 @@ def parse_clock(text: str, started_at: dt.datetime, tz: dt.tzinfo | None = None)
     if when < start_local - dt.timedelta(hours=1):
         when += dt.timedelta(days=1)
     return when.astimezone(dt.UTC)
+
+
+def date_bounds(
+    start: str | None, end: str | None, tz: dt.tzinfo | None = None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The picker's local dates (``YYYY-MM-DD``, both inclusive) as UTC bounds ``[since, until)``."""
+    zone = tz or local_tz()
+
+    def midnight(text: str | None, days: int = 0) -> dt.datetime | None:
+        if not text:
+            return None
+        try:
+            day = dt.date.fromisoformat(text[:10]) + dt.timedelta(days=days)
+        except ValueError:
+            return None
+        return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+
+    return midnight(start), midnight(end, days=1)
+
+
+def parse_ids(text: str | None, limit: int) -> list[int]:
+    """``"3,7, x,3"`` -> ``[3, 7]``: the numbers of a ``?ids=`` query, in order, without repeats or junk, at most
+    ``limit`` of them."""
+    found: list[int] = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if part.isdigit() and int(part) not in found:
+            found.append(int(part))
+    return found[:limit]

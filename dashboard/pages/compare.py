@@ -17,7 +17,7 @@ from dashboard import ids
 from dashboard.components import GRAPH_CONFIG, card, text_table
 from dashboard.data import read_session
 from dashboard.figures import MEASURES, ComparedSession, compare_distribution_figure, compare_timeline_figure
-from dashboard.formatting import fmt_datetime, fmt_duration
+from dashboard.formatting import fmt_datetime, fmt_duration, parse_ids
 from dashboard.tables import mood_text
 from db.queries import class_timeline, get_session, list_sessions, session_moods
 
@@ -30,23 +30,13 @@ OPTIONS_LIMIT = 500
 SUMMARY_COLUMNS: tuple[str, ...] = ("Session", "Started", "Duration", "Most students at once", "Overall mood")
 
 
-def parse_ids(text: str | None) -> list[int]:
-    """``"3,7, x,3"`` -> ``[3, 7]``: the numbers of a ``?ids=`` query, in order, without repeats or junk."""
-    found: list[int] = []
-    for part in (text or "").split(","):
-        part = part.strip()
-        if part.isdigit() and int(part) not in found:
-            found.append(int(part))
-    return found[:MAX_SESSIONS]
-
-
 def session_label(name: str, started: Any, session_id: int) -> str:
     """``Maths 3B · 2026-11-20 09:15 (#7)``: names repeat every week, the date and id tell them apart."""
     return f"{name} · {fmt_datetime(started)} (#{session_id})"
 
 
 def layout(**query: Any) -> html.Div:
-    chosen = parse_ids(query.get("ids"))
+    chosen = parse_ids(query.get("ids"), MAX_SESSIONS)
     try:
         with read_session() as s:
             sessions = list_sessions(s, OPTIONS_LIMIT)

@@ -8,7 +8,6 @@ rows, flags and notes with it.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -19,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard import ids
 from dashboard.components import MONITOR_COMMAND, text_table
 from dashboard.data import read_session, write_session
-from dashboard.formatting import fmt_datetime, local_tz
+from dashboard.formatting import date_bounds, fmt_datetime
 from dashboard.tables import SESSION_COLUMNS, session_rows
 from db.queries import delete_session, get_session, list_sessions, session_moods
 
@@ -75,24 +74,6 @@ def layout(**_query: Any) -> html.Div:
             dcc.Store(id=ids.SESSIONS_DELETED),
         ]
     )
-
-
-def date_bounds(
-    start: str | None, end: str | None, tz: dt.tzinfo | None = None
-) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The picker's local dates (``YYYY-MM-DD``, both inclusive) as UTC bounds ``[since, until)``."""
-    zone = tz or local_tz()
-
-    def midnight(text: str | None, days: int = 0) -> dt.datetime | None:
-        if not text:
-            return None
-        try:
-            day = dt.date.fromisoformat(text[:10]) + dt.timedelta(days=days)
-        except ValueError:
-            return None
-        return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
-
-    return midnight(start), midnight(end, days=1)
 
 
 def _delete_button(row: dict[str, str]) -> html.Button:
