@@ -188,6 +188,35 @@ def student_summary(intervals: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=columns)
 
 
+def summary_from_counts(counts: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
+    """:func:`student_summary`'s frame from what the database aggregated: ``db.queries.dominant_counts`` (intervals
+    and frames per student and dominant emotion) and ``db.queries.latest_students`` (the last emotion), so a
+    3-hour session's 43,000 rows never leave the database."""
+    columns = ["student", "intervals", "frames_seen", "most_frequent", "negative_share", "last_emotion", "last_seen"]
+    if counts.empty:
+        return pd.DataFrame(columns=columns)
+    last = {str(r["student"]): r for r in latest.to_dict("records")}
+    records = []
+    for student, group in counts.groupby("student", sort=False):
+        per_emotion = dict(zip(group["dominant"], group["intervals"], strict=True))
+        n = int(group["intervals"].sum())
+        best = max(per_emotion.values())
+        rec = last.get(str(student))
+        records.append(
+            {
+                "student": str(student),
+                "intervals": n,
+                "frames_seen": int(group["frames_seen"].sum()),
+                "most_frequent": next(e for e in (*EMOTIONS, *sorted(per_emotion)) if per_emotion.get(e, 0) == best),
+                "negative_share": sum(v for e, v in per_emotion.items() if e in NEGATIVE) / n,
+                "last_emotion": str(rec["dominant"]) if rec is not None else "",
+                "last_seen": rec["interval_end"] if rec is not None else pd.NaT,
+            }
+        )
+    records.sort(key=lambda r: natural_key(r["student"]))
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
 def summary_rows(summary: pd.DataFrame, *, tz: dt.tzinfo | None = None) -> list[dict[str, str]]:
     return [
         {

@@ -78,6 +78,8 @@ NOTE_COLUMNS: tuple[str, ...] = ("id", "at", "text", "author", "created_at")
 GRID_COLUMNS: tuple[str, ...] = ("interval_start", "student", "dominant")
 PRESENCE_COLUMNS: tuple[str, ...] = ("student", "state")
 MOOD_COLUMNS: tuple[str, ...] = ("session_id", "students_seen", *EMOTIONS)
+DOMINANT_COUNT_COLUMNS: tuple[str, ...] = ("student", "dominant", "intervals", "frames_seen")
+CHOICE_COLUMNS: tuple[str, ...] = ("id", "name", "started_at")
 NOTE_MAX_CHARS = 500
 
 _TIME_COLUMNS = frozenset(
@@ -183,23 +185,24 @@ def student_intervals_stmt(session_id: int) -> Select[Any]:
 
 
 def latest_students_stmt(session_id: int) -> Select[Any]:
-    """Each student's row from the latest interval they were seen in (a window function; SQLite >= 3.25)."""
-    ranked = (
-        select(
-            StudentInterval.id,
-            func.row_number()
-            .over(partition_by=StudentInterval.student, order_by=(Interval.start.desc(), Interval.id.desc()))
-            .label("rank"),
-        )
+    """Each student's row from the latest interval they were seen in.
+
+    A GROUP BY for each student's last interval start, joined back: one interval per start and session (a unique
+    constraint) and one row per student and interval make that row unique. About four times faster than a
+    ``row_number()`` window over a 3-hour session's 43,000 rows, which has to sort them all.
+    """
+    last = (
+        select(StudentInterval.student.label("student"), func.max(Interval.start).label("last_start"))
         .join(Interval, StudentInterval.interval_id == Interval.id)
         .where(Interval.session_id == session_id)
+        .group_by(StudentInterval.student)
         .subquery()
     )
     return (
         select(*_student_columns())
         .join(Interval, StudentInterval.interval_id == Interval.id)
-        .join(ranked, ranked.c.id == StudentInterval.id)
-        .where(ranked.c.rank == 1)
+        .join(last, (last.c.student == StudentInterval.student) & (last.c.last_start == Interval.start))
+        .where(Interval.session_id == session_id)
     )
 
 
@@ -344,10 +347,10 @@ def acknowledge_flag(s: Session, flag_id: int, at: dt.datetime) -> bool:
 
 
 def grid_stmt(session_id: int) -> Select[Any]:
-    """(interval start, student, dominant) for every student row of the session: the three columns a students x
-    time heatmap needs, not the seven probabilities."""
+    """(interval id, student, dominant) for every student row of the session: what a students x time heatmap
+    needs, not the seven probabilities."""
     columns: list[ColumnElement[Any]] = [
-        Interval.start.label("interval_start"),
+        StudentInterval.interval_id.label("interval_id"),
         StudentInterval.student.label("student"),
         StudentInterval.dominant.label("dominant"),
     ]
@@ -355,7 +358,6 @@ def grid_stmt(session_id: int) -> Select[Any]:
         select(*columns)
         .join(Interval, StudentInterval.interval_id == Interval.id)
         .where(Interval.session_id == session_id)
-        .order_by(Interval.start)
     )
 
 
@@ -413,10 +415,55 @@ def mood_stmt(session_ids: Sequence[int]) -> Select[Any]:
     )
 
 
+def dominant_counts_stmt(session_id: int) -> Select[Any]:
+    """Per student and dominant emotion: intervals and frames seen (one GROUP BY; at most students x 7 rows)."""
+    columns: list[ColumnElement[Any]] = [
+        StudentInterval.student.label("student"),
+        StudentInterval.dominant.label("dominant"),
+        func.count(StudentInterval.id).label("intervals"),
+        func.sum(StudentInterval.frames_seen).label("frames_seen"),
+    ]
+    return (
+        select(*columns)
+        .join(Interval, StudentInterval.interval_id == Interval.id)
+        .where(Interval.session_id == session_id)
+        .group_by(StudentInterval.student, StudentInterval.dominant)
+    )
+
+
+def dominant_counts(s: Session, session_id: int) -> pd.DataFrame:
+    """student, dominant, intervals, frames_seen: how often each student's dominant emotion was each one."""
+    frame = _frame(s.execute(dominant_counts_stmt(session_id)).all(), DOMINANT_COUNT_COLUMNS)
+    return frame.astype({"student": "str", "dominant": "str", "intervals": "int64", "frames_seen": "int64"})
+
+
+def session_choices(s: Session, limit: int = 500) -> pd.DataFrame:
+    """id, name, started_at of the newest sessions, for pickers: none of :func:`list_sessions`' per-session counts."""
+    stmt = (
+        select(ClassSession.id, ClassSession.name, ClassSession.started_at)
+        .order_by(ClassSession.started_at.desc(), ClassSession.id.desc())
+        .limit(limit)
+    )
+    frame = _frame(s.execute(stmt).all(), CHOICE_COLUMNS)
+    return frame.astype({"id": "int64", "name": "str"})
+
+
 def student_grid(s: Session, session_id: int) -> pd.DataFrame:
-    """interval_start, student, dominant for each (interval, student) of the session, by interval start."""
-    frame = _frame(s.execute(grid_stmt(session_id)).all(), GRID_COLUMNS)
-    return frame.astype({"student": "str", "dominant": "str"})
+    """interval_start, student, dominant for each (interval, student) of the session, by interval start.
+
+    The rows carry the interval's id, mapped to its start through a second, small query: converting 43,000
+    timestamps one by one costs more than the rest of the query.
+    """
+    starts = {
+        row.id: row.start
+        for row in s.execute(select(Interval.id, Interval.start).where(Interval.session_id == session_id))
+    }
+    frame = pd.DataFrame.from_records(
+        [tuple(r) for r in s.execute(grid_stmt(session_id))], columns=["interval_id", "student", "dominant"]
+    )
+    times = pd.to_datetime(frame["interval_id"].map(starts), utc=True).astype("datetime64[us, UTC]")
+    frame = frame.assign(interval_start=times).sort_values("interval_start", kind="stable", ignore_index=True)
+    return frame[list(GRID_COLUMNS)].astype({"student": "str", "dominant": "str"})
 
 
 def session_students(s: Session, session_id: int) -> list[str]:

@@ -19,7 +19,7 @@ from dashboard.data import read_session
 from dashboard.figures import MEASURES, ComparedSession, compare_distribution_figure, compare_timeline_figure
 from dashboard.formatting import fmt_datetime, fmt_duration, parse_ids
 from dashboard.tables import mood_text
-from db.queries import class_timeline, get_session, list_sessions, session_moods
+from db.queries import class_timeline, get_session, session_choices, session_moods
 
 register_page(__name__, path="/compare", name="Compare", title="ClassMood · Compare", order=2)
 
@@ -39,7 +39,7 @@ def layout(**query: Any) -> html.Div:
     chosen = parse_ids(query.get("ids"), MAX_SESSIONS)
     try:
         with read_session() as s:
-            sessions = list_sessions(s, OPTIONS_LIMIT)
+            sessions = session_choices(s, OPTIONS_LIMIT)
     except SQLAlchemyError as exc:
         log.warning("listing sessions failed: %s", exc)
         return html.Div([html.H1("Compare"), html.P("The database cannot be read right now.", className="error")])

@@ -187,9 +187,9 @@ def _data_only(fig: go.Figure) -> Patch:
     """A patch replacing each trace's points and nothing else (layout, zoom and legend state stay as they are)."""
     patch = Patch()
     for i, trace in enumerate(fig.data):
-        patch["data"][i]["x"] = list(trace.x)
-        patch["data"][i]["y"] = list(trace.y)
-        patch["data"][i]["customdata"] = list(trace.customdata)
+        patch["data"][i]["x"] = trace.x
+        patch["data"][i]["y"] = trace.y
+        patch["data"][i]["customdata"] = trace.customdata
     return patch
 
 

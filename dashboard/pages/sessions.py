@@ -26,7 +26,7 @@ register_page(__name__, path="/sessions", name="Sessions", title="ClassMood · S
 
 log = logging.getLogger(__name__)
 
-LIMIT = 200
+LIMIT = 100  # the newest 100 (each row counts its distinct students); the filters reach older ones
 COMPARE_FIRST = 3  # the "compare" link opens the newest sessions listed, up to this many
 
 

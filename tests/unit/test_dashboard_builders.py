@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -223,7 +224,8 @@ def test_heatmap_rows_are_students_in_the_given_order_and_cells_the_emotion_inde
                          notes=notes([(1, "quiz")]))  # fmt: skip
     (trace,) = fig.data
     happy, sad, fear = (EMOTIONS.index(e) for e in ("happy", "sad", "fear"))
-    assert [list(row) for row in trace.z] == [[happy, fear], [sad, None]]  # blank where not seen
+    z = [[None if np.isnan(v) else int(v) for v in row] for row in trace.z]
+    assert z == [[happy, fear], [sad, None]]  # blank (NaN) where not seen
     assert [list(row) for row in trace.customdata] == [["happy", "fear"], ["sad", ""]]
     assert list(fig.layout.yaxis.ticktext) == ["Seat 2", "&lt;b&gt;Ana&lt;/b&gt;"]  # drawn as typed
     assert fig.layout.yaxis.autorange == "reversed"  # first student on top
