@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
+from dashboard.tables import student_summary, summary_from_counts
 from db import queries
 from db.emotions import EMOTIONS
 from db.labels import natural_key
@@ -143,3 +145,26 @@ def test_notes_added_and_listed_by_time(Session: Factory, seeded: Seeded) -> Non
 def test_a_note_without_text_or_too_long_is_refused(Session: Factory, seeded: Seeded, text: str) -> None:
     with Session() as s, s.begin(), pytest.raises(ValueError, match="note"):
         queries.add_note(s, seeded.maths, T0, text)
+
+
+def test_dominant_counts_and_the_summary_built_from_them(Session: Factory, seeded: Seeded) -> None:
+    """The review page's students table aggregated in SQL must say what the per-row summary says."""
+    with Session() as s, s.begin():
+        counts = queries.dominant_counts(s, seeded.maths)
+        latest = queries.latest_students(s, seeded.maths)
+        rows = queries.student_intervals(s, seeded.maths)
+    assert list(counts.columns) == list(queries.DOMINANT_COUNT_COLUMNS)
+    expected = {}
+    for row in MATHS_INTERVALS:
+        for student, dom in row.items():
+            expected[(student, dom)] = expected.get((student, dom), 0) + 1
+    assert {(r.student, r.dominant): r.intervals for r in counts.itertuples()} == expected
+    assert counts["frames_seen"].sum() == rows["frames_seen"].sum()
+    pd.testing.assert_frame_equal(summary_from_counts(counts, latest), student_summary(rows), check_dtype=False)
+
+
+def test_session_choices_are_newest_first(Session: Factory, seeded: Seeded) -> None:
+    with Session() as s, s.begin():
+        choices = queries.session_choices(s, limit=3)
+    assert list(choices.columns) == list(queries.CHOICE_COLUMNS)
+    assert choices["id"].tolist() == [seeded.art, seeded.history, seeded.lab]
