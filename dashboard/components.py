@@ -272,7 +272,8 @@ def mood_indicator(mood: ClassMood | None) -> html.Div:
         className="mood-trend",
         title="change of the mood score: share positive minus share negative",
     )
-    return html.Div([numbers, bar, trend], className="mood-indicator", **{"data-trend": mood.trend})
+    data: dict[str, Any] = {"data-trend": mood.trend}
+    return html.Div([numbers, bar, trend], className="mood-indicator", **data)
 
 
 def attendance_panel(info: dict[str, Any]) -> html.Div:

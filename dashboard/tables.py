@@ -307,7 +307,7 @@ def student_cards(
         rec = current.get(student)
         dominant = str(rec["dominant"]) if rec is not None else ""
         confidence = rec.get(f"p_{dominant}") if rec is not None else None
-        spark = []
+        spark: list[dict[str, Any] | None] = []
         for start in starts:
             seen = by_student.get(student, {}).get(start)
             if seen is None:

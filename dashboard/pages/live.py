@@ -1,9 +1,14 @@
 """Live (``/``): the running session's class mood, refreshed every few seconds while the monitor works.
 
-One ``dcc.Interval`` drives one callback that reads the database and fills the page. The charts are only re-sent
-when the data changed (a fingerprint in a ``dcc.Store`` says so); when only the open flags changed, only the
-students table (its "needs attention" badges) is. With no running session the latest one is shown; with no session
-at all, how to start the monitor.
+At the top, what a teacher takes in at a glance: the class mood now (positive / neutral / negative, with its trend
+over the last minutes), students seen against those expected (with roster students never seen) and the source's
+state. Below: the open flags, the mood over time, and one card per student (current emotion, a sparkline of the
+last intervals, a flag badge, "camera off" or "face not visible"). Teacher notes added here are pinned to now.
+
+One ``dcc.Interval`` drives one callback that reads the database and fills the page. Each output is re-sent only
+when what it shows changed (a fingerprint per kind of change in a ``dcc.Store`` says so): a new flag redraws the
+cards, not the charts; a new note patches the timeline's shapes only. With no running session the latest one is
+shown; with no session at all, how to start the monitor.
 
 The "Needs attention" panel has its own callback on the same interval, redrawn only when its text changes so an
 Acknowledge button is not replaced under the teacher's pointer. Acknowledging writes ``acknowledged_at`` and

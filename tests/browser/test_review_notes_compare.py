@@ -64,7 +64,7 @@ def test_review_heatmap_and_one_student(page: Chrome, seeded_dashboard: Dashboar
     page.get(f"{seeded_dashboard.url}/sessions/{past.id}")
     wait_for(lambda: graph_data(page, ids.REVIEW_HEATMAP), what="the heatmap")
     # one row per student in natural order, one column per interval, each cell the dominant emotion's index
-    z = page.execute_script(f"return document.querySelector('#{ids.REVIEW_HEATMAP} .js-plotly-plot').data[0].z")
+    z = (graph_data(page, ids.REVIEW_HEATMAP) or [{}])[0]["z"]
     assert len(z) == len(PAST_STUDENTS) and all(len(row) == len(past.intervals) for row in z)
     for k, interval in enumerate(past.intervals):
         for i, student in enumerate(PAST_STUDENTS):
