@@ -209,8 +209,9 @@ def test_review_page_lists_the_flags_and_shades_them_on_the_timeline(
 
     wait_for(lambda: timeline_points(page, ids.REVIEW_TIMELINE) == len(past.intervals), what="the review timeline")
     shapes = graph_layout(page, ids.REVIEW_TIMELINE, "shapes")
-    assert [s["type"] for s in shapes] == ["rect"] * len(flags.past)
-    assert [s["label"]["text"] for s in shapes] == [str(n) for n in range(1, len(flags.past) + 1)]
+    rects = [s for s in shapes if s["type"] == "rect"]  # the flags; the seeded teacher notes are dashed lines
+    assert [s["label"]["text"] for s in rects] == [str(n) for n in range(1, len(flags.past) + 1)]
+    assert [s["name"] for s in shapes if s["type"] == "line"] == ["note 1", "note 2"]
     # drawn, not just in the figure: one shape path per flag in the plot's shape layer
     drawn = page.find_elements(By.CSS_SELECTOR, f"#{ids.REVIEW_TIMELINE} .shapelayer path")
     assert len(drawn) >= len(flags.past)
