@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dash import Dash, Patch, no_update, page_registry
+from dash import Dash, Patch, html, no_update, page_registry
 from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy import Engine, update
 
@@ -121,9 +121,16 @@ def test_live_callback_without_a_running_session_shows_the_last_one(ctx: None, e
 
 def test_sessions_page_links_every_session(ctx: None, engine: Engine) -> None:
     seeded = seed_classroom(session_factory(engine))
-    text = text_of(layout_of("/sessions")())
+    layout_of("/sessions")()  # the list itself is drawn by its callback, on the filters
+    table, count = page("sessions").show_sessions("", None, None, None)
+    text = text_of(table)
     for s in (seeded.past, seeded.live):
         assert f"/sessions/{s.id}" in text and s.name in text
+    assert "2 sessions" in text_of(html.Div(count)) and f"/compare?ids={seeded.live.id},{seeded.past.id}" in text_of(
+        html.Div(count)
+    )
+    filtered, _count = page("sessions").show_sessions("bio", None, None, None)
+    assert seeded.past.name in text_of(filtered) and seeded.live.name not in text_of(filtered)
 
 
 @pytest.mark.parametrize("session_id", ["9999", "abc", "", None])
