@@ -22,6 +22,7 @@ def navbar() -> html.Nav:
             html.Span("ClassMood", className="brand"),
             dcc.Link("Live", href="/", className="nav-link"),
             dcc.Link("Sessions", href="/sessions", className="nav-link"),
+            dcc.Link("Compare", href="/compare", className="nav-link"),
             dcc.Link("Settings", href="/settings", className="nav-link"),
         ],
         id=ids.NAVBAR,

@@ -22,3 +22,16 @@ _PALETTE: Final = {
 EMOTION_COLOURS: Final[dict[str, str]] = {emotion: _PALETTE[emotion] for emotion in EMOTIONS}
 
 SEVERITY_COLOURS: Final[dict[str, str]] = {"info": "#2563eb", "warning": "#b45309", "alert": "#b91c1c"}
+
+# One emoji per emotion next to its colour on the student cards, so the state reads at a glance on a projector;
+# all from Unicode 6 so a plain Debian font set draws every one.
+EMOTION_EMOJI: Final[dict[str, str]] = {
+    "angry": "😠",
+    "disgust": "😖",
+    "fear": "😨",
+    "happy": "😊",
+    "sad": "😢",
+    "surprise": "😮",
+    "neutral": "😐",
+}
+MOOD_COLOURS: Final[dict[str, str]] = {"positive": "#15803d", "neutral": "#9e9e9e", "negative": "#b91c1c"}

@@ -9,16 +9,17 @@ characters. Nothing here uses ``dcc.Markdown`` or ``dangerously_allow_html``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.colours import EMOTION_COLOURS
+from dashboard.colours import EMOTION_COLOURS, EMOTION_EMOJI, MOOD_COLOURS
 from dashboard.formatting import fmt_datetime, fmt_duration, fmt_time
+from dashboard.mood import TREND_ARROWS, ClassMood
 from dashboard.rules import SEVERITIES
-from dashboard.tables import FLAG_MARK
+from dashboard.tables import FLAG_MARK, NOTE_COLUMNS
 from db.schema import ClassSession, SourceStatus
 
 MONITOR_COMMAND = "python -m monitor run --source ..."
@@ -36,7 +37,7 @@ NO_FLAGS = "Nothing needs attention right now."
 HONESTY_NOTE = (
     "Emotion estimates are probabilistic: the model guesses from facial expressions, is often wrong about one face "
     "at one moment, and an expression is not a feeling. Each flag says how many analysed frames it rests on, and "
-    "the students table shows the frames seen per student. Treat a flag as a reason to look, not as a verdict."
+    "each student card's bars show how sure the model was. Treat a flag as a reason to look, not as a verdict."
 )
 
 
@@ -68,11 +69,14 @@ def text_table(
     flag_column: str | None = None,
     links: dict[str, str] | None = None,
     empty: str = "Nothing to show yet.",
+    actions: Callable[[dict[str, str]], Any] | None = None,
+    actions_header: str = "",
 ) -> html.Div:
     """An HTML table whose cells are text. ``links`` maps a column to an href template over the row's fields.
 
     ``severity_columns`` show their value as a severity badge. A row carrying ``tables.FLAG_MARK`` (a student with
-    an open flag) is highlighted, with a "needs attention" badge after its ``flag_column`` value.
+    an open flag) is highlighted, with a "needs attention" badge after its ``flag_column`` value. ``actions``
+    builds an extra last cell per row (a button).
     """
     emotion_cols = set(emotion_columns)
     severity_cols = set(severity_columns)
@@ -93,14 +97,20 @@ def text_table(
     def tr(row: dict[str, str]) -> html.Tr:
         flagged = flag_column is not None and bool(row.get(FLAG_MARK))
         marked: dict[str, Any] = {"className": "row-flagged"} if flagged else {}
-        return html.Tr([cell(row, c) for c in columns], **marked)
+        cells = [cell(row, c) for c in columns]
+        if actions is not None:
+            cells.append(html.Td(actions(row), className="actions"))
+        return html.Tr(cells, **marked)
 
     extra: dict[str, Any] = {"id": table_id} if table_id else {}
     if not rows:
         return html.Div(html.P(empty, className="muted"), **extra)
     return html.Div(
         html.Table(
-            [html.Thead(html.Tr([html.Th(c) for c in columns])), html.Tbody([tr(row) for row in rows])],
+            [
+                html.Thead(html.Tr([html.Th(c) for c in (*columns, *((actions_header,) if actions else ()))])),
+                html.Tbody([tr(row) for row in rows]),
+            ],
             className="table",
         ),
         className="table-wrap",
@@ -219,3 +229,177 @@ def session_facts(session: ClassSession, *, tz: dt.tzinfo | None = None, now: dt
     if session.ended_at is None:
         parts.insert(2, "running")
     return html.P(" · ".join(p for p in parts if p), className="muted facts")
+
+
+# --- live: class mood, attendance, student cards ---------------------------------------------------------------------
+
+
+def mood_indicator(mood: ClassMood | None) -> html.Div:
+    """Positive / neutral / negative shares of the latest interval as one bar with numbers, and the trend of the
+    mood score against the minutes before (arrow and change in percentage points)."""
+    if mood is None:
+        return html.Div(html.P("No intervals recorded yet.", className="muted"))
+    now = mood.now
+    groups = (("positive", "😊", now.positive), ("neutral", "😐", now.neutral), ("negative", "☹", now.negative))
+    bar = html.Div(
+        [
+            html.Div(
+                className=f"mood-segment mood-{name}",
+                style={"width": f"{share * 100:.1f}%", "backgroundColor": MOOD_COLOURS[name]},
+                title=f"{name} {share:.0%}",
+            )
+            for name, _emoji, share in groups
+        ],
+        className="mood-bar",
+    )
+    numbers = html.Div(
+        [
+            html.Div(
+                [html.Span(emoji, className="mood-emoji"), html.Span(f"{share:.0%}", className="mood-share"), name],
+                className=f"mood-group mood-group-{name}",
+            )
+            for name, emoji, share in groups
+        ],
+        className="mood-groups",
+    )
+    delta = mood.delta_points
+    if delta is None:
+        trend_text = "no earlier interval to compare with yet"
+    else:
+        trend_text = f"{delta:+.0f} pts against the {mood.window_min:g} minutes before"
+    trend = html.Div(
+        [html.Span(TREND_ARROWS[mood.trend], className=f"trend-arrow trend-{mood.trend}"), html.Span(trend_text)],
+        className="mood-trend",
+        title="change of the mood score: share positive minus share negative",
+    )
+    data: dict[str, Any] = {"data-trend": mood.trend}
+    return html.Div([numbers, bar, trend], className="mood-indicator", **data)
+
+
+def attendance_panel(info: dict[str, Any]) -> html.Div:
+    """``9 of 12 expected`` seen in the latest interval, seen this session, and the roster students never seen."""
+    expected = info["expected"]
+    headline = f"{info['seen_now']}" + (f" of {expected}" if expected else "")
+    children: list[Any] = [
+        html.Div(
+            [
+                html.Div(
+                    [html.Div(headline, className="stat-value"), html.Div("seen now", className="stat-label")],
+                    className="stat",
+                ),
+                html.Div(
+                    [
+                        html.Div(str(info["seen_session"]), className="stat-value"),
+                        html.Div("seen this session", className="stat-label"),
+                    ],
+                    className="stat",
+                ),
+            ],
+            className="stats",
+        )
+    ]
+    if not expected:
+        children.append(html.P("No class size or roster was given for this session.", className="muted small"))
+    if info["never_seen"]:
+        children.append(
+            html.Div(
+                [
+                    html.Span("On the roster, not seen yet: ", className="muted"),
+                    html.Ul([html.Li(name) for name in info["never_seen"]], className="never-seen"),
+                ]
+            )
+        )
+    return html.Div(children)
+
+
+def _sparkline(spark: Sequence[dict[str, Any] | None]) -> html.Div:
+    """The student's recent intervals as small bars: height the dominant emotion's probability, colour the
+    emotion; a gap where they were not seen."""
+    bars = []
+    for point in spark:
+        if point is None:
+            bars.append(html.Span(className="spark-bar spark-gap"))
+            continue
+        bars.append(
+            html.Span(
+                className="spark-bar",
+                style={
+                    "height": f"{max(point['p'], 0.15) * 100:.0f}%",
+                    "backgroundColor": EMOTION_COLOURS.get(point["emotion"], "#ccc"),
+                },
+                title=point["title"],
+            )
+        )
+    return html.Div(bars, className="sparkline")
+
+
+def student_card(card_data: dict[str, Any]) -> html.Div:
+    """One student's card: label (text), current emotion with emoji and colour, sparkline, flag badge, presence."""
+    emotion = card_data["emotion"]
+    colour = EMOTION_COLOURS.get(emotion, "#d1d5db")
+    head: list[Any] = [html.Span(card_data["student"], className="student-label")]
+    if card_data["flag"]:
+        head.append(severity_badge(card_data["flag"], "needs attention"))
+    body: list[Any] = [html.Div(head, className="student-head")]
+    if emotion:
+        body.append(
+            html.Div(
+                [
+                    html.Span(EMOTION_EMOJI.get(emotion, ""), className="student-emoji"),
+                    html.Span(emotion, className="student-emotion"),
+                    html.Span(card_data["confidence"], className="muted"),
+                ],
+                className="student-now student-stale" if card_data.get("stale") else "student-now",
+            )
+        )
+        if card_data.get("stale"):
+            body.append(html.Div(f"last seen {card_data['last_seen']}", className="muted small"))
+    else:
+        body.append(html.Div("no face seen yet", className="student-now muted"))
+    if card_data["presence"]:
+        body.append(html.Span(card_data["presence"], className="presence"))
+    body.append(_sparkline(card_data["spark"]))
+    css = (
+        "student-card"
+        + (" student-flagged" if card_data["flag"] else "")
+        + (" student-absent" if card_data["presence"] else "")
+    )
+    return html.Div(
+        body,
+        className=css,
+        style={"borderTopColor": colour},
+        **{"data-student": card_data["student"], "data-emotion": emotion},
+    )
+
+
+def student_grid(cards: Sequence[dict[str, Any]]) -> html.Div:
+    if not cards:
+        return html.Div(html.P("No students seen yet.", className="muted"))
+    return html.Div([student_card(c) for c in cards], className="student-grid")
+
+
+# --- notes ------------------------------------------------------------------------------------------------------------
+
+
+def notes_form(input_id: str, button_id: str, message_id: str, *, placeholder: str) -> html.Div:
+    """A one-line text box and a button to pin a note; the page's callback says where in time it goes."""
+    return html.Div(
+        [
+            dcc.Input(
+                id=input_id,
+                type="text",
+                placeholder=placeholder,
+                maxLength=500,
+                debounce=False,
+                className="note-input",
+            ),
+            html.Button("Add note", id=button_id, n_clicks=0, className="button"),
+            html.Div(id=message_id, className="note-message", role="status"),
+        ],
+        className="note-form",
+    )
+
+
+def notes_list(rows: Sequence[dict[str, str]], *, list_id: str) -> html.Div:
+    """The notes as a text table (numbered as on the charts)."""
+    return text_table(rows, NOTE_COLUMNS, table_id=list_id, empty="No notes yet.")

@@ -1,31 +1,83 @@
 """Figure builders: pure functions from a ``db.queries`` DataFrame to a ``go.Figure``.
 
-They touch neither the database nor Dash, so they are unit-tested without a browser. Numbers go into the figures
-as plain lists (not NumPy arrays, which Plotly would ship base64-encoded) so the browser and the tests see the same
-values.
+They touch neither the database nor Dash, so they are unit-tested without a browser. Per-point numbers go into the
+figures as NumPy arrays and times as ISO strings: Plotly checks a Python list element by element, which for a
+3-hour session's 1,080 intervals x 7 traces took half a second per chart (timestamps were the worst); arrays are
+taken as they are. The browser decodes them into typed arrays, which the browser tests read back with
+``Array.from``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable
+import html
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.colours import EMOTION_COLOURS, SEVERITY_COLOURS
 from dashboard.formatting import local_naive
+from dashboard.mood import mood_series
 from db.emotions import EMOTIONS
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 TIMELINE_HEIGHT = 380
 DISTRIBUTION_HEIGHT = 320
+STUDENT_HEIGHT = 300
+COMPARE_HEIGHT = 360
+NOTE_COLOUR = "#374151"
+NOTE_LABEL_CHARS = 28
+MEASURES: dict[str, str] = {
+    "score": "mood score (positive − negative)",
+    "positive": "positive share (happy)",
+    "neutral": "neutral share (neutral, surprise)",
+    "negative": "negative share (angry, disgust, fear, sad)",
+    **{e: f"{e} share" for e in EMOTIONS},
+}
+
+
+def iso_times(times: pd.Series, tz: dt.tzinfo | None = None) -> Any:
+    """UTC times as local wall-clock ISO strings (``2026-01-15T10:00:00``), which Plotly draws as they are; an
+    object array, which Plotly takes without checking each string (a list costs it three times as long)."""
+    return local_naive(times, tz).dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy(dtype=object)
+
+
+def plotly_text(text: str, max_chars: int | None = None) -> str:
+    """User text (a student label, a note, a session name) made safe for Plotly's labels, legends and hovers.
+
+    Plotly reads a small subset of HTML in those strings (``<b>``, ``<br>``, ``<a href>``); escaping ``&``, ``<``
+    and ``>`` as entities makes it draw the characters as typed. ``max_chars`` shortens it with an ellipsis first.
+    """
+    if max_chars is not None and len(text) > max_chars:
+        text = text[: max_chars - 1].rstrip() + "…"
+    return html.escape(text, quote=False)
+
+
+GRID = "#EBF0F8"
+# plotly_white's look in the few settings these charts use: assigning the full built-in template copies and checks
+# all of it (every trace type's defaults), about 30 ms per figure, five figures per review page
+TEMPLATE = go.layout.Template(
+    layout={
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "font": {"color": "#2a3f5f"},
+        "hovermode": "closest",
+        "hoverlabel": {"align": "left"},
+        "colorway": ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880"],
+        "xaxis": {"gridcolor": GRID, "linecolor": GRID, "zerolinecolor": GRID, "ticks": "", "automargin": True},
+        "yaxis": {"gridcolor": GRID, "linecolor": GRID, "zerolinecolor": GRID, "ticks": "", "automargin": True,
+                  "zerolinewidth": 2},
+    }
+)  # fmt: skip
 
 
 def _base_layout(fig: go.Figure, *, height: int) -> go.Figure:
     fig.update_layout(
-        template="plotly_white",
+        template=TEMPLATE,
         height=height,
         margin={"l": 56, "r": 16, "t": 32, "b": 40},  # the top margin keeps the mode bar off the plot
         font={"family": FONT, "size": 13},
@@ -98,6 +150,7 @@ def timeline_figure(
     tz: dt.tzinfo | None = None,
     uirevision: Hashable | None = None,
     flags: pd.DataFrame | None = None,
+    notes: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Stacked area of the seven emotions' shares of the class per interval (``db.queries.class_timeline``).
 
@@ -106,11 +159,11 @@ def timeline_figure(
 
     ``flags`` (``db.queries.session_flags``) are drawn as shaded ranges in their severity's colour, each labelled
     with its number in the flags table. Only the number: a student's label never goes into the chart, where Plotly
-    would read tags like ``<b>`` in it as formatting.
+    would read tags like ``<b>`` in it as formatting. ``notes`` (``db.queries.session_notes``) are dashed lines.
     """
     if timeline.empty:
         return empty_figure("No intervals recorded yet", height=TIMELINE_HEIGHT)
-    x = local_naive(timeline["interval_start"], tz).tolist()
+    x = iso_times(timeline["interval_start"], tz)
     shares = emotion_shares(timeline)
     fig = go.Figure()
     for emotion in EMOTIONS:
@@ -118,8 +171,8 @@ def timeline_figure(
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=shares[emotion].tolist(),
-                customdata=timeline[emotion].astype(int).tolist(),
+                y=shares[emotion].to_numpy(dtype=float),
+                customdata=timeline[emotion].to_numpy(dtype=int),
                 name=emotion,
                 mode="lines",
                 stackgroup="mood",
@@ -154,7 +207,7 @@ def timeline_figure(
             },
             name=f"flag {span.number}",
         )
-    return fig
+    return add_notes(fig, notes, tz=tz)
 
 
 def distribution_figure(timeline: pd.DataFrame) -> go.Figure:
@@ -185,4 +238,252 @@ def distribution_figure(timeline: pd.DataFrame) -> go.Figure:
     # headroom so the count printed above the tallest bar is not clipped
     fig.update_yaxes(tickformat=".0%", range=[0, max(shares) * 1.18], fixedrange=True)
     fig.update_xaxes(fixedrange=True)
+    return fig
+
+
+# --- teacher notes on every chart -------------------------------------------------------------------------------------
+
+
+def note_shapes(notes: pd.DataFrame, *, tz: dt.tzinfo | None = None) -> list[dict[str, Any]]:
+    """A dashed vertical line per note of ``db.queries.session_notes``, labelled with its (escaped, shortened) text.
+
+    Plain dicts with ISO times, so the live page can send them as a ``Patch`` of ``layout.shapes`` alone.
+    """
+    if notes.empty:
+        return []
+    times = local_naive(notes["at"], tz)
+    return [
+        {
+            "type": "line",
+            "xref": "x",
+            "yref": "paper",
+            "x0": at.isoformat(),
+            "x1": at.isoformat(),
+            "y0": 0,
+            "y1": 1,
+            "layer": "above",
+            "line": {"color": NOTE_COLOUR, "width": 1.5, "dash": "dash"},
+            "label": {
+                "text": plotly_text(f"✎ {text}", NOTE_LABEL_CHARS),
+                "textposition": "end",
+                "textangle": 0,  # level, to the right of the line's top: readable without tilting one's head
+                "xanchor": "left",
+                "yanchor": "top",
+                "padding": 4,
+                "font": {"size": 11, "color": NOTE_COLOUR},
+            },
+            "name": f"note {number}",
+        }
+        for number, (at, text) in enumerate(zip(times, notes["text"], strict=True), start=1)
+    ]
+
+
+def add_notes(fig: go.Figure, notes: pd.DataFrame | None, *, tz: dt.tzinfo | None = None) -> go.Figure:
+    """``fig`` with the notes' lines added to whatever shapes it has (flag ranges stay)."""
+    for shape in note_shapes(notes, tz=tz) if notes is not None else []:
+        fig.add_shape(**shape)
+    return fig
+
+
+# --- review: students x time, one student -----------------------------------------------------------------------------
+
+
+def _emotion_colourscale() -> list[list[Any]]:
+    """A stepped colour scale over the emotion indices 0..6: each index gets exactly its emotion's colour."""
+    n = len(EMOTIONS)
+    scale: list[list[Any]] = []
+    for i, emotion in enumerate(EMOTIONS):
+        scale.append([i / n, EMOTION_COLOURS[emotion]])
+        scale.append([(i + 1) / n, EMOTION_COLOURS[emotion]])
+    return scale
+
+
+def heatmap_figure(
+    grid: pd.DataFrame, students: Sequence[str], *, tz: dt.tzinfo | None = None, notes: pd.DataFrame | None = None
+) -> go.Figure:
+    """Students (rows, in ``students``' order, top down) x interval start, each cell in the colour of the student's
+    dominant emotion there (``db.queries.student_grid``); blank where the student was not seen.
+
+    Rows are numbered 0.. on the y axis and labelled with the escaped labels, so a click reports a row number the
+    page maps back to ``students`` and no label is ever read as markup.
+    """
+    if grid.empty or not students:
+        return empty_figure("No students were seen", height=STUDENT_HEIGHT)
+    # one unstack of emotion codes instead of a loop over the 43,000 cells of a 3-hour class of 40; numpy arrays,
+    # which Plotly passes on as typed arrays without checking each cell
+    known = grid[grid["student"].isin(students) & grid["dominant"].isin(EMOTIONS)]
+    codes = known.assign(code=known["dominant"].map({e: float(i) for i, e in enumerate(EMOTIONS)}))
+    table = codes.drop_duplicates(["student", "interval_start"]).set_index(["student", "interval_start"])["code"]
+    wide = table.unstack("interval_start").reindex(
+        index=list(students), columns=sorted(grid["interval_start"].unique())
+    )
+    z = wide.to_numpy(dtype=float)  # NaN where the student was not seen
+    names = np.array([*EMOTIONS, ""], dtype=object)[np.nan_to_num(z, nan=len(EMOTIONS)).astype(int)]
+    starts = list(wide.columns)
+    x = iso_times(pd.Series(starts), tz)
+    labels = [plotly_text(s, 24) for s in students]
+    fig = go.Figure(
+        go.Heatmap(
+            x=x,
+            y=list(range(len(students))),
+            z=z,
+            customdata=names,
+            zmin=-0.5,
+            zmax=len(EMOTIONS) - 0.5,
+            colorscale=_emotion_colourscale(),
+            showscale=True,
+            colorbar={
+                "tickvals": list(range(len(EMOTIONS))),
+                "ticktext": list(EMOTIONS),
+                "thickness": 12,
+                "len": 1,
+                "outlinewidth": 0,
+            },
+            xgap=1 if len(starts) <= 120 else 0,
+            ygap=2,
+            hoverongaps=False,
+            hovertemplate="%{customdata} at %{x|%H:%M:%S}<extra></extra>",
+        )
+    )
+    _base_layout(fig, height=max(STUDENT_HEIGHT, 60 + 26 * len(students)))
+    fig.update_yaxes(
+        tickvals=list(range(len(students))),
+        ticktext=labels,
+        autorange="reversed",
+        fixedrange=True,
+        title=None,
+    )
+    fig.update_layout(margin={"l": 110}, clickmode="event")
+    return add_notes(fig, notes, tz=tz)
+
+
+def student_figure(rows: pd.DataFrame, *, tz: dt.tzinfo | None = None, notes: pd.DataFrame | None = None) -> go.Figure:
+    """One student's mean probability of each emotion per interval (``db.queries.student_timeline``), stacked."""
+    if rows.empty:
+        return empty_figure("Pick a student to see their timeline", height=STUDENT_HEIGHT)
+    x = iso_times(rows["interval_start"], tz)
+    fig = go.Figure()
+    for emotion in EMOTIONS:
+        colour = EMOTION_COLOURS[emotion]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=rows[f"p_{emotion}"].to_numpy(dtype=float),
+                name=emotion,
+                mode="lines",
+                stackgroup="p",
+                line={"width": 0.5, "color": colour},
+                fillcolor=colour,
+                hovertemplate=f"{emotion}: %{{y:.0%}}<extra></extra>",
+            )
+        )
+    _base_layout(fig, height=STUDENT_HEIGHT)
+    fig.update_layout(
+        hovermode="x unified",
+        legend={"orientation": "h", "traceorder": "normal", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
+        margin={"b": 80},
+    )
+    fig.update_yaxes(title="probability", tickformat=".0%", range=[0, 1], fixedrange=True)
+    return add_notes(fig, notes, tz=tz)
+
+
+def probabilities_figure(rows: pd.DataFrame) -> go.Figure:
+    """One student's probabilities averaged over the intervals in ``rows`` (frames-weighted), one bar per emotion."""
+    if rows.empty:
+        return empty_figure("No intervals for this student", height=STUDENT_HEIGHT)
+    weights = rows["frames_seen"].astype(float)
+    total = float(weights.sum()) or float(len(rows))
+    if not weights.sum():
+        weights = pd.Series(1.0, index=rows.index)
+    means = [float((rows[f"p_{e}"].astype(float) * weights).sum() / total) for e in EMOTIONS]
+    fig = go.Figure(
+        go.Bar(
+            x=list(EMOTIONS),
+            y=means,
+            text=[f"{m:.0%}" for m in means],
+            textposition="outside",
+            marker={"color": [EMOTION_COLOURS[e] for e in EMOTIONS]},
+            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+            cliponaxis=False,
+        )
+    )
+    _base_layout(fig, height=STUDENT_HEIGHT)
+    fig.update_layout(showlegend=False)
+    fig.update_yaxes(tickformat=".0%", range=[0, max(max(means) * 1.2, 0.05)], fixedrange=True)
+    fig.update_xaxes(fixedrange=True)
+    return fig
+
+
+# --- compare ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComparedSession:
+    """One session on the Compare page: its legend label (user text, escaped when drawn), start and timeline."""
+
+    label: str
+    started_at: dt.datetime
+    timeline: pd.DataFrame
+
+
+def compare_distribution_figure(sessions: Sequence[ComparedSession]) -> go.Figure:
+    """Grouped bars: per emotion, its share of each session's student-intervals, one colour per session."""
+    shown = [c for c in sessions if not c.timeline.empty and int(c.timeline[list(EMOTIONS)].to_numpy().sum())]
+    if not shown:
+        return empty_figure("Pick sessions with recorded intervals", height=COMPARE_HEIGHT)
+    fig = go.Figure()
+    for c in shown:
+        totals = c.timeline[list(EMOTIONS)].sum()
+        total = float(totals.sum())
+        fig.add_trace(
+            go.Bar(
+                x=list(EMOTIONS),
+                y=[float(totals[e]) / total for e in EMOTIONS],
+                customdata=[int(totals[e]) for e in EMOTIONS],
+                name=plotly_text(c.label, 40),
+                hovertemplate="%{x}: %{y:.0%} (%{customdata})<extra></extra>",
+            )
+        )
+    _base_layout(fig, height=COMPARE_HEIGHT)
+    fig.update_layout(
+        barmode="group",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0},
+        margin={"b": 80},
+    )
+    fig.update_yaxes(tickformat=".0%", title="share of student-intervals", fixedrange=True)
+    fig.update_xaxes(fixedrange=True)
+    return fig
+
+
+def compare_timeline_figure(sessions: Sequence[ComparedSession], measure: str = "score") -> go.Figure:
+    """One line per session: ``measure`` (see ``dashboard.mood.mood_series`` and ``MEASURES``) against minutes
+    since the session started, so lessons recorded on different days line up."""
+    shown = [c for c in sessions if not c.timeline.empty]
+    if not shown:
+        return empty_figure("Pick sessions with recorded intervals", height=COMPARE_HEIGHT)
+    fig = go.Figure()
+    for c in shown:
+        started = pd.Timestamp(c.started_at)
+        minutes = ((pd.to_datetime(c.timeline["interval_start"], utc=True) - started).dt.total_seconds() / 60).round(2)
+        fig.add_trace(
+            go.Scatter(
+                x=minutes.to_numpy(dtype=float),
+                y=np.asarray(mood_series(c.timeline, measure), dtype=float),
+                name=plotly_text(c.label, 40),
+                mode="lines",
+                line={"width": 2},
+                hovertemplate="%{x:.1f} min: %{y:.0%}<extra></extra>",
+            )
+        )
+    _base_layout(fig, height=COMPARE_HEIGHT)
+    fig.update_layout(
+        hovermode="x",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.28, "xanchor": "left", "x": 0},
+        margin={"b": 110},
+    )
+    fig.update_xaxes(title="minutes since the start of the lesson", rangemode="tozero")
+    if measure == "score":
+        fig.update_yaxes(title="mood score", tickformat="+.0%", range=[-1, 1], zeroline=True)
+    else:
+        fig.update_yaxes(title=MEASURES.get(measure, measure), tickformat=".0%", range=[0, 1])
     return fig

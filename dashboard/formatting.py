@@ -58,3 +58,49 @@ def fmt_duration(seconds: float | None) -> str:
 
 def fmt_share(share: float) -> str:
     return f"{share:.0%}" if math.isfinite(share) else "—"
+
+
+def parse_clock(text: str, started_at: dt.datetime, tz: dt.tzinfo | None = None) -> dt.datetime | None:
+    """``"09:41"`` or ``"9:41:30"`` typed for a session that started at ``started_at``: that wall-clock time in
+    ``tz`` on the session's (local) day, as aware UTC; the next day when it would fall more than an hour before
+    the start (a lesson across midnight). None when it is not a time of day."""
+    parts = text.strip().split(":")
+    if not 2 <= len(parts) <= 3 or not all(p.strip().isdigit() for p in parts):
+        return None
+    hour, minute, second = (int(p) for p in (*parts, "0")[:3])
+    if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60):
+        return None
+    start_local = to_local(started_at, tz)
+    when = start_local.replace(hour=hour, minute=minute, second=second, microsecond=0)
+    if when < start_local - dt.timedelta(hours=1):
+        when += dt.timedelta(days=1)
+    return when.astimezone(dt.UTC)
+
+
+def date_bounds(
+    start: str | None, end: str | None, tz: dt.tzinfo | None = None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The picker's local dates (``YYYY-MM-DD``, both inclusive) as UTC bounds ``[since, until)``."""
+    zone = tz or local_tz()
+
+    def midnight(text: str | None, days: int = 0) -> dt.datetime | None:
+        if not text:
+            return None
+        try:
+            day = dt.date.fromisoformat(text[:10]) + dt.timedelta(days=days)
+        except ValueError:
+            return None
+        return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+
+    return midnight(start), midnight(end, days=1)
+
+
+def parse_ids(text: str | None, limit: int) -> list[int]:
+    """``"3,7, x,3"`` -> ``[3, 7]``: the numbers of a ``?ids=`` query, in order, without repeats or junk, at most
+    ``limit`` of them."""
+    found: list[int] = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if part.isdigit() and int(part) not in found:
+            found.append(int(part))
+    return found[:limit]

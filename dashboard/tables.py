@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.formatting import fmt_datetime, fmt_duration, fmt_share, fmt_time
+from dashboard.mood import MoodShares
 from dashboard.rules import rule_label, severity_rank
 from db.emotions import EMOTIONS, NEGATIVE
 from db.queries import natural_key
@@ -30,7 +31,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "Last emotion",
     "Last seen",
 )
-SESSION_COLUMNS: tuple[str, ...] = ("Started", "Name", "Duration", "Students", "Intervals", "Source")
+SESSION_COLUMNS: tuple[str, ...] = ("Started", "Name", "Duration", "Students", "Intervals", "Overall mood", "Source")
 FLAG_COLUMNS: tuple[str, ...] = ("#", "Student", "Rule", "Start", "End", "Severity", "Reason", "Frames")
 WHOLE_CLASS = "Whole class"
 FLAG_MARK = "_flag"  # row key (not a column) carrying the severity of a student's open flag, for the table's badge
@@ -187,6 +188,35 @@ def student_summary(intervals: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=columns)
 
 
+def summary_from_counts(counts: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
+    """:func:`student_summary`'s frame from what the database aggregated: ``db.queries.dominant_counts`` (intervals
+    and frames per student and dominant emotion) and ``db.queries.latest_students`` (the last emotion), so a
+    3-hour session's 43,000 rows never leave the database."""
+    columns = ["student", "intervals", "frames_seen", "most_frequent", "negative_share", "last_emotion", "last_seen"]
+    if counts.empty:
+        return pd.DataFrame(columns=columns)
+    last = {str(r["student"]): r for r in latest.to_dict("records")}
+    records = []
+    for student, group in counts.groupby("student", sort=False):
+        per_emotion = dict(zip(group["dominant"], group["intervals"], strict=True))
+        n = int(group["intervals"].sum())
+        best = max(per_emotion.values())
+        rec = last.get(str(student))
+        records.append(
+            {
+                "student": str(student),
+                "intervals": n,
+                "frames_seen": int(group["frames_seen"].sum()),
+                "most_frequent": next(e for e in (*EMOTIONS, *sorted(per_emotion)) if per_emotion.get(e, 0) == best),
+                "negative_share": sum(v for e, v in per_emotion.items() if e in NEGATIVE) / n,
+                "last_emotion": str(rec["dominant"]) if rec is not None else "",
+                "last_seen": rec["interval_end"] if rec is not None else pd.NaT,
+            }
+        )
+    records.sort(key=lambda r: natural_key(r["student"]))
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
 def summary_rows(summary: pd.DataFrame, *, tz: dt.tzinfo | None = None) -> list[dict[str, str]]:
     return [
         {
@@ -206,8 +236,24 @@ def _count(value: object) -> str:
     return "0" if value is None or pd.isna(value) else str(int(value))  # type: ignore[call-overload]
 
 
-def session_rows(sessions: pd.DataFrame, *, tz: dt.tzinfo | None = None) -> list[dict[str, str]]:
-    """Rows for the Sessions page from ``db.queries.list_sessions``; ``id`` is kept for the link."""
+def mood_text(counts: Mapping[str, float] | None) -> str:
+    """``😊 30% · 😐 55% · ☹ 15%``: a session's overall positive, neutral and negative shares; — when unknown."""
+    if counts is None:
+        return "—"
+    shares = MoodShares.from_counts(counts)
+    if shares.students == 0:
+        return "—"
+    return f"😊 {shares.positive:.0%} · 😐 {shares.neutral:.0%} · ☹ {shares.negative:.0%}"
+
+
+def session_rows(
+    sessions: pd.DataFrame, *, tz: dt.tzinfo | None = None, moods: pd.DataFrame | None = None
+) -> list[dict[str, str]]:
+    """Rows for the Sessions page from ``db.queries.list_sessions``; ``id`` is kept for the link. ``moods``
+    (``db.queries.session_moods``) fills the overall mood column."""
+    by_id: dict[int, dict[str, Any]] = {}
+    if moods is not None and not moods.empty:
+        by_id = {int(rec["session_id"]): rec for rec in moods.to_dict("records")}
     rows = []
     for rec in sessions.to_dict("records"):
         running = rec["ended_at"] is None or pd.isna(rec["ended_at"])
@@ -219,7 +265,103 @@ def session_rows(sessions: pd.DataFrame, *, tz: dt.tzinfo | None = None) -> list
                 "Duration": fmt_duration(rec["duration_s"]) + (" (running)" if running else ""),
                 "Students": _count(rec["students"]),
                 "Intervals": _count(rec["intervals"]),
+                "Overall mood": mood_text(by_id.get(int(rec["id"]))),
                 "Source": str(rec["source"]),
             }
         )
     return rows
+
+
+PRESENCE_LABELS: dict[str, str] = {"camera_off": "camera off", "face_not_visible": "face not visible"}
+
+
+def student_cards(
+    latest: pd.DataFrame,
+    recent: pd.DataFrame,
+    *,
+    flagged: Mapping[str, str] | None = None,
+    presence: Mapping[str, str] | None = None,
+    tz: dt.tzinfo | None = None,
+) -> list[dict[str, Any]]:
+    """One card per student for the live grid, in natural label order.
+
+    ``latest`` is ``db.queries.latest_students`` (current emotion), ``recent`` ``db.queries.recent_students`` (the
+    sparkline: one entry per recent interval, None where the student was not seen), ``flagged`` as
+    :func:`flagged_students`, ``presence`` ``db.queries.latest_presence`` (a student without a readable face in the
+    latest interval; such a student gets a card even if never seen with a face). ``stale`` marks a student missing
+    from the latest interval, whose emotion is from ``last_seen``. Values are strings, lists and that flag.
+    """
+    flagged = flagged or {}
+    presence = presence or {}
+    starts = sorted(recent["interval_start"].unique()) if not recent.empty else []
+    by_student: dict[str, dict[Any, tuple[str, float]]] = {}
+    for start, student, dominant, *ps in recent[
+        ["interval_start", "student", "dominant", *(f"p_{e}" for e in EMOTIONS)]
+    ].itertuples(index=False):
+        p = dict(zip(EMOTIONS, ps, strict=True)).get(dominant, 0.0)
+        by_student.setdefault(str(student), {})[start] = (str(dominant), float(p))
+    current = {str(rec["student"]): rec for rec in latest.to_dict("records")}
+    newest = latest["interval_end"].max() if not latest.empty else None
+    cards = []
+    for student in sorted(set(current) | set(presence), key=natural_key):
+        rec = current.get(student)
+        dominant = str(rec["dominant"]) if rec is not None else ""
+        confidence = rec.get(f"p_{dominant}") if rec is not None else None
+        spark: list[dict[str, Any] | None] = []
+        for start in starts:
+            seen = by_student.get(student, {}).get(start)
+            if seen is None:
+                spark.append(None)
+            else:
+                emotion, p = seen
+                spark.append({"emotion": emotion, "p": p, "title": f"{fmt_time(start, tz)} {emotion} {p:.0%}"})
+        cards.append(
+            {
+                "student": student,
+                "emotion": dominant,
+                "confidence": fmt_share(float(confidence)) if confidence is not None else "",
+                "last_seen": fmt_time(rec["interval_end"], tz) if rec is not None else "",
+                # not in the latest interval: the emotion shown is from when they were last seen
+                "stale": rec is not None and rec["interval_end"] != newest,
+                "flag": flagged.get(student, ""),
+                "presence": PRESENCE_LABELS.get(presence.get(student, ""), presence.get(student, "")),
+                "spark": spark,
+            }
+        )
+    return cards
+
+
+def attendance(
+    seen_now: int,
+    seen_session: Sequence[str],
+    *,
+    roster: Sequence[str],
+    expected: int | None,
+    presence: Mapping[str, str],
+) -> dict[str, Any]:
+    """Students seen against those expected: ``expected`` is the session's ``expected_students``, else the roster's
+    length, else None (unknown). ``never_seen`` lists roster students neither seen with a face nor reported without
+    one (camera off), in natural order."""
+    known = set(seen_session) | set(presence)
+    return {
+        "seen_now": seen_now,
+        "seen_session": len(set(seen_session)),
+        "expected": expected if expected is not None else (len(roster) or None),
+        "never_seen": sorted((s for s in roster if s not in known), key=natural_key),
+    }
+
+
+def note_rows(notes: pd.DataFrame, *, tz: dt.tzinfo | None = None) -> list[dict[str, str]]:
+    """The notes list from ``db.queries.session_notes``, numbered as the charts' note lines are."""
+    return [
+        {
+            "#": str(n),
+            "Time": fmt_time(rec["at"], tz),
+            "Note": str(rec["text"]),
+            "Author": "" if _missing(rec["author"]) else str(rec["author"]),
+        }
+        for n, rec in enumerate(notes.to_dict("records"), start=1)
+    ]
+
+
+NOTE_COLUMNS: tuple[str, ...] = ("#", "Time", "Note", "Author")

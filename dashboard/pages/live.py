@@ -1,9 +1,14 @@
 """Live (``/``): the running session's class mood, refreshed every few seconds while the monitor works.
 
-One ``dcc.Interval`` drives one callback that reads the database and fills the page. The charts are only re-sent
-when the data changed (a fingerprint in a ``dcc.Store`` says so); when only the open flags changed, only the
-students table (its "needs attention" badges) is. With no running session the latest one is shown; with no session
-at all, how to start the monitor.
+At the top, what a teacher takes in at a glance: the class mood now (positive / neutral / negative, with its trend
+over the last minutes), students seen against those expected (with roster students never seen) and the source's
+state. Below: the open flags, the mood over time, and one card per student (current emotion, a sparkline of the
+last intervals, a flag badge, "camera off" or "face not visible"). Teacher notes added here are pinned to now.
+
+One ``dcc.Interval`` drives one callback that reads the database and fills the page. Each output is re-sent only
+when what it shows changed (a fingerprint per kind of change in a ``dcc.Store`` says so): a new flag redraws the
+cards, not the charts; a new note patches the timeline's shapes only. With no running session the latest one is
+shown; with no session at all, how to start the monitor.
 
 The "Needs attention" panel has its own callback on the same interval, redrawn only when its text changes so an
 Acknowledge button is not replaced under the teacher's pointer. Acknowledging writes ``acknowledged_at`` and
@@ -32,25 +37,42 @@ from dashboard import ids
 from dashboard.components import (
     GRAPH_CONFIG,
     HONESTY_NOTE,
+    attendance_panel,
     attention_panel,
     card,
     download_bar,
     empty_state,
+    mood_indicator,
+    notes_form,
+    notes_list,
     session_facts,
     source_status_panel,
-    text_table,
+    student_grid,
 )
 from dashboard.data import read_session, write_session
-from dashboard.figures import distribution_figure, empty_figure, timeline_figure
+from dashboard.figures import distribution_figure, empty_figure, note_shapes, timeline_figure
 from dashboard.formatting import fmt_datetime, fmt_time
-from dashboard.tables import CURRENT_COLUMNS, attention_items, current_students, flagged_students, rows_fingerprint
+from dashboard.mood import class_mood
+from dashboard.tables import (
+    attendance,
+    attention_items,
+    flagged_students,
+    note_rows,
+    rows_fingerprint,
+    student_cards,
+)
 from db.queries import (
     acknowledge_flag,
+    add_note,
     class_timeline,
+    latest_presence,
     latest_session,
     latest_students,
     live_session,
+    recent_students,
+    roster,
     session_flags,
+    session_notes,
     source_status,
 )
 from db.schema import ClassSession
@@ -60,6 +82,8 @@ register_page(__name__, path="/", name="Live", title="ClassMood · Live", order=
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 3000
+SPARK_INTERVALS = 12  # the student cards' sparklines: the last 12 intervals (2 minutes at 10-s intervals)
+MOOD_WINDOW_MIN = 5.0  # the mood indicator's trend: the latest interval against the 5 minutes before it
 HIDDEN = {"display": "none"}
 SHOWN: dict[str, str] = {}
 
@@ -72,9 +96,18 @@ def layout(**_query: Any) -> html.Div:
             dcc.Store(id=ids.LIVE_FINGERPRINT),
             dcc.Store(id=ids.LIVE_FLAGS_FINGERPRINT),
             dcc.Store(id=ids.LIVE_ACKNOWLEDGED),
+            dcc.Store(id=ids.LIVE_NOTE_ADDED),
             html.Div(id=ids.LIVE_BANNER, className="banner"),
             html.Div(
                 [
+                    html.Div(
+                        [
+                            card("Class mood now", html.Div(id=ids.LIVE_MOOD), class_name="summary"),
+                            card("Students", html.Div(id=ids.LIVE_ATTENDANCE), class_name="summary"),
+                            card("Source", html.Div(id=ids.LIVE_STATUS), download_bar(), class_name="summary"),
+                        ],
+                        className="summary-row",
+                    ),
                     card(
                         "Needs attention",
                         html.Div(id=ids.LIVE_FLAGS),
@@ -97,12 +130,30 @@ def layout(**_query: Any) -> html.Div:
                         ],
                         className="grid",
                     ),
-                    html.Div(
-                        [
-                            card("Students", html.Div(id=ids.LIVE_STUDENTS)),
-                            card("Source", html.Div(id=ids.LIVE_STATUS), download_bar()),
-                        ],
-                        className="grid",
+                    card(
+                        "Each student",
+                        html.P(
+                            "Current emotion, and the last few intervals as bars (height: how sure the model is).",
+                            className="caption",
+                        ),
+                        html.Div(id=ids.LIVE_STUDENTS),
+                        class_name="section",
+                    ),
+                    card(
+                        "Notes",
+                        html.P(
+                            "Pin what is happening now (\u201cquiz started\u201d); it shows as a dashed line on the "
+                            "charts here and when you review the session.",
+                            className="caption",
+                        ),
+                        notes_form(
+                            ids.LIVE_NOTE_INPUT,
+                            ids.LIVE_NOTE_ADD,
+                            ids.LIVE_NOTE_MESSAGE,
+                            placeholder="e.g. quiz started",
+                        ),
+                        html.Div(id=ids.LIVE_NOTES),
+                        class_name="section",
                     ),
                 ],
                 id=ids.LIVE_CONTENT,
@@ -141,9 +192,9 @@ def _data_only(fig: go.Figure) -> Patch:
     """A patch replacing each trace's points and nothing else (layout, zoom and legend state stay as they are)."""
     patch = Patch()
     for i, trace in enumerate(fig.data):
-        patch["data"][i]["x"] = list(trace.x)
-        patch["data"][i]["y"] = list(trace.y)
-        patch["data"][i]["customdata"] = list(trace.customdata)
+        patch["data"][i]["x"] = trace.x
+        patch["data"][i]["y"] = trace.y
+        patch["data"][i]["customdata"] = trace.customdata
     return patch
 
 
@@ -155,22 +206,37 @@ def _data_only(fig: go.Figure) -> Patch:
     Output(ids.LIVE_DISTRIBUTION, "figure"),
     Output(ids.LIVE_DISTRIBUTION_CAPTION, "children"),
     Output(ids.LIVE_STUDENTS, "children"),
+    Output(ids.LIVE_MOOD, "children"),
+    Output(ids.LIVE_ATTENDANCE, "children"),
+    Output(ids.LIVE_NOTES, "children"),
     Output(ids.SESSION_ID_STORE, "data"),
     Output(ids.LIVE_FINGERPRINT, "data"),
     Input(ids.LIVE_INTERVAL, "n_intervals"),
+    Input(ids.LIVE_NOTE_ADDED, "data"),
     State(ids.LIVE_FINGERPRINT, "data"),
 )
-def refresh(_n: int | None, fingerprint: list[Any] | None) -> tuple[Any, ...]:
+def refresh(_n: int | None, _note_added: Any, fingerprint: dict[str, Any] | None) -> tuple[Any, ...]:
+    """Read the shown session and send what changed since ``fingerprint`` (what the page shows now).
+
+    The fingerprint has one part per kind of change: ``data`` (the session, whether it runs, its intervals and
+    students), ``flags`` (open flags per student), ``presence`` and ``notes``; each output is re-sent only when a
+    part it depends on changed.
+    """
     now = dt.datetime.now(dt.UTC)
     tz = None  # the server's local zone
     try:
         with read_session() as s:
             session, running = _shown_session(s)
             if session is None:
-                return (empty_state(), HIDDEN, None, no_update, no_update, None, None, None, None)
+                return (empty_state(), HIDDEN, None, *([no_update] * 7), None, None)
             timeline = class_timeline(s, session.id)
             students = latest_students(s, session.id)
+            recent = recent_students(s, session.id, SPARK_INTERVALS)
+            presence = latest_presence(s, session.id)
             flagged = flagged_students(session_flags(s, session.id, open_only=True))
+            notes = session_notes(s, session.id)
+            class_list = roster(s, session.id)
+            expected = session.expected_students
             status = source_status(s, session.id)
             banner = _banner(session, running, tz, now)
             status_panel = source_status_panel(status, now=now, tz=tz)
@@ -178,33 +244,106 @@ def refresh(_n: int | None, fingerprint: list[Any] | None) -> tuple[Any, ...]:
     except SQLAlchemyError as exc:
         log.warning("live refresh failed: %s", exc)
         warning = html.Div(html.P("The database cannot be read right now; retrying…", className="error"))
-        return (warning, no_update, no_update, no_update, no_update, no_update, no_update, no_update, no_update)
+        return (warning, *([no_update] * 11))
 
     last_end = timeline["interval_end"].iloc[-1].isoformat() if not timeline.empty else None
     # lists, not tuples: the fingerprint comes back from the browser's store as JSON
-    flags_part = [[student, severity] for student, severity in sorted(flagged.items())]
-    new_fingerprint = [session_id, running, len(timeline), last_end, len(students), flags_part]
-    if new_fingerprint == fingerprint:
-        # nothing new: leave the charts and table alone so hover labels and selections are not redrawn away
-        return (banner, SHOWN, status_panel, no_update, no_update, no_update, no_update, session_id, no_update)
-    table = text_table(
-        current_students(students, tz=tz, flagged=flagged),
-        CURRENT_COLUMNS,
-        emotion_columns=("Emotion",),
-        flag_column="Student",
-        empty="No students seen yet.",
-    )
-    if fingerprint and fingerprint[:5] == new_fingerprint[:5]:
-        # only the open flags changed: the students table's badges, not the charts
-        return (banner, SHOWN, status_panel, no_update, no_update, no_update, table, session_id, new_fingerprint)
-    timeline_fig: go.Figure | Patch = timeline_figure(timeline, tz=tz, uirevision=session_id)
-    if fingerprint and fingerprint[0] == session_id and fingerprint[2] and not timeline.empty:
-        timeline_fig = _data_only(timeline_fig)  # same session, more intervals: keep the user's view
-    if timeline.empty:
-        distribution_fig, caption = empty_figure("No intervals recorded yet"), ""
+    new = {
+        "data": [session_id, running, len(timeline), last_end, len(students)],
+        "flags": [[student, severity] for student, severity in sorted(flagged.items())],
+        "presence": sorted([student, state] for student, state in presence.items()),
+        "notes": [[int(i), str(text)] for i, text in zip(notes["id"], notes["text"], strict=True)],
+        "roster": [expected, len(class_list)],
+    }
+    old = fingerprint if isinstance(fingerprint, dict) else {}
+    changed = {key for key in new if old.get(key) != new[key]}
+    if not changed:
+        # nothing new: leave the charts and cards alone so hover labels and selections are not redrawn away
+        return (banner, SHOWN, status_panel, *([no_update] * 7), session_id, no_update)
+
+    same_session = bool(old) and old["data"][0] == session_id
+    if not same_session or not old["data"][2] or timeline.empty:
+        timeline_fig: Any = timeline_figure(timeline, tz=tz, uirevision=session_id, notes=notes)
+    elif "data" in changed:
+        timeline_fig = _data_only(timeline_figure(timeline, tz=tz, uirevision=session_id))  # keep the user's view
+        if "notes" in changed:
+            timeline_fig["layout"]["shapes"] = note_shapes(notes, tz=tz)
+    elif "notes" in changed:
+        timeline_fig = Patch()
+        timeline_fig["layout"]["shapes"] = note_shapes(notes, tz=tz)
     else:
-        distribution_fig, caption = distribution_figure(timeline.tail(1)), _distribution_caption(timeline, tz)
-    return (banner, SHOWN, status_panel, timeline_fig, distribution_fig, caption, table, session_id, new_fingerprint)
+        timeline_fig = no_update
+
+    distribution_fig: Any = no_update
+    caption: Any = no_update
+    mood: Any = no_update
+    if "data" in changed:
+        if timeline.empty:
+            distribution_fig, caption = empty_figure("No intervals recorded yet"), ""
+        else:
+            distribution_fig, caption = distribution_figure(timeline.tail(1)), _distribution_caption(timeline, tz)
+        mood = mood_indicator(class_mood(timeline, window_min=MOOD_WINDOW_MIN))
+    cards: Any = no_update
+    if changed & {"data", "flags", "presence"}:
+        cards = student_grid(student_cards(students, recent, flagged=flagged, presence=presence, tz=tz))
+    seen: Any = no_update
+    if changed & {"data", "presence", "roster"}:
+        seen_now = int(timeline["students_seen"].iloc[-1]) if not timeline.empty else 0
+        seen = attendance_panel(
+            attendance(seen_now, students["student"].tolist(), roster=class_list, expected=expected, presence=presence)
+        )
+    notes_out: Any = (
+        notes_list(note_rows(notes, tz=tz), list_id=ids.LIVE_NOTES + "-list") if "notes" in changed else no_update
+    )
+    return (
+        banner,
+        SHOWN,
+        status_panel,
+        timeline_fig,
+        distribution_fig,
+        caption,
+        cards,
+        mood,
+        seen,
+        notes_out,
+        session_id,
+        new,
+    )
+
+
+@callback(
+    Output(ids.LIVE_NOTE_ADDED, "data"),
+    Output(ids.LIVE_NOTE_MESSAGE, "children"),
+    Output(ids.LIVE_NOTE_INPUT, "value"),
+    Input(ids.LIVE_NOTE_ADD, "n_clicks"),
+    Input(ids.LIVE_NOTE_INPUT, "n_submit"),
+    State(ids.LIVE_NOTE_INPUT, "value"),
+    State(ids.SESSION_ID_STORE, "data"),
+    prevent_initial_call=True,
+)
+def add_live_note(clicks: int | None, submits: int | None, text: str | None, session_id: int | None) -> tuple[Any, ...]:
+    """Pin the typed note to now in the shown session (button or Enter)."""
+    if not (clicks or submits):
+        raise PreventUpdate
+    if session_id is None:
+        return no_update, html.Span("No session to add a note to.", className="error"), no_update
+    at = dt.datetime.now(dt.UTC)
+    try:
+        with write_session() as s:
+            note = add_note(s, int(session_id), at, text or "")
+            note_id = note.id if note is not None else None
+    except ValueError as exc:
+        return no_update, html.Span(f"Not added: {exc}.", className="error"), no_update
+    except SQLAlchemyError as exc:
+        log.warning("adding a note failed: %s", exc)
+        return (
+            no_update,
+            html.Span("Not added: the database cannot be written right now.", className="error"),
+            no_update,
+        )
+    if note_id is None:
+        return no_update, html.Span("That session no longer exists.", className="error"), no_update
+    return {"note": note_id}, html.Span(f"Added at {fmt_time(at)}.", className="ok"), ""
 
 
 @callback(

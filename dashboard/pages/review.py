@@ -1,8 +1,11 @@
 """Session review (``/sessions/<id>``): one recorded session's timeline with its attention flags shaded, overall
-mood, the flags, the students and the CSV export.
+mood, a students x time heatmap, one student's own timeline and probabilities, teacher notes, the flags, the
+students and the CSV export.
 
-Rendered once from the database when the page opens; an id that is not a number or not in the database gets a
-"not found" message, not an error.
+Rendered from the database when the page opens; an id that is not a number or not in the database gets a "not
+found" message, not an error. Clicking a heatmap row (or picking from the list) shows that student; clicking the
+timeline puts its time into the note form. A note added here is drawn on every chart at once: the charts get a
+``Patch`` of their shapes only, so a zoom stays as it is.
 """
 
 from __future__ import annotations
@@ -11,15 +14,43 @@ import datetime as dt
 import logging
 from typing import Any
 
-from dash import dcc, html, register_page
+import pandas as pd
+from dash import Input, Output, Patch, State, callback, dcc, html, no_update, register_page
+from dash.exceptions import PreventUpdate
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import ids
-from dashboard.components import GRAPH_CONFIG, card, download_bar, session_facts, text_table
-from dashboard.data import read_session
-from dashboard.figures import distribution_figure, timeline_figure
-from dashboard.tables import FLAG_COLUMNS, SUMMARY_COLUMNS, flag_rows, student_summary, summary_rows
-from db.queries import class_timeline, get_session, session_flags, student_intervals
+from dashboard.components import GRAPH_CONFIG, card, download_bar, notes_list, session_facts, text_table
+from dashboard.data import read_session, write_session
+from dashboard.figures import (
+    distribution_figure,
+    empty_figure,
+    heatmap_figure,
+    probabilities_figure,
+    student_figure,
+    timeline_figure,
+)
+from dashboard.formatting import fmt_time, parse_clock
+from dashboard.tables import (
+    FLAG_COLUMNS,
+    SUMMARY_COLUMNS,
+    flag_rows,
+    note_rows,
+    summary_from_counts,
+    summary_rows,
+)
+from db.queries import (
+    add_note,
+    class_timeline,
+    dominant_counts,
+    get_session,
+    latest_students,
+    session_flags,
+    session_notes,
+    session_students,
+    student_grid,
+    student_timeline,
+)
 
 
 def _title(session_id: str | None = None, **_query: Any) -> str:
@@ -55,8 +86,11 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
             if session is None:
                 return _not_found(session_id)
             timeline = class_timeline(s, sid)
-            summary = student_summary(student_intervals(s, sid))
+            counts = dominant_counts(s, sid)
+            latest = latest_students(s, sid)
+            grid = student_grid(s, sid)
             flags = session_flags(s, sid)
+            notes = session_notes(s, sid)
             facts = session_facts(session, now=now)
             name = session.name
             running = session.ended_at is None
@@ -64,11 +98,22 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
         log.warning("reading session %s failed: %s", sid, exc)
         return html.Div([html.H1("Session"), html.P("The database cannot be read right now.", className="error")])
 
+    # aggregated in the database: a 3-hour session's 43,000 student rows are never loaded whole
+    summary = summary_from_counts(counts, latest)
+    students = summary["student"].tolist()
     header: list[Any] = [html.H1(name), facts]
     if running:
         header.append(
             html.P(["This session is still running: ", dcc.Link("watch it live", href="/"), "."], className="note")
         )
+    header.append(
+        html.P(
+            [dcc.Link("Compare with other sessions", href=f"/compare?ids={sid}")],
+            className="muted",
+        )
+    )
+    # The printable report's links ("Report (HTML)", "Report (PDF)") go here; the report is built in its own module.
+    header.append(html.Div(id=ids.REPORT_LINKS, className="report-links"))
     return html.Div(
         [
             dcc.Store(id=ids.SESSION_ID_STORE, data=sid),
@@ -77,10 +122,11 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
                 [
                     card(
                         "Class mood over time",
+                        html.P("Click the chart to pin a note at that time.", className="caption"),
                         dcc.Graph(
                             id=ids.REVIEW_TIMELINE,
                             config=GRAPH_CONFIG,
-                            figure=timeline_figure(timeline, uirevision=sid, flags=flags),
+                            figure=timeline_figure(timeline, uirevision=sid, flags=flags, notes=notes),
                         ),
                     ),
                     card(
@@ -93,6 +139,78 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
                     ),
                 ],
                 className="grid",
+            ),
+            card(
+                "Notes",
+                html.P(
+                    "Pin a note to a moment of the lesson: type the time (HH:MM or HH:MM:SS) or click the chart above.",
+                    className="caption",
+                ),
+                html.Div(
+                    [
+                        dcc.Input(
+                            id=ids.REVIEW_NOTE_TIME, type="text", placeholder="HH:MM", className="note-time", value=""
+                        ),
+                        dcc.Input(
+                            id=ids.REVIEW_NOTE_INPUT,
+                            type="text",
+                            placeholder="e.g. quiz started",
+                            maxLength=500,
+                            className="note-input",
+                        ),
+                        html.Button("Add note", id=ids.REVIEW_NOTE_ADD, n_clicks=0, className="button"),
+                        html.Div(id=ids.REVIEW_NOTE_MESSAGE, className="note-message", role="status"),
+                    ],
+                    className="note-form",
+                ),
+                html.Div(notes_list(note_rows(notes), list_id=ids.REVIEW_NOTES + "-list"), id=ids.REVIEW_NOTES),
+                class_name="section",
+            ),
+            card(
+                "Students over time",
+                html.P(
+                    "Each row is a student, each cell an interval in the colour of their most likely emotion; blank "
+                    "where they were not seen. Click a row to see that student below.",
+                    className="caption",
+                ),
+                dcc.Graph(
+                    id=ids.REVIEW_HEATMAP,
+                    config=GRAPH_CONFIG,
+                    figure=heatmap_figure(grid, students, notes=notes),
+                ),
+                class_name="section",
+            ),
+            card(
+                "One student",
+                html.Div(
+                    [
+                        html.Span("Student", className="muted"),
+                        dcc.Dropdown(
+                            id=ids.REVIEW_STUDENT_SELECT,
+                            options=[{"label": s, "value": s} for s in students],
+                            value=students[0] if students else None,
+                            clearable=False,
+                            placeholder="Pick a student",
+                        ),
+                    ],
+                    className="student-picker",
+                ),
+                html.Div(
+                    [
+                        dcc.Graph(
+                            id=ids.REVIEW_STUDENT_TIMELINE,
+                            config=GRAPH_CONFIG,
+                            figure=empty_figure("Loading…", height=300),
+                        ),
+                        dcc.Graph(
+                            id=ids.REVIEW_STUDENT_PROBABILITIES,
+                            config=GRAPH_CONFIG,
+                            figure=empty_figure("Loading…", height=300),
+                        ),
+                    ],
+                    className="grid",
+                ),
+                class_name="section",
             ),
             card(
                 "Attention flags",
@@ -122,3 +240,118 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
             ),
         ]
     )
+
+
+@callback(
+    Output(ids.REVIEW_STUDENT_SELECT, "value"),
+    Input(ids.REVIEW_HEATMAP, "clickData"),
+    State(ids.REVIEW_STUDENT_SELECT, "options"),
+    prevent_initial_call=True,
+)
+def pick_from_heatmap(click: dict[str, Any] | None, options: list[dict[str, str]] | None) -> str:
+    """A click on a heatmap cell picks its row's student (rows are numbered in the dropdown's order)."""
+    try:
+        row = int(click["points"][0]["y"])  # type: ignore[index]
+        return options[row]["value"]  # type: ignore[index]
+    except (TypeError, KeyError, IndexError, ValueError):
+        raise PreventUpdate from None
+
+
+@callback(
+    Output(ids.REVIEW_STUDENT_TIMELINE, "figure"),
+    Output(ids.REVIEW_STUDENT_PROBABILITIES, "figure"),
+    Input(ids.REVIEW_STUDENT_SELECT, "value"),
+    Input(ids.REVIEW_NOTES, "children"),
+    State(ids.SESSION_ID_STORE, "data"),
+)
+def show_student(student: str | None, _notes: Any, session_id: int | None) -> tuple[Any, Any]:
+    """The picked student's probabilities over time (with the session's notes) and averaged over the session."""
+    if session_id is None or not student:
+        message = "Pick a student to see their timeline"
+        return empty_figure(message, height=300), empty_figure(message, height=300)
+    try:
+        with read_session() as s:
+            rows = student_timeline(s, int(session_id), student)
+            notes = session_notes(s, int(session_id))
+    except SQLAlchemyError as exc:
+        log.warning("reading a student's timeline failed: %s", exc)
+        raise PreventUpdate from None
+    return student_figure(rows, notes=notes), probabilities_figure(rows)
+
+
+def _clock_of(x: object) -> str | None:
+    """``"2026-11-21 09:41:30"`` (a clicked point's local x) -> ``"09:41:30"``."""
+    try:
+        return pd.Timestamp(str(x)).strftime("%H:%M:%S")
+    except (ValueError, TypeError):
+        return None
+
+
+@callback(
+    Output(ids.REVIEW_NOTE_TIME, "value"),
+    Input(ids.REVIEW_TIMELINE, "clickData"),
+    prevent_initial_call=True,
+)
+def time_from_click(click: dict[str, Any] | None) -> str:
+    try:
+        clock = _clock_of(click["points"][0]["x"])  # type: ignore[index]
+    except (TypeError, KeyError, IndexError):
+        clock = None
+    if clock is None:
+        raise PreventUpdate
+    return clock
+
+
+@callback(
+    Output(ids.REVIEW_NOTE_MESSAGE, "children"),
+    Output(ids.REVIEW_NOTES, "children"),
+    Output(ids.REVIEW_NOTE_INPUT, "value"),
+    Output(ids.REVIEW_TIMELINE, "figure"),
+    Output(ids.REVIEW_HEATMAP, "figure"),
+    Input(ids.REVIEW_NOTE_ADD, "n_clicks"),
+    Input(ids.REVIEW_NOTE_INPUT, "n_submit"),
+    State(ids.REVIEW_NOTE_TIME, "value"),
+    State(ids.REVIEW_NOTE_INPUT, "value"),
+    State(ids.SESSION_ID_STORE, "data"),
+    prevent_initial_call=True,
+)
+def add_review_note(
+    clicks: int | None, submits: int | None, clock: str | None, text: str | None, session_id: int | None
+) -> tuple[Any, ...]:
+    """Pin the note at the typed time, then redraw the notes list and the charts' lines (shapes only)."""
+    if not (clicks or submits) or session_id is None:
+        raise PreventUpdate
+
+    def refused(message: str) -> tuple[Any, ...]:
+        return html.Span(message, className="error"), no_update, no_update, no_update, no_update
+
+    sid = int(session_id)
+    try:
+        with write_session() as s:
+            session = get_session(s, sid)
+            if session is None:
+                return refused("That session no longer exists.")
+            at = parse_clock(clock or "", session.started_at)
+            if at is None:
+                return refused("Not added: give the time as HH:MM or HH:MM:SS (or click the chart).")
+            add_note(s, sid, at, text or "")
+        with read_session() as s:
+            timeline = class_timeline(s, sid)
+            flags = session_flags(s, sid)
+            notes = session_notes(s, sid)
+            grid = student_grid(s, sid)
+            students = session_students(s, sid)  # natural order, as the summary table's rows in the layout
+    except ValueError as exc:
+        return refused(f"Not added: {exc}.")
+    except SQLAlchemyError as exc:
+        log.warning("adding a note failed: %s", exc)
+        return refused("Not added: the database cannot be written right now.")
+    timeline_shapes, heatmap_shapes = Patch(), Patch()
+    timeline_shapes["layout"]["shapes"] = _shapes(timeline_figure(timeline, uirevision=sid, flags=flags, notes=notes))
+    heatmap_shapes["layout"]["shapes"] = _shapes(heatmap_figure(grid, students, notes=notes))
+    listing = notes_list(note_rows(notes), list_id=ids.REVIEW_NOTES + "-list")
+    return html.Span(f"Added at {fmt_time(at)}.", className="ok"), listing, "", timeline_shapes, heatmap_shapes
+
+
+def _shapes(fig: Any) -> list[Any]:
+    return [shape.to_plotly_json() for shape in fig.layout.shapes]

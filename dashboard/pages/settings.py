@@ -1,4 +1,8 @@
-"""Settings (``/settings``): the attention-flag rules, each switched on or off and tuned, stored in the database.
+"""Settings (``/settings``): the analysis options (interval, frames per second, layout) and the attention-flag
+rules, each switched on or off and tuned, all stored in the database.
+
+The analysis section edits ``db.settings.AnalysisSettings`` with its own Save button; the worker applies it at its
+next session, and a value pinned in the worker's own configuration (command line, config file) still wins.
 
 The form is built from ``db.settings.FlagSettings`` (``dashboard.rules.form_sections``): one card per rule with its
 switch and thresholds, each number input carrying the model's bounds, then the timing fields shared by all rules.
@@ -14,6 +18,7 @@ from typing import Any
 
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, register_page
 from dash.exceptions import PreventUpdate
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import ids
@@ -28,9 +33,17 @@ from dashboard.rules import (
     number_fields,
     parse_settings,
 )
-from db.settings import FlagSettings, SettingsError, load_flag_settings, save_flag_settings
+from db.settings import (
+    AnalysisSettings,
+    FlagSettings,
+    SettingsError,
+    load_analysis_settings,
+    load_flag_settings,
+    save_analysis_settings,
+    save_flag_settings,
+)
 
-register_page(__name__, path="/settings", name="Settings", title="ClassMood · Settings", order=2)
+register_page(__name__, path="/settings", name="Settings", title="ClassMood · Settings", order=3)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +54,76 @@ WORKER_NOTE = (
 )
 REFLAG_NOTE = " with the session's number (shown in its address on the Sessions page)."
 ON = "on"
+ANALYSIS_WORKER_NOTE = (
+    "The monitor applies these at the start of its next session; a class already running keeps its own. A value "
+    "given to the monitor itself (on its command line or in its config file) wins over the one saved here."
+)
+LAYOUT_LABELS = {"auto": "decide from the first frame", "room": "seats in a room", "gallery": "tiles of a Zoom gallery"}
+
+
+def _analysis_field(label: str, key: str, control: Any) -> html.Div:
+    field = AnalysisSettings.model_fields[key]
+    return html.Div(
+        [
+            html.Label([html.Span(label, className="field-label"), control]),
+            html.Div(field.description, className="muted small"),
+        ],
+        className="field",
+    )
+
+
+def _analysis_card(settings: AnalysisSettings, problem: str | None) -> html.Section:
+    return card(
+        "Analysis",
+        html.P(ANALYSIS_WORKER_NOTE, id=ids.ANALYSIS_NOTE, className="caption"),
+        html.P(problem, className="error") if problem else None,
+        _analysis_field(
+            "Interval (seconds, 1 to 3600)",
+            "interval_s",
+            dcc.Input(
+                id=ids.ANALYSIS_INTERVAL,
+                type="number",
+                value=settings.interval_s,
+                min=1,
+                max=3600,
+                step="any",
+                required=True,
+                className="input input-no-steppers",
+            ),
+        ),
+        _analysis_field(
+            "Frames analysed per second (above 0, up to 30)",
+            "fps",
+            dcc.Input(
+                id=ids.ANALYSIS_FPS,
+                type="number",
+                value=settings.fps,
+                min=0,
+                max=30,
+                step="any",
+                required=True,
+                className="input input-no-steppers",
+            ),
+        ),
+        _analysis_field(
+            "Layout",
+            "layout",
+            dcc.RadioItems(
+                id=ids.ANALYSIS_LAYOUT,
+                options=[{"label": f" {key}: {text}", "value": key} for key, text in LAYOUT_LABELS.items()],
+                value=settings.layout,
+                className="radio",
+            ),
+        ),
+        html.Div(
+            [
+                html.Button("Save analysis settings", id=ids.ANALYSIS_SAVE, n_clicks=0, className="button"),
+                html.Div(id=ids.ANALYSIS_MESSAGE, className="settings-message", role="status"),
+            ],
+            className="settings-actions",
+        ),
+        class_name="settings-card analysis-card",
+    )
 
 
 def input_class(field: NumberField | None, *, invalid: bool = False) -> str:
@@ -110,19 +193,29 @@ def _form(settings: FlagSettings) -> html.Div:
 
 
 def layout(**_query: Any) -> html.Div:
-    problem = None
+    problem = analysis_problem = None
     try:
         with read_session() as s:
-            settings = load_flag_settings(s)
-    except SettingsError as exc:
-        problem = f"The stored settings are not valid ({exc}); the defaults are shown, and saving replaces them."
-        settings = FlagSettings()
+            try:
+                settings = load_flag_settings(s)
+            except SettingsError as exc:
+                problem = (
+                    f"The stored settings are not valid ({exc}); the defaults are shown, and saving replaces them."
+                )
+                settings = FlagSettings()
+            try:
+                analysis = load_analysis_settings(s)
+            except SettingsError as exc:
+                analysis_problem = f"The stored analysis settings are not valid ({exc}); the defaults are shown."
+                analysis = AnalysisSettings()
     except SQLAlchemyError as exc:
         log.warning("reading the settings failed: %s", exc)
         return html.Div([html.H1("Settings"), html.P("The database cannot be read right now.", className="error")])
     return html.Div(
         [
             html.H1("Settings"),
+            html.Div(_analysis_card(analysis, analysis_problem), className="settings-grid analysis"),
+            html.H2("Attention flags", className="section-title"),
             html.P(
                 "Attention flags point you to a student, or the whole class, when the emotion estimates suggest a "
                 "look may help. Switch each rule on or off and set how sensitive it is.",
@@ -182,3 +275,40 @@ def save(n_clicks: int | None, _numbers: list[Any], _enabled: list[Any]) -> tupl
         return html.P("Not saved: the database cannot be written right now.", className="error"), field_errors, classes
     saved = fmt_time(dt.datetime.now(dt.UTC))
     return html.P(f"Saved at {saved}. New sessions use these settings.", className="ok"), field_errors, classes
+
+
+@callback(
+    Output(ids.ANALYSIS_MESSAGE, "children"),
+    Input(ids.ANALYSIS_SAVE, "n_clicks"),
+    State(ids.ANALYSIS_INTERVAL, "value"),
+    State(ids.ANALYSIS_FPS, "value"),
+    State(ids.ANALYSIS_LAYOUT, "value"),
+    prevent_initial_call=True,
+)
+def save_analysis(n_clicks: int | None, interval_s: Any, fps: Any, layout_: Any) -> Any:
+    """Validate with AnalysisSettings and store; an empty or out-of-range value is named, nothing is stored."""
+    if not n_clicks:
+        raise PreventUpdate
+    values = {"interval_s": interval_s, "fps": fps, "layout": layout_}
+    missing = [key for key, value in values.items() if value is None or value == ""]
+    if missing:  # dcc.Input sends None for a value outside min/max or not a number
+        names = ", ".join(AnalysisSettings.model_fields[k].description or k for k in missing)
+        return html.P(f"Not saved: enter a value within the allowed range for: {names}.", className="error")
+    try:
+        settings = AnalysisSettings.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        return html.P(f"Not saved: {where}: {err['msg']}.", className="error")
+    try:
+        with write_session() as s:
+            save_analysis_settings(s, settings)
+    except SQLAlchemyError as exc:
+        log.warning("saving the analysis settings failed: %s", exc)
+        return html.P("Not saved: the database cannot be written right now.", className="error")
+    saved = fmt_time(dt.datetime.now(dt.UTC))
+    return html.P(
+        f"Saved at {saved}: every {settings.interval_s:g} s, {settings.fps:g} frames per second, layout "
+        f"{settings.layout}. The monitor uses them from its next session.",
+        className="ok",
+    )

@@ -136,14 +136,35 @@ def wait_for(check: Callable[[], T | None], *, timeout: float = 15.0, what: str 
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
+# NumPy arrays reach the browser as Plotly's typed-array specs ({dtype, bdata, shape}); gd.data keeps them as sent
+DECODE_JS = """
+const plain = (a) => {
+    if (a == null) return null;
+    if (a.bdata !== undefined) {
+        const bin = atob(a.bdata);
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        const T = {f8: Float64Array, f4: Float32Array, i4: Int32Array, u4: Uint32Array, i2: Int16Array,
+                   u2: Uint16Array, i1: Int8Array, u1: Uint8Array}[a.dtype];
+        const flat = Array.from(new T(bytes.buffer));
+        const shape = a.shape ? String(a.shape).split(',').map(Number) : [flat.length];
+        if (shape.length === 2) return Array.from({length: shape[0]}, (_, i) => flat.slice(i * shape[1], (i + 1) * shape[1]));
+        return flat;
+    }
+    return Array.from(a, (v) => (v != null && typeof v === 'object' && !Array.isArray(v) ? plain(v) : v));
+};
+"""
+
+
 def graph_data(driver: webdriver.Chrome, graph_id: str) -> list[dict[str, Any]] | None:
-    """The traces Plotly drew in the ``dcc.Graph`` with id ``graph_id``: name, x, y and customdata as JSON."""
+    """The traces Plotly drew in the ``dcc.Graph`` with id ``graph_id``: name, x, y, z and customdata as JSON."""
     result: list[dict[str, Any]] | None = driver.execute_script(
-        """
+        DECODE_JS
+        + """
         const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
         if (!gd || !gd.data) return null;
-        const plain = (a) => (a == null ? null : Array.from(a));
-        return gd.data.map(t => ({name: t.name, x: plain(t.x), y: plain(t.y), customdata: plain(t.customdata)}));
+        return gd.data.map(t => ({name: t.name, x: plain(t.x), y: plain(t.y), z: plain(t.z),
+                                  customdata: plain(t.customdata)}));
         """,
         graph_id,
     )

@@ -1,8 +1,9 @@
 """Regenerate the dashboard screenshots in ``docs/``: ``python -m tests.browser.screenshots [--out docs]``.
 
-Seeds a temporary SQLite database (``seed.seed_classroom``), starts ``python -m dashboard`` on it and saves the Live
-and Sessions pages as headless Chromium draws them at 1280x900; then adds attention flags (``seed.seed_flags``, one
-of them acknowledged) and saves the Live page again with its "Needs attention" list as ``dashboard-flags.png``.
+Seeds a temporary SQLite database (``seed.seed_classroom``), starts ``python -m dashboard`` on it and saves every
+page as headless Chromium draws it, 1280 pixels wide: Live, Sessions, the review of the ended session, Compare and
+Settings (the long pages whole); then adds attention flags (``seed.seed_flags``, one of them acknowledged) and saves
+the Live page again with its "Needs attention" list as ``dashboard-flags.png``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,38 @@ import tempfile
 import time
 from pathlib import Path
 
+from selenium.webdriver import Chrome
+
 from dashboard import ids
 from db.emotions import EMOTIONS
 from db.engine import make_engine, session_factory, upgrade
 from db.schema import Flag
-from tests.browser.helpers import ROOT, WIDTH, graph_data, make_driver, run_dashboard, wait_for
+from tests.browser.helpers import HEIGHT, ROOT, WIDTH, graph_data, make_driver, run_dashboard, wait_for
 from tests.browser.seed import PAST_STUDENTS, add_session, seed_classroom, seed_flags
+
+SHOTS = (
+    "dashboard-live.png",
+    "dashboard-sessions.png",
+    "dashboard-review.png",
+    "dashboard-compare.png",
+    "dashboard-settings.png",
+    "dashboard-flags.png",
+)
+
+
+def whole_page(driver: Chrome, path: Path) -> None:
+    """Save the whole page, not just the first 900 pixels, then go back to the normal viewport."""
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": WIDTH, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
+    time.sleep(0.8)  # let Plotly redraw at the new size before the capture
+    driver.save_screenshot(str(path))
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,10 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         sessions = session_factory(engine)
         seeded = seed_classroom(sessions)
         with sessions() as s, s.begin():  # a few more past classes, so the Sessions page looks like a real week
-            for days, name, n in ((2, "History 4C", 40), (3, "Maths 3B", 45), (4, "Art 1A", 30)):
+            others = {}
+            for days, name, n, offset in ((2, "History 4C", 40, 4), (3, "Maths 3B", 45, 9), (4, "Art 1A", 30, 13)):
                 start = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).replace(hour=9, minute=15, second=0)
-                add_session(s, name=name, started_at=start, n_intervals=n, students=PAST_STUDENTS, interval_s=60.0,
-                            running=False, source="rtsp://camera-3/stream", layout="room")  # fmt: skip
+                others[name] = add_session(s, name=name, started_at=start, n_intervals=n, students=PAST_STUDENTS,
+                                           interval_s=60.0, running=False, source="rtsp://camera-3/stream",
+                                           layout="room", offset=offset)  # fmt: skip
         engine.dispose()
         with run_dashboard(url, tmp / "dashboard.log") as server:
             driver = make_driver(tmp)
@@ -50,11 +79,31 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     what="the live charts",
                 )
-                driver.save_screenshot(str(args.out / "dashboard-live.png"))
+                wait_for(lambda: driver.find_elements("css selector", ".student-card"), what="the student cards")
+                whole_page(driver, args.out / "dashboard-live.png")
                 driver.get(server.url + "/sessions")
                 wait_for(lambda: driver.find_elements("css selector", f"#{ids.SESSIONS_TABLE} tbody tr"),
                          what="the sessions table")  # fmt: skip
                 driver.save_screenshot(str(args.out / "dashboard-sessions.png"))
+
+                driver.get(f"{server.url}/sessions/{seeded.past.id}")
+                wait_for(
+                    lambda: (
+                        len(graph_data(driver, ids.REVIEW_HEATMAP) or []) == 1
+                        and len(graph_data(driver, ids.REVIEW_STUDENT_TIMELINE) or []) == len(EMOTIONS)
+                    ),
+                    what="the review charts",
+                )
+                whole_page(driver, args.out / "dashboard-review.png")
+
+                compared = ",".join(str(i) for i in (seeded.past.id, others["History 4C"].id, others["Art 1A"].id))
+                driver.get(f"{server.url}/compare?ids={compared}")
+                wait_for(lambda: len(graph_data(driver, ids.COMPARE_TIMELINE) or []) == 3, what="the compare charts")
+                whole_page(driver, args.out / "dashboard-compare.png")
+
+                driver.get(server.url + "/settings")
+                wait_for(lambda: driver.find_elements("id", ids.ANALYSIS_SAVE), what="the settings form")
+                whole_page(driver, args.out / "dashboard-settings.png")
 
                 flags = seed_flags(sessions, seeded)
                 with sessions() as s, s.begin():  # one acknowledged, to show how it looks
@@ -81,9 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 driver.save_screenshot(str(args.out / "dashboard-flags.png"))
             finally:
                 driver.quit()
-    names = ", ".join(
-        str(args.out / n) for n in ("dashboard-live.png", "dashboard-sessions.png", "dashboard-flags.png")
-    )
+    names = ", ".join(str(args.out / n) for n in SHOTS)
     print(f"saved {names} ({seeded.live.name})")
     return 0
 

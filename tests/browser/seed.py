@@ -9,10 +9,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.emotions import EMOTIONS
-from db.schema import ClassSession, Flag, Interval, SourceStatus, StudentInterval
+from db.schema import (
+    ClassSession,
+    Flag,
+    Interval,
+    Note,
+    RosterStudent,
+    SourceStatus,
+    StudentInterval,
+    StudentPresence,
+)
 
 # Mostly calm, some happy, a little of everything else, so every colour appears somewhere.
 PATTERN: tuple[str, ...] = (
@@ -21,6 +31,10 @@ PATTERN: tuple[str, ...] = (
 )  # fmt: skip
 LIVE_STUDENTS: tuple[str, ...] = (*(f"Seat {n}" for n in range(1, 11)), "<b>Ana</b>", "Seat 12")
 PAST_STUDENTS: tuple[str, ...] = tuple(f"Tile 1-{n}" for n in range(1, 6))
+NEVER_SEEN: tuple[str, ...] = ("Seat 13", "Seat 14")  # on the running class's roster, never seen
+CAMERA_OFF = "Seat 12"  # not seen in the running class's last interval: camera off there
+LIVE_NOTE = ("quiz started", 5)  # text, interval index it is pinned to (that interval's start)
+PAST_NOTES = (("group work", 8), ("test handed back", 16))
 
 
 @dataclass
@@ -56,14 +70,14 @@ def _probabilities(dom: str) -> dict[str, float]:
 
 
 def add_interval(
-    s: Session, session: ClassSession, index: int, students: tuple[str, ...], *, interval_s: float
+    s: Session, session: ClassSession, index: int, students: tuple[str, ...], *, interval_s: float, offset: int = 0
 ) -> SeededInterval:
     """Write interval ``index`` of ``session`` with one row per present student (every 4th student skips odd
     intervals, so ``students_seen`` varies) and return what the charts should show for it."""
     start = session.started_at + dt.timedelta(seconds=index * interval_s)
     end = start + dt.timedelta(seconds=interval_s)
     present = [(i, name) for i, name in enumerate(students) if not (i % 4 == 3 and index % 2 == 1)]
-    dominants = {name: dominant(i, index) for i, name in present}
+    dominants = {name: dominant(i, index + offset) for i, name in present}
     counts = {e: sum(1 for d in dominants.values() if d == e) for e in EMOTIONS}
     interval = Interval(
         session_id=session.id,
@@ -93,6 +107,7 @@ def add_session(
     running: bool,
     source: str = "screen:0,0,1280,720",
     layout: str = "gallery",
+    offset: int = 0,
 ) -> SeededSession:
     session = ClassSession(
         name=name,
@@ -107,7 +122,9 @@ def add_session(
     )
     s.add(session)
     s.flush()
-    intervals = [add_interval(s, session, k, students, interval_s=interval_s) for k in range(n_intervals)]
+    intervals = [
+        add_interval(s, session, k, students, interval_s=interval_s, offset=offset) for k in range(n_intervals)
+    ]
     s.add(
         SourceStatus(
             session_id=session.id,
@@ -128,6 +145,11 @@ class Seeded:
     live: SeededSession
 
 
+def add_note(s: Session, session: SeededSession, text: str, interval: int) -> None:
+    at = session.intervals[interval].start
+    s.add(Note(session_id=session.id, at=at, text=text, author=None, created_at=at))
+
+
 def seed_classroom(factory: sessionmaker[Session], *, now: dt.datetime | None = None) -> Seeded:
     """An ended session from yesterday morning and a running one that started a few minutes ago."""
     now = now or dt.datetime.now(dt.UTC)
@@ -137,6 +159,19 @@ def seed_classroom(factory: sessionmaker[Session], *, now: dt.datetime | None = 
                            interval_s=60.0, running=False, source="video: biology.mp4", layout="room")  # fmt: skip
         live = add_session(s, name="Maths 3B", started_at=now - dt.timedelta(minutes=6), n_intervals=10,
                            students=LIVE_STUDENTS, interval_s=30.0, running=True)  # fmt: skip
+        # the running class: a roster with two students never seen, the class size, one camera off now, a note
+        live_row = s.get(ClassSession, live.id)
+        assert live_row is not None
+        live_row.expected_students = len(LIVE_STUDENTS) + len(NEVER_SEEN)
+        for name in (*LIVE_STUDENTS, *NEVER_SEEN):
+            s.add(RosterStudent(session_id=live.id, student=name))
+        last = s.scalars(
+            select(Interval.id).where(Interval.session_id == live.id).order_by(Interval.start.desc())
+        ).first()
+        s.add(StudentPresence(interval_id=last, student=CAMERA_OFF, state="camera_off", frames_camera_off=60))
+        add_note(s, live, *LIVE_NOTE)
+        for text, k in PAST_NOTES:
+            add_note(s, past, text, k)
     return Seeded(past, live)
 
 

@@ -107,15 +107,17 @@ def test_live_page_lists_open_flags_with_reason_frames_and_badges(
     honesty = page.find_element(By.ID, ids.LIVE_HONESTY)
     assert honesty.is_displayed() and "probabilistic" in honesty.text and "frames" in honesty.text
 
-    rows = wait_for(lambda: table_rows(page, ids.LIVE_STUDENTS), what="the students table")
-    flagged_rows = page.find_elements(By.CSS_SELECTOR, f"#{ids.LIVE_STUDENTS} tbody tr.row-flagged")
-    assert sorted(r.find_element(By.TAG_NAME, "td").text for r in flagged_rows) == [
-        "<b>Ana</b> needs attention",
-        "Seat 4 needs attention",
+    cards = wait_for(lambda: page.find_elements(By.CSS_SELECTOR, f"#{ids.LIVE_STUDENTS} .student-card"),
+                     what="the student cards")  # fmt: skip
+    flagged_cards = page.find_elements(By.CSS_SELECTOR, f"#{ids.LIVE_STUDENTS} .student-card.student-flagged")
+    assert sorted(c.find_element(By.CSS_SELECTOR, ".student-head").text for c in flagged_cards) == [
+        "<b>Ana</b>\nneeds attention",
+        "Seat 4\nneeds attention",
     ]
-    badge = flagged_rows[0].find_element(By.CSS_SELECTOR, ".badge")
+    badge = flagged_cards[0].find_element(By.CSS_SELECTOR, ".badge")
     assert badge.is_displayed() and badge.text == "needs attention"
-    assert {r[0] for r in rows} >= {"Seat 1", "Seat 12"}  # unflagged rows unchanged
+    labels = {c.find_element(By.CSS_SELECTOR, ".student-label").text for c in cards}
+    assert labels >= {"Seat 1", "Seat 12"}  # unflagged cards unchanged
     assert timeline_points(page, ids.LIVE_TIMELINE) == len(dashboard.seeded.live.intervals)  # type: ignore[union-attr]
 
 
@@ -177,10 +179,11 @@ def test_a_new_flag_arrives_with_the_poll_without_resetting_the_zoomed_chart(
     assert "based on 33 analysed frames" in flag_item(page, new.id).text
     wait_for(
         lambda: any(
-            "Seat 7" in r.text for r in page.find_elements(By.CSS_SELECTOR, f"#{ids.LIVE_STUDENTS} tr.row-flagged")
+            "Seat 7" in c.text
+            for c in page.find_elements(By.CSS_SELECTOR, f"#{ids.LIVE_STUDENTS} .student-card.student-flagged")
         ),
         timeout=REFRESH_WAIT_S,
-        what="Seat 7's badge in the students table",
+        what="Seat 7's badge on its card",
     )
     assert graph_layout(page, ids.LIVE_TIMELINE, "xaxis.range") == zoomed, "the flag update reset the user's zoom"
     assert timeline_points(page, ids.LIVE_TIMELINE) == len(live.intervals)
@@ -206,8 +209,9 @@ def test_review_page_lists_the_flags_and_shades_them_on_the_timeline(
 
     wait_for(lambda: timeline_points(page, ids.REVIEW_TIMELINE) == len(past.intervals), what="the review timeline")
     shapes = graph_layout(page, ids.REVIEW_TIMELINE, "shapes")
-    assert [s["type"] for s in shapes] == ["rect"] * len(flags.past)
-    assert [s["label"]["text"] for s in shapes] == [str(n) for n in range(1, len(flags.past) + 1)]
+    rects = [s for s in shapes if s["type"] == "rect"]  # the flags; the seeded teacher notes are dashed lines
+    assert [s["label"]["text"] for s in rects] == [str(n) for n in range(1, len(flags.past) + 1)]
+    assert [s["name"] for s in shapes if s["type"] == "line"] == ["note 1", "note 2"]
     # drawn, not just in the figure: one shape path per flag in the plot's shape layer
     drawn = page.find_elements(By.CSS_SELECTOR, f"#{ids.REVIEW_TIMELINE} .shapelayer path")
     assert len(drawn) >= len(flags.past)

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 
 from dashboard import ids
+from dashboard.mood import MoodShares
 from db.emotions import EMOTIONS
 from db.export import export_class_csv, export_student_csv
 from tests.browser.conftest import Dashboard
-from tests.browser.helpers import graph_data, wait_for
-from tests.browser.seed import LIVE_STUDENTS, PAST_STUDENTS, SeededSession
+from tests.browser.helpers import graph_data, graph_layout, wait_for
+from tests.browser.seed import CAMERA_OFF, LIVE_NOTE, LIVE_STUDENTS, NEVER_SEEN, PAST_STUDENTS, SeededSession
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +45,33 @@ def assert_timeline_matches(driver: Chrome, graph_id: str, session: SeededSessio
         assert traces[emotion]["customdata"] == [i.counts[emotion] for i in session.intervals], emotion
 
 
+def student_cards(driver: Chrome) -> dict[str, dict[str, Any]]:
+    """The live page's cards by label: label, emotion, presence, text, sparkline bars and gaps."""
+    cards = {}
+    for card in driver.find_elements(By.CSS_SELECTOR, f"#{ids.LIVE_STUDENTS} .student-card"):
+        label = card.find_element(By.CSS_SELECTOR, ".student-label").text
+        presence = card.find_elements(By.CSS_SELECTOR, ".presence")
+        cards[label] = {
+            "label": label,
+            "emotion": card.get_attribute("data-emotion"),
+            "presence": presence[0].text if presence else "",
+            "text": card.text,
+            "bars": len(card.find_elements(By.CSS_SELECTOR, ".spark-bar")),
+            "gaps": len(card.find_elements(By.CSS_SELECTOR, ".spark-gap")),
+        }
+    return cards
+
+
+def note_names(driver: Chrome, graph_id: str) -> list[str]:
+    """The names of the note lines drawn on a graph (``note 1``...)."""
+    return [s for s in graph_layout_shapes(driver, graph_id) if s.startswith("note")]
+
+
+def graph_layout_shapes(driver: Chrome, graph_id: str) -> list[str]:
+    shapes = graph_layout(driver, graph_id, "shapes") or []
+    return [str(s.get("name", "")) for s in shapes]
+
+
 def table_rows(driver: Chrome, container_id: str) -> list[list[str]]:
     rows = driver.find_elements(By.CSS_SELECTOR, f"#{container_id} tbody tr")
     return [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
@@ -63,11 +92,28 @@ def test_live_page_shows_the_running_session(page: Chrome, seeded_dashboard: Das
     status = page.find_element(By.ID, ids.LIVE_STATUS).text
     assert "online" in status and "frames analysed" in status and "frames skipped" in status
 
-    rows = wait_for(lambda: table_rows(page, ids.LIVE_STUDENTS), what="the students table")
-    assert sorted(r[0] for r in rows) == sorted(LIVE_STUDENTS)
-    ana = next(r for r in rows if r[0] == "<b>Ana</b>")  # the label shown literally...
-    assert ana[1] == latest.dominants["<b>Ana</b>"]
-    assert not page.find_elements(By.CSS_SELECTOR, f"#{ids.LIVE_STUDENTS} td b")  # ...and not parsed as HTML
+    cards = wait_for(lambda: student_cards(page), what="the student cards")
+    assert sorted(cards) == sorted(LIVE_STUDENTS)
+    for student, emotion in latest.dominants.items():  # those seen in the latest interval: its emotion
+        assert cards[student]["emotion"] == emotion, student
+    assert cards["<b>Ana</b>"]["label"] == "<b>Ana</b>"  # the label shown literally...
+    assert not page.find_elements(By.CSS_SELECTOR, f"#{ids.LIVE_STUDENTS} .student-label b")  # ...not as HTML
+    assert cards[CAMERA_OFF]["presence"] == "camera off" and "last seen" in cards[CAMERA_OFF]["text"]
+    # a sparkline bar per recent interval (all 10 here), a gap where the student was not seen
+    assert all(c["bars"] == len(live.intervals) for c in cards.values())
+    assert cards["Seat 4"]["gaps"] == len(live.intervals) // 2  # every 4th student misses odd intervals
+
+    mood = page.find_element(By.ID, ids.LIVE_MOOD).text
+    shares = MoodShares.from_counts(latest.counts)
+    for share in (shares.positive, shares.neutral, shares.negative):
+        assert f"{share:.0%}" in mood
+    assert "pts against the 5 minutes before" in mood
+    seen = page.find_element(By.ID, ids.LIVE_ATTENDANCE).text
+    expected = len(LIVE_STUDENTS) + len(NEVER_SEEN)
+    assert f"{latest.students_seen} of {expected}" in seen and f"{len(LIVE_STUDENTS)}\nseen this session" in seen
+    assert all(name in seen for name in NEVER_SEEN)
+    assert note_names(page, ids.LIVE_TIMELINE) == ["note 1"]  # the seeded note, as a line on the chart
+    assert LIVE_NOTE[0] in page.find_element(By.ID, ids.LIVE_NOTES).text
 
 
 def test_sessions_page_lists_sessions_newest_first_and_links_to_review(

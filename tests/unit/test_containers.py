@@ -30,8 +30,11 @@ def test_from_haar_clips_and_drops_bad_boxes() -> None:
 
 
 def test_from_mtcnn_filters_confidence_and_rescales() -> None:
-    res = [{"box": [10, 10, 20, 20], "confidence": 0.99}, {"box": [50, 50, 20, 20], "confidence": 0.5},
-           {"box": [float("nan"), 0, 20, 20], "confidence": 0.99}]
+    res = [
+        {"box": [10, 10, 20, 20], "confidence": 0.99},
+        {"box": [50, 50, 20, 20], "confidence": 0.5},
+        {"box": [float("nan"), 0, 20, 20], "confidence": 0.99},
+    ]
     d = FaceDetections.from_mtcnn(res, frame_shape=(200, 200, 3), scale=0.5, min_confidence=0.9)
     assert d.boxes.tolist() == [[20, 20, 40, 40]]
     assert d.scores.tolist() == pytest.approx([0.99])

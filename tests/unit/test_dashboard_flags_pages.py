@@ -107,18 +107,18 @@ def test_live_refresh_badges_flagged_students_and_resends_only_the_table_when_fl
     ctx: None, engine: Engine, seeded: tuple[Any, SeededFlags]
 ) -> None:
     classroom, _flags = seeded
-    out = page("live").refresh(0, None)
+    out = page("live").refresh(0, None, None)
     students, fingerprint = out[6], out[-1]
     assert text_of(students).count("needs attention") == 2  # Seat 4 and <b>Ana</b>; the class-wide flag has no row
     with session_factory(engine)() as s, s.begin():
         add_flag(s, classroom.live, student="Seat 7", rule="not_visible", start_interval=9, end_interval=None,
                  severity="warning", reason="Seat 7: face not visible for 3 minutes", frames=60)  # fmt: skip
-    _banner, _style, _status, timeline, distribution, caption, students, _sid, new = page("live").refresh(
-        1, fingerprint
-    )
+    _banner, _style, _status, timeline, distribution, caption, students, _mood, _seen, _notes, _sid, new = page(
+        "live"
+    ).refresh(1, None, fingerprint)
     assert (timeline, distribution, caption) == (no_update, no_update, no_update)  # the charts keep their state
     assert text_of(students).count("needs attention") == 3 and new != fingerprint
-    assert page("live").refresh(2, new)[6] is no_update
+    assert page("live").refresh(2, None, new)[6] is no_update
 
 
 def ack_body(flag_id: int, clicks: int) -> dict[str, Any]:
@@ -189,7 +189,8 @@ def test_review_lists_the_sessions_flags_and_shades_them_on_the_timeline(
         return None
 
     figure = find(layout, ids.REVIEW_TIMELINE).figure
-    assert [s.label.text for s in figure.layout.shapes] == [str(n) for n in range(1, len(flags.past) + 1)]
+    rects = [s for s in figure.layout.shapes if s.type == "rect"]  # the seeded teacher notes are dashed lines
+    assert [s.label.text for s in rects] == [str(n) for n in range(1, len(flags.past) + 1)]
 
 
 def test_review_of_a_session_without_flags_says_so(ctx: None, engine: Engine) -> None:
@@ -315,6 +316,6 @@ def test_review_and_live_ignore_another_sessions_flags(ctx: None, engine: Engine
         add_flag(s, classroom.past, student="Seat 1", rule="not_visible", start_interval=0, end_interval=None,
                  severity="alert", reason="Seat 1: old session", frames=10)  # fmt: skip
         assert s.get(ClassSession, classroom.live.id) is not None
-    assert "needs attention" not in text_of(page("live").refresh(0, None)[6])
+    assert "needs attention" not in text_of(page("live").refresh(0, None, None)[6])
     panel, _ = page("live").refresh_flags(0, None, None)
     assert "old session" not in text_of(panel)

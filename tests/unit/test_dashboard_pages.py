@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dash import Dash, Patch, no_update, page_registry
+from dash import Dash, Patch, html, no_update, page_registry
 from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy import Engine, update
 
@@ -67,23 +67,29 @@ def test_pages_are_registered(app: Dash) -> None:
 
 
 def test_live_callback_on_an_empty_database_says_how_to_start(ctx: None) -> None:
-    banner, style, *_rest = page("live").refresh(0, None)
+    banner, style, *_rest = page("live").refresh(0, None, None)
     assert "python -m monitor run --source" in text_of(banner)
     assert style == {"display": "none"}
 
 
 def test_live_callback_shows_the_running_session(ctx: None, engine: Engine) -> None:
     seeded = seed_classroom(session_factory(engine))
-    out = page("live").refresh(0, None)
-    banner, style, status, timeline, _distribution, _caption, students, session_id, fingerprint = out
+    out = page("live").refresh(0, None, None)
+    banner, style, status, timeline, _distribution, _caption, students, mood, seen, _notes, session_id, fingerprint = (
+        out
+    )
     assert session_id == seeded.live.id and style == {}
     assert "LIVE" in text_of(banner) and "Maths 3B" in text_of(banner)
     assert "online" in text_of(status)
     assert len(timeline.data[0].x) == len(seeded.live.intervals)
     assert "<b>Ana</b>" in text_of(students)  # as a string child: React renders it as text
+    assert "positive" in text_of(mood) and "negative" in text_of(mood)
+    # the seeded roster: 12 seen, 14 expected, Seat 13 and 14 never seen; Seat 12's camera is off now
+    assert "of 14" in text_of(seen) and "Seat 13" in text_of(seen) and "Seat 14" in text_of(seen)
+    assert "camera off" in text_of(students)
     assert all(name in text_of(students) for name in LIVE_STUDENTS)
     # nothing changed since: charts are not re-sent
-    again = page("live").refresh(1, fingerprint)
+    again = page("live").refresh(1, None, fingerprint)
     assert again[3] is no_update
 
 
@@ -92,12 +98,12 @@ def test_live_callback_patches_only_the_data_when_the_session_grows(ctx: None, e
     not, because dcc.Graph copies the zoom into its figure prop. Same session: send the new points only."""
     sessions = session_factory(engine)
     seeded = seed_classroom(sessions)
-    fingerprint = page("live").refresh(0, None)[-1]
+    fingerprint = page("live").refresh(0, None, None)[-1]
     with sessions() as s, s.begin():
         session = s.get(ClassSession, seeded.live.id)
         assert session is not None
         add_interval(s, session, len(seeded.live.intervals), LIVE_STUDENTS, interval_s=30.0)
-    timeline = page("live").refresh(1, fingerprint)[3]
+    timeline = page("live").refresh(1, None, fingerprint)[3]
     assert isinstance(timeline, Patch)
     operations = timeline.to_plotly_json()["operations"]
     assert {tuple(op["location"][:2]) for op in operations} == {("data", i) for i in range(len(EMOTIONS))}
@@ -108,16 +114,23 @@ def test_live_callback_without_a_running_session_shows_the_last_one(ctx: None, e
     seeded = seed_classroom(session_factory(engine))
     with session_factory(engine).begin() as s:
         s.execute(update(ClassSession).values(ended_at=dt.datetime.now(dt.UTC)))
-    banner, *_rest, session_id, _fp = page("live").refresh(0, None)
+    banner, *_rest, session_id, _fp = page("live").refresh(0, None, None)
     assert session_id == seeded.live.id
     assert "No class is running; showing the last session from" in text_of(banner)
 
 
 def test_sessions_page_links_every_session(ctx: None, engine: Engine) -> None:
     seeded = seed_classroom(session_factory(engine))
-    text = text_of(layout_of("/sessions")())
+    layout_of("/sessions")()  # the list itself is drawn by its callback, on the filters
+    table, count = page("sessions").show_sessions("", None, None, None)
+    text = text_of(table)
     for s in (seeded.past, seeded.live):
         assert f"/sessions/{s.id}" in text and s.name in text
+    assert "2 sessions" in text_of(html.Div(count)) and f"/compare?ids={seeded.live.id},{seeded.past.id}" in text_of(
+        html.Div(count)
+    )
+    filtered, _count = page("sessions").show_sessions("bio", None, None, None)
+    assert seeded.past.name in text_of(filtered) and seeded.live.name not in text_of(filtered)
 
 
 @pytest.mark.parametrize("session_id", ["9999", "abc", "", None])
@@ -139,7 +152,7 @@ def test_a_session_without_intervals_yet_renders_on_both_pages(ctx: None, engine
     with sessions() as s, s.begin():
         just_started = add_session(s, name="Just started", started_at=dt.datetime.now(dt.UTC), n_intervals=0,
                                    students=LIVE_STUDENTS, running=True)  # fmt: skip
-    _banner, style, _status, timeline, distribution, *_rest = page("live").refresh(0, None)
+    _banner, style, _status, timeline, distribution, *_rest = page("live").refresh(0, None, None)
     assert style == {} and len(timeline.data) == 0 and len(distribution.data) == 0
     text = text_of(layout_of("/sessions/<session_id>")(session_id=str(just_started.id)))
     assert "Just started" in text and "No intervals recorded yet" in text and "No students were seen." in text

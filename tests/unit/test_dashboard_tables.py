@@ -124,8 +124,12 @@ def test_session_rows_mark_running_sessions_and_keep_the_id_for_links() -> None:
             "duration_s": [math.nan, 2700.0],
         }
     )
-    rows = session_rows(sessions, tz=UTC)
+    moods = pd.DataFrame({"session_id": [1], "students_seen": [4], **{e: [2 if e == "happy" else 0] for e in EMOTIONS}})
+    moods.loc[0, "sad"] = 1
+    moods.loc[0, "neutral"] = 1
+    rows = session_rows(sessions, tz=UTC, moods=moods)
     assert rows[0]["id"] == "2" and rows[0]["Duration"] == "— (running)"
+    assert rows[0]["Overall mood"] == "—"  # no interval yet
     assert rows[1] == {
         "id": "1",
         "Started": "2026-03-01 08:00",
@@ -133,6 +137,7 @@ def test_session_rows_mark_running_sessions_and_keep_the_id_for_links() -> None:
         "Duration": "45 min",
         "Students": "20",
         "Intervals": "45",
+        "Overall mood": "😊 50% · 😐 25% · ☹ 25%",
         "Source": "art.mp4",
     }
 

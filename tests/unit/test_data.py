@@ -68,8 +68,10 @@ def test_npz_and_compact_copy(tmp_path: Path) -> None:
         (lambda p: (p / "x.txt").write_text("hi") and p / "x.txt", "unsupported dataset file"),
         (lambda p: p, "no FER2013 train split"),
         (lambda p: (p / "fer2013.csv").write_text("a,b\n1,2\n") and p / "fer2013.csv", "missing column"),
-        (lambda p: (p / "fer2013.csv").write_text("emotion,pixels,Usage\n1,1 2 3,Training\n") and p / "fer2013.csv",
-         "expected 2304 pixel values"),
+        (
+            lambda p: (p / "fer2013.csv").write_text("emotion,pixels,Usage\n1,1 2 3,Training\n") and p / "fer2013.csv",
+            "expected 2304 pixel values",
+        ),
     ],
 )
 def test_bad_datasets_fail_with_one_line(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
