@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.orm import Session
 
+from db.accounts import Viewer
 from db.emotions import EMOTIONS
 from db.labels import natural_key
 from db.schema import ClassSession, Flag, Interval, SourceStatus, StudentInterval
@@ -71,8 +72,9 @@ _TIME_COLUMNS = frozenset(
 # --- statements -----------------------------------------------------------------------------------------------------
 
 
-def sessions_stmt(limit: int = 200) -> Select[Any]:
-    """Newest sessions first, with interval count, distinct students and the last interval's end.
+def sessions_stmt(limit: int = 200, teacher: str | None = None) -> Select[Any]:
+    """Newest sessions first, with interval count, distinct students and the last interval's end; with ``teacher``
+    only that teacher's sessions (see :func:`_scoped`).
 
     Correlated subqueries rather than joins + GROUP BY: they run only for the ``limit`` rows kept, each through the
     ``session_id`` and ``interval_id`` indexes.
@@ -85,36 +87,41 @@ def sessions_stmt(limit: int = 200) -> Select[Any]:
         .scalar_subquery()
     )
     last_end = select(func.max(Interval.end)).where(Interval.session_id == ClassSession.id).scalar_subquery()
-    return (
-        select(
-            ClassSession.id,
-            ClassSession.name,
-            ClassSession.source,
-            ClassSession.layout,
-            ClassSession.started_at,
-            ClassSession.ended_at,
-            n_intervals.label("intervals"),
-            n_students.label("students"),
-            last_end.label("last_interval_end"),
-        )
-        .order_by(ClassSession.started_at.desc(), ClassSession.id.desc())
-        .limit(limit)
+    stmt = select(
+        ClassSession.id,
+        ClassSession.name,
+        ClassSession.source,
+        ClassSession.layout,
+        ClassSession.started_at,
+        ClassSession.ended_at,
+        n_intervals.label("intervals"),
+        n_students.label("students"),
+        last_end.label("last_interval_end"),
     )
+    return _scoped(stmt, teacher).order_by(ClassSession.started_at.desc(), ClassSession.id.desc()).limit(limit)
 
 
-def live_session_stmt() -> Select[Any]:
-    """The most recently started session that has not ended."""
+def live_session_stmt(teacher: str | None = None) -> Select[Any]:
+    """The most recently started session that has not ended (of ``teacher``, when given)."""
     return (
-        select(ClassSession)
+        _scoped(select(ClassSession), teacher)
         .where(ClassSession.ended_at.is_(None))
         .order_by(ClassSession.started_at.desc(), ClassSession.id.desc())
         .limit(1)
     )
 
 
-def latest_session_stmt() -> Select[Any]:
-    """The most recently started session, ended or not."""
-    return select(ClassSession).order_by(ClassSession.started_at.desc(), ClassSession.id.desc()).limit(1)
+def latest_session_stmt(teacher: str | None = None) -> Select[Any]:
+    """The most recently started session, ended or not (of ``teacher``, when given)."""
+    return (
+        _scoped(select(ClassSession), teacher).order_by(ClassSession.started_at.desc(), ClassSession.id.desc()).limit(1)
+    )
+
+
+def _scoped(stmt: Select[Any], teacher: str | None) -> Select[Any]:
+    """Keep ``teacher``'s sessions only; None keeps every session (an admin, or no login on a loopback-only
+    dashboard). Sessions with no teacher belong to no teacher: only admins see them."""
+    return stmt if teacher is None else stmt.where(ClassSession.teacher == teacher)
 
 
 def timeline_stmt(session_id: int) -> Select[Any]:
@@ -188,14 +195,15 @@ def flags_stmt(session_id: int, open_only: bool = False) -> Select[Any]:
 # --- public queries ---------------------------------------------------------------------------------------------------
 
 
-def list_sessions(s: Session, limit: int = 200) -> pd.DataFrame:
+def list_sessions(s: Session, limit: int = 200, teacher: str | None = None) -> pd.DataFrame:
     """Sessions newest first: id, name, source, layout, started_at, ended_at, intervals, students, duration_s.
+    With ``teacher``, only the sessions that teacher owns.
 
     ``duration_s`` is ``ended_at`` (or, while a session runs, its last interval's end) minus ``started_at`` in
     seconds; NaN for a running session with no interval yet.
     """
     records = []
-    for row in s.execute(sessions_stmt(limit)):
+    for row in s.execute(sessions_stmt(limit, teacher)):
         end = row.ended_at or row.last_interval_end
         duration = (end - row.started_at).total_seconds() if end is not None else math.nan
         records.append(
@@ -221,14 +229,29 @@ def get_session(s: Session, session_id: int) -> ClassSession | None:
     return s.get(ClassSession, session_id)
 
 
-def live_session(s: Session) -> ClassSession | None:
-    """The most recently started session whose ``ended_at`` is NULL, else None."""
-    return s.scalars(live_session_stmt()).first()
+def live_session(s: Session, teacher: str | None = None) -> ClassSession | None:
+    """The most recently started session whose ``ended_at`` is NULL (of ``teacher``, when given), else None."""
+    return s.scalars(live_session_stmt(teacher)).first()
 
 
-def latest_session(s: Session) -> ClassSession | None:
-    """The most recently started session in any state, else None."""
-    return s.scalars(latest_session_stmt()).first()
+def latest_session(s: Session, teacher: str | None = None) -> ClassSession | None:
+    """The most recently started session in any state (of ``teacher``, when given), else None."""
+    return s.scalars(latest_session_stmt(teacher)).first()
+
+
+def can_view(session: ClassSession | None, viewer: Viewer | None) -> bool:
+    """Whether ``viewer`` may see ``session``: anyone when no login is in force (``viewer`` None), an admin always,
+    a teacher only their own sessions. A missing session is not viewable."""
+    if session is None:
+        return False
+    return viewer is None or viewer.is_admin or session.teacher == viewer.name
+
+
+def viewable_session(s: Session, session_id: int, viewer: Viewer | None) -> ClassSession | None:
+    """The session with this id if ``viewer`` may see it, else None: another teacher's session is "not found",
+    exactly like an id that does not exist, so ids reveal nothing."""
+    session = s.get(ClassSession, session_id)
+    return session if can_view(session, viewer) else None
 
 
 def class_timeline(s: Session, session_id: int) -> pd.DataFrame:
@@ -291,14 +314,15 @@ def session_flags(s: Session, session_id: int, open_only: bool = False) -> pd.Da
     return frame.astype({"id": "int64", "rule": "str", "severity": "str", "reason": "str", "frames": "int64"})
 
 
-def acknowledge_flag(s: Session, flag_id: int, at: dt.datetime) -> bool:
-    """Mark a flag as seen by the teacher at ``at`` (aware UTC). Returns False if there is no such flag.
+def acknowledge_flag(s: Session, flag_id: int, at: dt.datetime, viewer: Viewer | None = None) -> bool:
+    """Mark a flag as seen by the teacher at ``at`` (aware UTC). Returns False if there is no such flag, or it
+    belongs to a session ``viewer`` may not see (:func:`can_view`).
 
     Acknowledging again moves the time: the latest acknowledgement is the one the teacher remembers. The caller's
     transaction commits it.
     """
     flag = s.get(Flag, flag_id)
-    if flag is None:
+    if flag is None or not can_view(s.get(ClassSession, flag.session_id), viewer):
         return False
     flag.acknowledged_at = at
     s.flush()

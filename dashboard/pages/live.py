@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dashboard import ids
+from dashboard.access import current_viewer, teacher_scope
 from dashboard.components import (
     GRAPH_CONFIG,
     HONESTY_NOTE,
@@ -114,8 +115,9 @@ def layout(**_query: Any) -> html.Div:
 
 def _shown_session(s: Session) -> tuple[ClassSession | None, bool]:
     """The running session, else the latest one; and whether it is running."""
-    session = live_session(s)
-    return (session, True) if session is not None else (latest_session(s), False)
+    teacher = teacher_scope()  # dash-auth: a teacher sees their own sessions only
+    session = live_session(s, teacher)
+    return (session, True) if session is not None else (latest_session(s, teacher), False)
 
 
 def _banner(session: Any, running: bool, tz: dt.tzinfo | None, now: dt.datetime) -> html.Div:
@@ -248,7 +250,7 @@ def acknowledge(_clicks: list[int | None]) -> dict[str, Any]:
     at = dt.datetime.now(dt.UTC)
     try:
         with write_session() as s:
-            found = acknowledge_flag(s, flag_id, at)
+            found = acknowledge_flag(s, flag_id, at, current_viewer())  # dash-auth: only a visible flag
     except SQLAlchemyError:
         log.exception("acknowledging flag %s failed", flag_id)
         raise PreventUpdate from None

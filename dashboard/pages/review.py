@@ -15,11 +15,13 @@ from dash import dcc, html, register_page
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import ids
+from dashboard.access import current_viewer
 from dashboard.components import GRAPH_CONFIG, card, download_bar, session_facts, text_table
 from dashboard.data import read_session
 from dashboard.figures import distribution_figure, timeline_figure
+from dashboard.report_links import report_links
 from dashboard.tables import FLAG_COLUMNS, SUMMARY_COLUMNS, flag_rows, student_summary, summary_rows
-from db.queries import class_timeline, get_session, session_flags, student_intervals
+from db.queries import class_timeline, session_flags, student_intervals, viewable_session
 
 
 def _title(session_id: str | None = None, **_query: Any) -> str:
@@ -51,7 +53,7 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
     now = dt.datetime.now(dt.UTC)
     try:
         with read_session() as s:
-            session = get_session(s, sid)
+            session = viewable_session(s, sid, current_viewer())  # dash-auth: another teacher's = not found
             if session is None:
                 return _not_found(session_id)
             timeline = class_timeline(s, sid)
@@ -64,7 +66,7 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
         log.warning("reading session %s failed: %s", sid, exc)
         return html.Div([html.H1("Session"), html.P("The database cannot be read right now.", className="error")])
 
-    header: list[Any] = [html.H1(name), facts]
+    header: list[Any] = [html.H1(name), facts, report_links(sid)]  # dash-auth: the printable report
     if running:
         header.append(
             html.P(["This session is still running: ", dcc.Link("watch it live", href="/"), "."], className="note")

@@ -9,6 +9,7 @@ from dash import html, register_page
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import ids
+from dashboard.access import teacher_scope
 from dashboard.components import MONITOR_COMMAND, text_table
 from dashboard.data import read_session
 from dashboard.tables import SESSION_COLUMNS, session_rows
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 def layout(**_query: Any) -> html.Div:
     try:
         with read_session() as s:
-            sessions = list_sessions(s)
+            sessions = list_sessions(s, teacher=teacher_scope())  # dash-auth: a teacher sees their own
     except SQLAlchemyError as exc:
         log.warning("listing sessions failed: %s", exc)
         return html.Div([html.H1("Sessions"), html.P("The database cannot be read right now.", className="error")])
