@@ -37,7 +37,7 @@ from db.report import ReportFlag, ReportNote, SessionReport
 
 MAX_NOTES = 8
 MAX_FLAGS = 14
-MAX_CHARS = 110
+MAX_CHARS = 100
 HONESTY = (
     "Emotion estimates are probabilistic: the model guesses from facial expressions and is often wrong about one "
     "face at one moment. Read a flag as a reason to look back, not a verdict."
@@ -251,14 +251,17 @@ def _rows(fig: Figure, y: float, lines: Sequence[Line], columns: tuple[float, fl
     return y
 
 
-def render_pdf(report: SessionReport, tz: dt.tzinfo | None = None) -> bytes:
-    """One A4 page: header, timeline, overall mood, notes, flags, the honesty note."""
+def render_pdf(report: SessionReport, tz: dt.tzinfo | None = None, *, image_format: str = "pdf") -> bytes:
+    """One A4 page: header, timeline, overall mood, notes, flags, the honesty note. ``image_format="png"`` draws the
+    same page as an image (to look at the layout; the report itself is the PDF)."""
     notes, flags = note_lines(report.notes, tz), flag_lines(report.flags, tz)
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=A4)
         _text(fig, 0.06, 0.965, clip(report.name, 70), fontsize=16, fontweight="bold")
-        _text(fig, 0.06, 0.94, "   ·   ".join(f"{k}: {v}" for k, v in facts(report, tz)), fontsize=8.5)
-        _text(fig, 0.06, 0.915, "Class mood over time", fontsize=11, fontweight="bold")
+        pairs = [f"{k}: {v}" for k, v in facts(report, tz)]
+        _text(fig, 0.06, 0.943, clip("   ·   ".join(pairs[:5]), 140), fontsize=8.5)
+        _text(fig, 0.06, 0.93, clip("   ·   ".join(pairs[5:]), 140), fontsize=8.5)
+        _text(fig, 0.06, 0.912, "Class mood over time", fontsize=11, fontweight="bold")
         draw_timeline(fig.add_axes((0.10, 0.70, 0.86, 0.19)), report, tz)
         _text(fig, 0.06, 0.64, "Overall mood", fontsize=11, fontweight="bold")
         draw_distribution(fig.add_axes((0.15, 0.49, 0.42, 0.13)), report)
@@ -274,11 +277,12 @@ def render_pdf(report: SessionReport, tz: dt.tzinfo | None = None) -> bytes:
         _text(fig, 0.06, y, "Needed attention", fontsize=11, fontweight="bold")
         y -= 0.02
         if flags:
-            _rows(fig, y, flags[:MAX_FLAGS], (0.06, 0.16, 0.34), _more(len(flags) - MAX_FLAGS, "flags"))
+            _rows(fig, y, flags[:MAX_FLAGS], (0.06, 0.15, 0.36), _more(len(flags) - MAX_FLAGS, "flags"))
         else:
             _text(fig, 0.06, y, "No attention flags were raised.", fontsize=7.5, color="#616e7c")
         generated = fmt_datetime(dt.datetime.now(dt.UTC), tz)
         _text(fig, 0.06, 0.035, f"{HONESTY} Report generated {generated}.", fontsize=6.5, color="#616e7c", wrap=True)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="pdf", metadata={"Title": f"ClassMood report: {report.name}"})
+        metadata = {"Title": f"ClassMood report: {report.name}"} if image_format == "pdf" else None
+        fig.savefig(buffer, format=image_format, metadata=metadata, dpi=110)
     return buffer.getvalue()
