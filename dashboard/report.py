@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
+import numpy as np
+import pandas as pd
 
 matplotlib.use("Agg")  # no display; must come before pyplot's first import anywhere in the process
 
@@ -38,11 +40,12 @@ from db.report import ReportFlag, ReportNote, SessionReport
 MAX_NOTES = 8
 MAX_FLAGS = 14
 MAX_CHARS = 100
+MAX_POINTS = 240  # a printed chart is ~7 inches wide: a 3-hour class's 1,080 intervals are drawn as 216 bins
 HONESTY = (
     "Emotion estimates are probabilistic: the model guesses from facial expressions and is often wrong about one "
     "face at one moment. Read a flag as a reason to look back, not a verdict."
 )
-RC: Any = {"pdf.fonttype": 42, "svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 8}
+RC: Any = {"pdf.fonttype": 3, "svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 8}
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def flag_lines(flags: Sequence[ReportFlag], tz: dt.tzinfo | None = None) -> list
         end = fmt_time(f.end, tz)[:5] if f.end is not None else "open"
         who = f.student if f.student is not None else "Whole class"
         lines.append(
-            Line(f"{fmt_time(f.start, tz)[:5]}–{end}", clip(who, 30), clip(f"{rule_label(f.rule)}: {f.reason}"))
+            Line(f"{fmt_time(f.start, tz)[:5]}–{end}", clip(who, 24), clip(f"{rule_label(f.rule)}: {f.reason}"))
         )
     return lines
 
@@ -100,12 +103,26 @@ def _more(n: int, what: str) -> str:
 # --- charts -----------------------------------------------------------------------------------------------------------
 
 
+def coarsen(timeline: pd.DataFrame, max_points: int) -> pd.DataFrame:
+    """At most ``max_points`` rows: runs of consecutive intervals merged, their counts and students seen summed (so
+    each bin's shares are the shares of all its student-intervals), starting at the run's first interval."""
+    n = len(timeline)
+    if n <= max_points:
+        return timeline
+    size = -(-n // max_points)
+    bins = np.arange(n) // size
+    counted = timeline[["students_seen", *EMOTIONS]].groupby(bins).sum()
+    counted.insert(0, "interval_start", timeline["interval_start"].groupby(bins).first())
+    return counted.reset_index(drop=True)
+
+
 def draw_timeline(ax: Axes, report: SessionReport, tz: dt.tzinfo | None = None) -> None:
     timeline = report.timeline
     if timeline.empty:
         ax.text(0.5, 0.5, "No intervals recorded", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return
+    timeline = coarsen(timeline, MAX_POINTS)
     x = local_naive(timeline["interval_start"], tz).tolist()
     shares = emotion_shares(timeline)
     ax.stackplot(
