@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -200,7 +199,7 @@ class Client:
             response = self.flask.get(path)
             assert response.status_code == 200, (path, response.status_code)
             return bytes(response.data)
-        with urllib.request.urlopen(self.base + path, timeout=60) as response:  # noqa: S310 - our own loopback server
+        with urllib.request.urlopen(self.base + path, timeout=60) as response:
             return bytes(response.read())
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
@@ -210,7 +209,7 @@ class Client:
             assert response.status_code in (200, 204), (path, response.status_code, response.data[:300])
             return response.get_json(silent=True)
         request = urllib.request.Request(self.base + path, data=data, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=60) as response:
             raw = response.read()
             return json.loads(raw) if raw else None
 
@@ -316,7 +315,7 @@ def dashboard_process(url: str) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(base + "/", timeout=2).close()  # noqa: S310
+                urllib.request.urlopen(base + "/", timeout=2).close()
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
