@@ -217,7 +217,8 @@ def _login() -> Response:
         throttle.failed(address, name)
         log.info("failed login for %r from %s", name, address)
         time.sleep(FAILURE_DELAY_S)
-        return _login_page("Wrong account name or password, or the account is disabled.", name, next_path, 401)
+        # 200, not 401: the form is shown again with the message (a 401 page is a console error in the browser)
+        return _login_page("Wrong account name or password, or the account is disabled.", name, next_path)
     throttle.succeeded(address, name)
     session.clear()
     session.permanent = True
