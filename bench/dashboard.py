@@ -109,7 +109,7 @@ def seed(engine: Engine, *, n_sessions: int, big_students: int, big_hours: float
             for i in range(n_intervals):
                 interval_id += 1
                 start = started + dt.timedelta(seconds=i * interval_s)
-                present = [s for s in labels if rng.random() > 0.05]
+                present = [s for s in labels if rng.random() > (0.005 if big else 0.05)]
                 dominants = rng.choices(EMOTIONS, weights=weights, k=len(present))
                 counts = {f"n_{e}": dominants.count(e) for e in EMOTIONS}
                 intervals.append({"id": interval_id, "session_id": k, "start": start,

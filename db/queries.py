@@ -163,23 +163,24 @@ def student_intervals_stmt(session_id: int) -> Select[Any]:
 
 
 def latest_students_stmt(session_id: int) -> Select[Any]:
-    """Each student's row from the latest interval they were seen in (a window function; SQLite >= 3.25)."""
-    ranked = (
-        select(
-            StudentInterval.id,
-            func.row_number()
-            .over(partition_by=StudentInterval.student, order_by=(Interval.start.desc(), Interval.id.desc()))
-            .label("rank"),
-        )
+    """Each student's row from the latest interval they were seen in.
+
+    A GROUP BY on (student, latest start) joined back, rather than a ``row_number()`` window: on a 3-hour class
+    (43,000 rows) it is about twice as fast on SQLite, and (student, interval start) is unique within a session
+    because an interval's start is (``UniqueConstraint(session_id, start)``).
+    """
+    last = (
+        select(StudentInterval.student, func.max(Interval.start).label("last_start"))
         .join(Interval, StudentInterval.interval_id == Interval.id)
         .where(Interval.session_id == session_id)
+        .group_by(StudentInterval.student)
         .subquery()
     )
     return (
         select(*_student_columns())
         .join(Interval, StudentInterval.interval_id == Interval.id)
-        .join(ranked, ranked.c.id == StudentInterval.id)
-        .where(ranked.c.rank == 1)
+        .join(last, (last.c.student == StudentInterval.student) & (last.c.last_start == Interval.start))
+        .where(Interval.session_id == session_id)
     )
 
 
@@ -276,8 +277,11 @@ def student_intervals(s: Session, session_id: int) -> pd.DataFrame:
     interval's times (two datetime conversions per row were most of the time), the 1,080 intervals' times are read
     once and joined in pandas, and the natural label order is computed once per label.
     """
-    times = s.execute(select(Interval.id, Interval.start, Interval.end).where(Interval.session_id == session_id)).all()
-    rows = s.execute(
+    conn = s.connection()  # Core results: the ORM's per-row handling of 43,000 plain rows costs more than the query
+    times = conn.execute(
+        select(Interval.id, Interval.start, Interval.end).where(Interval.session_id == session_id)
+    ).all()
+    rows = conn.execute(
         select(
             StudentInterval.interval_id,
             StudentInterval.student,
