@@ -70,6 +70,8 @@ def read_password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         return check_password(line.removesuffix("\n").removesuffix("\r"))
+    if not sys.stdin.isatty():  # getpass would fall back to echoing, or read a script's input by surprise
+        raise AccountError("no terminal to ask for the password on; pipe it in with --password-stdin")
     try:
         first = getpass.getpass("Password: ")
         check_password(first)
