@@ -53,6 +53,9 @@ def create_app(sessions: sessionmaker[Session], *, require_login: bool = False) 
     install_reports(app.server)
     if require_login:
         install_login(app.server, sessions)
-    # a function, so the navbar can name the logged-in account on every page load
-    app.layout = lambda: html.Div([navbar(), html.Main(page_container, className="page")])
+    def shell() -> html.Div:
+        return html.Div([navbar(), html.Main(page_container, className="page")])
+
+    # with a login, a function, so the navbar names the logged-in account on every page load
+    app.layout = shell if require_login else shell()
     return app
