@@ -53,6 +53,7 @@ def create_app(sessions: sessionmaker[Session], *, require_login: bool = False) 
     install_reports(app.server)
     if require_login:
         install_login(app.server, sessions)
+
     def shell() -> html.Div:
         return html.Div([navbar(), html.Main(page_container, className="page")])
 
