@@ -185,6 +185,12 @@ def test_teacher_sees_only_their_own_sessions(fresh: Chrome, shared: Shared) -> 
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 1 and past.name.replace(" ", "") in reader.pages[0].extract_text().replace(" ", "")
 
+    # the flag rules apply to every class: a teacher may look at them but not change them
+    fresh.get(shared.url + "/settings")
+    wait_for(lambda: fresh.find_element(By.ID, ids.SETTINGS_SAVE), what="the settings form").click()
+    message = wait_for(lambda: fresh.find_element(By.ID, ids.SETTINGS_MESSAGE).text, what="the save message")
+    assert message == "Not saved: only an admin account can change the settings."
+
     fresh.find_element(By.ID, "logout").click()
     wait_for(lambda: "/login" in fresh.current_url, what="the login page after logging out")
     assert request(shared, "GET", "/_dash-layout", cookie=None)[0] == 401
