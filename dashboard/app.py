@@ -12,6 +12,8 @@ from dash import Dash, dcc, html, page_container
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard import data, ids
+from dashboard.access import account_links, install_login
+from dashboard.reports import install_reports
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,15 +26,17 @@ def navbar() -> html.Nav:
             dcc.Link("Sessions", href="/sessions", className="nav-link"),
             dcc.Link("Compare", href="/compare", className="nav-link"),
             dcc.Link("Settings", href="/settings", className="nav-link"),
+            *account_links(),
         ],
         id=ids.NAVBAR,
         className="navbar",
     )
 
 
-def create_app(sessions: sessionmaker[Session]) -> Dash:
+def create_app(sessions: sessionmaker[Session], *, require_login: bool = False) -> Dash:
     """Build the app on ``sessions`` (a factory from ``db.engine.session_factory``). Call once per process:
-    Dash Pages imports the page modules, which register their callbacks globally."""
+    Dash Pages imports the page modules, which register their callbacks globally. ``require_login``: every route
+    needs a login (``dashboard.access``), for a dashboard bound beyond this machine."""
     app = Dash(
         "dashboard",  # a package name, so the pages import as dashboard.pages.<name>
         use_pages=True,
@@ -47,5 +51,13 @@ def create_app(sessions: sessionmaker[Session]) -> Dash:
     from dashboard import downloads  # noqa: F401
 
     data.install(app.server, sessions)
-    app.layout = html.Div([navbar(), html.Main(page_container, className="page")])
+    install_reports(app.server)
+    if require_login:
+        install_login(app.server, sessions)
+
+    def shell() -> html.Div:
+        return html.Div([navbar(), html.Main(page_container, className="page")])
+
+    # with a login, a function, so the navbar names the logged-in account on every page load
+    app.layout = shell if require_login else shell()
     return app

@@ -14,9 +14,10 @@ from dash.exceptions import PreventUpdate
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import ids
+from dashboard.access import current_viewer
 from dashboard.data import read_session
 from db.export import UnknownSessionError, export_class_csv, export_student_csv
-from db.queries import get_session
+from db.queries import viewable_session
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def download_csv(class_clicks: int | None, student_clicks: int | None, session_i
     kind = "students" if ctx.triggered_id == ids.CSV_STUDENTS_BUTTON else "class"
     try:
         with read_session() as s:
-            session = get_session(s, session_id)
+            session = viewable_session(s, session_id, current_viewer())  # another teacher's: not found
             if session is None:
                 raise PreventUpdate
             text = export_student_csv(s, session_id) if kind == "students" else export_class_csv(s, session_id)

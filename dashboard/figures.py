@@ -191,22 +191,32 @@ def timeline_figure(
     )
     fig.update_yaxes(title="share of students", tickformat=".0%", range=[0, 1], fixedrange=True)
     fig.update_xaxes(title=None)
+    shapes = []
     for span in flag_spans(flags, timeline, tz=tz) if flags is not None else []:
         colour = SEVERITY_COLOURS.get(span.severity, SEVERITY_COLOURS["info"])
         # above the traces: the stacked areas fill the whole plot, so a shape below them would be hidden
-        fig.add_vrect(
-            x0=span.x0,
-            x1=span.x1,
-            layer="above",
-            fillcolor=_translucent(colour, 0.16),
-            line={"color": colour, "width": 1.5, "dash": "dot"},
-            label={
-                "text": str(span.number),
-                "textposition": "top left",
-                "font": {"size": 12, "color": colour, "weight": "bold"},
-            },
-            name=f"flag {span.number}",
+        shapes.append(
+            {
+                "type": "rect",  # what fig.add_vrect makes, set in one go: add_vrect copies the figure per call
+                "xref": "x",
+                "yref": "y domain",
+                "x0": span.x0,
+                "x1": span.x1,
+                "y0": 0,
+                "y1": 1,
+                "layer": "above",
+                "fillcolor": _translucent(colour, 0.16),
+                "line": {"color": colour, "width": 1.5, "dash": "dot"},
+                "label": {
+                    "text": str(span.number),
+                    "textposition": "top left",
+                    "font": {"size": 12, "color": colour, "weight": "bold"},
+                },
+                "name": f"flag {span.number}",
+            }
         )
+    if shapes:
+        fig.update_layout(shapes=shapes)
     return add_notes(fig, notes, tz=tz)
 
 

@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--fps", type=float, help="frames analysed per second (default 2)")
         p.add_argument("--db", help="database URL (default: SQLite in the user data folder; or DATABASE_URL)")
         p.add_argument("--name", help="session title")
+        p.add_argument("--teacher", help="dashboard account that owns the session (a teacher sees only their own)")
+        p.add_argument("--classroom", help="room or course label stored with the session")
         p.add_argument("--layout", choices=["room", "gallery", "auto"], help="room seats or Zoom gallery tiles")
         p.add_argument("--detector", choices=["haar", "mtcnn"], help="face detector")
         p.add_argument("--model", type=Path, help="emotion model file (.keras, with labels.json beside it)")
@@ -69,6 +71,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         ("analysis", "interval_s"): args.interval,
         ("analysis", "name"): args.name,
         ("analysis", "layout"): args.layout,
+        ("analysis", "teacher"): args.teacher,
+        ("analysis", "classroom"): args.classroom,
         ("detector", "kind"): args.detector,
         ("model", "path"): args.model,
         ("storage", "db_url"): args.db,

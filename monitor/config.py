@@ -52,6 +52,10 @@ class AnalysisConfig(_Section):
     interval_s: float = Field(10.0, ge=1, le=3600, description="length of one aggregation interval in seconds")
     layout: Literal["room", "gallery", "auto"] = Field("auto", description="room seats or Zoom gallery tiles")
     seat_match: float = Field(1.0, gt=0, le=5, description="room: max centre distance to a seat, in face widths")
+    teacher: str | None = Field(
+        None, min_length=1, max_length=100, description="dashboard account that owns the session (sees it)"
+    )
+    classroom: str | None = Field(None, min_length=1, max_length=100, description="room or course label")
 
 
 class StorageConfig(_Section):

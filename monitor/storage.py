@@ -40,6 +40,8 @@ class OpenSession:
     detector: str
     model: str
     started_at: dt.datetime
+    teacher: str | None = None  # the dashboard account that owns the session (defaults: older spool files load)
+    classroom: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,7 @@ class StorageWriter(threading.Thread):
             row = ClassSession(
                 name=op.name, source=op.source, layout=op.layout, interval_s=op.interval_s, fps=op.fps,
                 detector=op.detector, model=op.model, started_at=op.started_at,
+                teacher=op.teacher, classroom=op.classroom,
             )
             s.add(row)
             s.flush()

@@ -145,6 +145,7 @@ class Worker:
             OpenSession(
                 name=name, source=spec.display, layout=self.layout, interval_s=cfg.analysis.interval_s,
                 fps=cfg.capture.fps, detector=self.p.detector.name, model=self.p.model_name, started_at=started_at,
+                teacher=cfg.analysis.teacher, classroom=cfg.analysis.classroom,
             )
         )
         agg = Aggregator(started_at, cfg.analysis.interval_s, 1.0 / cfg.capture.fps)

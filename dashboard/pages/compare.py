@@ -14,12 +14,13 @@ from dash import Input, Output, callback, dcc, html, register_page
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import ids
+from dashboard.access import current_viewer, teacher_scope
 from dashboard.components import GRAPH_CONFIG, card, text_table
 from dashboard.data import read_session
 from dashboard.figures import MEASURES, ComparedSession, compare_distribution_figure, compare_timeline_figure
 from dashboard.formatting import fmt_datetime, fmt_duration, parse_ids
 from dashboard.tables import mood_text
-from db.queries import class_timeline, get_session, session_choices, session_moods
+from db.queries import class_timeline, session_choices, session_moods, viewable_session
 
 register_page(__name__, path="/compare", name="Compare", title="ClassMood · Compare", order=2)
 
@@ -39,7 +40,7 @@ def layout(**query: Any) -> html.Div:
     chosen = parse_ids(query.get("ids"), MAX_SESSIONS)
     try:
         with read_session() as s:
-            sessions = session_choices(s, OPTIONS_LIMIT)
+            sessions = session_choices(s, OPTIONS_LIMIT, teacher_scope())
     except SQLAlchemyError as exc:
         log.warning("listing sessions failed: %s", exc)
         return html.Div([html.H1("Compare"), html.P("The database cannot be read right now.", className="error")])
@@ -121,9 +122,11 @@ def compare(chosen: list[int] | None, measure: str | None) -> tuple[Any, Any, An
     rows: list[dict[str, str]] = []
     try:
         with read_session() as s:
+            viewer = current_viewer()
+            chosen = [i for i in chosen if viewable_session(s, i, viewer) is not None]  # another teacher's: absent
             moods = session_moods(s, chosen).set_index("session_id")
             for session_id in chosen:
-                session = get_session(s, session_id)
+                session = viewable_session(s, session_id, viewer)
                 if session is None:
                     continue
                 timeline = class_timeline(s, session_id)

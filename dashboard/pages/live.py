@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dashboard import ids
+from dashboard.access import current_viewer, teacher_scope
 from dashboard.components import (
     GRAPH_CONFIG,
     HONESTY_NOTE,
@@ -74,6 +75,7 @@ from db.queries import (
     session_flags,
     session_notes,
     source_status,
+    viewable_session,
 )
 from db.schema import ClassSession
 
@@ -165,8 +167,9 @@ def layout(**_query: Any) -> html.Div:
 
 def _shown_session(s: Session) -> tuple[ClassSession | None, bool]:
     """The running session, else the latest one; and whether it is running."""
-    session = live_session(s)
-    return (session, True) if session is not None else (latest_session(s), False)
+    teacher = teacher_scope()  # dash-auth: a teacher sees their own sessions only
+    session = live_session(s, teacher)
+    return (session, True) if session is not None else (latest_session(s, teacher), False)
 
 
 def _banner(session: Any, running: bool, tz: dt.tzinfo | None, now: dt.datetime) -> html.Div:
@@ -330,7 +333,10 @@ def add_live_note(clicks: int | None, submits: int | None, text: str | None, ses
     at = dt.datetime.now(dt.UTC)
     try:
         with write_session() as s:
-            note = add_note(s, int(session_id), at, text or "")
+            viewer = current_viewer()
+            if viewable_session(s, int(session_id), viewer) is None:  # another teacher's session: as if deleted
+                return no_update, html.Span("That session no longer exists.", className="error"), no_update
+            note = add_note(s, int(session_id), at, text or "", author=viewer.name if viewer else None)
             note_id = note.id if note is not None else None
     except ValueError as exc:
         return no_update, html.Span(f"Not added: {exc}.", className="error"), no_update
@@ -387,7 +393,7 @@ def acknowledge(_clicks: list[int | None]) -> dict[str, Any]:
     at = dt.datetime.now(dt.UTC)
     try:
         with write_session() as s:
-            found = acknowledge_flag(s, flag_id, at)
+            found = acknowledge_flag(s, flag_id, at, current_viewer())  # dash-auth: only a visible flag
     except SQLAlchemyError:
         log.exception("acknowledging flag %s failed", flag_id)
         raise PreventUpdate from None

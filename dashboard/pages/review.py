@@ -20,6 +20,7 @@ from dash.exceptions import PreventUpdate
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import ids
+from dashboard.access import current_viewer
 from dashboard.components import GRAPH_CONFIG, card, download_bar, notes_list, session_facts, text_table
 from dashboard.data import read_session, write_session
 from dashboard.figures import (
@@ -31,6 +32,7 @@ from dashboard.figures import (
     timeline_figure,
 )
 from dashboard.formatting import fmt_time, parse_clock
+from dashboard.report_links import report_links
 from dashboard.tables import (
     FLAG_COLUMNS,
     SUMMARY_COLUMNS,
@@ -43,13 +45,13 @@ from db.queries import (
     add_note,
     class_timeline,
     dominant_counts,
-    get_session,
     latest_students,
     session_flags,
     session_notes,
     session_students,
     student_grid,
     student_timeline,
+    viewable_session,
 )
 
 
@@ -82,7 +84,7 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
     now = dt.datetime.now(dt.UTC)
     try:
         with read_session() as s:
-            session = get_session(s, sid)
+            session = viewable_session(s, sid, current_viewer())  # dash-auth: another teacher's = not found
             if session is None:
                 return _not_found(session_id)
             timeline = class_timeline(s, sid)
@@ -112,8 +114,8 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
             className="muted",
         )
     )
-    # The printable report's links ("Report (HTML)", "Report (PDF)") go here; the report is built in its own module.
-    header.append(html.Div(id=ids.REPORT_LINKS, className="report-links"))
+    # the printable report's links ("Report (HTML)", "Report (PDF)"), built in dashboard.report_links
+    header.append(html.Div(report_links(sid), id=ids.REPORT_LINKS, className="report-links"))
     return html.Div(
         [
             dcc.Store(id=ids.SESSION_ID_STORE, data=sid),
@@ -271,6 +273,8 @@ def show_student(student: str | None, _notes: Any, session_id: int | None) -> tu
         return empty_figure(message, height=300), empty_figure(message, height=300)
     try:
         with read_session() as s:
+            if viewable_session(s, int(session_id), current_viewer()) is None:  # a forged id reads nothing
+                raise PreventUpdate
             rows = student_timeline(s, int(session_id), student)
             notes = session_notes(s, int(session_id))
     except SQLAlchemyError as exc:
@@ -328,7 +332,7 @@ def add_review_note(
     sid = int(session_id)
     try:
         with write_session() as s:
-            session = get_session(s, sid)
+            session = viewable_session(s, sid, current_viewer())
             if session is None:
                 return refused("That session no longer exists.")
             at = parse_clock(clock or "", session.started_at)

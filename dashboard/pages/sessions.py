@@ -16,11 +16,12 @@ from dash.exceptions import PreventUpdate
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import ids
+from dashboard.access import current_viewer, teacher_scope
 from dashboard.components import MONITOR_COMMAND, text_table
 from dashboard.data import read_session, write_session
 from dashboard.formatting import date_bounds, fmt_datetime
 from dashboard.tables import SESSION_COLUMNS, session_rows
-from db.queries import delete_session, get_session, list_sessions, session_moods
+from db.queries import delete_session, list_sessions, session_moods, viewable_session
 
 register_page(__name__, path="/sessions", name="Sessions", title="ClassMood · Sessions", order=1)
 
@@ -98,7 +99,7 @@ def show_sessions(title: str | None, start: str | None, end: str | None, _delete
     since, until = date_bounds(start, end)
     try:
         with read_session() as s:
-            sessions = list_sessions(s, LIMIT, title=title, since=since, until=until)
+            sessions = list_sessions(s, LIMIT, teacher_scope(), title=title, since=since, until=until)
             moods = session_moods(s, sessions["id"].tolist())
     except SQLAlchemyError as exc:
         log.warning("listing sessions failed: %s", exc)
@@ -139,7 +140,7 @@ def ask_to_delete(_clicks: list[int | None]) -> tuple[bool, str, int]:
     session_id = int(trigger["index"])
     try:
         with read_session() as s:
-            session = get_session(s, session_id)
+            session = viewable_session(s, session_id, current_viewer())
             if session is None:
                 raise PreventUpdate
             what = f"“{session.name}” of {fmt_datetime(session.started_at)}"
@@ -162,7 +163,7 @@ def delete_confirmed(submitted: int | None, session_id: int | None) -> tuple[Any
         raise PreventUpdate
     try:
         with write_session() as s:
-            session = get_session(s, int(session_id))
+            session = viewable_session(s, int(session_id), current_viewer())
             name = session.name if session is not None else None
             deleted = delete_session(s, int(session_id))
     except SQLAlchemyError as exc:

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import ids
+from dashboard.access import current_viewer
 from dashboard.components import card
 from dashboard.data import read_session, write_session
 from dashboard.formatting import fmt_time
@@ -267,6 +268,13 @@ def save(n_clicks: int | None, _numbers: list[Any], _enabled: list[Any]) -> tupl
             className="error",
         )
         return message, field_errors, classes
+    viewer = current_viewer()  # dash-auth: the rules apply to every class, so only an admin changes them
+    if viewer is not None and not viewer.is_admin:
+        return (
+            html.P("Not saved: only an admin account can change the settings.", className="error"),
+            field_errors,
+            classes,
+        )
     try:
         with write_session() as s:
             save_flag_settings(s, settings)

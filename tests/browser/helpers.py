@@ -64,12 +64,23 @@ class Server:
 
 
 @contextlib.contextmanager
-def run_dashboard(db_url: str, log: Path) -> Iterator[Server]:
-    """``python -m dashboard --port <free> --db <db_url>``, waited for until it answers, stopped afterwards."""
+def run_dashboard(db_url: str, log: Path, *, host: str | None = None, ready_path: str = "/") -> Iterator[Server]:
+    """``python -m dashboard --port <free> --db <db_url>``, waited for until ``ready_path`` answers, stopped
+    afterwards. With ``host`` (e.g. 0.0.0.0, which requires a login) it listens there; the tests still connect
+    through 127.0.0.1 only."""
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dashboard", "--port", str(port), "--db", db_url],
+            [
+                sys.executable,
+                "-m",
+                "dashboard",
+                "--port",
+                str(port),
+                "--db",
+                db_url,
+                *(["--host", host] if host else []),
+            ],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -82,7 +93,7 @@ def run_dashboard(db_url: str, log: Path) -> Iterator[Server]:
             if process.poll() is not None:
                 raise RuntimeError(f"dashboard exited with {process.returncode}:\n{server.output()}")
             try:
-                with urllib.request.urlopen(server.url + "/", timeout=2) as response:
+                with urllib.request.urlopen(server.url + ready_path, timeout=2) as response:
                     if response.status == 200:
                         break
             except (urllib.error.URLError, ConnectionError, TimeoutError):

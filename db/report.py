@@ -1,0 +1,101 @@
+"""What the one-page session report says, read from the database in a few aggregate queries.
+
+The dashboard renders it (``dashboard.report``: HTML with inline SVG charts, and PDF); this module only gathers it,
+scoped like every other read: a session the viewer may not see is None, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.accounts import Viewer
+from db.emotions import EMOTIONS
+from db.queries import class_timeline, flag_rows, viewable_session
+from db.schema import Interval, Note, StudentInterval
+
+
+@dataclass(frozen=True)
+class ReportNote:
+    at: dt.datetime
+    text: str
+    author: str | None
+
+
+@dataclass(frozen=True)
+class ReportFlag:
+    student: str | None  # None: the whole class
+    rule: str
+    severity: str
+    reason: str
+    start: dt.datetime
+    end: dt.datetime | None  # None: still open (or open when the class ended)
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    session_id: int
+    name: str
+    teacher: str | None
+    classroom: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    last_interval_end: dt.datetime | None
+    students: int  # distinct student labels with at least one analysed interval
+    intervals: int
+    totals: dict[str, int]  # student-intervals per dominant emotion over the whole session
+    timeline: pd.DataFrame  # db.queries.class_timeline
+    notes: list[ReportNote]
+    flags: list[ReportFlag]
+
+    @property
+    def duration_s(self) -> float | None:
+        end = self.ended_at or self.last_interval_end
+        return None if end is None else (end - self.started_at).total_seconds()
+
+    def shares(self) -> dict[str, float]:
+        total = sum(self.totals.values())
+        return {e: (self.totals[e] / total if total else 0.0) for e in EMOTIONS}
+
+
+def session_report(s: Session, session_id: int, viewer: Viewer | None) -> SessionReport | None:
+    """The report's content for ``session_id``, or None if there is no such session or ``viewer`` may not see it."""
+    session = viewable_session(s, session_id, viewer)
+    if session is None:
+        return None
+    sums = s.execute(
+        select(
+            func.count(Interval.id),
+            func.max(Interval.end),
+            *(func.coalesce(func.sum(getattr(Interval, f"n_{e}")), 0) for e in EMOTIONS),
+        ).where(Interval.session_id == session_id)
+    ).one()
+    students = s.scalar(
+        select(func.count(StudentInterval.student.distinct()))
+        .join(Interval, StudentInterval.interval_id == Interval.id)
+        .where(Interval.session_id == session_id)
+    )
+    notes = [
+        ReportNote(n.at, n.text, n.author)
+        for n in s.scalars(select(Note).where(Note.session_id == session_id).order_by(Note.at, Note.id))
+    ]
+    flags = [ReportFlag(r.student, r.rule, r.severity, r.reason, r.start, r.end) for r in flag_rows(s, session_id)]
+    return SessionReport(
+        session_id=session.id,
+        name=session.name,
+        teacher=session.teacher,
+        classroom=session.classroom,
+        started_at=session.started_at,
+        ended_at=session.ended_at,
+        last_interval_end=sums[1],
+        students=int(students or 0),
+        intervals=int(sums[0]),
+        totals={e: int(v) for e, v in zip(EMOTIONS, sums[2:], strict=True)},
+        timeline=class_timeline(s, session_id),
+        notes=notes,
+        flags=flags,
+    )
