@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="monitor a class from a video source", description=__doc__)
     run.add_argument("--source", help="video file, camera index (0), rtsp:// or http(s):// URL, screen, "
                      "screen:LEFT,TOP,WIDTH,HEIGHT, or a folder of images")
+    run.add_argument("--roster", type=Path, help="gallery: CSV with columns display_name, student (the class list)")
+    from monitor.preview import add_arguments as preview_arguments
+
+    preview = sub.add_parser("preview", help="save one annotated frame (tiles, names, faces) to check the setup")
+    preview_arguments(preview)
     replay = sub.add_parser("replay", help="write intervals saved while the database was unreachable")
     replay.add_argument("file", type=Path, help="the spool file the worker named when it shut down")
     replay.add_argument("--db", help="database URL (default: SQLite in the user data folder; or DATABASE_URL)")
@@ -69,6 +74,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         ("analysis", "interval_s"): args.interval,
         ("analysis", "name"): args.name,
         ("analysis", "layout"): args.layout,
+        ("analysis", "roster"): getattr(args, "roster", None),
         ("detector", "kind"): args.detector,
         ("model", "path"): args.model,
         ("storage", "db_url"): args.db,
@@ -113,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "replay":
         return replay(args.file, args.db)
+    if args.command == "preview":
+        from monitor.preview import run_preview
+
+        return run_preview(args)
     if args.command == "reflag":
         from monitor.reflag import run_reflag
 
@@ -126,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     from db.engine import DatabaseURLError
     from models.classifier import ModelError
     from monitor.config import ConfigError, load_config
+    from monitor.identity import RosterError
     from monitor.sources import SourceError
 
     try:
@@ -148,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         from monitor.worker import Worker, prepare
 
         prepared = prepare(config)
-    except (ConfigError, DatabaseURLError, SourceError, ModelError) as exc:
+    except (ConfigError, DatabaseURLError, SourceError, ModelError, RosterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -52,6 +52,8 @@ class AnalysisConfig(_Section):
     interval_s: float = Field(10.0, ge=1, le=3600, description="length of one aggregation interval in seconds")
     layout: Literal["room", "gallery", "auto"] = Field("auto", description="room seats or Zoom gallery tiles")
     seat_match: float = Field(1.0, gt=0, le=5, description="room: max centre distance to a seat, in face widths")
+    roster: Path | None = Field(None, description="gallery: CSV of display_name, student mapping Zoom names to the class")
+    name_match: float = Field(80.0, ge=50, le=100, description="gallery: fuzzy score (0-100) for a name to match")
 
 
 class StorageConfig(_Section):

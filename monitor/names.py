@@ -1,0 +1,204 @@
+"""Read the display name on each Zoom gallery tile, and tell a tile without video (camera off) from one with video.
+
+Zoom writes each participant's display name in the bottom-left corner of their tile, white on a translucent dark
+box. ``NameReader.read`` finds that text (bright pixels next to dark ones, in the tile's bottom strip), and reads it
+with Tesseract (Debian's ``tesseract-ocr`` through ``pytesseract``, which runs the binary once per call).
+
+A call costs 100-300 ms, so labels are cached by their content: the binarised label, downscaled to a fixed height,
+is hashed, and a label seen before costs a hash, not an OCR call. The labels not yet in the cache are stacked into
+one image and read in ONE call, each line mapped back to its label by position; in a steady class nothing is read at
+all. Nothing is written: the crops live in memory for the call only.
+
+A tile with no video shows a flat grey surface (the name large in its middle, or initials): ``is_camera_off``
+measures how much of the tile, label strip excluded, is one flat colour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from monitor.gallery import GalleryGrid, Tile
+
+log = logging.getLogger(__name__)
+
+Image = npt.NDArray[np.uint8]
+
+_STRIP = 0.22  # the label sits in the bottom this share of the tile
+_STRIP_WIDTH = 0.9  # and starts near the left edge; long names reach across most of the tile
+_BRIGHT = 180  # label text is white
+_DARK = 120  # on a box darkened to 40%: text pixels lie next to dark ones
+_START = 0.12  # the label text starts within this share of the tile's width from its left edge
+_OCR_HEIGHT = 48  # px: text lines are scaled to this height for Tesseract (better than 32 or 36 on small labels)
+_HASH_HEIGHT = 14  # px: the binarised label is hashed at this height (misses a pixel of compression noise)
+_MIN_CONF = 30.0  # Tesseract's mean word confidence below which a read is no read
+_FLAT_TOL = 6  # levels: a camera-off tile is flat to within this, video is not
+_FLAT_SHARE = 0.72  # share of the tile (label strip excluded) that is flat on a camera-off tile
+_ALLOWED = re.compile(r"[^\w .'\-()&@+]", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class TileReading:
+    """One tile of a frame: its place, the display name on it (``None``: no label or unreadable), camera off."""
+
+    tile: Tile
+    name: str | None
+    camera_off: bool
+    label_box: tuple[int, int, int, int] | None = None  # where the label text was found, image pixels
+
+    @property
+    def fallback(self) -> str:
+        """The position label used when the name cannot be read: ``Tile R-C``."""
+        return self.tile.label
+
+
+@dataclass
+class OcrStats:
+    """How much OCR a reader has done: calls to Tesseract, labels read, labels answered from the cache."""
+
+    calls: int = 0
+    labels_read: int = 0
+    cache_hits: int = 0
+
+
+def clean_name(text: str) -> str | None:
+    """Tesseract's text as a display name: one line, stray symbols dropped, ``None`` without a letter or digit."""
+    text = _ALLOWED.sub("", " ".join(text.split())).strip(" .-'")
+    return text if any(ch.isalnum() for ch in text) else None
+
+
+def is_camera_off(image: Image, tile: Tile) -> bool:
+    """Whether the tile shows no video: most of it (label strip and edges left out) one flat colour."""
+    inset_x, inset_y = max(2, tile.w // 20), max(2, tile.h // 20)
+    body = image[tile.y + inset_y : tile.y + int(tile.h * (1 - _STRIP)), tile.x + inset_x : tile.x + tile.w - inset_x]
+    if body.size == 0:
+        return False
+    small = np.asarray(cv2.resize(body, (32, 18), interpolation=cv2.INTER_AREA), dtype=np.int16).reshape(-1, 3)
+    median = np.median(small, axis=0)
+    flat = np.abs(small - median).max(axis=1) <= _FLAT_TOL
+    return float(flat.mean()) >= _FLAT_SHARE
+
+
+def find_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
+    """The ``(x, y, w, h)`` of the name label's text in image pixels, or ``None`` when the tile shows none."""
+    y0 = tile.y + int(tile.h * (1 - _STRIP))
+    x1 = tile.x + int(tile.w * _STRIP_WIDTH)
+    strip = np.asarray(cv2.cvtColor(image[y0 : tile.y + tile.h, tile.x : x1], cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+    if strip.size == 0:
+        return None
+    near = max(2, strip.shape[0] // 8)
+    dark = cv2.dilate((strip <= _DARK).astype(np.uint8), np.ones((2 * near + 1, 2 * near + 1), np.uint8))
+    text = (strip >= _BRIGHT) & (dark > 0)
+    cols = np.flatnonzero(text.any(axis=0))
+    if cols.size == 0 or cols[0] > _START * tile.w:
+        return None
+    # the text runs from its first column until a gap wider than a few letters' spacing
+    max_gap = max(4, strip.shape[0] // 2)
+    end = int(cols[0])
+    for c in cols[1:]:
+        if c - end > max_gap:
+            break
+        end = int(c)
+    rows = np.flatnonzero(text[:, cols[0] : end + 1].any(axis=1))
+    height = int(rows[-1] - rows[0] + 1)
+    if height < 5 or end - cols[0] < 4:
+        return None
+    return tile.x + int(cols[0]), y0 + int(rows[0]), end - int(cols[0]) + 1, height
+
+
+class NameReader:
+    """Reads the names on a gallery's tiles, through a content cache and one batched Tesseract call per frame."""
+
+    def __init__(self, max_cache: int = 4096) -> None:
+        self.max_cache = max_cache
+        self._cache: dict[bytes, str | None] = {}
+        self.stats = OcrStats()
+
+    def read(self, image: Image, grid: GalleryGrid) -> list[TileReading]:
+        """A ``TileReading`` per tile of ``grid``, in its order."""
+        pending: dict[bytes, Image] = {}
+        found: list[tuple[Tile, bool, tuple[int, int, int, int] | None, bytes | None]] = []
+        for tile in grid.tiles:
+            box = find_label(image, tile)
+            key = None
+            if box is not None:
+                crop = _ocr_crop(image, box)
+                key = _content_key(crop)
+                if key in self._cache:
+                    self.stats.cache_hits += 1
+                else:
+                    pending[key] = crop
+            found.append((tile, is_camera_off(image, tile), box, key))
+        if pending:
+            texts = self._ocr(list(pending.values()))
+            if len(self._cache) + len(pending) > self.max_cache:
+                self._cache.clear()  # a long class with ever-new labels: start over rather than grow
+            self._cache.update(zip(pending, texts, strict=True))
+        return [
+            TileReading(tile, self._cache.get(key) if key is not None else None, off, box)
+            for tile, off, box, key in found
+        ]
+
+    def _ocr(self, crops: list[Image]) -> list[str | None]:
+        """Read every crop (black text on white, ``_OCR_HEIGHT`` tall) in one Tesseract call."""
+        import pytesseract
+
+        pad, spacing = 12, _OCR_HEIGHT
+        width = max(c.shape[1] for c in crops) + 2 * pad
+        height = pad * 2 + len(crops) * _OCR_HEIGHT + (len(crops) - 1) * spacing
+        sheet = np.full((height, width), 255, np.uint8)
+        tops = []
+        for i, crop in enumerate(crops):
+            top = pad + i * (_OCR_HEIGHT + spacing)
+            sheet[top : top + crop.shape[0], pad : pad + crop.shape[1]] = crop
+            tops.append(top)
+        try:
+            data = pytesseract.image_to_data(sheet, lang="eng", config="--psm 6", output_type=pytesseract.Output.DICT)
+        except (pytesseract.TesseractError, pytesseract.TesseractNotFoundError, OSError) as exc:
+            log.warning("name labels not read: tesseract failed (%s)", str(exc).strip().splitlines()[0])
+            return [None] * len(crops)
+        self.stats.calls += 1
+        self.stats.labels_read += len(crops)
+        words: list[list[tuple[int, str, float]]] = [[] for _ in crops]
+        for text, left, top, h, conf in zip(
+            data["text"], data["left"], data["top"], data["height"], data["conf"], strict=True
+        ):
+            if not str(text).strip():
+                continue
+            centre = int(top) + int(h) / 2
+            index = min(range(len(crops)), key=lambda i: abs(tops[i] + _OCR_HEIGHT / 2 - centre))
+            words[index].append((int(left), str(text), float(conf)))
+        out: list[str | None] = []
+        for line in words:
+            if not line or float(np.mean([c for _, _, c in line])) < _MIN_CONF:
+                out.append(None)
+                continue
+            out.append(clean_name(" ".join(t for _, t, _ in sorted(line))))
+        return out
+
+
+def _ocr_crop(image: Image, box: tuple[int, int, int, int]) -> Image:
+    """The label text as dark on white, scaled so its height is ``_OCR_HEIGHT`` px minus a margin."""
+    x, y, w, h = box
+    margin = max(1, h // 5)
+    gray = cv2.cvtColor(image[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin],
+                        cv2.COLOR_BGR2GRAY)
+    scale = (_OCR_HEIGHT - 4) / gray.shape[0]
+    big = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    # the dark box is not uniform (it darkens the video behind it): stretch to the text's own contrast, clip the rest
+    stretched = np.clip((big.astype(np.float32) - 90.0) * (255.0 / 130.0), 0, 255)
+    return np.asarray(255 - stretched, dtype=np.uint8)
+
+
+def _content_key(crop: Image) -> bytes:
+    """A hash of the binarised label at a fixed height: the same label on the next frame has the same key."""
+    scale = _HASH_HEIGHT / crop.shape[0]
+    small = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), _HASH_HEIGHT), interpolation=cv2.INTER_AREA)
+    bits = np.packbits(small < 128)
+    return hashlib.blake2b(bits.tobytes() + small.shape[1].to_bytes(2, "little"), digest_size=16).digest()
