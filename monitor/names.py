@@ -95,17 +95,26 @@ def find_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
     near = max(2, strip.shape[0] // 8)
     dark = cv2.dilate((strip <= _DARK).astype(np.uint8), np.ones((2 * near + 1, 2 * near + 1), np.uint8))
     text = (strip >= _BRIGHT) & (dark > 0)
-    cols = np.flatnonzero(text.any(axis=0))
-    if cols.size == 0 or cols[0] > _START * tile.w:
+    # the first letters (near the left edge) give the line's rows; the rest of the strip (the student's shirt, a
+    # bright face just above the label) is left out
+    start = int(_START * tile.w) + near
+    first_rows = np.flatnonzero(text[:, :start].any(axis=1))
+    if first_rows.size == 0:
+        return None
+    reach = max(2, (int(first_rows[-1]) - int(first_rows[0]) + 1) // 2)
+    top, bottom = max(0, int(first_rows[0]) - reach), int(first_rows[-1]) + reach + 1
+    band = text[top:bottom]
+    cols = np.flatnonzero(band.any(axis=0))
+    if cols.size == 0 or cols[0] > start:
         return None
     # the text runs from its first column until a gap wider than a few letters' spacing
-    max_gap = max(4, strip.shape[0] // 2)
+    max_gap = max(4, bottom - top)
     end = int(cols[0])
     for c in cols[1:]:
         if c - end > max_gap:
             break
         end = int(c)
-    rows = np.flatnonzero(text[:, cols[0] : end + 1].any(axis=1))
+    rows = top + np.flatnonzero(band[:, cols[0] : end + 1].any(axis=1))
     height = int(rows[-1] - rows[0] + 1)
     if height < 5 or end - cols[0] < 4:
         return None

@@ -145,6 +145,7 @@ def compose_gallery(
     aspect: float = 16 / 9,
     names: Sequence[str] | None = None,
     camera_off: Collection[int] = (),
+    faceless: Collection[int] = (),
     font: str = "hershey-simplex",
     label_scale: float = 1.0,
 ) -> tuple[Image, list[TileTruth]]:
@@ -154,7 +155,8 @@ def compose_gallery(
     highlight border. ``faces``: grayscale 48x48 crops, used in turn. ``toolbar``: draw the window chrome (title
     bar, top strip, bottom toolbar); without it the gallery fills the image. ``aspect``: tile width / height.
     ``names``: the display name of each tile (default: a first name and the tile's number). ``camera_off``: indexes
-    of tiles drawn without video (flat grey, the name large in the middle, no face). ``font``: a key of
+    of tiles drawn without video (flat grey, the name large in the middle, no face); ``faceless``: tiles with video
+    but nobody in it (an empty chair). ``font``: a key of
     ``LABEL_FONTS`` for the name labels; ``label_scale`` scales the label (Zoom's label grows with the tile).
     """
     if names is not None and len(names) < n_tiles:
@@ -214,7 +216,7 @@ def compose_gallery(
             _draw_label_text(tile, name, font, max(8, tile_h // 8), centre=True)
         else:
             _draw_room(tile, rng)
-            if crops:
+            if crops and index not in faceless:
                 fx, fy, fs = _draw_person(tile, crops[index % len(crops)], rng)
                 face_box = (x + fx, y + fy, fs, fs)
         _draw_name(tile, name, font, label_scale)
