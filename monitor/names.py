@@ -40,6 +40,8 @@ _HASH_HEIGHT = 14  # px: the binarised label is hashed at this height (misses a 
 _MIN_CONF = 30.0  # Tesseract's mean word confidence below which a read is no read
 _FLAT_TOL = 6  # levels: a camera-off tile is flat to within this, video is not
 _FLAT_SHARE = 0.72  # share of the tile (label strip excluded) that is flat on a camera-off tile
+_NUMBERLIKE = re.compile(r"(?=.*\d)[\dlI|]+|[lI|]{2,}")
+_ONES = re.compile(r"[lI|]")
 _ALLOWED = re.compile(r"[^\w .'\-()&@+]", re.UNICODE)
 
 
@@ -68,8 +70,14 @@ class OcrStats:
 
 
 def clean_name(text: str) -> str | None:
-    """Tesseract's text as a display name: one line, stray symbols dropped, ``None`` without a letter or digit."""
+    """Tesseract's text as a display name: one line, stray symbols dropped, ``None`` without a letter or digit.
+
+    A word after the first of digits among which Tesseract saw an ``l`` or ``I`` ("Ava ll", "Room I2") is a number: small sans
+    labels draw 1 and l alike.
+    """
     text = _ALLOWED.sub("", " ".join(text.split())).strip(" .-'")
+    words = [_ONES.sub("1", w) if k and _NUMBERLIKE.fullmatch(w) else w for k, w in enumerate(text.split(" "))]
+    text = " ".join(words)
     return text if any(ch.isalnum() for ch in text) else None
 
 
@@ -201,7 +209,7 @@ def _ocr_crop(image: Image, box: tuple[int, int, int, int]) -> Image:
     scale = (_OCR_HEIGHT - 4) / gray.shape[0]
     big = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     # the dark box is not uniform (it darkens the video behind it): stretch to the text's own contrast, clip the rest
-    stretched = np.clip((big.astype(np.float32) - 90.0) * (255.0 / 130.0), 0, 255)
+    stretched = np.clip((big.astype(np.float32) - 110.0) * (255.0 / 145.0), 0, 255)
     return np.asarray(255 - stretched, dtype=np.uint8)
 
 
