@@ -153,7 +153,7 @@ class Roster:
         """Read a CSV with columns ``display_name`` and ``student``; raises ``RosterError`` with one line."""
         try:
             with path.open(newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
+                reader = csv.DictReader(fh, skipinitialspace=True)
                 fields = {(f or "").strip().lower() for f in reader.fieldnames or []}
                 if not {"display_name", "student"} <= fields:
                     raise RosterError(f"roster {path}: needs a header with columns display_name, student")

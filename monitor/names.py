@@ -29,6 +29,7 @@ from monitor.gallery import GalleryGrid, Tile
 log = logging.getLogger(__name__)
 
 Image = npt.NDArray[np.uint8]
+Signature = npt.NDArray[np.float32]
 
 _STRIP = 0.22  # the label sits in the bottom this share of the tile
 _STRIP_WIDTH = 0.9  # and starts near the left edge; long names reach across most of the tile
@@ -36,7 +37,10 @@ _BRIGHT = 180  # label text is white
 _DARK = 120  # on a box darkened to 40%: text pixels lie next to dark ones
 _START = 0.12  # the label text starts within this share of the tile's width from its left edge
 _OCR_HEIGHT = 48  # px: text lines are scaled to this height for Tesseract (better than 32 or 36 on small labels)
-_HASH_HEIGHT = 14  # px: the binarised label is hashed at this height (misses a pixel of compression noise)
+_HASH_HEIGHT = 16  # px: labels are compared at this height
+_BLOCK = 8  # px at that height: about one letter
+_WIDTH_SLACK = 3  # px at that height: a label's crop may come out this much wider or narrower on another frame
+_SAME_LABEL = 24.0  # levels: the largest mean difference of a letter-wide block between two looks at one label
 _MIN_CONF = 30.0  # Tesseract's mean word confidence below which a read is no read
 _FLAT_TOL = 6  # levels: a camera-off tile is flat to within this, video is not
 _FLAT_SHARE = 0.72  # share of the tile (label strip excluded) that is flat on a camera-off tile
@@ -135,32 +139,53 @@ class NameReader:
     def __init__(self, max_cache: int = 4096) -> None:
         self.max_cache = max_cache
         self._cache: dict[bytes, str | None] = {}
+        self._by_width: dict[int, list[tuple[Signature, bytes]]] = {}
         self.stats = OcrStats()
 
     def read(self, image: Image, grid: GalleryGrid) -> list[TileReading]:
         """A ``TileReading`` per tile of ``grid``, in its order."""
-        pending: dict[bytes, Image] = {}
+        pending: dict[bytes, tuple[Image, Signature]] = {}
         found: list[tuple[Tile, bool, tuple[int, int, int, int] | None, bytes | None]] = []
         for tile in grid.tiles:
             box = find_label(image, tile)
             key = None
             if box is not None:
                 crop = _ocr_crop(image, box)
-                key = _content_key(crop)
-                if key in self._cache:
+                signature = _signature(crop)
+                key = self._lookup(signature)
+                if key is not None:
                     self.stats.cache_hits += 1
                 else:
-                    pending[key] = crop
+                    key = _exact_key(signature)
+                    pending.setdefault(key, (crop, signature))
             found.append((tile, is_camera_off(image, tile), box, key))
         if pending:
-            texts = self._ocr(list(pending.values()))
+            texts = self._ocr([crop for crop, _ in pending.values()])
             if len(self._cache) + len(pending) > self.max_cache:
                 self._cache.clear()  # a long class with ever-new labels: start over rather than grow
-            self._cache.update(zip(pending, texts, strict=True))
+                self._by_width.clear()
+            for (key, (_, signature)), text in zip(pending.items(), texts, strict=True):
+                self._cache[key] = text
+                self._by_width.setdefault(signature.shape[1], []).append((signature, key))
         return [
             TileReading(tile, self._cache.get(key) if key is not None else None, off, box)
             for tile, off, box, key in found
         ]
+
+    def _lookup(self, signature: Signature) -> bytes | None:
+        """The cache key of a label read before that looks the same: the same pixels (the fast path), or every
+        letter-sized block within a few levels (the translucent box shows another background after a reorder, and
+        a recording adds noise), so two names differing in one letter stay apart."""
+        key = _exact_key(signature)
+        if key in self._cache:
+            return key
+        width = signature.shape[1]
+        for w in range(width - _WIDTH_SLACK, width + _WIDTH_SLACK + 1):
+            for known, known_key in self._by_width.get(w, ()):
+                if _label_difference(signature, known) <= _SAME_LABEL:
+                    self._cache[key] = self._cache[known_key]
+                    return key
+        return None
 
     def _ocr(self, crops: list[Image]) -> list[str | None]:
         """Read every crop (black text on white, ``_OCR_HEIGHT`` tall) in one Tesseract call."""
@@ -213,9 +238,27 @@ def _ocr_crop(image: Image, box: tuple[int, int, int, int]) -> Image:
     return np.asarray(255 - stretched, dtype=np.uint8)
 
 
-def _content_key(crop: Image) -> bytes:
-    """A hash of the binarised label at a fixed height: the same label on the next frame has the same key."""
-    scale = _HASH_HEIGHT / crop.shape[0]
-    small = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), _HASH_HEIGHT), interpolation=cv2.INTER_AREA)
-    bits = np.packbits(small < 128)
-    return hashlib.blake2b(bits.tobytes() + small.shape[1].to_bytes(2, "little"), digest_size=16).digest()
+def _signature(crop: Image) -> Signature:
+    """The label at a fixed height, as floats: what the cache compares."""
+    width = max(1, round(crop.shape[1] * _HASH_HEIGHT / crop.shape[0]))
+    return np.asarray(cv2.resize(crop, (width, _HASH_HEIGHT), interpolation=cv2.INTER_AREA), dtype=np.float32)
+
+
+def _exact_key(signature: Signature) -> bytes:
+    return hashlib.blake2b(signature.astype(np.uint8).tobytes() + signature.shape[1].to_bytes(2, "little"),
+                           digest_size=16).digest()
+
+
+def _label_difference(a: Signature, b: Signature) -> float:
+    """``_max_block_difference`` of two signatures a pixel or two apart in width, at their best alignment."""
+    if a.shape[1] < b.shape[1]:
+        a, b = b, a
+    width = b.shape[1]
+    return min(_max_block_difference(a[:, shift : shift + width], b) for shift in range(a.shape[1] - width + 1))
+
+
+def _max_block_difference(a: Signature, b: Signature) -> float:
+    """The largest mean absolute difference over letter-wide column blocks of two signatures of one shape."""
+    diff = np.abs(a - b).mean(axis=0)
+    blocks = max(1, len(diff) // _BLOCK)
+    return float(max(chunk.mean() for chunk in np.array_split(diff, blocks)))

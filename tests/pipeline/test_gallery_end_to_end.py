@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from db.emotions import EMOTIONS
 from db.engine import make_engine, session_factory
-from db.schema import ClassSession, Interval, RosterStudent, StudentInterval, StudentPresence
+from db.schema import ClassSession, Interval, RosterStudent, StudentPresence
 from tests.helpers.classroom import write_video
 from tests.helpers.gallery_frames import compose_gallery
 from tests.pipeline.conftest import run_cli
@@ -99,18 +99,30 @@ def test_gallery_class_is_stored_by_name_through_reorder_and_camera_off(fer, tmp
     half = len(intervals) // 2
     for k, (faced, there) in enumerate(zip(seen, presence, strict=True)):
         order = FIRST if k < half else SECOND
-        with_face = {ROSTER[n] for n in order if n != CAMERA_OFF and (k < half or n != FACELESS_LATER)}
-        assert set(faced) == with_face, f"interval {k}"
-        assert all(si.frames_seen == INTERVAL for si in faced.values()), f"interval {k}"
-        off = there[ROSTER[CAMERA_OFF]]
-        assert (off.state, off.frames_camera_off, off.frames_face_not_visible) == ("camera_off", INTERVAL, 0)
-        if k >= half:
-            away = there[ROSTER[FACELESS_LATER]]
-            assert (away.state, away.frames_face_not_visible) == ("face_not_visible", INTERVAL)
-        assert set(there) == {ROSTER[CAMERA_OFF]} | ({ROSTER[FACELESS_LATER]} if k >= half else set())
+        assert set(faced) | set(there) == {ROSTER[n] for n in order}, f"interval {k}: only the class, by name"
+        for name in order:
+            student = ROSTER[name]
+            gone = there.get(student, None)
+            if name == CAMERA_OFF:  # never counted as a face, always camera off
+                assert student not in faced and gone is not None
+                assert (gone.state, gone.frames_camera_off, gone.frames_face_not_visible) == ("camera_off", INTERVAL, 0)
+            elif name == FACELESS_LATER and k >= half:  # video, nobody in it
+                assert student not in faced and gone is not None
+                assert (gone.state, gone.frames_camera_off, gone.frames_face_not_visible) == (
+                    "face_not_visible", 0, INTERVAL)
+            else:  # every frame either a face or (a detector miss) face not visible
+                missed = gone.frames_face_not_visible if gone is not None else 0
+                assert faced[student].frames_seen + missed == INTERVAL, f"interval {k}: {name}"
+                assert faced[student].frames_seen >= INTERVAL - 1, f"interval {k}: {name} missed too often"
+                assert gone is None or gone.frames_camera_off == 0
 
-    # no identity swap: each student's face (and so their emotion estimate) followed them through the reorder
-    for name in set(FIRST) & set(SECOND) - {CAMERA_OFF, FACELESS_LATER}:
-        before = np.array([getattr(seen[half - 1][ROSTER[name]], f"p_{e}") for e in EMOTIONS])
-        after = np.array([getattr(seen[half][ROSTER[name]], f"p_{e}") for e in EMOTIONS])
-        assert np.abs(before - after).sum() < 0.2, name
+    # no identity swap: each student's face (and so their emotion estimate) followed them through the reorder: after
+    # it, a student's probabilities are nearest to their own before it, of all students'
+    both = sorted(set(FIRST) & set(SECOND) - {CAMERA_OFF, FACELESS_LATER})
+
+    def probs(k: int, name: str) -> np.ndarray:
+        return np.array([getattr(seen[k][ROSTER[name]], f"p_{e}") for e in EMOTIONS])
+
+    for name in both:
+        distances = {other: np.abs(probs(half, name) - probs(half - 1, other)).sum() for other in both}
+        assert min(distances, key=lambda other: distances[other]) == name, (name, distances)
