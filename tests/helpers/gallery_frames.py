@@ -342,7 +342,8 @@ def _draw_person(tile: Image, face: Image, rng: np.random.Generator) -> tuple[in
 def _draw_name(tile: Image, name: str, font: str = "hershey-simplex", scale: float = 1.0) -> None:
     """Zoom's name label: white text on a translucent dark box in the bottom-left corner."""
     h, w = tile.shape[:2]
-    box_h = int(np.clip(round(h * 0.1 * scale), 9, 40))
+    # Zoom's label text keeps a readable size however small the tile (about 9 px capitals at the least)
+    box_h = int(np.clip(round(h * 0.1 * scale), min(15, h // 4), 40))
     size = max(5, int(box_h * 0.6))
     box_w = min(w - 4, _label_width(name, font, size) + 8)
     y0 = h - box_h - 2
