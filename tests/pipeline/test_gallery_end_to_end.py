@@ -126,3 +126,24 @@ def test_gallery_class_is_stored_by_name_through_reorder_and_camera_off(fer, tmp
     for name in both:
         distances = {other: np.abs(probs(half, name) - probs(half - 1, other)).sum() for other in both}
         assert min(distances, key=lambda other: distances[other]) == name, (name, distances)
+
+
+def test_preview_saves_one_annotated_frame_and_nothing_else(fer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+
+    faces = detectable_faces(fer, len(DISPLAY))
+    image, _ = compose_gallery(7, names=FIRST, faces=[faces[n] for n in FIRST], camera_off={5}, font="dejavu-serif")
+    folder = tmp_path / "capture"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "frame.png"), image)
+    out = tmp_path / "out" / "check.png"
+    out.parent.mkdir()
+    r = run_cli("monitor", "preview", "--source", str(folder), "--out", str(out), timeout=240)
+    assert r.returncode == 0, r.stderr
+    assert "3x3 gallery, 7 tile(s), 7 name(s) read, 1 camera off, 6 face(s)" in r.stderr
+    saved = cv2.imread(str(out))
+    assert saved is not None and saved.shape == image.shape and not np.array_equal(saved, image)
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["check.png", "frame.png"]
+
+    bad = run_cli("monitor", "preview", "--source", str(folder), "--out", str(tmp_path / "x.txt"))
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: --out")
