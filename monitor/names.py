@@ -40,6 +40,7 @@ _OCR_HEIGHT = 48  # px: text lines are scaled to this height for Tesseract (bett
 _HASH_HEIGHT = 16  # px: labels are compared at this height
 _BLOCK = 8  # px at that height: about one letter
 _WIDTH_SLACK = 3  # px at that height: a label's crop may come out this much wider or narrower on another frame
+_SCALE_SLACK = 0.15  # or this share of its width, when the text box came out a pixel taller or shorter
 _SAME_LABEL = 24.0  # levels: the largest mean difference of a letter-wide block between two looks at one label
 _MIN_CONF = 30.0  # Tesseract's mean word confidence below which a read is no read
 _FLAT_TOL = 6  # levels: a camera-off tile is flat to within this, video is not
@@ -180,8 +181,14 @@ class NameReader:
         if key in self._cache:
             return key
         width = signature.shape[1]
-        for w in range(width - _WIDTH_SLACK, width + _WIDTH_SLACK + 1):
-            for known, known_key in self._by_width.get(w, ()):
+        # a text box a pixel taller or shorter scales the whole signature: compare those at the query's width
+        for w in sorted(self._by_width, key=lambda w: abs(w - width)):
+            if abs(w - width) > max(_WIDTH_SLACK, _SCALE_SLACK * width):
+                break
+            for known, known_key in self._by_width[w]:
+                if abs(w - width) > _WIDTH_SLACK:
+                    known = np.asarray(cv2.resize(known, (width, _HASH_HEIGHT), interpolation=cv2.INTER_AREA),
+                                       dtype=np.float32)
                 if _label_difference(signature, known) <= _SAME_LABEL:
                     self._cache[key] = self._cache[known_key]
                     return key
@@ -253,8 +260,12 @@ def _label_difference(a: Signature, b: Signature) -> float:
     """``_max_block_difference`` of two signatures a pixel or two apart in width, at their best alignment."""
     if a.shape[1] < b.shape[1]:
         a, b = b, a
-    width = b.shape[1]
-    return min(_max_block_difference(a[:, shift : shift + width], b) for shift in range(a.shape[1] - width + 1))
+    width, rows = b.shape[1], _HASH_HEIGHT - 2  # and a row up or down: the box's top and bottom rows flicker
+    return min(
+        _max_block_difference(a[1 + dy : 1 + dy + rows, shift : shift + width], b[1:-1])
+        for shift in range(a.shape[1] - width + 1)
+        for dy in (-1, 0, 1)
+    )
 
 
 def _max_block_difference(a: Signature, b: Signature) -> float:
