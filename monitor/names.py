@@ -35,6 +35,7 @@ _STRIP = 0.22  # the label sits in the bottom this share of the tile
 _STRIP_WIDTH = 0.9  # and starts near the left edge; long names reach across most of the tile
 _BRIGHT = 180  # label text is white
 _DARK = 120  # on a box darkened to 40%: text pixels lie next to dark ones
+_BORDER_SHARE = 0.8  # a line of the strip this bright is the speaker's border
 _START = 0.12  # the label text starts within this share of the tile's width from its left edge
 _OCR_HEIGHT = 48  # px: text lines are scaled to this height for Tesseract (better than 32 or 36 on small labels)
 _HASH_HEIGHT = 16  # px: labels are compared at this height
@@ -107,7 +108,11 @@ def find_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
         return None
     near = max(2, strip.shape[0] // 8)
     dark = cv2.dilate((strip <= _DARK).astype(np.uint8), np.ones((2 * near + 1, 2 * near + 1), np.uint8))
-    text = (strip >= _BRIGHT) & (dark > 0)
+    bright = strip >= _BRIGHT
+    # a light speaker border runs the whole height (and width) of the strip: lines, not letters
+    bright[:, bright.mean(axis=0) > _BORDER_SHARE] = False
+    bright[bright.mean(axis=1) > _BORDER_SHARE, :] = False
+    text = bright & (dark > 0)
     # the first letters (near the left edge) give the line's rows; the rest of the strip (the student's shirt, a
     # bright face just above the label) is left out
     start = int(_START * tile.w) + near
