@@ -1,7 +1,8 @@
-"""Command line: ``python -m monitor run --source SOURCE [options]`` and ``python -m monitor demo``.
+"""Command line: ``python -m monitor run --source SOURCE [options]``, ``python -m monitor demo`` and
+``python -m monitor preview --source SOURCE [--out FILE]`` (one annotated frame to check a Zoom gallery setup).
 
 Bad input (a missing file, an unreadable video, an unknown source string, an invalid option or config value, a
-missing model) is reported as one ``error:`` line on stderr with exit code 2, before any session is opened.
+missing model, a bad roster file) is reported as one ``error:`` line on stderr with exit code 2, before any session is opened.
 SIGINT (Ctrl+C) and SIGTERM end the session cleanly: the open interval is written and the session closed.
 """
 
