@@ -69,7 +69,6 @@ def annotate(image: Image, detector_kind: str | None = None, roster_path: Path |
     faces = detector.detect(Frame(image, 0.0, 0))
     out = image.copy()
     grid = find_grid(image)
-    scale = max(0.4, min(image.shape[:2]) / 900)
     if grid is None:
         summary = f"no gallery found; {len(faces)} face(s)"
     else:
@@ -86,7 +85,7 @@ def annotate(image: Image, detector_kind: str | None = None, roster_path: Path |
             named += student is not None
             cv2.rectangle(out, (t.x, t.y), (t.x + t.w - 1, t.y + t.h - 1), colour, 2)
             text = (student or f"{t.label} (name not read)") + (f" - {state}" if state else "")
-            _label(out, text, t.x + 4, t.y + 4, scale, colour)
+            _label(out, text, t.x + 4, t.y + 4, max(0.35, min(0.6, t.h / 400)), colour)
         summary = f"{grid.rows}x{grid.cols} gallery, {len(grid.tiles)} tile(s), {named} name(s) read, " \
                   f"{len(off)} camera off, {len(faces)} face(s)"
     for x, y, w, h in faces.boxes.tolist():
