@@ -12,7 +12,7 @@ from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="classmood")
-class HorizontalFlip(keras.layers.Layer):
+class HorizontalFlip(keras.layers.Layer):  # type: ignore[misc]
     """Mirror the face left-right: the test-time augmentation's second view (always on, unlike RandomFlip)."""
 
     def call(self, inputs: Any) -> Any:
@@ -20,7 +20,7 @@ class HorizontalFlip(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="classmood")
-class Calibration(keras.layers.Layer):
+class Calibration(keras.layers.Layer):  # type: ignore[misc]
     """Temperature scaling of averaged class probabilities: ``softmax((log p + bias) / T)``.
 
     ``T`` is fitted on PublicTest by minimising the negative log-likelihood (``models.calibrate``); ``bias`` is an

@@ -2,7 +2,9 @@
 
 Intervals are aligned to the session start on the source's clock: interval k covers ``[k*I, (k+1)*I)`` seconds.
 A student's interval result is the mean of their per-frame probabilities; their dominant emotion is its argmax; the
-class-wide row counts students per dominant emotion. An interval with neither an analysed nor a skipped frame (the
+class-wide row counts students per dominant emotion. In a gallery, a student present without a readable face (camera
+off, or video with no face found) is counted per frame in ``PresenceAggregate``; those frames never carry emotions.
+An interval with neither an analysed nor a skipped frame (the
 source was offline throughout) is not stored.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +37,29 @@ class StudentAggregate:
         return EMOTIONS[int(np.argmax(self.probs))]
 
 
+PRESENCE_STATES = ("camera_off", "face_not_visible")
+
+
+@dataclass(frozen=True)
+class PresenceAggregate:
+    """A student there without a readable face in some frames of an interval: how many frames in each state."""
+
+    student: str
+    frames_camera_off: int
+    frames_face_not_visible: int
+
+    def __post_init__(self) -> None:
+        if min(self.frames_camera_off, self.frames_face_not_visible) < 0 or not (
+            self.frames_camera_off or self.frames_face_not_visible
+        ):
+            raise ValueError("a presence aggregate needs non-negative counts and at least one frame")
+
+    @property
+    def state(self) -> str:
+        """The state of most of the student's non-visible frames (camera off on a tie: the stronger statement)."""
+        return "camera_off" if self.frames_camera_off >= self.frames_face_not_visible else "face_not_visible"
+
+
 @dataclass(frozen=True)
 class IntervalAggregate:
     start: dt.datetime
@@ -41,6 +67,7 @@ class IntervalAggregate:
     frames_analysed: int
     frames_skipped: int
     students: tuple[StudentAggregate, ...]
+    presence: tuple[PresenceAggregate, ...] = ()
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end < self.start:
@@ -65,6 +92,7 @@ class _Open:
     last_t: float = 0.0
     sums: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     frames: dict[str, int] = field(default_factory=dict)
+    presence: dict[str, list[int]] = field(default_factory=dict)  # student -> [camera off, face not visible]
 
 
 class Aggregator:
@@ -91,8 +119,14 @@ class Aggregator:
         self.last_t = max(self.last_t, t)
         return closed
 
-    def add_frame(self, t: float, labelled: list[tuple[str, npt.NDArray[np.float32]]]) -> list[IntervalAggregate]:
-        """One analysed frame at source time ``t`` with (student, probabilities) for each labelled face."""
+    def add_frame(
+        self,
+        t: float,
+        labelled: list[tuple[str, npt.NDArray[np.float32]]],
+        presence: Mapping[str, str] | None = None,
+    ) -> list[IntervalAggregate]:
+        """One analysed frame at source time ``t`` with (student, probabilities) for each labelled face, and the
+        state (``camera_off`` or ``face_not_visible``) of each student there without a face."""
         closed = self._roll(t)
         assert self._open is not None
         self._open.analysed += 1
@@ -103,6 +137,10 @@ class Aggregator:
                 self._open.frames[student] = 0
             self._open.sums[student] += probs
             self._open.frames[student] += 1
+        for student, state in (presence or {}).items():
+            if state not in PRESENCE_STATES:
+                raise ValueError(f"unknown presence state {state!r}")
+            self._open.presence.setdefault(student, [0, 0])[PRESENCE_STATES.index(state)] += 1
         return closed
 
     def add_skipped(self, t: float) -> list[IntervalAggregate]:
@@ -133,4 +171,7 @@ class Aggregator:
             frames_analysed=o.analysed,
             frames_skipped=o.skipped,
             students=students,
+            presence=tuple(
+                PresenceAggregate(name, *o.presence[name]) for name in sorted(o.presence, key=natural_key)
+            ),
         )

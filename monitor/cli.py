@@ -1,7 +1,8 @@
-"""Command line: ``python -m monitor run --source SOURCE [options]`` and ``python -m monitor demo``.
+"""Command line: ``python -m monitor run --source SOURCE [options]``, ``python -m monitor demo`` and
+``python -m monitor preview --source SOURCE [--out FILE]`` (one annotated frame to check a Zoom gallery setup).
 
 Bad input (a missing file, an unreadable video, an unknown source string, an invalid option or config value, a
-missing model) is reported as one ``error:`` line on stderr with exit code 2, before any session is opened.
+missing model, a bad roster file) is reported as one ``error:`` line on stderr with exit code 2, before any session is opened.
 SIGINT (Ctrl+C) and SIGTERM end the session cleanly: the open interval is written and the session closed.
 """
 
@@ -36,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="monitor a class from a video source", description=__doc__)
     run.add_argument("--source", help="video file, camera index (0), rtsp:// or http(s):// URL, screen, "
                      "screen:LEFT,TOP,WIDTH,HEIGHT, or a folder of images")
+    run.add_argument("--roster", type=Path, help="gallery: CSV with columns display_name, student (the class list)")
+    from monitor.preview import add_arguments as preview_arguments
+
+    preview = sub.add_parser("preview", help="save one annotated frame (tiles, names, faces) to check the setup")
+    preview_arguments(preview)
     replay = sub.add_parser("replay", help="write intervals saved while the database was unreachable")
     replay.add_argument("file", type=Path, help="the spool file the worker named when it shut down")
     replay.add_argument("--db", help="database URL (default: SQLite in the user data folder; or DATABASE_URL)")
@@ -73,6 +79,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         ("analysis", "layout"): args.layout,
         ("analysis", "teacher"): args.teacher,
         ("analysis", "classroom"): args.classroom,
+        ("analysis", "roster"): getattr(args, "roster", None),
         ("detector", "kind"): args.detector,
         ("model", "path"): args.model,
         ("storage", "db_url"): args.db,
@@ -117,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "replay":
         return replay(args.file, args.db)
+    if args.command == "preview":
+        from monitor.preview import run_preview
+
+        return run_preview(args)
     if args.command == "reflag":
         from monitor.reflag import run_reflag
 
@@ -130,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     from db.engine import DatabaseURLError
     from models.classifier import ModelError
     from monitor.config import ConfigError, load_config
+    from monitor.identity import RosterError
     from monitor.sources import SourceError
 
     try:
@@ -152,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         from monitor.worker import Worker, prepare
 
         prepared = prepare(config)
-    except (ConfigError, DatabaseURLError, SourceError, ModelError) as exc:
+    except (ConfigError, DatabaseURLError, SourceError, ModelError, RosterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -56,6 +56,8 @@ class AnalysisConfig(_Section):
         None, min_length=1, max_length=100, description="dashboard account that owns the session (sees it)"
     )
     classroom: str | None = Field(None, min_length=1, max_length=100, description="room or course label")
+    roster: Path | None = Field(None, description="gallery: CSV of display_name, student mapping Zoom names to the class")
+    name_match: float = Field(80.0, ge=50, le=100, description="gallery: fuzzy score (0-100) for a name to match")
 
 
 class StorageConfig(_Section):

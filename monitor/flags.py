@@ -356,7 +356,12 @@ class FlagEngine:
             "last_seen": _iso(history.last_seen) if history.last_seen else "",
             "frames_analysed": history.absent_frames,
         }
-        reason = f"{name}: not visible for {_fmt_min(absent_min, unit=True)}"
+        # In a gallery the tile says why: the camera is off, or the student is there but out of the picture.
+        there = next((p for p in interval.presence if p.student == name), None)
+        if there is not None:
+            evidence["state"] = there.state
+        why = "camera off" if there is not None and there.state == "camera_off" else "not visible"
+        reason = f"{name}: {why} for {_fmt_min(absent_min, unit=True)}"
         if present is not None:
             return Judgement(False, 0.0, "info", reason, evidence, present.frames_seen)
         if interval.frames_analysed == 0 or history.absent_frames < self.settings.min_frames:

@@ -5,13 +5,19 @@
   ``Seat 2``, ... in order of first appearance) once it has been seen in ``min_hits`` frames, so a one-frame false
   detection never takes a number. Seats are kept for the whole session: a student who looks away or steps out gets
   their own seat back.
-* Gallery layout: the Zoom tile containing the face's centre (``Tile R-C``), from ``monitor.gallery``.
-Nothing biometric is computed or kept: only positions.
+* Gallery layout: the Zoom tile containing the face's centre, from ``monitor.gallery``; the tile's student is the
+  display name read on it (``monitor.names``), matched fuzzily to names seen before and to the roster
+  (``NameBook``), so students keep their identity when tiles reorder; ``Tile R-C`` when a name cannot be read.
+Nothing biometric is computed or kept: only positions and display names.
 """
 
 from __future__ import annotations
 
+import csv
+import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -94,8 +100,10 @@ class SeatAssigner:
 class TileAssigner:
     """Gallery layout: the label of the tile that holds each face's centre (one student per tile)."""
 
-    def assign(self, faces: FaceDetections, grid: GalleryGrid) -> list[str | None]:
-        taken: set[str] = set()
+    def assign(self, faces: FaceDetections, grid: GalleryGrid, skip: Collection[str] = ()) -> list[str | None]:
+        """The tile label for each face; ``None`` off the tiles, for a second face in a tile, and in the tiles of
+        ``skip`` (camera off: an avatar picture is not the student's face)."""
+        taken: set[str] = set(skip)
         # the largest face in a tile wins it; a second face in the same tile (a poster, a sibling) is ignored
         areas = faces.boxes[:, 2].astype(np.int64) * faces.boxes[:, 3]
         order = [int(i) for i in np.argsort(-areas)]
@@ -109,3 +117,116 @@ class TileAssigner:
                 taken.add(label)
             result[i] = label
         return [result[i] for i in range(len(faces))]
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _same_digits(a: str, b: str) -> bool:
+    """Names that carry different numbers ("Ben 2", "Ben 12") are different people, however similar the rest."""
+    da, db = _DIGITS.findall(a), _DIGITS.findall(b)
+    return not (da and db) or da == db
+
+
+def best_match(name: str, choices: Sequence[str], cutoff: float) -> tuple[str, float] | None:
+    """The choice most like ``name`` (rapidfuzz's ``WRatio`` on case-folded text) scoring at least ``cutoff``."""
+    from rapidfuzz import fuzz, process, utils
+
+    folded = [c for c in choices if _same_digits(name, c)]
+    hit = process.extractOne(name, folded, scorer=fuzz.ratio, processor=utils.default_process, score_cutoff=cutoff)
+    return (str(hit[0]), float(hit[1])) if hit is not None else None
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The class list: display names as they appear on Zoom, and the student each one is (``--roster FILE``)."""
+
+    entries: tuple[tuple[str, str], ...]  # (display_name, student)
+
+    @property
+    def students(self) -> list[str]:
+        """Each student once, in the file's order."""
+        return list(dict.fromkeys(student for _, student in self.entries))
+
+    @classmethod
+    def load(cls, path: Path) -> Roster:
+        """Read a CSV with columns ``display_name`` and ``student``; raises ``RosterError`` with one line."""
+        try:
+            with path.open(newline="", encoding="utf-8-sig") as fh:
+                reader = csv.DictReader(fh, skipinitialspace=True)
+                fields = {(f or "").strip().lower() for f in reader.fieldnames or []}
+                if not {"display_name", "student"} <= fields:
+                    raise RosterError(f"roster {path}: needs a header with columns display_name, student")
+                entries: list[tuple[str, str]] = []
+                for line, row in enumerate(reader, start=2):
+                    clean = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+                    display, student = clean.get("display_name", ""), clean.get("student", "")
+                    if not display and not student:
+                        continue
+                    if not display or not student:
+                        raise RosterError(f"roster {path}, line {line}: display_name and student must both be given")
+                    entries.append((display, student))
+        except OSError as exc:
+            raise RosterError(f"cannot read roster {path}: {exc.strerror or exc}") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise RosterError(f"roster {path} is not a CSV file: {exc}") from None
+        if not entries:
+            raise RosterError(f"roster {path} lists no students")
+        seen: set[str] = set()
+        for display, _ in entries:
+            if display.casefold() in seen:
+                raise RosterError(f"roster {path}: display name {display!r} is listed twice")
+            seen.add(display.casefold())
+        return cls(tuple(entries))
+
+
+class RosterError(ValueError):
+    """A roster file that cannot be used; the message is one line."""
+
+
+class NameBook:
+    """Gallery identities: a tile's student is the display name read on it, the same student when read a little
+    differently (fuzzy against the names already seen), mapped to the class list when a roster is given.
+
+    ``resolve`` takes one frame's names at once, so two tiles of one frame never become one student.
+    """
+
+    def __init__(self, roster: Roster | None = None, cutoff: float = 80.0) -> None:
+        self.roster = roster
+        self.cutoff = cutoff
+        self._known: list[str] = []  # students named so far (roster students or display names as first read)
+        self._memo: dict[str, tuple[str, float]] = {}
+
+    def _match(self, display: str) -> tuple[str, float]:
+        """The student for a display name and how sure (100 = exact), memoised: OCR output repeats."""
+        memo = self._memo.get(display)
+        if memo is not None:
+            return memo
+        result: tuple[str, float] | None = None
+        if self.roster is not None:
+            lookup = dict(self.roster.entries)
+            hit = best_match(display, list(lookup), self.cutoff)
+            if hit is not None:
+                result = (lookup[hit[0]], hit[1])
+        if result is None:
+            hit = best_match(display, self._known, self.cutoff)
+            result = hit if hit is not None else (display, 100.0)
+        self._memo[display] = result
+        return result
+
+    def resolve(self, names: Sequence[str | None]) -> list[str | None]:
+        """The student for each name of one frame (``None`` stays ``None``); best matches claim a student first,
+        and a tile whose student was claimed by a better match keeps its own display name."""
+        out: list[str | None] = [None] * len(names)
+        candidates = sorted(
+            ((self._match(n), i, n) for i, n in enumerate(names) if n is not None), key=lambda c: -c[0][1]
+        )
+        taken: set[str] = set()
+        for (student, _), i, display in candidates:
+            if student in taken:
+                student = display if display not in taken else f"{display} ({i + 1})"
+            taken.add(student)
+            out[i] = student
+            if student not in self._known:
+                self._known.append(student)
+        return out

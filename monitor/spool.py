@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from db.engine import data_dir
-from monitor.aggregate import IntervalAggregate, StudentAggregate
+from monitor.aggregate import IntervalAggregate, PresenceAggregate, StudentAggregate
 from monitor.storage import CloseSession, FlagOp, Op, OpenSession, SetLayout, Status
 
 _TYPES: dict[str, type[Any]] = {
@@ -29,6 +29,8 @@ def _encode(value: Any) -> Any:
         return {"$dt": value.isoformat()}
     if isinstance(value, StudentAggregate):
         return {"student": value.student, "frames_seen": value.frames_seen, "probs": list(value.probs)}
+    if isinstance(value, PresenceAggregate):
+        return dataclasses.asdict(value)
     if isinstance(value, tuple | list):
         return [_encode(v) for v in value]
     return value
@@ -39,6 +41,11 @@ def _decode_field(name: str, value: Any) -> Any:
         return dt.datetime.fromisoformat(value["$dt"])
     if name == "students":
         return tuple(StudentAggregate(s["student"], int(s["frames_seen"]), tuple(s["probs"])) for s in value)
+    if name == "presence":
+        return tuple(PresenceAggregate(p["student"], int(p["frames_camera_off"]), int(p["frames_face_not_visible"]))
+                     for p in value)
+    if name == "roster":
+        return tuple(value)
     return value
 
 

@@ -24,7 +24,16 @@ from sqlalchemy.orm import Session
 
 from db.emotions import EMOTIONS
 from db.engine import make_engine, upgrade
-from db.schema import ClassSession, Flag, Interval, SourceEvent, SourceStatus, StudentInterval
+from db.schema import (
+    ClassSession,
+    Flag,
+    Interval,
+    RosterStudent,
+    SourceEvent,
+    SourceStatus,
+    StudentInterval,
+    StudentPresence,
+)
 from monitor.aggregate import IntervalAggregate
 
 log = logging.getLogger(__name__)
@@ -42,6 +51,7 @@ class OpenSession:
     started_at: dt.datetime
     teacher: str | None = None  # the dashboard account that owns the session (defaults: older spool files load)
     classroom: str | None = None
+    roster: tuple[str, ...] = ()  # the class list's students (``--roster``); its length is the expected class size
 
 
 @dataclass(frozen=True)
@@ -213,10 +223,12 @@ class StorageWriter(threading.Thread):
                 name=op.name, source=op.source, layout=op.layout, interval_s=op.interval_s, fps=op.fps,
                 detector=op.detector, model=op.model, started_at=op.started_at,
                 teacher=op.teacher, classroom=op.classroom,
+                expected_students=len(op.roster) or None,
             )
             s.add(row)
             s.flush()
             self.session_id = row.id
+            s.add_all(RosterStudent(session_id=row.id, student=student) for student in op.roster)
             s.add(SourceStatus(session_id=row.id, state="starting", updated_at=op.started_at))
             return
         if self.session_id is None:
@@ -241,6 +253,15 @@ class StorageWriter(threading.Thread):
                 for st in op.students
             ]
             s.add(interval)
+            if op.presence:
+                s.flush()
+                s.add_all(
+                    StudentPresence(
+                        interval_id=interval.id, student=p.student, state=p.state,
+                        frames_camera_off=p.frames_camera_off, frames_face_not_visible=p.frames_face_not_visible,
+                    )
+                    for p in op.presence
+                )
         elif isinstance(op, Status):
             found = s.get(SourceStatus, sid)
             status = found if found is not None else SourceStatus(session_id=sid)

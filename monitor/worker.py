@@ -28,7 +28,8 @@ from monitor.detections import FaceDetector, make_detector
 from monitor.flags import FlagEngine, FlagEvent
 from monitor.frame import CorruptFrame, Frame, SourceState
 from monitor.gallery import find_grid
-from monitor.identity import SeatAssigner, TileAssigner
+from monitor.identity import NameBook, Roster, SeatAssigner, TileAssigner
+from monitor.names import NameReader
 from monitor.predictions import Classifier, classify
 from monitor.sources import FrameSource, open_source, parse_source
 from monitor.storage import FlagOp, OpenSession, SetLayout, Status, StorageWriter
@@ -54,6 +55,15 @@ class Prepared:
     classifier: Classifier
     model_name: str
     flag_settings: FlagSettings = field(default_factory=FlagSettings)
+    roster: Roster | None = None
+
+
+@dataclass(frozen=True)
+class FrameAnalysis:
+    """One analysed frame: each named face's probabilities, and each student there without a readable face."""
+
+    labelled: list[tuple[str, npt.NDArray[np.float32]]]
+    presence: dict[str, str] = field(default_factory=dict)  # student -> camera_off | face_not_visible
 
 
 def read_db_settings(db_url: str) -> tuple[FlagSettings, AnalysisSettings]:
@@ -87,10 +97,12 @@ def apply_analysis_settings(config: Config, settings: AnalysisSettings) -> Confi
 
 
 def prepare(config: Config) -> Prepared:
-    """Open the source and load the detector and model; raises SourceError/ModelError with one-line messages."""
+    """Open the source and load the detector and model; raises SourceError/ModelError/RosterError with one-line
+    messages."""
     from models.classifier import EmotionClassifier
 
     spec = parse_source(config.capture.source)
+    roster = Roster.load(config.analysis.roster) if config.analysis.roster is not None else None
     flag_settings, analysis_settings = read_db_settings(config.storage.db_url)
     config = apply_analysis_settings(config, analysis_settings)
     cap = config.capture
@@ -110,7 +122,7 @@ def prepare(config: Config) -> Prepared:
     except BaseException:
         source.close()
         raise
-    return Prepared(config, source, detector, classifier, Path(config.model.path).name, flag_settings)
+    return Prepared(config, source, detector, classifier, Path(config.model.path).name, flag_settings, roster)
 
 
 def _now() -> dt.datetime:
@@ -127,6 +139,8 @@ class Worker:
         self.layout = cfg.analysis.layout
         self.seats = SeatAssigner(seat_match=cfg.analysis.seat_match)
         self.tiles = TileAssigner()
+        self.names = NameReader()
+        self.book = NameBook(prepared.roster, cfg.analysis.name_match)
         self.flags = FlagEngine(prepared.flag_settings)
         self.students: set[str] = set()
         self.frame_errors = 0
@@ -146,6 +160,7 @@ class Worker:
                 name=name, source=spec.display, layout=self.layout, interval_s=cfg.analysis.interval_s,
                 fps=cfg.capture.fps, detector=self.p.detector.name, model=self.p.model_name, started_at=started_at,
                 teacher=cfg.analysis.teacher, classroom=cfg.analysis.classroom,
+                roster=tuple(self.p.roster.students) if self.p.roster is not None else (),
             )
         )
         agg = Aggregator(started_at, cfg.analysis.interval_s, 1.0 / cfg.capture.fps)
@@ -164,7 +179,7 @@ class Worker:
                                         self.frame_errors, str(exc).strip().splitlines()[0] if str(exc) else exc)
                         self._store(agg.add_skipped(event.t))
                     else:
-                        self._store(agg.add_frame(event.t, labelled))
+                        self._store(agg.add_frame(event.t, labelled.labelled, labelled.presence))
                 elif isinstance(event, CorruptFrame):
                     log.debug("skipped frame at %.1f s: %s", event.t, event.reason)
                     self._store(agg.add_skipped(event.t))
@@ -195,7 +210,7 @@ class Worker:
             students=len(self.students),
         )
 
-    def _analyse(self, frame: Frame) -> list[tuple[str, npt.NDArray[np.float32]]]:
+    def _analyse(self, frame: Frame) -> FrameAnalysis:
         if self.online is None:  # a file or folder has no watchdog events: its first frame means it is online
             self.online = True
         grid = find_grid(frame.image) if self.layout != "room" else None  # once per frame: windows get resized
@@ -203,19 +218,35 @@ class Worker:
             self.layout = "gallery" if grid is not None else "room"
             self.storage.put(SetLayout(self.layout))
             log.info("layout resolved to %s", self.layout)
+        if self.layout == "gallery" and grid is None:
+            return FrameAnalysis([])  # not a gallery right now (a shared screen, the window minimised)
         faces = self.p.detector.detect(frame)
-        preds = classify(frame, faces, self.p.classifier)
-        if self.layout == "gallery":
-            labels = self.tiles.assign(faces, grid) if grid is not None else [None] * len(faces)
+        presence: dict[str, str] = {}
+        if grid is not None and self.layout == "gallery":
+            readings = self.names.read(frame.image, grid)
+            students = self.book.resolve([r.name for r in readings])
+            student_of = {r.tile.label: s or r.fallback for r, s in zip(readings, students, strict=True)}
+            off = {r.tile.label for r in readings if r.camera_off}
+            tile_labels = self.tiles.assign(faces, grid, skip=off)
+            labels = [student_of[t] if t is not None else None for t in tile_labels]
+            with_face = set(tile_labels)
+            for r in readings:
+                if r.camera_off:
+                    presence[student_of[r.tile.label]] = "camera_off"
+                elif r.tile.label not in with_face:
+                    presence[student_of[r.tile.label]] = "face_not_visible"
         else:
             labels = self.seats.assign(faces)
+        preds = classify(frame, faces, self.p.classifier)
         out: list[tuple[str, npt.NDArray[np.float32]]] = []
         for row, face_index in enumerate(preds.index):
             label = labels[int(face_index)]
             if label is not None:
                 out.append((label, preds.probs[row]))
                 self.students.add(label)
-        return out
+        for student in presence:
+            self.students.add(student)
+        return FrameAnalysis(out, presence)
 
     def _store(self, closed: list[IntervalAggregate]) -> None:
         for interval in closed:

@@ -42,7 +42,7 @@ import numpy as np
 
 from monitor.frame import CorruptFrame, Frame, SourceEvent, SourceState
 from monitor.sources.base import REASON_STALE, FrameSource, Image, one_line, to_bgr
-from monitor.sources.spec import SourceSpec, describe
+from monitor.sources.spec import SourceSpec, describe, find_window
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class CvReader:
 
 
 class ScreenReader:
-    """The primary monitor (mss monitor 1) or a region of the screen."""
+    """The primary monitor (mss monitor 1), monitor N, a region of the screen, or a window found by its title."""
 
     def __init__(self, spec: SourceSpec, *, fps: float) -> None:
         self.min_interval_s = 1.0 / min(2.0 * fps, _SCREEN_MAX_RATE)
@@ -130,15 +130,22 @@ class ScreenReader:
             self._sct = mss.MSS()
         except mss.ScreenShotError as exc:
             raise CaptureFailed(f"cannot open the screen: {one_line(exc)}") from None
-        if spec.region is not None:
-            left, top, width, height = spec.region
+        region = spec.region
+        if spec.window is not None:
+            region = find_window(spec.window)
+            if region is None:
+                self._sct.close()
+                raise CaptureFailed(f"no window titled {spec.window!r} is open")
+        if region is not None:
+            left, top, width, height = region
             self._monitor: dict[str, Any] = {"left": left, "top": top, "width": width, "height": height}
         else:
             monitors = self._sct.monitors
-            if len(monitors) < 2:
+            number = spec.monitor or 1
+            if len(monitors) <= number:
                 self._sct.close()
-                raise CaptureFailed("cannot open the screen: no monitor found")
-            self._monitor = monitors[1]
+                raise CaptureFailed(f"cannot open the screen: no monitor {number} ({len(monitors) - 1} found)")
+            self._monitor = monitors[number]
 
     def read(self) -> Image:
         try:

@@ -2,8 +2,11 @@
 
 Accepted, tried in this order:
 
-* ``screen`` (the primary monitor) or ``screen:LEFT,TOP,WIDTH,HEIGHT`` (a region in screen pixels; LEFT and TOP may
-  be negative on multi-monitor desktops, WIDTH and HEIGHT must be positive);
+* ``screen`` (the primary monitor), ``screen:N`` (monitor N, 1-based, as mss numbers them) or
+  ``screen:LEFT,TOP,WIDTH,HEIGHT`` (a region in screen pixels; LEFT and TOP may be negative on multi-monitor
+  desktops, WIDTH and HEIGHT must be positive);
+* ``window:TITLE``: the window whose title contains TITLE (an X11 desktop with ``xwininfo``; found again on every
+  reconnect, so a window moved or reopened is followed);
 * ``rtsp://``, ``rtsps://``, ``http://``, ``https://`` URLs: a network stream (any other ``scheme://`` is refused);
 * a camera index (``0``, ``1``, …) or a V4L2 device path (``/dev/video0``); a file literally named ``0`` is
   ``./0``;
@@ -19,6 +22,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -39,7 +44,8 @@ _SECRET_QUERY_RE = re.compile(
     r"(?i)([?&;](?:password|passwd|pwd|pass|token|access_token|secret|key|api_key|apikey|auth|sig|signature)=)"
     r"[^&;#]*"
 )
-_SCREEN_USAGE = "expected screen:LEFT,TOP,WIDTH,HEIGHT"
+_SCREEN_USAGE = "expected screen:N or screen:LEFT,TOP,WIDTH,HEIGHT"
+_WINDOW_LINE_RE = re.compile(r'^\s*(0x[0-9a-f]+) "(.*)":')
 
 
 class SourceError(Exception):
@@ -63,6 +69,8 @@ class SourceSpec:
     target: str = field(repr=False)
     region: tuple[int, int, int, int] | None
     display: str
+    monitor: int | None = None  # screen:N
+    window: str | None = None  # window:TITLE
 
     @property
     def live(self) -> bool:
@@ -107,6 +115,10 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
 def describe(spec: SourceSpec) -> str:
     """A short human description for logs, e.g. ``camera 0`` or ``stream rtsp://admin:***@cam/1``."""
     if spec.kind == "screen":
+        if spec.window is not None:
+            return f"window {spec.window!r}"
+        if spec.monitor is not None:
+            return f"screen (monitor {spec.monitor})"
         if spec.region is None:
             return "screen (primary monitor)"
         left, top, width, height = spec.region
@@ -124,6 +136,8 @@ def parse_source(spec: str) -> SourceSpec:
     lowered = text.lower()
     if lowered == "screen" or lowered.startswith("screen:"):
         return _parse_screen(text)
+    if lowered.startswith("window:"):
+        return _parse_window(text)
     scheme_match = _SCHEME_RE.match(text)
     if scheme_match:
         return _parse_url(text, scheme_match.group(1).lower())
@@ -145,6 +159,12 @@ def _parse_screen(text: str) -> SourceSpec:
     if not sep:
         return SourceSpec(kind="screen", target="screen", region=None, display="screen")
     fields = [f.strip() for f in rest.split(",")]
+    if len(fields) == 1 and fields[0].isdigit():
+        number = int(fields[0])
+        if number < 1:
+            raise SourceSpecError(f"malformed screen {_quote(text)}: monitors are numbered from 1")
+        return SourceSpec(kind="screen", target=f"screen:{number}", region=None, display=f"screen:{number}",
+                          monitor=number)
     if len(fields) != 4:
         raise SourceSpecError(f"malformed screen region {_quote(text)}: {_SCREEN_USAGE} (4 integers)")
     try:
@@ -155,6 +175,50 @@ def _parse_screen(text: str) -> SourceSpec:
         raise SourceSpecError(f"malformed screen region {_quote(text)}: WIDTH and HEIGHT must be positive")
     canonical = f"screen:{left},{top},{width},{height}"
     return SourceSpec(kind="screen", target=canonical, region=(left, top, width, height), display=canonical)
+
+
+def _parse_window(text: str) -> SourceSpec:
+    title = text.partition(":")[2].strip()
+    if not title:
+        raise SourceSpecError(f"malformed window source {_quote(text)}: expected window:TITLE")
+    if not sys.platform.startswith("linux") or not os.environ.get("DISPLAY"):
+        raise SourceSpecError(
+            "window capture by title needs an X11 desktop (Linux with DISPLAY set); "
+            "use screen:LEFT,TOP,WIDTH,HEIGHT for the window's region instead"
+        )
+    if shutil.which("xwininfo") is None:
+        raise SourceSpecError("window capture by title needs xwininfo (Debian: apt-get install x11-utils); "
+                              "or use screen:LEFT,TOP,WIDTH,HEIGHT")
+    return SourceSpec(kind="screen", target=f"window:{title}", region=None, display=f"window:{title}", window=title)
+
+
+def find_window(title: str) -> tuple[int, int, int, int] | None:
+    """``(left, top, width, height)`` of the first X11 window whose name contains ``title``, or ``None``."""
+    import subprocess
+
+    try:
+        tree = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True, timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in tree.stdout.splitlines():
+        match = _WINDOW_LINE_RE.match(line)
+        if match is None or title.casefold() not in match.group(2).casefold():
+            continue
+        try:
+            info = subprocess.run(["xwininfo", "-id", match.group(1)], capture_output=True, text=True, timeout=5,
+                                  check=True).stdout
+        except (OSError, subprocess.SubprocessError):
+            return None
+        values = dict(re.findall(r"^\s*(Absolute upper-left [XY]|Width|Height):\s*(-?\d+)", info, re.MULTILINE))
+        try:
+            geometry = tuple(int(values[k]) for k in ("Absolute upper-left X", "Absolute upper-left Y", "Width",
+                                                      "Height"))
+        except KeyError:
+            continue
+        left, top, width, height = geometry
+        if width > 1 and height > 1:
+            return left, top, width, height
+    return None
 
 
 def _parse_url(text: str, scheme: str) -> SourceSpec:

@@ -16,13 +16,18 @@ names and decorations vary (the grid geometry is always set by the arguments).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+from matplotlib import get_data_path
+from PIL import Image as PILImage
+from PIL import ImageDraw, ImageFont
 
 from tests.helpers.classroom import iou, paste_face
 
@@ -60,6 +65,18 @@ _NAMES = (
     "Zoe",
 )
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
+TTF_DIR = Path(get_data_path()) / "fonts" / "ttf"  # fonts shipped inside matplotlib: no system fonts needed
+LABEL_FONTS: dict[str, int | str] = {
+    "hershey-simplex": cv2.FONT_HERSHEY_SIMPLEX,
+    "hershey-duplex": cv2.FONT_HERSHEY_DUPLEX,
+    "hershey-complex": cv2.FONT_HERSHEY_COMPLEX,
+    "dejavu-sans": "DejaVuSans.ttf",
+    "dejavu-sans-bold": "DejaVuSans-Bold.ttf",
+    "dejavu-serif": "DejaVuSerif.ttf",
+    "dejavu-mono": "DejaVuSansMono.ttf",
+}
+"""Fonts for the tiles' name labels: OpenCV's Hershey fonts and the DejaVu TrueType fonts matplotlib ships."""
+CAMERA_OFF_TILE: Colour = (54, 54, 54)  # Zoom's tile without video: flat dark grey with the name in the middle
 _SPEAKER_COLOURS: tuple[Colour, ...] = ((35, 217, 87), (0, 210, 255))  # Zoom's green and its older yellow (BGR)
 
 
@@ -76,6 +93,7 @@ class TileTruth:
     name: str
     speaker: bool = False
     face: tuple[int, int, int, int] | None = None
+    camera_off: bool = False
 
     @property
     def label(self) -> str:
@@ -125,13 +143,26 @@ def compose_gallery(
     rng: np.random.Generator | None = None,
     *,
     aspect: float = 16 / 9,
+    names: Sequence[str] | None = None,
+    camera_off: Collection[int] = (),
+    faceless: Collection[int] = (),
+    font: str = "hershey-simplex",
+    label_scale: float = 1.0,
 ) -> tuple[Image, list[TileTruth]]:
     """A ``height`` x ``width`` BGR gallery capture of ``n_tiles`` tiles and the truth for each, in reading order.
 
     ``cols``: tiles per full row (default: Zoom's choice for the window). ``speaker``: index of the tile with the
     highlight border. ``faces``: grayscale 48x48 crops, used in turn. ``toolbar``: draw the window chrome (title
     bar, top strip, bottom toolbar); without it the gallery fills the image. ``aspect``: tile width / height.
+    ``names``: the display name of each tile (default: a first name and the tile's number). ``camera_off``: indexes
+    of tiles drawn without video (flat grey, the name large in the middle, no face); ``faceless``: tiles with video
+    but nobody in it (an empty chair). ``font``: a key of
+    ``LABEL_FONTS`` for the name labels; ``label_scale`` scales the label (Zoom's label grows with the tile).
     """
+    if names is not None and len(names) < n_tiles:
+        raise ValueError(f"{len(names)} names for {n_tiles} tiles")
+    if font not in LABEL_FONTS:
+        raise ValueError(f"unknown label font {font!r}; known: {sorted(LABEL_FONTS)}")
     _check_count(n_tiles)
     if speaker is not None and not 0 <= speaker < n_tiles:
         raise ValueError(f"speaker must index one of the {n_tiles} tiles, got {speaker}")
@@ -169,7 +200,7 @@ def compose_gallery(
     x0 = (width - (cols * tile_w + (cols - 1) * gap)) // 2
     y0 = top + (bottom - top - (rows * tile_h + (rows - 1) * gap)) // 2
 
-    names = list(rng.permutation(_NAMES)) if randomise else list(_NAMES)
+    pool = list(rng.permutation(_NAMES)) if randomise else list(_NAMES)
     truth: list[TileTruth] = []
     for index in range(n_tiles):
         r, c = divmod(index, cols)
@@ -177,17 +208,22 @@ def compose_gallery(
         x = x0 + (cols - in_row) * (tile_w + gap) // 2 + c * (tile_w + gap)
         y = y0 + r * (tile_h + gap)
         tile = image[y : y + tile_h, x : x + tile_w]
-        _draw_room(tile, rng)
+        name = names[index] if names is not None else f"{pool[index % len(pool)]} {index + 1}"
+        off = index in camera_off
         face_box = None
-        if crops:
-            fx, fy, fs = _draw_person(tile, crops[index % len(crops)], rng)
-            face_box = (x + fx, y + fy, fs, fs)
-        name = f"{names[index % len(names)]} {index + 1}"
-        _draw_name(tile, name)
+        if off:
+            tile[:] = CAMERA_OFF_TILE
+            _draw_label_text(tile, name, font, max(8, tile_h // 8), centre=True)
+        else:
+            _draw_room(tile, rng)
+            if crops and index not in faceless:
+                fx, fy, fs = _draw_person(tile, crops[index % len(crops)], rng)
+                face_box = (x + fx, y + fy, fs, fs)
+        _draw_name(tile, name, font, label_scale)
         if index == speaker:
             colour = _SPEAKER_COLOURS[int(rng.integers(len(_SPEAKER_COLOURS)))] if randomise else _SPEAKER_COLOURS[0]
             _draw_border(tile, colour, max(2, tile_h // 60))
-        truth.append(TileTruth(r + 1, c + 1, x, y, tile_w, tile_h, name, index == speaker, face_box))
+        truth.append(TileTruth(r + 1, c + 1, x, y, tile_w, tile_h, name, index == speaker, face_box, off))
     return image, truth
 
 
@@ -303,16 +339,45 @@ def _draw_person(tile: Image, face: Image, rng: np.random.Generator) -> tuple[in
     return x, y, size
 
 
-def _draw_name(tile: Image, name: str) -> None:
+def _draw_name(tile: Image, name: str, font: str = "hershey-simplex", scale: float = 1.0) -> None:
     """Zoom's name label: white text on a translucent dark box in the bottom-left corner."""
     h, w = tile.shape[:2]
-    box_h = int(np.clip(round(h * 0.1), 9, 24))
+    # Zoom's label text keeps a readable size however small the tile (about 9 px capitals at the least)
+    box_h = int(np.clip(round(h * 0.1 * scale), min(15, h // 4), 40))
     size = max(5, int(box_h * 0.6))
-    box_w = min(w - 4, _text_width(name, size) + 8)
+    box_w = min(w - 4, _label_width(name, font, size) + 8)
     y0 = h - box_h - 2
     region = tile[y0 : h - 2, 2 : 2 + box_w]
     region[:] = (region.astype(np.float32) * 0.4).astype(np.uint8)
-    _text(tile, name, 6, h - 2 - (box_h - size) // 2, size, (255, 255, 255))
+    _draw_label_text(tile[y0 : h - 2, 2 : 2 + box_w], name, font, size)
+
+
+@lru_cache(maxsize=64)
+def _ttf(file: str, px: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(TTF_DIR / file), px)
+
+
+def _label_width(text: str, font: str, size: int) -> int:
+    spec = LABEL_FONTS[font]
+    if isinstance(spec, int):
+        return int(cv2.getTextSize(text, spec, max(0.25, size / 22), 1)[0][0])
+    return int(_ttf(spec, max(6, round(size * 1.35))).getlength(text))
+
+
+def _draw_label_text(region: Image, text: str, font: str, size: int, centre: bool = False) -> None:
+    """White ``text`` of cap height about ``size`` px, 4 px from the left of ``region`` and centred vertically
+    (or centred both ways); Hershey fonts through OpenCV, TrueType fonts through Pillow."""
+    h, w = region.shape[:2]
+    spec = LABEL_FONTS[font]
+    width = _label_width(text, font, size)
+    x = (w - width) // 2 if centre else 4
+    if isinstance(spec, int):
+        cv2.putText(region, text, (x, (h + size) // 2), spec, max(0.25, size / 22), (255, 255, 255), 1, cv2.LINE_AA)
+        return
+    ttf = _ttf(spec, max(6, round(size * 1.35)))
+    canvas = PILImage.fromarray(np.ascontiguousarray(region[:, :, ::-1]))
+    ImageDraw.Draw(canvas).text((x, h // 2), text, font=ttf, fill=(255, 255, 255), anchor="lm")
+    region[:] = np.asarray(canvas)[:, :, ::-1]
 
 
 def _draw_border(tile: Image, colour: Colour, thickness: int) -> None:

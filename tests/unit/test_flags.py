@@ -463,6 +463,21 @@ def test_not_visible_updates_once_per_period() -> None:
     assert events[-1][1].reason == "Seat 1: not visible for 1.5 minutes"
 
 
+def test_not_visible_says_camera_off_when_the_gallery_tile_shows_it() -> None:
+    """In a Zoom gallery a student with the camera off is there, not gone: the flag says so, with the state."""
+    import dataclasses
+
+    from monitor.aggregate import PresenceAggregate
+
+    intervals = [
+        iv if i == 0 else dataclasses.replace(iv, presence=(PresenceAggregate(S1, 20, 0),))
+        for i, iv in enumerate(build({S1: "h" + "-" * 9, S2: "h" * 10}))
+    ]
+    events = run(settings("not_visible", not_visible=NV), intervals)
+    assert events[0][1].reason == "Seat 1: camera off for 0.5 minutes"
+    assert events[0][1].evidence["state"] == "camera_off"
+
+
 def test_class_rules_have_no_student_and_student_rules_have_one() -> None:
     for _, e in run(settings(*RULES, **ALL_ON), build(PROVOKING), finish=True):
         assert (e.student is None) == (e.rule in ("class_negative", "class_mood_drop")), e
