@@ -40,6 +40,9 @@ class DetectorConfig(_Section):
     min_face_px: int = Field(32, ge=12, le=1000, description="faces smaller than this (pixels) are ignored")
     max_side_px: int = Field(960, ge=320, le=8192, description="frames are downscaled to this longest side first")
     min_confidence: float = Field(0.9, ge=0, le=1, description="mtcnn: minimum face confidence")
+    gallery_tile_px: int = Field(
+        112, ge=48, le=720, description="gallery: each video tile is scaled to this height and searched on its own"
+    )
 
 
 class ModelConfig(_Section):

@@ -8,6 +8,7 @@ detection (the cost of a detector grows with the pixel count) and boxes are mapp
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -111,10 +112,39 @@ class FaceDetections:
         return cls.from_boxes(boxes, scores, frame_shape=frame_shape, scale=scale, min_face_px=min_face_px)
 
 
+Region = tuple[int, int, int, int]  # x, y, w, h in frame pixels: a gallery tile
+
+
 class FaceDetector(Protocol):
     name: str
 
     def detect(self, frame: Frame) -> FaceDetections: ...
+
+    def detect_in(self, frame: Frame, regions: Sequence[Region], height: int) -> FaceDetections:
+        """Faces inside each region (each scaled to ``height`` pixels tall first), in frame coordinates."""
+        ...
+
+
+def _crops(
+    image: npt.NDArray[np.uint8], regions: Sequence[Region], height: int
+) -> tuple[list[npt.NDArray[np.uint8]], list[float]]:
+    """Each region cut out and resized to ``height`` rows (one common width, so MTCNN can batch them all)."""
+    w0, h0 = regions[0][2], regions[0][3]
+    width = max(12, round(w0 * height / h0))
+    crops: list[npt.NDArray[np.uint8]] = []
+    for x, y, w, h in regions:
+        crop = image[max(0, y) : y + h, max(0, x) : x + w]
+        if crop.size == 0:
+            crop = np.zeros((height, width, 3), np.uint8)
+        interp = cv2.INTER_AREA if crop.shape[0] > height else cv2.INTER_LINEAR
+        crops.append(np.asarray(cv2.resize(crop, (width, height), interpolation=interp), np.uint8))
+    return crops, [float(width), float(height)]
+
+
+def _to_frame(boxes: list[list[float]], region: Region, size: list[float]) -> list[list[float]]:
+    x, y, w, h = region
+    sx, sy = size[0] / w, size[1] / h
+    return [[x + bx / sx, y + by / sy, bw / sx, bh / sy] for bx, by, bw, bh in boxes]
 
 
 def _downscale(image: npt.NDArray[np.uint8], max_side: int) -> tuple[npt.NDArray[np.uint8], float]:
@@ -147,6 +177,17 @@ class HaarDetector:
         faces = FaceDetections.from_haar(rects, frame_shape=frame.image.shape, scale=scale, min_face_px=self.min_face_px)
         return faces.without_nested()
 
+    def detect_in(self, frame: Frame, regions: Sequence[Region], height: int) -> FaceDetections:
+        if not regions:
+            return FaceDetections.empty()
+        crops, size = _crops(frame.image, regions, height)
+        boxes: list[list[float]] = []
+        for crop, region in zip(crops, regions, strict=True):
+            gray = cv2.equalizeHist(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY))
+            rects = self._cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(16, 16))
+            boxes += _to_frame([list(map(float, r)) for r in np.asarray(rects).reshape(-1, 4)], region, size)
+        return FaceDetections.from_boxes(boxes, None, frame_shape=frame.image.shape, min_face_px=self.min_face_px)
+
 
 class MtcnnDetector:
     """MTCNN (the ``mtcnn`` package, weights shipped in the wheel), a CNN cascade run on TensorFlow."""
@@ -175,6 +216,23 @@ class MtcnnDetector:
             min_face_px=self.min_face_px,
             min_confidence=self.min_confidence,
         ).without_nested()
+
+    def detect_in(self, frame: Frame, regions: Sequence[Region], height: int) -> FaceDetections:
+        """All regions in one batched MTCNN call: on a 25-tile 1080p gallery about half the time of the whole frame
+        at ``max_side_px``, and the pyramid only spans face sizes a tile can hold."""
+        if not regions:
+            return FaceDetections.empty()
+        crops, size = _crops(frame.image, regions, height)
+        rgb = [cv2.cvtColor(c, cv2.COLOR_BGR2RGB) for c in crops]
+        results: Any = self._mtcnn.detect_faces(rgb, min_face_size=20)
+        boxes: list[list[float]] = []
+        scores: list[float] = []
+        for found, region in zip(results, regions, strict=True):
+            kept = [r for r in found if float(r.get("confidence", 0.0)) >= self.min_confidence]
+            boxes += _to_frame([[float(v) for v in r["box"]] for r in kept], region, size)
+            scores += [float(r["confidence"]) for r in kept]
+        faces = FaceDetections.from_boxes(boxes, scores, frame_shape=frame.image.shape, min_face_px=self.min_face_px)
+        return faces.without_nested()
 
 
 def make_detector(kind: str, min_face_px: int, max_side_px: int, min_confidence: float) -> FaceDetector:

@@ -66,16 +66,18 @@ def annotate(image: Image, detector_kind: str | None = None, roster_path: Path |
     cfg = load_config(None, {"detector": {"kind": detector_kind}} if detector_kind else {})
     det = cfg.detector
     detector = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
-    faces = detector.detect(Frame(image, 0.0, 0))
     out = image.copy()
     grid = find_grid(image)
     if grid is None:
+        faces = detector.detect(Frame(image, 0.0, 0))
         summary = f"no gallery found; {len(faces)} face(s)"
     else:
         readings = NameReader().read(image, grid)
         book = NameBook(Roster.load(roster_path) if roster_path is not None else None)
         students = book.resolve([r.name for r in readings])
         off = {r.tile.label for r in readings if r.camera_off}
+        video = [(t.x, t.y, t.w, t.h) for t in grid.tiles if t.label not in off]  # as the worker searches them
+        faces = detector.detect_in(Frame(image, 0.0, 0), video, det.gallery_tile_px)
         with_face = set(TileAssigner().assign(faces, grid, skip=off))
         named = 0
         for r, student in zip(readings, students, strict=True):

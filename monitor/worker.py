@@ -220,13 +220,15 @@ class Worker:
             log.info("layout resolved to %s", self.layout)
         if self.layout == "gallery" and grid is None:
             return FrameAnalysis([])  # not a gallery right now (a shared screen, the window minimised)
-        faces = self.p.detector.detect(frame)
         presence: dict[str, str] = {}
         if grid is not None and self.layout == "gallery":
             readings = self.names.read(frame.image, grid)
             students = self.book.resolve([r.name for r in readings])
             student_of = {r.tile.label: s or r.fallback for r, s in zip(readings, students, strict=True)}
             off = {r.tile.label for r in readings if r.camera_off}
+            # only tiles with video are searched, each on its own: a camera-off tile can never yield a face
+            video = [(t.x, t.y, t.w, t.h) for t in grid.tiles if t.label not in off]
+            faces = self.p.detector.detect_in(frame, video, self.p.config.detector.gallery_tile_px)
             tile_labels = self.tiles.assign(faces, grid, skip=off)
             labels = [student_of[t] if t is not None else None for t in tile_labels]
             with_face = set(tile_labels)
@@ -236,6 +238,7 @@ class Worker:
                 elif r.tile.label not in with_face:
                     presence[student_of[r.tile.label]] = "face_not_visible"
         else:
+            faces = self.p.detector.detect(frame)
             labels = self.seats.assign(faces)
         preds = classify(frame, faces, self.p.classifier)
         out: list[tuple[str, npt.NDArray[np.float32]]] = []

@@ -50,7 +50,8 @@ def detectable_faces(fer: tuple[np.ndarray, np.ndarray], n: int) -> dict[str, np
         image, truth = compose_gallery(8, faces=batch, names=DISPLAY)
         grid = find_grid(image)
         assert grid is not None
-        found = detector.detect(Frame(image, 0.0, 0))
+        found = detector.detect_in(Frame(image, 0.0, 0), [(t.x, t.y, t.w, t.h) for t in grid.tiles],
+                                   det.gallery_tile_px)  # as the worker searches a gallery
         labels = {grid.label_for_box(*(int(v) for v in box)) for box in found.boxes}
         chosen += [batch[i] for i, t in enumerate(truth) if t.label in labels]
         if len(chosen) >= n:
