@@ -291,6 +291,7 @@ def page_times(client: Client, big_id: int, repeat: int) -> list[tuple[str, floa
         ("Live (/), the 3-hour session running", "/"),
         ("Sessions (/sessions)", "/sessions"),
         (f"Review (/sessions/{big_id})", f"/sessions/{big_id}"),
+        ("Compare (the 3-hour class and 2 others)", f"/compare?ids={big_id},{big_id - 1},{big_id - 2}"),
         ("Settings (/settings)", "/settings"),
     ):
         n = load_page(client, deps, path)

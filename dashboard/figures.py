@@ -289,9 +289,13 @@ def note_shapes(notes: pd.DataFrame, *, tz: dt.tzinfo | None = None) -> list[dic
 
 
 def add_notes(fig: go.Figure, notes: pd.DataFrame | None, *, tz: dt.tzinfo | None = None) -> go.Figure:
-    """``fig`` with the notes' lines added to whatever shapes it has (flag ranges stay)."""
-    for shape in note_shapes(notes, tz=tz) if notes is not None else []:
-        fig.add_shape(**shape)
+    """``fig`` with the notes' lines added to whatever shapes it has (flag ranges stay).
+
+    One assignment of the whole list: ``add_shape`` deep-copies every shape already there on each call, which cost
+    a 3-hour session's review page about 0.3 s."""
+    new = note_shapes(notes, tz=tz) if notes is not None else []
+    if new:
+        fig.layout.shapes = [*fig.layout.shapes, *new]
     return fig
 
 
