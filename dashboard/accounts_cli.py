@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.cli_parser import EXIT_ERROR, OneLineParser
 from db.accounts import (
     ROLES,
     AccountError,
@@ -34,18 +35,10 @@ from db.accounts import (
 )
 from db.engine import DatabaseURLError, default_url, describe_db_error, make_engine, redact, session_factory, upgrade
 
-EXIT_ERROR = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(EXIT_ERROR)
-
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m dashboard users", description="Manage dashboard accounts.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    parser = OneLineParser(prog="python -m dashboard users", description="Manage dashboard accounts.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
     db_help = "database URL (default: $DATABASE_URL or the per-user SQLite file)"
     add = commands.add_parser("add", help="create an account")
     add.add_argument("name")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -144,6 +145,43 @@ def _translucent(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def _stacked_emotions(
+    x: Any,
+    values: dict[str, npt.NDArray[Any]],
+    *,
+    group: str,
+    height: int,
+    legend_y: float,
+    hover: str = "%{y:.0%}",
+    customdata: dict[str, npt.NDArray[Any]] | None = None,
+) -> go.Figure:
+    """The seven emotions as stacked areas in their colours, legend below the plot in ``EMOTIONS`` order."""
+    fig = go.Figure()
+    for emotion in EMOTIONS:
+        colour = EMOTION_COLOURS[emotion]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=values[emotion],
+                customdata=None if customdata is None else customdata[emotion],
+                name=emotion,
+                mode="lines",
+                stackgroup=group,
+                line={"width": 0.5, "color": colour},
+                fillcolor=colour,
+                hovertemplate=f"{emotion}: {hover}<extra></extra>",
+            )
+        )
+    _base_layout(fig, height=height)
+    fig.update_layout(
+        hovermode="x unified",
+        # below the plot, in EMOTIONS order (Plotly reverses stacked traces by default)
+        legend={"orientation": "h", "traceorder": "normal", "yanchor": "top", "y": legend_y, "xanchor": "left", "x": 0},
+        margin={"b": 80},
+    )
+    return fig
+
+
 def timeline_figure(
     timeline: pd.DataFrame,
     *,
@@ -165,30 +203,16 @@ def timeline_figure(
         return empty_figure("No intervals recorded yet", height=TIMELINE_HEIGHT)
     x = iso_times(timeline["interval_start"], tz)
     shares = emotion_shares(timeline)
-    fig = go.Figure()
-    for emotion in EMOTIONS:
-        colour = EMOTION_COLOURS[emotion]
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=shares[emotion].to_numpy(dtype=float),
-                customdata=timeline[emotion].to_numpy(dtype=int),
-                name=emotion,
-                mode="lines",
-                stackgroup="mood",
-                line={"width": 0.5, "color": colour},
-                fillcolor=colour,
-                hovertemplate=f"{emotion}: %{{y:.0%}} (%{{customdata}} students)<extra></extra>",
-            )
-        )
-    _base_layout(fig, height=TIMELINE_HEIGHT)
-    fig.update_layout(
-        hovermode="x unified",
-        uirevision=uirevision,
-        # below the plot, in EMOTIONS order (Plotly reverses stacked traces by default)
-        legend={"orientation": "h", "traceorder": "normal", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0},
-        margin={"b": 80},
+    fig = _stacked_emotions(
+        x,
+        {e: shares[e].to_numpy(dtype=float) for e in EMOTIONS},
+        group="mood",
+        height=TIMELINE_HEIGHT,
+        legend_y=-0.12,
+        hover="%{y:.0%} (%{customdata} students)",
+        customdata={e: timeline[e].to_numpy(dtype=int) for e in EMOTIONS},
     )
+    fig.update_layout(uirevision=uirevision)
     fig.update_yaxes(title="share of students", tickformat=".0%", range=[0, 1], fixedrange=True)
     fig.update_xaxes(title=None)
     shapes = []
@@ -376,26 +400,8 @@ def student_figure(rows: pd.DataFrame, *, tz: dt.tzinfo | None = None, notes: pd
     if rows.empty:
         return empty_figure("Pick a student to see their timeline", height=STUDENT_HEIGHT)
     x = iso_times(rows["interval_start"], tz)
-    fig = go.Figure()
-    for emotion in EMOTIONS:
-        colour = EMOTION_COLOURS[emotion]
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=rows[f"p_{emotion}"].to_numpy(dtype=float),
-                name=emotion,
-                mode="lines",
-                stackgroup="p",
-                line={"width": 0.5, "color": colour},
-                fillcolor=colour,
-                hovertemplate=f"{emotion}: %{{y:.0%}}<extra></extra>",
-            )
-        )
-    _base_layout(fig, height=STUDENT_HEIGHT)
-    fig.update_layout(
-        hovermode="x unified",
-        legend={"orientation": "h", "traceorder": "normal", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
-        margin={"b": 80},
+    fig = _stacked_emotions(
+        x, {e: rows[f"p_{e}"].to_numpy(dtype=float) for e in EMOTIONS}, group="p", height=STUDENT_HEIGHT, legend_y=-0.2
     )
     fig.update_yaxes(title="probability", tickformat=".0%", range=[0, 1], fixedrange=True)
     return add_notes(fig, notes, tz=tz)

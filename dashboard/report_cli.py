@@ -7,13 +7,13 @@ dashboard. Errors are one ``error: ...`` line and exit status 2.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.exc import DatabaseError
 
+from dashboard.cli_parser import EXIT_ERROR, OneLineParser
 from db.engine import (
     DatabaseURLError,
     MissingDatabaseError,
@@ -25,17 +25,9 @@ from db.engine import (
 )
 from db.report import session_report
 
-EXIT_ERROR = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(EXIT_ERROR)
-
 
 def main(argv: Sequence[str]) -> int:
-    parser = _Parser(prog="python -m dashboard report", description="Write a session's one-page report.")
+    parser = OneLineParser(prog="python -m dashboard report", description="Write a session's one-page report.")
     parser.add_argument("--session", type=int, required=True, metavar="ID")
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.pdf|FILE.html")
     parser.add_argument("--db", metavar="URL", help="database URL (default: $DATABASE_URL or the SQLite file)")
