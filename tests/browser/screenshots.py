@@ -30,6 +30,7 @@ SHOTS = (
     "dashboard-compare.png",
     "dashboard-settings.png",
     "dashboard-flags.png",
+    "dashboard-report.png",
 )
 
 
@@ -46,6 +47,18 @@ def whole_page(driver: Chrome, path: Path) -> None:
         "Emulation.setDeviceMetricsOverride",
         {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False},
     )
+
+
+def trim(path: Path, margin: int = 24) -> None:
+    """Cut the blank page around a short document (the report is one A4 page, the window is taller)."""
+    from PIL import Image, ImageChops
+
+    image = Image.open(path).convert("RGB")
+    box = ImageChops.difference(image, Image.new("RGB", image.size, (255, 255, 255))).getbbox()
+    if box is not None:
+        left, top, right, bottom = box
+        image.crop((max(0, left - margin), max(0, top - margin), min(image.width, right + margin),
+                    min(image.height, bottom + margin))).save(path)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 time.sleep(0.5)  # let the resize settle before the capture
                 driver.save_screenshot(str(args.out / "dashboard-flags.png"))
+
+                driver.get(f"{server.url}/report/{seeded.live.id}.html")  # the printable report, with the flags
+                wait_for(lambda: driver.find_elements("css selector", "svg"), what="the report's charts")
+                whole_page(driver, args.out / "dashboard-report.png")
+                trim(args.out / "dashboard-report.png")
             finally:
                 driver.quit()
     names = ", ".join(str(args.out / n) for n in SHOTS)
