@@ -122,6 +122,14 @@ class Judgement:
     evidence: Evidence
     frames: int
 
+    @classmethod
+    def against(
+        cls, value: float, threshold: float, cap: float, reason: str, evidence: Evidence, frames: int
+    ) -> Judgement:
+        """A threshold rule's reading: holds at ``value >= threshold`` (within float error), severity from how far
+        past it ``value`` is (``severity_for``, ``cap`` the largest value the measure can take)."""
+        return cls(value >= threshold - EPS, value, severity_for(value, threshold, cap), reason, evidence, frames)
+
 
 @dataclass
 class _Track:
@@ -293,14 +301,7 @@ class FlagEngine:
             "window_min": cfg.window_min,
             "emotions": ", ".join(emotions),
         }
-        return Judgement(
-            holds=share >= cfg.threshold - EPS,
-            value=share,
-            severity=severity_for(share, cfg.threshold, 1.0),
-            reason=f"{name}: {feeling} {span}",
-            evidence=evidence,
-            frames=frames,
-        )
+        return Judgement.against(share, cfg.threshold, 1.0, f"{name}: {feeling} {span}", evidence, frames)
 
     def _baseline_shift(self, name: str, interval: IntervalAggregate) -> Judgement | None:
         cfg = self.settings.baseline_shift
@@ -334,13 +335,8 @@ class FlagEngine:
             f"{_fmt_min(cfg.recent_min, unit=True)} than in their first {_fmt_min(cfg.baseline_min, unit=True)} "
             f"(change {distance:.2f} on a 0-1 scale)"
         )
-        return Judgement(
-            holds=distance >= cfg.threshold - EPS,
-            value=distance,
-            severity=severity_for(distance, cfg.threshold, 1.0),
-            reason=reason,
-            evidence=evidence,
-            frames=recent_frames + history.baseline_frames,
+        return Judgement.against(
+            distance, cfg.threshold, 1.0, reason, evidence, recent_frames + history.baseline_frames
         )
 
     def _not_visible(self, name: str, interval: IntervalAggregate) -> Judgement | None:
@@ -395,14 +391,7 @@ class FlagEngine:
         reason = (
             f"Class: {_percent(share)} of students looked {feeling} in the last {_fmt_min(cfg.window_min, unit=True)}"
         )
-        return Judgement(
-            holds=share >= cfg.threshold - EPS,
-            value=share,
-            severity=severity_for(share, cfg.threshold, 1.0),
-            reason=reason,
-            evidence=evidence,
-            frames=frames,
-        )
+        return Judgement.against(share, cfg.threshold, 1.0, reason, evidence, frames)
 
     def _class_mood_drop(self, interval: IntervalAggregate) -> Judgement | None:
         cfg = self.settings.class_mood_drop
@@ -434,14 +423,7 @@ class FlagEngine:
             f"Class: mood down from {baseline:+.2f} in the first {_fmt_min(cfg.baseline_min, unit=True)} to "
             f"{recent:+.2f} in the last {_fmt_min(cfg.window_min, unit=True)} (+1 all happy, -1 all negative)"
         )
-        return Judgement(
-            holds=drop >= cfg.drop - EPS,
-            value=drop,
-            severity=severity_for(drop, cfg.drop, 2.0),
-            reason=reason,
-            evidence=evidence,
-            frames=frames + self._mood_baseline_frames,
-        )
+        return Judgement.against(drop, cfg.drop, 2.0, reason, evidence, frames + self._mood_baseline_frames)
 
     # -- hysteresis ------------------------------------------------------------------------------------------------
     def _step(
