@@ -96,7 +96,8 @@ class RuleSection:
     fields: tuple[NumberField, ...]
 
 
-def _number_field(key: str, info: Any, value: Any) -> NumberField:
+def number_field(key: str, info: Any, value: Any) -> NumberField:
+    """The form's view of one numeric pydantic field: label, default and bounds read from the model itself."""
     minimum = maximum = None
     exclusive_min = exclusive_max = False
     for m in info.metadata:  # pydantic keeps Field(ge=..., gt=..., le=..., lt=...) as annotated_types markers
@@ -135,14 +136,14 @@ def form_sections(settings: FlagSettings) -> tuple[list[RuleSection], list[Numbe
         value = getattr(settings, name)
         if isinstance(value, BaseModel):
             fields = tuple(
-                _number_field(f"{name}.{sub}", sub_info, getattr(value, sub))
+                number_field(f"{name}.{sub}", sub_info, getattr(value, sub))
                 for sub, sub_info in type(value).model_fields.items()
                 if sub != "enabled"
             )
             help_text = RULE_HELP.get(name) or _clean_doc(type(value))
             rules.append(RuleSection(name, rule_label(name), help_text, bool(getattr(value, "enabled", True)), fields))
         else:
-            top.append(_number_field(name, info, value))
+            top.append(number_field(name, info, value))
     return rules, top
 
 

@@ -31,6 +31,7 @@ from dashboard.rules import (
     HYSTERESIS_TITLE,
     NumberField,
     form_sections,
+    number_field,
     number_fields,
     parse_settings,
 )
@@ -73,39 +74,29 @@ def _analysis_field(label: str, key: str, control: Any) -> html.Div:
     )
 
 
+def _analysis_number(label: str, key: str, control_id: str, value: float) -> html.Div:
+    """A number input whose label and browser-side bounds come from ``AnalysisSettings`` itself (as the rules')."""
+    field = number_field(key, AnalysisSettings.model_fields[key], value)
+    control = dcc.Input(
+        id=control_id,
+        type="number",
+        value=value,
+        min=field.minimum,
+        max=field.maximum,
+        step="any",
+        required=True,
+        className="input input-no-steppers",
+    )
+    return _analysis_field(label.format(bounds=field.bounds()), key, control)
+
+
 def _analysis_card(settings: AnalysisSettings, problem: str | None) -> html.Section:
     return card(
         "Analysis",
         html.P(ANALYSIS_WORKER_NOTE, id=ids.ANALYSIS_NOTE, className="caption"),
         html.P(problem, className="error") if problem else None,
-        _analysis_field(
-            "Interval (seconds, 1 to 3600)",
-            "interval_s",
-            dcc.Input(
-                id=ids.ANALYSIS_INTERVAL,
-                type="number",
-                value=settings.interval_s,
-                min=1,
-                max=3600,
-                step="any",
-                required=True,
-                className="input input-no-steppers",
-            ),
-        ),
-        _analysis_field(
-            "Frames analysed per second (above 0, up to 30)",
-            "fps",
-            dcc.Input(
-                id=ids.ANALYSIS_FPS,
-                type="number",
-                value=settings.fps,
-                min=0,
-                max=30,
-                step="any",
-                required=True,
-                className="input input-no-steppers",
-            ),
-        ),
+        _analysis_number("Interval (seconds, {bounds})", "interval_s", ids.ANALYSIS_INTERVAL, settings.interval_s),
+        _analysis_number("Frames analysed per second ({bounds})", "fps", ids.ANALYSIS_FPS, settings.fps),
         _analysis_field(
             "Layout",
             "layout",
