@@ -418,13 +418,14 @@ def source_status(s: Session, session_id: int) -> SourceStatus | None:
     return s.get(SourceStatus, session_id)
 
 
-def delete_session(s: Session, session_id: int) -> bool:
+def delete_session(s: Session, session_id: int, viewer: Viewer | None = None) -> bool:
     """Delete a session and, by ``ON DELETE CASCADE``, its intervals, student rows, status and events.
 
-    Returns False if there was no such session. The caller's transaction commits it
-    (``with Session() as s, s.begin(): delete_session(s, 3)``).
+    Returns False if there was no such session, or it belongs to a session ``viewer`` may not see
+    (:func:`can_view`): the check sits here, with the write, so no caller can forget it. The caller's transaction
+    commits it (``with Session() as s, s.begin(): delete_session(s, 3)``).
     """
-    session = s.get(ClassSession, session_id)
+    session = viewable_session(s, session_id, viewer)
     if session is None:
         return False
     s.delete(session)

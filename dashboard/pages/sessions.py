@@ -163,9 +163,10 @@ def delete_confirmed(submitted: int | None, session_id: int | None) -> tuple[Any
         raise PreventUpdate
     try:
         with write_session() as s:
-            session = viewable_session(s, int(session_id), current_viewer())
+            viewer = current_viewer()
+            session = viewable_session(s, int(session_id), viewer)
             name = session.name if session is not None else None
-            deleted = delete_session(s, int(session_id))
+            deleted = delete_session(s, int(session_id), viewer)  # another teacher's session: not found
     except SQLAlchemyError as exc:
         log.warning("deleting session %s failed: %s", session_id, exc)
         return no_update, html.P("Not deleted: the database cannot be written right now.", className="error")

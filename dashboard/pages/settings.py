@@ -259,13 +259,9 @@ def save(n_clicks: int | None, _numbers: list[Any], _enabled: list[Any]) -> tupl
             className="error",
         )
         return message, field_errors, classes
-    viewer = current_viewer()  # dash-auth: the rules apply to every class, so only an admin changes them
-    if viewer is not None and not viewer.is_admin:
-        return (
-            html.P("Not saved: only an admin account can change the settings.", className="error"),
-            field_errors,
-            classes,
-        )
+    refused = _refused_unless_admin()
+    if refused is not None:
+        return refused, field_errors, classes
     try:
         with write_session() as s:
             save_flag_settings(s, settings)
@@ -274,6 +270,14 @@ def save(n_clicks: int | None, _numbers: list[Any], _enabled: list[Any]) -> tupl
         return html.P("Not saved: the database cannot be written right now.", className="error"), field_errors, classes
     saved = fmt_time(dt.datetime.now(dt.UTC))
     return html.P(f"Saved at {saved}. New sessions use these settings.", className="ok"), field_errors, classes
+
+
+def _refused_unless_admin() -> html.P | None:
+    """Every saved setting applies to every class, so with a login in force only an admin may change one."""
+    viewer = current_viewer()
+    if viewer is not None and not viewer.is_admin:
+        return html.P("Not saved: only an admin account can change the settings.", className="error")
+    return None
 
 
 @callback(
@@ -288,6 +292,9 @@ def save_analysis(n_clicks: int | None, interval_s: Any, fps: Any, layout_: Any)
     """Validate with AnalysisSettings and store; an empty or out-of-range value is named, nothing is stored."""
     if not n_clicks:
         raise PreventUpdate
+    refused = _refused_unless_admin()
+    if refused is not None:
+        return refused
     values = {"interval_s": interval_s, "fps": fps, "layout": layout_}
     missing = [key for key, value in values.items() if value is None or value == ""]
     if missing:  # dcc.Input sends None for a value outside min/max or not a number

@@ -190,6 +190,9 @@ def test_teacher_sees_only_their_own_sessions(fresh: Chrome, shared: Shared) -> 
     wait_for(lambda: fresh.find_element(By.ID, ids.SETTINGS_SAVE), what="the settings form").click()
     message = wait_for(lambda: fresh.find_element(By.ID, ids.SETTINGS_MESSAGE).text, what="the save message")
     assert message == "Not saved: only an admin account can change the settings."
+    fresh.find_element(By.ID, ids.ANALYSIS_SAVE).click()  # the analysis options too
+    message = wait_for(lambda: fresh.find_element(By.ID, ids.ANALYSIS_MESSAGE).text, what="the analysis message")
+    assert message == "Not saved: only an admin account can change the settings."
 
     fresh.find_element(By.ID, "logout").click()
     wait_for(lambda: "/login" in fresh.current_url, what="the login page after logging out")

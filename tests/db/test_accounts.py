@@ -24,7 +24,15 @@ from db.accounts import (
     set_disabled,
     set_password,
 )
-from db.queries import acknowledge_flag, can_view, latest_session, list_sessions, live_session, viewable_session
+from db.queries import (
+    acknowledge_flag,
+    can_view,
+    delete_session,
+    latest_session,
+    list_sessions,
+    live_session,
+    viewable_session,
+)
 from db.schema import ClassSession, Flag, User
 from monitor.storage import OpenSession, StorageWriter
 from tests.db.builders import T0, Seeded
@@ -163,3 +171,17 @@ def test_the_worker_stores_the_sessions_teacher_and_classroom(db_url: str) -> No
         assert (session.teacher, session.classroom) == ("alice", "Room 12")
         assert [r for r in list_sessions(s, teacher="alice")["id"]] == [session.id]
     engine.dispose()
+
+
+def test_a_teacher_cannot_delete_another_teachers_session(Session: sessionmaker[OrmSession], seeded: Seeded) -> None:
+    """The check sits in ``delete_session`` itself: a forged id from the browser deletes nothing."""
+    own(Session, seeded)
+    with Session() as s, s.begin():
+        assert not delete_session(s, seeded.lab, ALICE)
+        assert not delete_session(s, seeded.art, ALICE)  # nobody's session: admins only
+    with Session() as s, s.begin():
+        assert s.get(ClassSession, seeded.lab) is not None and s.get(ClassSession, seeded.art) is not None
+        assert delete_session(s, seeded.lab, BOB)
+        assert delete_session(s, seeded.art, ADMIN)
+    with Session() as s:
+        assert s.get(ClassSession, seeded.lab) is None and s.get(ClassSession, seeded.art) is None
