@@ -144,7 +144,8 @@ class NameReader:
 
     def __init__(self, max_cache: int = 4096) -> None:
         self.max_cache = max_cache
-        self._cache: dict[bytes, str | None] = {}
+        self._cache: dict[bytes, str | None] = {}  # labels read by Tesseract, by the exact key of what was read
+        self._aliases: dict[bytes, bytes] = {}  # a near-identical label seen since (noise, a reorder) -> its read key
         self._by_width: dict[int, list[tuple[Signature, bytes]]] = {}
         self.stats = OcrStats()
 
@@ -158,18 +159,18 @@ class NameReader:
             if box is not None:
                 crop = _ocr_crop(image, box)
                 signature = _signature(crop)
-                key = self._lookup(signature)
-                if key is not None:
+                key, known = self._lookup(signature)
+                if known:
                     self.stats.cache_hits += 1
                 else:
-                    key = _exact_key(signature)
                     pending.setdefault(key, (crop, signature))
             found.append((tile, is_camera_off(image, tile), box, key))
         if pending:
             texts = self._ocr([crop for crop, _ in pending.values()])
             if len(self._cache) + len(pending) > self.max_cache:
-                self._cache.clear()  # a long class with ever-new labels: start over rather than grow
+                self._cache.clear()  # a long class with ever-new names: start over rather than grow
                 self._by_width.clear()
+                self._aliases.clear()
             for (key, (_, signature)), text in zip(pending.items(), texts, strict=True):
                 self._cache[key] = text
                 self._by_width.setdefault(signature.shape[1], []).append((signature, key))
@@ -178,13 +179,18 @@ class NameReader:
             for tile, off, box, key in found
         ]
 
-    def _lookup(self, signature: Signature) -> bytes | None:
-        """The cache key of a label read before that looks the same: the same pixels (the fast path), or every
-        letter-sized block within a few levels (the translucent box shows another background after a reorder, and
-        a recording adds noise), so two names differing in one letter stay apart."""
+    def _lookup(self, signature: Signature) -> tuple[bytes, bool]:
+        """The cache key of a label read before that looks the same, and True; else this label's own key and False.
+
+        The same pixels is the fast path; otherwise every letter-sized block within a few levels (the translucent
+        box shows another background after a reorder, and a recording adds noise), so two names differing in one
+        letter stay apart. A near match is remembered as an alias, kept apart from the labels read, so a long noisy
+        class fills and clears only the aliases and never throws away what Tesseract read."""
         key = _exact_key(signature)
         if key in self._cache:
-            return key
+            return key, True
+        if key in self._aliases:
+            return self._aliases[key], True
         width = signature.shape[1]
         # a text box a pixel taller or shorter scales the whole signature: compare those at the query's width
         for w in sorted(self._by_width, key=lambda w: abs(w - width)):
@@ -195,9 +201,11 @@ class NameReader:
                     known = np.asarray(cv2.resize(known, (width, _HASH_HEIGHT), interpolation=cv2.INTER_AREA),
                                        dtype=np.float32)
                 if _label_difference(signature, known) <= _SAME_LABEL:
-                    self._cache[key] = self._cache[known_key]
-                    return key
-        return None
+                    if len(self._aliases) >= self.max_cache:
+                        self._aliases.clear()
+                    self._aliases[key] = known_key
+                    return known_key, True
+        return key, False
 
     def _ocr(self, crops: list[Image]) -> list[str | None]:
         """Read every crop (black text on white, ``_OCR_HEIGHT`` tall) in one Tesseract call."""

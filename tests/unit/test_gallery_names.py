@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -123,6 +124,29 @@ def test_new_labels_are_read_in_one_call_and_known_labels_cost_none(faces: list[
     calls = reader.stats.calls
     read(image3, reader)  # two join: the tiles shrink, so every label is new, still one call
     assert reader.stats.calls == calls + 1
+
+
+def test_a_long_noisy_class_never_flushes_the_names_already_read(faces: list[Image]) -> None:
+    """Noise and compression make each frame's labels near-copies of the read ones. Remembering those must not
+    crowd out, and then clear, what Tesseract read: when one student renames, only that label is read again (a
+    tiny cache here stands for hours of class at the default size)."""
+    reader = NameReader(max_cache=12)
+    names = CLASS[:9]
+    rng = np.random.default_rng(8)
+
+    def recorded(names: list[str]) -> Image:
+        image, _ = compose_gallery(9, width=1280, height=720, faces=faces, names=names, font="dejavu-sans")
+        noisy = np.clip(image.astype(np.int16) + rng.integers(-6, 7, image.shape), 0, 255).astype(np.uint8)
+        return cv2.imdecode(cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 80])[1], cv2.IMREAD_COLOR)
+
+    for _ in range(12):
+        read(recorded(names), reader)
+    before = reader.stats.labels_read
+    renamed = [*names[:-1], "Zoe Renamed"]
+    for _ in range(3):
+        _, readings = read(recorded(renamed), reader)
+    assert reader.stats.labels_read - before <= 2, reader.stats  # the new name, not the eight known ones again
+    assert "Zoe Renamed" in [r.name for r in readings]
 
 
 # --- identities -------------------------------------------------------------------------------------------------
