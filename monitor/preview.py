@@ -60,8 +60,8 @@ def annotate(image: Image, detector_kind: str | None = None, roster_path: Path |
     from monitor.config import load_config
     from monitor.detections import make_detector
     from monitor.gallery import find_grid
-    from monitor.identity import NameBook, Roster, TileAssigner
-    from monitor.names import NameReader
+    from monitor.gallery_view import GalleryAnalyser
+    from monitor.identity import NameBook, Roster
 
     cfg = load_config(None, {"detector": {"kind": detector_kind}} if detector_kind else {})
     det = cfg.detector
@@ -72,24 +72,21 @@ def annotate(image: Image, detector_kind: str | None = None, roster_path: Path |
         faces = detector.detect(Frame(image, 0.0, 0))
         summary = f"no gallery found; {len(faces)} face(s)"
     else:
-        readings = NameReader().read(image, grid)
-        book = NameBook(Roster.load(roster_path) if roster_path is not None else None)
-        students = book.resolve([r.name for r in readings])
-        off = {r.tile.label for r in readings if r.camera_off}
-        video = [(t.x, t.y, t.w, t.h) for t in grid.tiles if t.label not in off]  # as the worker searches them
-        faces = detector.detect_in(Frame(image, 0.0, 0), video, det.gallery_tile_px)
-        with_face = set(TileAssigner().assign(faces, grid, skip=off))
-        named = 0
-        for r, student in zip(readings, students, strict=True):
+        book = NameBook(Roster.load(roster_path) if roster_path is not None else None, cfg.analysis.name_match)
+        view = GalleryAnalyser(detector, det.gallery_tile_px, book).analyse(Frame(image, 0.0, 0), grid)
+        faces = view.faces
+        for i, r in enumerate(view.readings):
             t = r.tile
-            state = "camera off" if r.camera_off else ("" if t.label in with_face else "face not visible")
-            colour = (0, 200, 255) if student is None else (0, 220, 0)
-            named += student is not None
+            state = {"camera_off": "camera off", "face_not_visible": "face not visible"}.get(
+                view.presence.get(view.student(i), ""), ""
+            )
+            colour = (0, 200, 255) if view.names[i] is None else (0, 220, 0)
             cv2.rectangle(out, (t.x, t.y), (t.x + t.w - 1, t.y + t.h - 1), colour, 2)
-            text = (student or f"{t.label} (name not read)") + (f" - {state}" if state else "")
+            text = (view.names[i] or f"{t.label} (name not read)") + (f" - {state}" if state else "")
             _label(out, text, t.x + 4, t.y + 4, max(0.35, min(0.6, t.h / 400)), colour)
+        named = sum(n is not None for n in view.names)
         summary = f"{grid.rows}x{grid.cols} gallery, {len(grid.tiles)} tile(s), {named} name(s) read, " \
-                  f"{len(off)} camera off, {len(faces)} face(s)"
+                  f"{view.camera_off} camera off, {len(faces)} face(s)"
     for x, y, w, h in faces.boxes.tolist():
         cv2.rectangle(out, (int(x), int(y)), (int(x + w), int(y + h)), (255, 128, 0), 2)
     return out, summary

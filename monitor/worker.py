@@ -28,8 +28,8 @@ from monitor.detections import FaceDetector, make_detector
 from monitor.flags import FlagEngine, FlagEvent
 from monitor.frame import CorruptFrame, Frame, SourceState
 from monitor.gallery import find_grid
-from monitor.identity import NameBook, Roster, SeatAssigner, TileAssigner
-from monitor.names import NameReader
+from monitor.gallery_view import GalleryAnalyser
+from monitor.identity import NameBook, Roster, SeatAssigner
 from monitor.predictions import Classifier, classify
 from monitor.sources import FrameSource, open_source, parse_source
 from monitor.storage import FlagOp, OpenSession, SetLayout, Status, StorageWriter
@@ -138,9 +138,9 @@ class Worker:
         )
         self.layout = cfg.analysis.layout
         self.seats = SeatAssigner(seat_match=cfg.analysis.seat_match)
-        self.tiles = TileAssigner()
-        self.names = NameReader()
-        self.book = NameBook(prepared.roster, cfg.analysis.name_match)
+        self.gallery = GalleryAnalyser(
+            prepared.detector, cfg.detector.gallery_tile_px, NameBook(prepared.roster, cfg.analysis.name_match)
+        )
         self.flags = FlagEngine(prepared.flag_settings)
         self.students: set[str] = set()
         self.frame_errors = 0
@@ -222,21 +222,8 @@ class Worker:
             return FrameAnalysis([])  # not a gallery right now (a shared screen, the window minimised)
         presence: dict[str, str] = {}
         if grid is not None and self.layout == "gallery":
-            readings = self.names.read(frame.image, grid)
-            students = self.book.resolve([r.name for r in readings])
-            student_of = {r.tile.label: s or r.fallback for r, s in zip(readings, students, strict=True)}
-            off = {r.tile.label for r in readings if r.camera_off}
-            # only tiles with video are searched, each on its own: a camera-off tile can never yield a face
-            video = [(t.x, t.y, t.w, t.h) for t in grid.tiles if t.label not in off]
-            faces = self.p.detector.detect_in(frame, video, self.p.config.detector.gallery_tile_px)
-            tile_labels = self.tiles.assign(faces, grid, skip=off)
-            labels = [student_of[t] if t is not None else None for t in tile_labels]
-            with_face = set(tile_labels)
-            for r in readings:
-                if r.camera_off:
-                    presence[student_of[r.tile.label]] = "camera_off"
-                elif r.tile.label not in with_face:
-                    presence[student_of[r.tile.label]] = "face_not_visible"
+            view = self.gallery.analyse(frame, grid)
+            faces, labels, presence = view.faces, view.face_students, view.presence
         else:
             faces = self.p.detector.detect(frame)
             labels = self.seats.assign(faces)
