@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import html
 
-REPORT_LINKS = "report-links"
+from dashboard.ids import REPORT_LINKS
 
 
 def report_links(session_id: int) -> html.Div:
@@ -14,6 +14,6 @@ def report_links(session_id: int) -> html.Div:
             html.A("HTML (print)", href=f"/report/{session_id}.html", target="_blank", id="report-html-link"),
             html.A("PDF", href=f"/report/{session_id}.pdf", target="_blank", id="report-pdf-link"),
         ],
-        id=REPORT_LINKS,
+        id=REPORT_LINKS,  # the review page's header slot for it
         className="report-links",
     )

@@ -186,7 +186,8 @@ class HaarDetector:
             gray = cv2.equalizeHist(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY))
             rects = self._cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(16, 16))
             boxes += _to_frame([list(map(float, r)) for r in np.asarray(rects).reshape(-1, 4)], region, size)
-        return FaceDetections.from_boxes(boxes, None, frame_shape=frame.image.shape, min_face_px=self.min_face_px)
+        faces = FaceDetections.from_boxes(boxes, None, frame_shape=frame.image.shape, min_face_px=self.min_face_px)
+        return faces.without_nested()  # as detect(): a cascade often adds a looser box around the same face
 
 
 class MtcnnDetector:

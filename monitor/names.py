@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.gallery import GalleryGrid, Tile
+from monitor.sources.base import one_line
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ class NameReader:
         try:
             data = pytesseract.image_to_data(sheet, lang="eng", config="--psm 6", output_type=pytesseract.Output.DICT)
         except (pytesseract.TesseractError, pytesseract.TesseractNotFoundError, OSError) as exc:
-            log.warning("name labels not read: tesseract failed (%s)", str(exc).strip().splitlines()[0])
+            log.warning("name labels not read: tesseract failed (%s)", one_line(exc))
             return [None] * len(crops)
         self.stats.calls += 1
         self.stats.labels_read += len(crops)

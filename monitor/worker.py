@@ -32,6 +32,7 @@ from monitor.gallery_view import GalleryAnalyser
 from monitor.identity import NameBook, Roster, SeatAssigner
 from monitor.predictions import Classifier, classify
 from monitor.sources import FrameSource, open_source, parse_source
+from monitor.sources.base import one_line
 from monitor.storage import FlagOp, OpenSession, SetLayout, Status, StorageWriter
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def read_db_settings(db_url: str) -> tuple[FlagSettings, AnalysisSettings]:
             engine.dispose()
     except (SQLAlchemyError, SettingsError) as exc:
         log.warning("using the default flag rules and analysis options: cannot read them from the database (%s)",
-                    str(exc).strip().splitlines()[0])
+                    one_line(exc))
         return FlagSettings(), AnalysisSettings()
 
 
@@ -176,7 +177,7 @@ class Worker:
                         self.frame_errors += 1
                         if self.frame_errors == 1 or self.frame_errors % 100 == 0:
                             log.warning("frame at %.1f s skipped: analysis failed (%d so far): %s", event.t,
-                                        self.frame_errors, str(exc).strip().splitlines()[0] if str(exc) else exc)
+                                        self.frame_errors, one_line(exc) or type(exc).__name__)
                         self._store(agg.add_skipped(event.t))
                     else:
                         self._store(agg.add_frame(event.t, labelled.labelled, labelled.presence))

@@ -115,7 +115,7 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
         )
     )
     # the printable report's links ("Report (HTML)", "Report (PDF)"), built in dashboard.report_links
-    header.append(html.Div(report_links(sid), id=ids.REPORT_LINKS, className="report-links"))
+    header.append(report_links(sid))
     return html.Div(
         [
             dcc.Store(id=ids.SESSION_ID_STORE, data=sid),
