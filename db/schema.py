@@ -299,3 +299,37 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"<User {self.name!r} {self.role}>"
+
+
+class WebSession(Base):
+    """A dashboard login, kept server-side so logging out ends it everywhere and every worker process agrees.
+
+    The browser's cookie carries a random token; only its SHA-256 is stored here, so reading this table does not
+    give anyone a usable cookie. ``expires_at`` is fixed at login (an absolute lifetime: polling does not extend it).
+    """
+
+    __tablename__ = "web_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    password_tag: Mapped[str] = mapped_column(String(64), doc="password_fingerprint at login: a new password ends it")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+    def __repr__(self) -> str:
+        return f"<WebSession {self.user_name!r} until {self.expires_at:%Y-%m-%d %H:%M}>"
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per key (an address, an address and account, an account) in a fixed window, shared by
+    every dashboard process on the database. An attempt is charged before its password is checked and refunded when
+    it succeeds, so requests in flight cannot get past the limit."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"<LoginThrottle {self.key!r} {self.failures} since {self.window_start:%H:%M:%S}>"

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.db
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {
+    "web_session",
+    "login_throttle",
     "class_session",
     "interval",
     "student_interval",
