@@ -12,7 +12,7 @@ from dash import Dash, dcc, html, page_container
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard import data, ids
-from dashboard.access import account_links, install_login
+from dashboard.access import AccessConfig, account_links, install_login, install_security
 from dashboard.reports import install_reports
 
 HERE = Path(__file__).resolve().parent
@@ -33,10 +33,13 @@ def navbar() -> html.Nav:
     )
 
 
-def create_app(sessions: sessionmaker[Session], *, require_login: bool = False) -> Dash:
+def create_app(
+    sessions: sessionmaker[Session], *, require_login: bool = False, access: AccessConfig | None = None
+) -> Dash:
     """Build the app on ``sessions`` (a factory from ``db.engine.session_factory``). Call once per process:
     Dash Pages imports the page modules, which register their callbacks globally. ``require_login``: every route
-    needs a login (``dashboard.access``), for a dashboard bound beyond this machine."""
+    needs a login (``dashboard.access``), for a dashboard bound beyond this machine; ``access``: trusted proxies and
+    cookie settings."""
     app = Dash(
         "dashboard",  # a package name, so the pages import as dashboard.pages.<name>
         use_pages=True,
@@ -46,6 +49,7 @@ def create_app(sessions: sessionmaker[Session], *, require_login: bool = False) 
         title="ClassMood",
         update_title="",  # the live page polls every 3 s; a flickering tab title would be noise
         suppress_callback_exceptions=True,
+        add_log_handler=False,  # "Dash is running on" goes through our logging once, not also through Dash's own
     )
     # the download callback serves two pages; importing it registers it before the server starts
     from dashboard import downloads  # noqa: F401
@@ -53,7 +57,8 @@ def create_app(sessions: sessionmaker[Session], *, require_login: bool = False) 
     data.install(app.server, sessions)
     install_reports(app.server)
     if require_login:
-        install_login(app.server, sessions)
+        install_login(app.server, sessions, access)
+    install_security(app.server, app.csp_hashes(), access)  # headers and origin checks, login or not
 
     def shell() -> html.Div:
         return html.Div([navbar(), html.Main(page_container, className="page")])

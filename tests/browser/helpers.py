@@ -14,7 +14,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,10 +64,12 @@ class Server:
 
 
 @contextlib.contextmanager
-def run_dashboard(db_url: str, log: Path, *, host: str | None = None, ready_path: str = "/") -> Iterator[Server]:
-    """``python -m dashboard --port <free> --db <db_url>``, waited for until ``ready_path`` answers, stopped
-    afterwards. With ``host`` (e.g. 0.0.0.0, which requires a login) it listens there; the tests still connect
-    through 127.0.0.1 only."""
+def run_dashboard(
+    db_url: str, log: Path, *, host: str | None = None, ready_path: str = "/", extra: Sequence[str] = ()
+) -> Iterator[Server]:
+    """``python -m dashboard --port <free> --db <db_url> [extra...]``, waited for until ``ready_path`` answers,
+    stopped afterwards. With ``host`` (e.g. 0.0.0.0, which requires a login) it listens there; the tests still
+    connect through 127.0.0.1 only."""
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -80,6 +82,7 @@ def run_dashboard(db_url: str, log: Path, *, host: str | None = None, ready_path
                 "--db",
                 db_url,
                 *(["--host", host] if host else []),
+                *extra,
             ],
             cwd=ROOT,
             stdout=out,
