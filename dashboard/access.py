@@ -36,7 +36,7 @@ import ipaddress
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 LOGIN_KEY = "classmood.login_required"
 CONFIG_KEY = "classmood.access"
+HASH_SOURCE_KEY = "classmood.csp_hash_source"
+HASHES_KEY = "classmood.csp_hashes"
 OPEN_PATHS = frozenset({"/login", "/logout"})
 SESSION_HOURS = 12
 FAILURE_DELAY_S = 0.5
@@ -162,7 +164,7 @@ def _security_headers(response: Response) -> Response:
     headers = response.headers
     csp = headers.get("Content-Security-Policy")
     if csp is None:
-        hashes = " ".join(current_app.extensions.get("classmood.csp_hashes", ()))
+        hashes = " ".join(_script_hashes())
         headers["Content-Security-Policy"] = f"{CSP_BASE}; script-src 'self' {hashes}".rstrip()
     elif "frame-ancestors" not in csp:
         headers["Content-Security-Policy"] = csp + "; frame-ancestors 'none'"
@@ -175,10 +177,24 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def install_security(server: Flask, csp_hashes: Sequence[str] = (), config: AccessConfig | None = None) -> None:
-    """Origin checks on state-changing requests and security headers on every response, with or without a login."""
+def _script_hashes() -> Sequence[str]:
+    """The hashes of Dash's inline scripts, taken once after Dash's own first-request set-up (which adds Dash
+    Pages' inline script), so the CSP allows exactly those and no other inline script."""
+    cache: dict[str, tuple[str, ...]] = current_app.extensions[HASHES_KEY]
+    if "hashes" not in cache:
+        source: Callable[[], Sequence[str]] = current_app.extensions[HASH_SOURCE_KEY]
+        cache["hashes"] = tuple(source())
+    return cache["hashes"]
+
+
+def install_security(
+    server: Flask, csp_hashes: Callable[[], Sequence[str]] = tuple, config: AccessConfig | None = None
+) -> None:
+    """Origin checks on state-changing requests and security headers on every response, with or without a login.
+    ``csp_hashes`` gives the inline scripts' CSP hashes (``Dash.csp_hashes``); it is called at the first response."""
     server.extensions[CONFIG_KEY] = config or AccessConfig()
-    server.extensions["classmood.csp_hashes"] = tuple(csp_hashes)
+    server.extensions[HASH_SOURCE_KEY] = csp_hashes
+    server.extensions[HASHES_KEY] = {}
     server.before_request(_check_origin)
     server.after_request(_security_headers)
 

@@ -58,7 +58,7 @@ def create_app(
     install_reports(app.server)
     if require_login:
         install_login(app.server, sessions, access)
-    install_security(app.server, app.csp_hashes(), access)  # headers and origin checks, login or not
+    install_security(app.server, app.csp_hashes, access)  # headers and origin checks, login or not
 
     def shell() -> html.Div:
         return html.Div([navbar(), html.Main(page_container, className="page")])
