@@ -35,3 +35,21 @@ def write_session() -> Iterator[Session]:
     factory: sessionmaker[Session] = current_app.extensions[EXTENSION_KEY]
     with factory() as s, s.begin():
         yield s
+
+
+MAX_ID = 2**31 - 1  # PostgreSQL's INTEGER; SQLite would raise OverflowError on 2**70
+
+
+def record_id(value: object) -> int | None:
+    """A session (or flag) id as a callback or a URL sent it, or None for anything else: ``[2]``, ``{"a": 1}``,
+    ``2**70``, ``"abc"``, ``True``, ``-1``. Callbacks take their ids from the browser, which anyone can forge, so
+    a forged one must read as "not found", never as a 500 with ``invalid literal for int()`` on the page."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal() and len(value) <= 12:
+        number = int(value.strip())
+    else:
+        return None
+    return number if 1 <= number <= MAX_ID else None

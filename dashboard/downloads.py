@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import ids
 from dashboard.access import current_viewer
-from dashboard.data import read_session
+from dashboard.data import read_session, record_id
 from db.export import UnknownSessionError, export_class_csv, export_student_csv
 from db.queries import viewable_session
 
@@ -36,8 +36,10 @@ def csv_filename(session_id: int, name: str, kind: str) -> str:
     prevent_initial_call=True,
 )
 def download_csv(class_clicks: int | None, student_clicks: int | None, session_id: int | None) -> dict[str, object]:
-    if session_id is None or not (class_clicks or student_clicks):
+    sid = record_id(session_id)
+    if sid is None or not (class_clicks or student_clicks):
         raise PreventUpdate
+    session_id = sid
     kind = "students" if ctx.triggered_id == ids.CSV_STUDENTS_BUTTON else "class"
     try:
         with read_session() as s:

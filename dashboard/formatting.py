@@ -84,7 +84,7 @@ def date_bounds(
     zone = tz or local_tz()
 
     def midnight(text: str | None, days: int = 0) -> dt.datetime | None:
-        if not text:
+        if not text or not isinstance(text, str):  # a forged callback may send a list or a number
             return None
         try:
             day = dt.date.fromisoformat(text[:10]) + dt.timedelta(days=days)
@@ -101,6 +101,7 @@ def parse_ids(text: str | None, limit: int) -> list[int]:
     found: list[int] = []
     for part in (text or "").split(","):
         part = part.strip()
-        if part.isdigit() and int(part) not in found:
+        # at most 10 ASCII digits and within PostgreSQL's INTEGER: 2**70 is junk, not an overflow on the database
+        if part.isascii() and part.isdigit() and len(part) <= 10 and 0 < int(part) < 2**31 and int(part) not in found:
             found.append(int(part))
     return found[:limit]

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard import ids
 from dashboard.access import current_viewer, teacher_scope
 from dashboard.components import GRAPH_CONFIG, card, text_table
-from dashboard.data import read_session
+from dashboard.data import read_session, record_id
 from dashboard.figures import MEASURES, ComparedSession, compare_distribution_figure, compare_timeline_figure
 from dashboard.formatting import fmt_datetime, fmt_duration, parse_ids
 from dashboard.tables import mood_text
@@ -116,7 +116,8 @@ def layout(**query: Any) -> html.Div:
     Input(ids.COMPARE_MEASURE, "value"),
 )
 def compare(chosen: list[int] | None, measure: str | None) -> tuple[Any, Any, Any]:
-    chosen = [int(i) for i in (chosen or [])][:MAX_SESSIONS]
+    picked = chosen if isinstance(chosen, list) else []
+    chosen = [sid for sid in (record_id(i) for i in picked) if sid is not None][:MAX_SESSIONS]
     measure = measure if measure in MEASURES else "score"
     compared: list[ComparedSession] = []
     rows: list[dict[str, str]] = []

@@ -50,7 +50,7 @@ from dashboard.components import (
     source_status_panel,
     student_grid,
 )
-from dashboard.data import read_session, write_session
+from dashboard.data import read_session, record_id, write_session
 from dashboard.figures import distribution_figure, empty_figure, note_shapes, timeline_figure
 from dashboard.formatting import fmt_datetime, fmt_time
 from dashboard.mood import class_mood
@@ -330,13 +330,14 @@ def add_live_note(clicks: int | None, submits: int | None, text: str | None, ses
         raise PreventUpdate
     if session_id is None:
         return no_update, html.Span("No session to add a note to.", className="error"), no_update
+    sid = record_id(session_id)
     at = dt.datetime.now(dt.UTC)
     try:
         with write_session() as s:
             viewer = current_viewer()
-            if viewable_session(s, int(session_id), viewer) is None:  # another teacher's session: as if deleted
+            if sid is None or viewable_session(s, sid, viewer) is None:  # another teacher's session: as if deleted
                 return no_update, html.Span("That session no longer exists.", className="error"), no_update
-            note = add_note(s, int(session_id), at, text or "", author=viewer.name if viewer else None)
+            note = add_note(s, sid, at, text or "", author=viewer.name if viewer else None)
             note_id = note.id if note is not None else None
     except ValueError as exc:
         return no_update, html.Span(f"Not added: {exc}.", className="error"), no_update
@@ -389,7 +390,9 @@ def acknowledge(_clicks: list[int | None]) -> dict[str, Any]:
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not any(t.get("value") for t in ctx.triggered):
         raise PreventUpdate
-    flag_id = int(trigger["index"])
+    flag_id = record_id(trigger.get("index"))
+    if flag_id is None:
+        raise PreventUpdate
     at = dt.datetime.now(dt.UTC)
     try:
         with write_session() as s:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard import ids
 from dashboard.access import current_viewer
 from dashboard.components import GRAPH_CONFIG, card, download_bar, notes_list, session_facts, text_table
-from dashboard.data import read_session, write_session
+from dashboard.data import read_session, record_id, write_session
 from dashboard.figures import (
     distribution_figure,
     empty_figure,
@@ -77,9 +77,8 @@ def _not_found(session_id: str | None) -> html.Div:
 
 
 def layout(session_id: str | None = None, **_query: Any) -> html.Div:
-    try:
-        sid = int(session_id or "")
-    except ValueError:
+    sid = record_id(session_id)
+    if sid is None:
         return _not_found(session_id)
     now = dt.datetime.now(dt.UTC)
     try:
@@ -268,15 +267,16 @@ def pick_from_heatmap(click: dict[str, Any] | None, options: list[dict[str, str]
 )
 def show_student(student: str | None, _notes: Any, session_id: int | None) -> tuple[Any, Any]:
     """The picked student's probabilities over time (with the session's notes) and averaged over the session."""
-    if session_id is None or not student:
+    sid = record_id(session_id)
+    if sid is None or not student or not isinstance(student, str):
         message = "Pick a student to see their timeline"
         return empty_figure(message, height=300), empty_figure(message, height=300)
     try:
         with read_session() as s:
-            if viewable_session(s, int(session_id), current_viewer()) is None:  # a forged id reads nothing
+            if viewable_session(s, sid, current_viewer()) is None:  # a forged id reads nothing
                 raise PreventUpdate
-            rows = student_timeline(s, int(session_id), student)
-            notes = session_notes(s, int(session_id))
+            rows = student_timeline(s, sid, student)
+            notes = session_notes(s, sid)
     except SQLAlchemyError as exc:
         log.warning("reading a student's timeline failed: %s", exc)
         raise PreventUpdate from None
@@ -329,7 +329,9 @@ def add_review_note(
     def refused(message: str) -> tuple[Any, ...]:
         return html.Span(message, className="error"), no_update, no_update, no_update, no_update
 
-    sid = int(session_id)
+    sid = record_id(session_id)
+    if sid is None:
+        return refused("That session no longer exists.")
     try:
         with write_session() as s:
             session = viewable_session(s, sid, current_viewer())

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard import ids
 from dashboard.access import current_viewer, teacher_scope
 from dashboard.components import MONITOR_COMMAND, text_table
-from dashboard.data import read_session, write_session
+from dashboard.data import read_session, record_id, write_session
 from dashboard.formatting import date_bounds, fmt_datetime
 from dashboard.tables import SESSION_COLUMNS, session_rows
 from db.queries import delete_session, list_sessions, session_moods, viewable_session
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 LIMIT = 100  # the newest 100 (each row counts its distinct students); the filters reach older ones
 COMPARE_FIRST = 3  # the "compare" link opens the newest sessions listed, up to this many
+MAX_FILTER = 200  # a session title is at most 200 characters, so a longer filter can match nothing
 
 
 def layout(**_query: Any) -> html.Div:
@@ -47,6 +48,7 @@ def layout(**_query: Any) -> html.Div:
                                 id=ids.SESSIONS_TITLE_FILTER,
                                 type="text",
                                 placeholder="e.g. maths",
+                                maxLength=MAX_FILTER,
                                 debounce=0.4,
                                 value="",
                             ),
@@ -96,6 +98,8 @@ def _delete_button(row: dict[str, str]) -> html.Button:
     Input(ids.SESSIONS_DELETED, "data"),
 )
 def show_sessions(title: str | None, start: str | None, end: str | None, _deleted: Any) -> tuple[Any, Any]:
+    if title is not None and (not isinstance(title, str) or len(title) > MAX_FILTER):
+        return html.P(f"The title filter is too long: at most {MAX_FILTER} characters.", className="error"), ""
     since, until = date_bounds(start, end)
     try:
         with read_session() as s:
@@ -137,7 +141,9 @@ def ask_to_delete(_clicks: list[int | None]) -> tuple[bool, str, int]:
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not any(t.get("value") for t in ctx.triggered):
         raise PreventUpdate
-    session_id = int(trigger["index"])
+    session_id = record_id(trigger.get("index"))
+    if session_id is None:
+        raise PreventUpdate
     try:
         with read_session() as s:
             session = viewable_session(s, session_id, current_viewer())
@@ -161,15 +167,18 @@ def ask_to_delete(_clicks: list[int | None]) -> tuple[bool, str, int]:
 def delete_confirmed(submitted: int | None, session_id: int | None) -> tuple[Any, Any]:
     if not submitted or session_id is None:
         raise PreventUpdate
+    sid = record_id(session_id)
+    if sid is None:
+        return no_update, html.P("That session was not found.", className="muted")
     try:
         with write_session() as s:
             viewer = current_viewer()
-            session = viewable_session(s, int(session_id), viewer)
+            session = viewable_session(s, sid, viewer)
             name = session.name if session is not None else None
-            deleted = delete_session(s, int(session_id), viewer)  # another teacher's session: not found
+            deleted = delete_session(s, sid, viewer)  # another teacher's session: not found
     except SQLAlchemyError as exc:
         log.warning("deleting session %s failed: %s", session_id, exc)
         return no_update, html.P("Not deleted: the database cannot be written right now.", className="error")
     if not deleted:
-        return {"id": session_id}, html.P("That session was already deleted.", className="muted")
-    return {"id": session_id}, html.P(f"Deleted the session “{name}”.", className="ok")
+        return {"id": sid}, html.P("That session was already deleted.", className="muted")
+    return {"id": sid}, html.P(f"Deleted the session “{name}”.", className="ok")

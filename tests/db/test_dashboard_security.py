@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import http.client
+import json
 import subprocess
 import sys
 import urllib.parse
@@ -26,6 +27,7 @@ import pytest
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
+from dashboard import ids
 from db.accounts import add_user
 from db.engine import make_engine, session_factory, upgrade
 from tests.browser.helpers import ROOT, Server, run_dashboard
@@ -265,3 +267,67 @@ def test_the_throttle_and_logins_are_shared_by_two_gunicorn_processes(
         assert call(b, "GET", f"/report/{site.session_id}.pdf", cookie=cookie).status == 200
         assert call(b, "POST", "/logout", cookie=cookie).status == 302
         assert call(a, "GET", "/_dash-layout", cookie=cookie).status == 401
+
+
+CRAFTED = [[2], {"a": 1}, 2**70, "abc"]
+
+
+def post_callback(server: Server, cookie: str, first_input: str, values: dict[str, object]) -> Reply:
+    """POST the callback whose first input is ``first_input`` as the browser would, with ``values`` by
+    ``"id.property"`` (None for the rest), its outputs taken from ``/_dash-dependencies``."""
+    deps = json.loads(call(server, "GET", "/_dash-dependencies", cookie=cookie).body)
+    (dep,) = [d for d in deps if d["inputs"][0]["id"] == first_input]
+
+    def filled(items: list[dict[str, str]]) -> list[dict[str, object]]:
+        return [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
+
+    outputs = [
+        {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+        for part in dep["output"].removeprefix("..").removesuffix("..").split("...")
+    ]
+    body = {
+        "output": dep["output"],
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": filled(dep["inputs"]),
+        "state": filled(dep["state"]),
+        "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"],
+    }
+    return call(server, "POST", "/_dash-update-component", body=json.dumps(body).encode(), cookie=cookie,
+                headers={"Content-Type": "application/json"})  # fmt: skip
+
+
+@pytest.mark.parametrize("crafted", CRAFTED, ids=["list", "object", "2**70", "text"])
+def test_crafted_session_ids_are_not_found_never_a_500(direct: Server, crafted: object) -> None:
+    """A session id is whatever the browser sends; ``int([2])`` and 2**70 on SQLite used to be a 500, and
+    ``invalid literal for int()`` could reach the page."""
+    cookie = log_in(direct, "root", PASSWORD).cookie()
+    assert cookie
+    store = f"{ids.SESSION_ID_STORE}.data"
+    cases = {
+        "csv": post_callback(direct, cookie, ids.CSV_CLASS_BUTTON, {f"{ids.CSV_CLASS_BUTTON}.n_clicks": 1,
+                                                                     store: crafted}),
+        "student": post_callback(direct, cookie, ids.REVIEW_STUDENT_SELECT,
+                                 {f"{ids.REVIEW_STUDENT_SELECT}.value": "Seat 1", store: crafted}),
+        "note": post_callback(direct, cookie, ids.REVIEW_NOTE_ADD, {f"{ids.REVIEW_NOTE_ADD}.n_clicks": 1,
+                                                                     f"{ids.REVIEW_NOTE_INPUT}.value": "x",
+                                                                     store: crafted}),
+        "delete": post_callback(direct, cookie, ids.SESSIONS_CONFIRM,
+                                {f"{ids.SESSIONS_CONFIRM}.submit_n_clicks": 1, f"{ids.SESSIONS_PENDING}.data": crafted}),
+        "compare": post_callback(direct, cookie, ids.COMPARE_SELECT, {f"{ids.COMPARE_SELECT}.value": [crafted, 1]}),
+    }  # fmt: skip
+    for name, reply in cases.items():
+        assert reply.status in (200, 204), (name, reply.status, reply.body[:300])
+        for leak in (b"Traceback", b"invalid literal", b"OverflowError", b"Error"):
+            assert leak not in reply.body, (name, reply.body[:300])
+    assert b"That session no longer exists." in cases["note"].body
+    assert b"That session was not found." in cases["delete"].body
+    # the page itself, by URL: a number too big for the database is "not found", like any other unknown id
+    page = post_callback(direct, cookie, "_pages_location", {"_pages_location.pathname": f"/sessions/{2**70}"})
+    assert page.status == 200 and ids.REVIEW_NOT_FOUND.encode() in page.body
+
+
+def test_a_too_long_title_filter_is_refused_politely(direct: Server) -> None:
+    cookie = log_in(direct, "root", PASSWORD).cookie()
+    assert cookie
+    reply = post_callback(direct, cookie, ids.SESSIONS_TITLE_FILTER, {f"{ids.SESSIONS_TITLE_FILTER}.value": "m" * 5000})
+    assert reply.status == 200 and b"The title filter is too long: at most 200 characters." in reply.body
