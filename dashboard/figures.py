@@ -139,6 +139,38 @@ def flag_spans(flags: pd.DataFrame, timeline: pd.DataFrame, *, tz: dt.tzinfo | N
     return spans
 
 
+LABEL_PAD_PX = 3
+LABEL_LANE_PX = 16  # one line of the 12-px bold label
+LABEL_MIN_PLOT_PX = 500  # the narrowest the timeline's plot area gets (a 1366-px screen with the page's margins)
+LABEL_CHAR_PX = 8
+
+
+def label_lanes(spans: list[FlagSpan], timeline: pd.DataFrame, *, tz: dt.tzinfo | None = None) -> list[int]:
+    """For each flag span, the lane (0 = top) of its number so that no two numbers overlap: a label takes about
+    ``LABEL_CHAR_PX`` per character of the narrowest plot's width, and one starting before the previous label in
+    its lane has ended goes one lane lower (``padding`` moves a top-left label down and right by the same amount,
+    so that shift counts in its extent too)."""
+    if not spans:
+        return []
+    points = local_naive(timeline["interval_start"], tz)
+    extent = max((points.max() - points.min()).total_seconds(), 1.0)
+    seconds_per_px = extent / LABEL_MIN_PLOT_PX
+    lane_ends: list[float] = []
+    lanes = []
+    origin = points.min()
+    for span in spans:
+        start = (span.x0 - origin).total_seconds()
+        lane = next((i for i, end in enumerate(lane_ends) if end <= start), len(lane_ends))
+        shift = LABEL_PAD_PX + lane * LABEL_LANE_PX
+        end = start + (shift + LABEL_CHAR_PX * len(str(span.number)) + LABEL_PAD_PX) * seconds_per_px
+        if lane == len(lane_ends):
+            lane_ends.append(end)
+        else:
+            lane_ends[lane] = end
+        lanes.append(lane)
+    return lanes
+
+
 def _translucent(hex_colour: str, alpha: float) -> str:
     """``#b91c1c`` -> ``rgba(185,28,28,0.16)``: a see-through fill with the line and label kept opaque."""
     r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
@@ -216,7 +248,9 @@ def timeline_figure(
     fig.update_yaxes(title="share of students", tickformat=".0%", range=[0, 1], fixedrange=True)
     fig.update_xaxes(title=None)
     shapes = []
-    for span in flag_spans(flags, timeline, tz=tz) if flags is not None else []:
+    spans = flag_spans(flags, timeline, tz=tz) if flags is not None else []
+    lanes = label_lanes(spans, timeline, tz=tz)
+    for span, lane in zip(spans, lanes, strict=True):
         colour = SEVERITY_COLOURS.get(span.severity, SEVERITY_COLOURS["info"])
         # above the traces: the stacked areas fill the whole plot, so a shape below them would be hidden
         shapes.append(
@@ -234,6 +268,8 @@ def timeline_figure(
                 "label": {
                     "text": str(span.number),
                     "textposition": "top left",
+                    # flags starting close together: their numbers go one lane lower each, never on top of each other
+                    "padding": LABEL_PAD_PX + lane * LABEL_LANE_PX,
                     "font": {"size": 12, "color": colour, "weight": "bold"},
                 },
                 "name": f"flag {span.number}",
