@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot open database {redact(url)}: {_one_line(exc)}", file=sys.stderr)
         return 2
 
-    require_login = not is_loopback(args.host)
+    # behind a reverse proxy the dashboard is shared even on 127.0.0.1: the proxy lets the network in
+    require_login = not is_loopback(args.host) or bool(access.trusted_proxies)
     if require_login:
         try:
             with session_factory(engine)() as s:
@@ -163,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if accounts == 0:
             print(
-                f"error: --host {args.host} shares the dashboard on the network, which requires a login, and no "
+                f"error: --host {args.host}{' behind a proxy' if access.trusted_proxies else ''} shares the dashboard on "
+                "the network, which requires a login, and no "
                 "account exists yet; create one with: python -m dashboard users add NAME --role admin"
                 + (f" --db {redact(url)}" if args.db else ""),
                 file=sys.stderr,

@@ -233,6 +233,8 @@ def test_cookies_are_secure_behind_an_https_proxy(direct: Server, behind_proxy: 
         (["--port", "http"], "'http' is not a port number"),
         (["--trusted-proxy", "the proxy"], "--trusted-proxy 'the proxy'"),
         (["--workers", "0"], "0 workers"),
+        # behind a proxy the dashboard is shared even on 127.0.0.1, so it needs an account first
+        (["--trusted-proxy", "127.0.0.1"], "behind a proxy shares the dashboard"),
     ],
 )
 def test_bad_server_options_are_one_error_line(args: list[str], expected: str, tmp_path: Path) -> None:
@@ -331,3 +333,8 @@ def test_a_too_long_title_filter_is_refused_politely(direct: Server) -> None:
     assert cookie
     reply = post_callback(direct, cookie, ids.SESSIONS_TITLE_FILTER, {f"{ids.SESSIONS_TITLE_FILTER}.value": "m" * 5000})
     assert reply.status == 200 and b"The title filter is too long: at most 200 characters." in reply.body
+
+
+def test_the_start_up_banner_is_printed_once(direct: Server) -> None:
+    """Dash's own log handler and ours both printed "Dash is running on"."""
+    assert direct.output().count("Dash is running on") == 1
