@@ -30,7 +30,7 @@ from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.cli_parser import OneLineParser
-from db.accounts import count_enabled_users
+from db.accounts import count_enabled_users, session_secret
 from db.engine import DatabaseURLError, default_url, make_engine, redact, session_factory, upgrade
 
 if TYPE_CHECKING:
@@ -157,8 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     require_login = not is_loopback(args.host) or bool(access.trusted_proxies)
     if require_login:
         try:
-            with session_factory(engine)() as s:
+            with session_factory(engine)() as s, s.begin():
                 accounts = count_enabled_users(s)
+                session_secret(s)  # made once here, before gunicorn's workers start together
         except SQLAlchemyError as exc:
             print(f"error: cannot open database {redact(url)}: {_one_line(exc)}", file=sys.stderr)
             return 2

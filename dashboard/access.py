@@ -42,7 +42,7 @@ from urllib.parse import urlencode, urlsplit
 
 from dash import html as html_components
 from flask import Flask, Response, current_app, g, has_request_context, redirect, request, session
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import Unauthorized
 
@@ -393,8 +393,12 @@ def _logout() -> Response:
 def install_login(server: Flask, sessions: sessionmaker[Session], config: AccessConfig | None = None) -> None:
     """Require a login for every route of ``server`` (call once, after ``dashboard.data.install``)."""
     config = config or AccessConfig()
-    with sessions() as s, s.begin():
-        secret = session_secret(s)
+    try:
+        with sessions() as s, s.begin():
+            secret = session_secret(s)
+    except IntegrityError:  # another worker process made the key at the same moment: use theirs
+        with sessions() as s, s.begin():
+            secret = session_secret(s)
     server.config.update(
         SECRET_KEY=secret,
         SESSION_COOKIE_NAME="classmood_session",
