@@ -18,11 +18,17 @@ from selenium.webdriver.common.by import By
 
 from dashboard import ids
 from db.engine import make_engine, session_factory, upgrade
+from db.schema import ClassSession
 from tests.browser.conftest import Dashboard
 from tests.browser.helpers import HEIGHT, WIDTH, run_dashboard, wait_for
 from tests.browser.seed import SeededFlags, seed_classroom, seed_flags
 
 pytestmark = pytest.mark.browser
+
+LONG_TITLE = (
+    "Year 10 Mathematics, set 3: simultaneous equations and their graphical solutions, revision lesson before the "
+    "mock examinations"
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +41,10 @@ def flagged(tmp_path_factory: pytest.TempPathFactory, browser: Chrome) -> Iterat
     sessions = session_factory(engine)
     seeded = seed_classroom(sessions)
     flags = seed_flags(sessions, seeded)
+    with sessions() as s, s.begin():  # a real teacher's long title squeezes the table's last column
+        row = s.get(ClassSession, seeded.live.id)
+        assert row is not None
+        row.name = LONG_TITLE
     with run_dashboard(url, tmp / "dashboard.log") as server:
         yield Dashboard(server, sessions, seeded), flags
     engine.dispose()
