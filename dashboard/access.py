@@ -47,7 +47,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import Unauthorized
 
 from db.accounts import Viewer, active_viewer, authenticate, find_user, password_fingerprint, session_secret
-from db.websessions import Limit, Throttled, charge_attempt, end_session, open_session, refund_attempt, session_user
+from db.websessions import (
+    Limit,
+    Throttled,
+    charge_attempt,
+    end_session,
+    forget_old_attempts,
+    open_session,
+    refund_attempt,
+    session_user,
+)
 
 log = logging.getLogger(__name__)
 
@@ -364,6 +373,7 @@ def _login() -> Response:
     try:
         with _sessions()() as s, s.begin():
             refund_attempt(s, [limit.key for limit in limits], forget=[pair])
+            forget_old_attempts(s, WINDOW)  # keeps the table the size of the last few minutes' attempts
             token = open_session(s, viewer.name, tag, lifetime)
     except SQLAlchemyError as exc:
         log.warning("recording the login of %r failed: %s", name, exc)

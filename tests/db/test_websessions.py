@@ -24,6 +24,7 @@ from db.websessions import (
     charge_attempt,
     end_session,
     end_sessions_of,
+    forget_old_attempts,
     open_session,
     refund_attempt,
     session_user,
@@ -130,3 +131,11 @@ def test_attempts_in_flight_cannot_pass_the_limit(Session: sessionmaker[OrmSessi
     assert len(results) == 20
     assert results.count(True) == 5
     assert failures(Session) == {"pair:198.51.100.7|root": 5, "address:198.51.100.7": 5}
+
+
+def test_old_counters_are_forgotten(Session: sessionmaker[OrmSession]) -> None:
+    assert charge(Session, [Limit("address:old", 5)], now=T0)
+    assert charge(Session, [Limit("address:new", 5)], now=T0 + 2 * WINDOW)
+    with Session() as s, s.begin():
+        forget_old_attempts(s, WINDOW, now=T0 + 2 * WINDOW)
+    assert failures(Session) == {"address:new": 1}
