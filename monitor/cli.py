@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview = sub.add_parser("preview", help="save one annotated frame (tiles, names, faces) to check the setup")
     preview_arguments(preview)
     replay = sub.add_parser("replay", help="write intervals saved while the database was unreachable")
-    replay.add_argument("file", type=Path, help="the spool file the worker named when it shut down")
+    replay.add_argument("file", type=Path, nargs="?", help="a journal or spool file the worker named when it stopped")
+    replay.add_argument("--pending", action="store_true",
+                        help="every journal no running worker holds (a worker killed, a database that was down)")
     replay.add_argument("--db", help="database URL (default: SQLite in the user data folder; or DATABASE_URL)")
     from monitor.reflag import add_arguments as reflag_arguments
 
@@ -91,12 +93,52 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def replay(file: Path, db_url: str | None) -> int:
-    """Write a spool file's operations to the database; the file is removed once everything is stored."""
+def replay_journals(file: Path | None, db_url: str | None) -> int:
+    """Write unfinished journals (all of them, or one file) exactly once; each is removed once fully stored."""
+    from db.engine import DatabaseURLError, normalise_url
+    from monitor.journal import replay_journal, replay_pending
+
+    try:
+        if db_url is not None:
+            normalise_url(db_url)
+    except DatabaseURLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if file is not None:
+        one = replay_journal(file, db_url)
+        if one is None:
+            print(f"error: {file} is held by a running worker", file=sys.stderr)
+            return EXIT_USAGE
+        results = [one]
+    else:
+        results = replay_pending(db_url)
+    status = EXIT_OK
+    for r in results:
+        if r.complete:
+            print(f"session {r.session_id}: {r.intervals} interval(s) written from {r.path}", file=sys.stderr)
+        elif r.session_id is None and r.intervals == 0 and r.error and "journal" in r.error:
+            print(f"error: {r.error}", file=sys.stderr)
+            status = max(status, EXIT_USAGE)
+        else:
+            print(f"error: database unavailable ({r.error}); nothing lost, still in {r.path}", file=sys.stderr)
+            status = max(status, EXIT_FAILED)
+    if not results:
+        print("no unfinished journal", file=sys.stderr)
+    return status
+
+
+def replay(file: Path | None, db_url: str | None, pending: bool = False) -> int:
+    """Write a spool file's (or journals') operations to the database; the file is removed once everything is
+    stored. Every operation is idempotent, so a replay run twice, or cut short and run again, writes nothing twice."""
     from db.engine import DatabaseURLError, default_url, normalise_url
     from monitor.spool import load
     from monitor.storage import StorageWriter
 
+    if pending or (file is not None and file.suffix == ".jsonl"):
+        return replay_journals(file, db_url)
+    if file is None:
+        print("error: give a spool file or --pending (see python -m monitor replay --help)", file=sys.stderr)
+        return EXIT_USAGE
     try:
         url = db_url or default_url()
         normalise_url(url)
@@ -120,10 +162,21 @@ def replay(file: Path, db_url: str | None) -> int:
     return EXIT_OK
 
 
+def _replay_orphans() -> None:
+    """Journals left by a worker that died (or by a database that stayed down) are written at every start."""
+    from monitor.journal import replay_pending
+
+    try:
+        replay_pending(shutdown_timeout_s=5.0)
+    except Exception as exc:  # noqa: BLE001 - an old journal must never keep today's class from starting
+        logging.getLogger(__name__).warning("unfinished journals not replayed: %s", exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "replay":
-        return replay(args.file, args.db)
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+        return replay(args.file, args.db, args.pending)
     if args.command == "preview":
         from monitor.preview import run_preview
 
@@ -161,10 +214,12 @@ def main(argv: list[str] | None = None) -> int:
             parse_source(config.capture.source)
             print("configuration is valid")
             return EXIT_OK
+        from monitor.storage import UnwritableDatabase, probe_writable
         from monitor.worker import Worker, prepare
 
+        probe_writable(config.storage.db_url)  # a read-only database is refused before the class starts
         prepared = prepare(config)
-    except (ConfigError, DatabaseURLError, SourceError, ModelError, RosterError) as exc:
+    except (ConfigError, DatabaseURLError, SourceError, ModelError, RosterError, UnwritableDatabase) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -176,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    _replay_orphans()
     worker = Worker(prepared)
     summary = worker.run(stop)
     print(
@@ -184,9 +240,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{summary.students} student(s)",
         file=sys.stderr,
     )
+    if worker.storage.rejected:
+        print(f"error: the database refused {len(worker.storage.rejected)} operation(s) for good "
+              f"({worker.storage.rejected[0][1]})", file=sys.stderr)
     if summary.intervals_unwritten:
-        where = f"saved to {worker.storage.spool_file}" if worker.storage.spool_file else "lost"
+        where = f"kept in {worker.storage.spool_file}" if worker.storage.spool_file else "lost"
         print(f"error: {summary.intervals_unwritten} interval(s) could not be written to the database ({where})",
               file=sys.stderr)
         return EXIT_FAILED
-    return EXIT_OK
+    return EXIT_FAILED if worker.storage.rejected else EXIT_OK
