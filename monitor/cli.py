@@ -162,14 +162,21 @@ def replay(file: Path | None, db_url: str | None, pending: bool = False) -> int:
     return EXIT_OK
 
 
-def _replay_orphans() -> None:
-    """Journals left by a worker that died (or by a database that stayed down) are written at every start."""
+def _replay_orphans() -> threading.Thread:
+    """Journals left by a worker that died (or by a database that stayed down) are written at every start, beside
+    the class, never delaying it: each replay is idempotent, so one cut short by the end of the class is simply
+    done again at the next start."""
     from monitor.journal import replay_pending
 
-    try:
-        replay_pending(shutdown_timeout_s=5.0)
-    except Exception as exc:  # noqa: BLE001 - an old journal must never keep today's class from starting
-        logging.getLogger(__name__).warning("unfinished journals not replayed: %s", exc)
+    def _replay() -> None:
+        try:
+            replay_pending(shutdown_timeout_s=5.0)
+        except Exception as exc:  # noqa: BLE001 - an old journal must never disturb today's class
+            logging.getLogger(__name__).warning("unfinished journals not replayed: %s", exc)
+
+    thread = threading.Thread(target=_replay, name="journal-replay", daemon=True)
+    thread.start()
+    return thread
 
 
 def main(argv: list[str] | None = None) -> int:

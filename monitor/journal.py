@@ -120,14 +120,17 @@ class Journal:
         folder = folder or journal_dir()
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = folder / f"{uid}.jsonl"
-        fd = _open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND)
+        # made under another name, locked and headed, then renamed: a replay never sees it unlocked or headless
+        tmp = folder / f".{uid}.new"
+        fd = _open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         journal = cls(path, fd)
         try:
             journal._write({"journal": 1, "uid": uid, "db": db_url})
+            os.rename(tmp, path)
         except OSError:
             journal.release()
-            path.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         fsync_dir(folder)
         return journal
@@ -135,11 +138,16 @@ class Journal:
     @classmethod
     def claim(cls, path: Path) -> Journal | None:
         """Lock an existing journal for replay; None when a running worker holds it."""
-        fd = _open_private(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            fd = _open_private(path, os.O_WRONLY | os.O_APPEND)
+        except FileNotFoundError:
+            return None  # another replay finished it a moment ago
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+            if os.fstat(fd).st_ino != os.stat(path).st_ino:
+                raise FileNotFoundError(path)
+        except (BlockingIOError, FileNotFoundError):
+            os.close(fd)  # held by a running worker, or finished and removed while we waited for the lock
             return None
         return cls(path, fd)
 
@@ -279,6 +287,10 @@ def replay_journal(
     if url is None:
         journal.release()
         return ReplayResult(path, None, 0, False, f"journal {path} names no database (use --db)")
+    gone = _missing_sqlite_file(url)
+    if gone is not None:  # never create an empty database where the class's one was (a moved or deleted file)
+        journal.release()
+        return ReplayResult(path, None, 0, False, f"no database file at {gone}")
     journal._next = max((seq for seq, _ in content.ops), default=0) + 1
     writer = StorageWriter(url, retry_initial_s=0.5, retry_max_s=2.0, shutdown_timeout_s=shutdown_timeout_s,
                            journal=journal)
@@ -305,6 +317,19 @@ def replay_journal(
         journal.release()
     return ReplayResult(path, writer.session_id, writer.intervals_written, complete,
                         None if complete else writer.last_error)
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    from db.engine import DatabaseURLError, normalise_url
+
+    try:
+        parsed = normalise_url(url)
+    except DatabaseURLError:
+        return None
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database).expanduser()
+        return None if path.is_file() else path
+    return None
 
 
 def replay_pending(db_url: str | None = None, folder: Path | None = None,
