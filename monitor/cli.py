@@ -22,7 +22,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # FFmpeg and TensorFlow write their own diagnostics straight to stderr; the worker reports problems itself, in
 # one line, so theirs are silenced before either library is loaded.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -203,13 +203,18 @@ def main(argv: list[str] | None = None) -> int:
     from monitor.config import ConfigError, load_config
     from monitor.identity import RosterError
     from monitor.sources import SourceError
+    from monitor.storage import UnwritableDatabase, probe_writable
 
     try:
         overrides = _overrides(args)
         if args.command == "demo":
             from monitor.demo import demo_video
 
-            overrides.setdefault("capture", {}).update(source=str(demo_video(args.seconds)), realtime=True)
+            try:
+                video = demo_video(args.seconds)
+            except ValueError as exc:  # too short a demo: bad input, one line
+                raise ConfigError(f"--seconds: {exc}") from None
+            overrides.setdefault("capture", {}).update(source=str(video), realtime=True)
             overrides.setdefault("analysis", {}).setdefault("name", "Demo class")
             overrides["analysis"].setdefault("layout", "room")
         config = load_config(args.config, overrides)
@@ -221,7 +226,6 @@ def main(argv: list[str] | None = None) -> int:
             parse_source(config.capture.source)
             print("configuration is valid")
             return EXIT_OK
-        from monitor.storage import UnwritableDatabase, probe_writable
         from monitor.worker import Worker, prepare
 
         probe_writable(config.storage.db_url)  # a read-only database is refused before the class starts
@@ -238,9 +242,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    _replay_orphans()
+    replayer = _replay_orphans()
     worker = Worker(prepared)
     summary = worker.run(stop)
+    replayer.join(timeout=15)  # a short class: let an old journal's replay finish (it is idempotent if cut short)
     print(
         f"session {summary.session_id}: {summary.intervals_written} interval(s) stored, "
         f"{summary.frames_analysed} frame(s) analysed, {summary.frames_skipped} skipped, "

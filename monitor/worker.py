@@ -255,6 +255,7 @@ class Worker:
 
     def _store(self, closed: list[IntervalAggregate]) -> None:
         for interval in closed:
+            self.storage.put(interval)  # journaled (on disk) before it is reported as closed
             counts = ", ".join(f"{k} {v}" for k, v in interval.counts().items() if v)
             log.info(
                 "interval %s-%s: %d student(s)%s; %d frame(s) analysed, %d skipped",
@@ -262,7 +263,6 @@ class Worker:
                 interval.students_seen, f" ({counts})" if counts else "", interval.frames_analysed,
                 interval.frames_skipped,
             )
-            self.storage.put(interval)
             self._flag(self.flags.observe(interval))
 
     def _flag(self, events: list[FlagEvent]) -> None:
