@@ -196,6 +196,14 @@ class Journal:
         self.release()
         self.path.unlink(missing_ok=True)
 
+    def set_aside(self) -> Path:
+        """Everything the database would take is in it, but it refused some operations for good: keep the file,
+        under a name no replay picks up, for a person to look at."""
+        self.release()
+        kept = self.path.with_name(self.path.name + ".rejected")
+        os.replace(self.path, kept)
+        return kept
+
 
 def open_journal(uid: str, db_url: str) -> Journal | None:
     """The journal for a new session, or None (said once) if the data folder cannot take one."""
@@ -310,11 +318,7 @@ def replay_journal(
         writer.put(op, seq=seq or None)
     writer.close(None)
     writer.join()
-    complete = writer.backlog == 0
-    if complete:
-        journal.finish()
-    else:
-        journal.release()
+    complete = writer.backlog == 0  # the writer has removed the journal, set it aside or released it
     return ReplayResult(path, writer.session_id, writer.intervals_written, complete,
                         None if complete else writer.last_error)
 

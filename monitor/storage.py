@@ -273,6 +273,10 @@ class StorageWriter(threading.Thread):
             self._engine.dispose()
         lost = sum(isinstance(op, IntervalAggregate) for op, _ in self._pending)
         if self.journal is not None:
+            if not self._pending and self.rejected and self.journal.broken is None:
+                kept = self.journal.set_aside()
+                log.error("%d operation(s) the database refused for good are kept in %s", len(self.rejected), kept)
+                return
             if not self._pending:
                 self.journal.finish()
                 return

@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL
 
 from db.engine import make_engine, session_factory, upgrade
 from db.schema import ClassSession, Flag, Interval, SourceEvent, SourceStatus, StudentInterval
+from monitor.aggregate import IntervalAggregate
 from monitor.journal import Journal, read, replay_journal, replay_pending
 from monitor.storage import FlagOp, OpenSession, Status, StorageWriter
 from tests.db.test_storage import T0, interval
@@ -251,3 +252,23 @@ def test_a_journal_for_a_deleted_sqlite_file_creates_no_new_database(tmp_path: P
     (result,) = replay_pending()
     assert not result.complete and "no database file" in (result.error or "")
     assert journal.path.exists() and not (tmp_path / "gone").exists()
+
+
+def test_an_operation_refused_for_good_is_kept_aside_not_replayed(db_url: str, home: Path) -> None:
+    """Issue 13 item 2: a permanent error is reported once and that operation set aside in the journal; the rest is
+    written, and no later replay retries it for ever."""
+    uid = uuid.uuid4().hex
+    w = StorageWriter(db_url, journal=Journal.create(uid, db_url))
+    w.start()
+    w.put(open_op(uid))
+    w.put(interval(0))
+    w.put(IntervalAggregate(T0 + dt.timedelta(seconds=10), T0 + dt.timedelta(seconds=20), 2**70, 0, ()))
+    w.put(interval(2))
+    w.close(T0 + dt.timedelta(seconds=30))
+    w.join(timeout=30)
+    assert w.intervals_written == 2 and len(w.rejected) == 1
+    assert list((home / "journal").glob("*.jsonl")) == []
+    (kept,) = (home / "journal").glob("*.rejected")
+    content = read(kept)
+    assert len(content.rejected) == 1 and not content.pending
+    assert replay_pending() == []
