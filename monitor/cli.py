@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     replayer = _replay_orphans()
     worker = Worker(prepared)
     summary = worker.run(stop)
-    replayer.join(timeout=15)  # a short class: let an old journal's replay finish (it is idempotent if cut short)
+    replayer.join(timeout=5)  # a short class: let an old journal's replay finish (it is idempotent if cut short)
     print(
         f"session {summary.session_id}: {summary.intervals_written} interval(s) stored, "
         f"{summary.frames_analysed} frame(s) analysed, {summary.frames_skipped} skipped, "

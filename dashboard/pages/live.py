@@ -166,10 +166,10 @@ def layout(**_query: Any) -> html.Div:
     )
 
 
-def _shown_session(s: Session, now: dt.datetime) -> tuple[ClassSession | None, bool]:
+def _shown_session(s: Session, now: dt.datetime | None = None) -> tuple[ClassSession | None, bool]:
     """The running session (its worker still reporting), else the latest one; and whether it is running."""
     teacher = teacher_scope()  # dash-auth: a teacher sees their own sessions only
-    session = live_session(s, teacher, now)
+    session = live_session(s, teacher, now or dt.datetime.now(dt.UTC))
     return (session, True) if session is not None else (latest_session(s, teacher), False)
 
 
