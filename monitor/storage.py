@@ -143,6 +143,8 @@ def probe_writable(db_url: str) -> None:
     """Raise UnwritableDatabase if the database answers but refuses a write (a read-only SQLite file or URI, a
     read-only PostgreSQL server or account). A database that does not answer passes: the storage thread buffers
     until it is back, as during a class."""
+    from alembic.util.exc import CommandError
+
     from db.engine import describe_db_error, make_engine, upgrade
 
     try:
@@ -164,6 +166,8 @@ def probe_writable(db_url: str) -> None:
                     _one_line(exc))
     except SQLAlchemyError as exc:
         raise UnwritableDatabase(f"the database cannot be written: {describe_db_error(exc)}") from exc
+    except CommandError as exc:  # a revision this version does not know: a newer ClassMood migrated it
+        raise UnwritableDatabase(f"the database's schema cannot be brought up to date: {exc}") from exc
     finally:
         engine.dispose()
 

@@ -287,3 +287,14 @@ def test_the_status_heartbeat_cannot_reopen_a_closed_session(db_url: str) -> Non
         status = s.get(SourceStatus, w.session_id)
         assert status is not None and status.state == "ended"
     eng.dispose()
+
+
+def test_a_database_migrated_by_a_newer_version_is_refused_in_one_line(sqlite_url: str) -> None:
+    """A schema revision this version does not know made the worker's start a traceback."""
+    eng = make_engine(sqlite_url)
+    upgrade(eng)
+    with eng.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    eng.dispose()
+    with pytest.raises(UnwritableDatabase, match="cannot be brought up to date"):
+        probe_writable(sqlite_url)
