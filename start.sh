@@ -20,6 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL=3
 .venv/bin/python -m db upgrade   # once, before the worker and the dashboard both open the database
 .venv/bin/python -m monitor demo "$@" &
 worker=$!
-trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT INT TERM
+trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
+trap 'exit 0' INT TERM  # Ctrl+C is how the demo is meant to end: a clean exit, the worker closed by the EXIT trap
 echo "Dashboard: http://127.0.0.1:8050  (Ctrl+C to stop)"
 .venv/bin/python -m dashboard

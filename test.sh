@@ -13,6 +13,17 @@ if ! .venv/bin/python -c "import tensorflow, dash, cv2, sqlalchemy, selenium, py
   .venv/bin/python -m pip install -q -r requirements-dev.txt
   touch .venv/.installed-dev
 fi
+# The throwaway PostgreSQL: stopped at exit only if this run started it (one that already answers on the port is
+# someone else's, or another run's, and stays up).
+PG_PORT="${CLASSMOOD_PG_PORT:-55432}"
+if (exec 3<>"/dev/tcp/127.0.0.1/${PG_PORT}") 2>/dev/null; then
+  own_pg=0
+else
+  own_pg=1
+fi
 eval "$(bash .ci/postgres.sh | tail -1)"
+if [ "$own_pg" = 1 ]; then
+  trap 'bash .ci/postgres.sh stop 2>/dev/null || true' EXIT
+fi
 export TF_CPP_MIN_LOG_LEVEL=3
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "$@"

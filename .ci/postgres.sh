@@ -58,9 +58,9 @@ ready() { "$BIN/pg_isready" -q -h "$HOST" -p "$PORT" -U postgres -d postgres; }
 
 if [[ "${1:-}" == "stop" ]]; then
     if [[ -f "$DATA/postmaster.pid" ]]; then
-        "${AS_PG[@]}" "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >&2 || true
+        "${AS_PG[@]}" "$BIN/pg_ctl" -D "$DATA" -s -m fast -w stop >&2 || true
     fi
-    rm -rf "$DATA" "$SOCKETS" "$LOG"
+    rm -rf "$DATA" "$SOCKETS" "$LOG" "${DATA}.initdb.log"
     log "stopped and removed $DATA"
     exit 0
 fi
@@ -79,13 +79,15 @@ if [[ ! -f "$DATA/PG_VERSION" ]]; then
     chown "$OWNER" "$DATA"
     chmod 700 "$DATA"
     log "initdb into $DATA"
-    "${AS_PG[@]}" "$BIN/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --no-locale >&2
+    # initdb's page of chatter goes to a file, shown only if it fails: it has no place in the test output
+    "${AS_PG[@]}" "$BIN/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --no-locale \
+        >"${DATA}.initdb.log" 2>&1 || { log "error: initdb failed"; tail -20 "${DATA}.initdb.log" >&2; exit 1; }
 fi
 touch "$LOG"
 chown "$OWNER" "$LOG"
 
 log "starting $("$BIN/postgres" --version) on ${HOST}:${PORT}"
-"${AS_PG[@]}" "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
+"${AS_PG[@]}" "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -s -w -t 60 \
     -o "-c listen_addresses=${HOST} -p ${PORT} -k ${SOCKETS} -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
     start >&2 || { log "error: pg_ctl start failed; server log follows"; tail -20 "$LOG" >&2; exit 1; }
 

@@ -221,13 +221,15 @@ def empty_state() -> html.Div:
     )
 
 
-def session_facts(session: ClassSession, *, tz: dt.tzinfo | None = None, now: dt.datetime | None = None) -> html.P:
-    """``started … · 45 min · room · source`` under a session's title."""
+def session_facts(session: ClassSession, *, tz: dt.tzinfo | None = None, now: dt.datetime | None = None,
+                  state: str | None = None) -> html.P:
+    """``started … · 45 min · room · source`` under a session's title (``state``: "interrupted" for one whose worker
+    died, rather than "running")."""
     end = session.ended_at or now
     duration = fmt_duration((end - session.started_at).total_seconds()) if end else "—"
     parts = [f"started {fmt_datetime(session.started_at, tz)}", duration, session.layout, session.source]
-    if session.ended_at is None:
-        parts.insert(2, "running")
+    if session.ended_at is None or state is not None:
+        parts.insert(2, state or "running")
     return html.P(" · ".join(p for p in parts if p), className="muted facts")
 
 

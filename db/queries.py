@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Row, Select, case, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.accounts import Viewer
@@ -134,14 +134,31 @@ def sessions_stmt(
     return _scoped(stmt, teacher).order_by(ClassSession.started_at.desc(), ClassSession.id.desc()).limit(limit)
 
 
-def live_session_stmt(teacher: str | None = None) -> Select[Any]:
-    """The most recently started session that has not ended (of ``teacher``, when given)."""
-    return (
-        _scoped(select(ClassSession), teacher)
-        .where(ClassSession.ended_at.is_(None))
-        .order_by(ClassSession.started_at.desc(), ClassSession.id.desc())
-        .limit(1)
-    )
+INTERRUPTED_AFTER_S = 300.0  # a worker refreshes its heartbeat every 2 s (60 s at most): 5 min of silence is death
+
+
+def live_session_stmt(teacher: str | None = None, now: dt.datetime | None = None) -> Select[Any]:
+    """The most recently started session that has not ended (of ``teacher``, when given). With ``now``, only one
+    whose worker still reports: a session whose heartbeat (``source_status.updated_at``) stopped more than
+    ``INTERRUPTED_AFTER_S`` ago was interrupted (its worker killed, the machine off) and is not live."""
+    stmt = _scoped(select(ClassSession), teacher).where(ClassSession.ended_at.is_(None))
+    if now is not None:
+        cutoff = now - dt.timedelta(seconds=INTERRUPTED_AFTER_S)
+        stmt = stmt.outerjoin(SourceStatus, SourceStatus.session_id == ClassSession.id).where(
+            or_(SourceStatus.updated_at >= cutoff,
+                and_(SourceStatus.session_id.is_(None), ClassSession.started_at >= cutoff))
+        )
+    return stmt.order_by(ClassSession.started_at.desc(), ClassSession.id.desc()).limit(1)
+
+
+def is_interrupted(session: ClassSession, status: SourceStatus | None, now: dt.datetime) -> bool:
+    """Closed as interrupted by a journal replay, or not closed and silent for longer than ``INTERRUPTED_AFTER_S``."""
+    if status is not None and status.state == "interrupted":
+        return True
+    if session.ended_at is not None:
+        return False
+    last = status.updated_at if status is not None else session.started_at
+    return (now - last).total_seconds() > INTERRUPTED_AFTER_S
 
 
 def latest_session_stmt(teacher: str | None = None) -> Select[Any]:
@@ -272,9 +289,9 @@ def get_session(s: Session, session_id: int) -> ClassSession | None:
     return s.get(ClassSession, session_id)
 
 
-def live_session(s: Session, teacher: str | None = None) -> ClassSession | None:
+def live_session(s: Session, teacher: str | None = None, now: dt.datetime | None = None) -> ClassSession | None:
     """The most recently started session whose ``ended_at`` is NULL (of ``teacher``, when given), else None."""
-    return s.scalars(live_session_stmt(teacher)).first()
+    return s.scalars(live_session_stmt(teacher, now)).first()
 
 
 def latest_session(s: Session, teacher: str | None = None) -> ClassSession | None:

@@ -85,6 +85,9 @@ class ClassSession(Base):
     expected_students: Mapped[int | None] = mapped_column(
         Integer, default=None, doc="class size the teacher expects (the roster's length when one is given)"
     )
+    uid: Mapped[str | None] = mapped_column(
+        String(32), default=None, unique=True, doc="the worker journal's id: a replayed journal finds its session"
+    )
 
     intervals: Mapped[list[Interval]] = relationship(
         back_populates="session", cascade="all, delete-orphan", passive_deletes=True, order_by="Interval.start"

@@ -6,7 +6,11 @@ dynamic batch dimension runs in the thousands, so the worker, the evaluation and
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +50,23 @@ def write_labels(model_path: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """TensorFlow's C++ start-up lines (absl's "before InitializeLog()", oneDNN, "Could not find cuda drivers") go
+    straight to file descriptor 2 before TF_CPP_MIN_LOG_LEVEL or absl logging can apply: point it at /dev/null while
+    TensorFlow is imported. A Python exception still propagates; only the C++ chatter is lost."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class EmotionClassifier:
     """Wraps a Keras model file: ``predict(uint8 [N, 48, 48, 1]) -> float32 [N, 7]`` probabilities."""
 
@@ -56,8 +77,9 @@ class EmotionClassifier:
         self.path = path
         self.labels = read_labels(path)
         self.batch_size = batch_size
-        import keras  # imported lazily: TensorFlow start-up takes seconds
-        import tensorflow as tf
+        with native_stderr_silenced():
+            import keras  # imported lazily: TensorFlow start-up takes seconds
+            import tensorflow as tf
 
         import models.layers  # noqa: F401  (registers the shipped model's custom layers)
 

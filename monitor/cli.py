@@ -22,7 +22,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # FFmpeg and TensorFlow write their own diagnostics straight to stderr; the worker reports problems itself, in
 # one line, so theirs are silenced before either library is loaded.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview = sub.add_parser("preview", help="save one annotated frame (tiles, names, faces) to check the setup")
     preview_arguments(preview)
     replay = sub.add_parser("replay", help="write intervals saved while the database was unreachable")
-    replay.add_argument("file", type=Path, help="the spool file the worker named when it shut down")
+    replay.add_argument("file", type=Path, nargs="?", help="a journal or spool file the worker named when it stopped")
+    replay.add_argument("--pending", action="store_true",
+                        help="every journal no running worker holds (a worker killed, a database that was down)")
     replay.add_argument("--db", help="database URL (default: SQLite in the user data folder; or DATABASE_URL)")
     from monitor.reflag import add_arguments as reflag_arguments
 
@@ -91,12 +93,52 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def replay(file: Path, db_url: str | None) -> int:
-    """Write a spool file's operations to the database; the file is removed once everything is stored."""
+def replay_journals(file: Path | None, db_url: str | None) -> int:
+    """Write unfinished journals (all of them, or one file) exactly once; each is removed once fully stored."""
+    from db.engine import DatabaseURLError, normalise_url
+    from monitor.journal import replay_journal, replay_pending
+
+    try:
+        if db_url is not None:
+            normalise_url(db_url)
+    except DatabaseURLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if file is not None:
+        one = replay_journal(file, db_url)
+        if one is None:
+            print(f"error: {file} is held by a running worker", file=sys.stderr)
+            return EXIT_USAGE
+        results = [one]
+    else:
+        results = replay_pending(db_url)
+    status = EXIT_OK
+    for r in results:
+        if r.complete:
+            print(f"session {r.session_id}: {r.intervals} interval(s) written from {r.path}", file=sys.stderr)
+        elif r.session_id is None and r.intervals == 0 and r.error and "journal" in r.error:
+            print(f"error: {r.error}", file=sys.stderr)
+            status = max(status, EXIT_USAGE)
+        else:
+            print(f"error: database unavailable ({r.error}); nothing lost, still in {r.path}", file=sys.stderr)
+            status = max(status, EXIT_FAILED)
+    if not results:
+        print("no unfinished journal", file=sys.stderr)
+    return status
+
+
+def replay(file: Path | None, db_url: str | None, pending: bool = False) -> int:
+    """Write a spool file's (or journals') operations to the database; the file is removed once everything is
+    stored. Every operation is idempotent, so a replay run twice, or cut short and run again, writes nothing twice."""
     from db.engine import DatabaseURLError, default_url, normalise_url
     from monitor.spool import load
     from monitor.storage import StorageWriter
 
+    if pending or (file is not None and file.suffix == ".jsonl"):
+        return replay_journals(file, db_url)
+    if file is None:
+        print("error: give a spool file or --pending (see python -m monitor replay --help)", file=sys.stderr)
+        return EXIT_USAGE
     try:
         url = db_url or default_url()
         normalise_url(url)
@@ -120,10 +162,28 @@ def replay(file: Path, db_url: str | None) -> int:
     return EXIT_OK
 
 
+def _replay_orphans() -> threading.Thread:
+    """Journals left by a worker that died (or by a database that stayed down) are written at every start, beside
+    the class, never delaying it: each replay is idempotent, so one cut short by the end of the class is simply
+    done again at the next start."""
+    from monitor.journal import replay_pending
+
+    def _replay() -> None:
+        try:
+            replay_pending(shutdown_timeout_s=5.0)
+        except Exception as exc:  # noqa: BLE001 - an old journal must never disturb today's class
+            logging.getLogger(__name__).warning("unfinished journals not replayed: %s", exc)
+
+    thread = threading.Thread(target=_replay, name="journal-replay", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "replay":
-        return replay(args.file, args.db)
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+        return replay(args.file, args.db, args.pending)
     if args.command == "preview":
         from monitor.preview import run_preview
 
@@ -143,13 +203,18 @@ def main(argv: list[str] | None = None) -> int:
     from monitor.config import ConfigError, load_config
     from monitor.identity import RosterError
     from monitor.sources import SourceError
+    from monitor.storage import UnwritableDatabase, probe_writable
 
     try:
         overrides = _overrides(args)
         if args.command == "demo":
             from monitor.demo import demo_video
 
-            overrides.setdefault("capture", {}).update(source=str(demo_video(args.seconds)), realtime=True)
+            try:
+                video = demo_video(args.seconds)
+            except ValueError as exc:  # too short a demo: bad input, one line
+                raise ConfigError(f"--seconds: {exc}") from None
+            overrides.setdefault("capture", {}).update(source=str(video), realtime=True)
             overrides.setdefault("analysis", {}).setdefault("name", "Demo class")
             overrides["analysis"].setdefault("layout", "room")
         config = load_config(args.config, overrides)
@@ -163,8 +228,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         from monitor.worker import Worker, prepare
 
+        probe_writable(config.storage.db_url)  # a read-only database is refused before the class starts
         prepared = prepare(config)
-    except (ConfigError, DatabaseURLError, SourceError, ModelError, RosterError) as exc:
+    except (ConfigError, DatabaseURLError, SourceError, ModelError, RosterError, UnwritableDatabase) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -176,17 +242,22 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    replayer = _replay_orphans()
     worker = Worker(prepared)
     summary = worker.run(stop)
+    replayer.join(timeout=5)  # a short class: let an old journal's replay finish (it is idempotent if cut short)
     print(
         f"session {summary.session_id}: {summary.intervals_written} interval(s) stored, "
         f"{summary.frames_analysed} frame(s) analysed, {summary.frames_skipped} skipped, "
         f"{summary.students} student(s)",
         file=sys.stderr,
     )
+    if worker.storage.rejected:
+        print(f"error: the database refused {len(worker.storage.rejected)} operation(s) for good "
+              f"({worker.storage.rejected[0][1]})", file=sys.stderr)
     if summary.intervals_unwritten:
-        where = f"saved to {worker.storage.spool_file}" if worker.storage.spool_file else "lost"
+        where = f"kept in {worker.storage.spool_file}" if worker.storage.spool_file else "lost"
         print(f"error: {summary.intervals_unwritten} interval(s) could not be written to the database ({where})",
               file=sys.stderr)
         return EXIT_FAILED
-    return EXIT_OK
+    return EXIT_FAILED if worker.storage.rejected else EXIT_OK

@@ -1,74 +1,59 @@
-"""The last resort against losing measurements: storage operations the database never accepted, saved to a file.
+"""The last resort when even the journal could not be written: operations the database never accepted, in a file.
 
-When the worker shuts down while the database is still unreachable (after the storage thread's shutdown timeout),
-the buffered operations are written as JSON to the user's data folder; ``python -m monitor replay FILE`` writes them
-to the database later, into the same session if it had been created. The file holds the same aggregates the
-database would: no images.
+Normally the worker's journal (``monitor.journal``) keeps what the database has not taken. If the journal itself
+failed (its folder unwritable, the disk full when the session began) and the database is still unreachable when the
+class ends, the buffered operations are written as JSON to the user's data folder; ``python -m monitor replay FILE``
+writes them later, into the same session if it had been created. The file holds the same aggregates the database
+would: no images. It is written atomically (a temporary file, fsynced, renamed), so a full disk leaves either the
+whole file or none, never an empty one, and it is readable by its owner only.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
+import os
 import uuid
 from pathlib import Path
-from typing import Any
 
 from db.engine import data_dir
-from monitor.aggregate import IntervalAggregate, PresenceAggregate, StudentAggregate
-from monitor.storage import CloseSession, FlagOp, Op, OpenSession, SetLayout, Status
-
-_TYPES: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (OpenSession, SetLayout, IntervalAggregate, Status, CloseSession, FlagOp)
-}
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return {"$dt": value.isoformat()}
-    if isinstance(value, StudentAggregate):
-        return {"student": value.student, "frames_seen": value.frames_seen, "probs": list(value.probs)}
-    if isinstance(value, PresenceAggregate):
-        return dataclasses.asdict(value)
-    if isinstance(value, tuple | list):
-        return [_encode(v) for v in value]
-    return value
-
-
-def _decode_field(name: str, value: Any) -> Any:
-    if isinstance(value, dict) and "$dt" in value:
-        return dt.datetime.fromisoformat(value["$dt"])
-    if name == "students":
-        return tuple(StudentAggregate(s["student"], int(s["frames_seen"]), tuple(s["probs"])) for s in value)
-    if name == "presence":
-        return tuple(PresenceAggregate(p["student"], int(p["frames_camera_off"]), int(p["frames_face_not_visible"]))
-                     for p in value)
-    if name == "roster":
-        return tuple(value)
-    return value
+from monitor.journal import FILE_MODE, decode_op, encode_op, fsync_dir
+from monitor.storage import Op
 
 
 def dump(ops: list[Op], session_id: int | None, folder: Path | None = None) -> Path:
+    """Write ``ops`` atomically; raises OSError (and leaves nothing behind) if the file cannot be written whole."""
     folder = folder or data_dir() / "spool"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"unwritten-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.json"
-    payload = {
-        "session_id": session_id,
-        "ops": [{"type": type(op).__name__, **{f.name: _encode(getattr(op, f.name)) for f in dataclasses.fields(op)}}
-                for op in ops],
-    }
-    path.write_text(json.dumps(payload, indent=1) + "\n")
+    payload = {"session_id": session_id, "ops": [encode_op(op) for op in ops]}
+    write_atomic(path, (json.dumps(payload, indent=1) + "\n").encode())
     return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
 
 
 def load(path: Path) -> tuple[int | None, list[Op]]:
     """Read a spool file; raises ValueError with one line if it is not one."""
     try:
         payload = json.loads(path.read_text())
-        ops = [
-            _TYPES[raw.pop("type")](**{k: _decode_field(k, v) for k, v in raw.items()}) for raw in payload["ops"]
-        ]
+        ops = [decode_op(raw) for raw in payload["ops"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"not a ClassMood spool file: {path} ({exc})") from exc
     session_id = payload.get("session_id")

@@ -1,10 +1,19 @@
 """The one storage thread: every database write of a worker goes through it, in order, buffered while it fails.
 
 The worker ``put``s operations (open the session, store an interval, record a source change, refresh the status
-heartbeat, close the session). The thread applies them in order. When the database is locked, busy or down, the
-failed operation and everything behind it stay buffered in memory and are retried with exponential backoff, so no
-measured interval is lost; status heartbeats are coalesced (only the newest one matters). On ``close`` the thread
-keeps retrying until everything is written or ``shutdown_timeout_s`` passes, and reports what could not be written.
+heartbeat, close the session). With a journal (``monitor.journal``) each operation but the heartbeat is on disk,
+fsynced, before it is queued, and marked done once committed. The thread applies them in order, each one idempotent
+on its natural key, so a retry or a replay never writes a row twice. Errors are of two kinds:
+
+* transient (the database locked, busy, down, restarting, the disk full): the failed operation and everything
+  behind it stay buffered and are retried with exponential backoff that new work does not cut short; status
+  heartbeats are coalesced (only the newest one matters);
+* permanent (a value the schema refuses, a constraint, a bug): reported once, that operation set aside (marked
+  ``rejected`` in the journal), and the rest written. Strings are fitted to their columns (length, NUL bytes) before
+  they reach the database, so a long video path or an odd roster name is not one.
+
+On ``close`` the thread keeps retrying until everything is written or ``shutdown_timeout_s`` passes, and reports
+what could not be written: it stays in the journal for ``python -m monitor replay --pending``.
 """
 
 from __future__ import annotations
@@ -17,10 +26,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from db.emotions import EMOTIONS
 from db.engine import make_engine, upgrade
@@ -35,6 +45,9 @@ from db.schema import (
     StudentPresence,
 )
 from monitor.aggregate import IntervalAggregate
+
+if TYPE_CHECKING:
+    from monitor.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +65,7 @@ class OpenSession:
     teacher: str | None = None  # the dashboard account that owns the session (defaults: older spool files load)
     classroom: str | None = None
     roster: tuple[str, ...] = ()  # the class list's students (``--roster``); its length is the expected class size
+    uid: str | None = None  # the journal's session id: a replay finds the session instead of opening a second one
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,7 @@ class Status:
 @dataclass(frozen=True)
 class CloseSession:
     ended_at: dt.datetime
+    state: str = "ended"  # "interrupted": closed by a replay after its worker died
 
 
 @dataclass(frozen=True)
@@ -95,7 +110,66 @@ class FlagOp:
 
 
 Op = OpenSession | SetLayout | IntervalAggregate | Status | CloseSession | FlagOp
-_TRANSIENT = (OperationalError, DBAPIError)
+FINAL_STATES = ("ended", "interrupted")  # a session's source status once it is closed
+
+
+class UnwritableDatabase(Exception):
+    """The database answers but refuses writes (read-only file or server, no privilege); one line for the user."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: the connection, a lock, the server or the disk, not the data. IntegrityError, DataError
+    (value too long, a NUL byte), ProgrammingError and anything that is not a database error are permanent."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | OSError)
+
+
+def fit(column: InstrumentedAttribute[Any], value: str) -> str:
+    """``value`` as ``column`` can store it: NUL bytes removed (PostgreSQL refuses them in text) and cut to the
+    column's length with an ellipsis (PostgreSQL refuses a longer VARCHAR; SQLite would store it silently)."""
+    value = value.replace("\x00", "")
+    length = getattr(column.property.columns[0].type, "length", None)
+    if length is not None and len(value) > length:
+        value = value[: length - 1] + "\u2026"
+    return value
+
+
+def fit_opt(column: InstrumentedAttribute[Any], value: str | None) -> str | None:
+    return None if value is None else fit(column, value)
+
+
+def probe_writable(db_url: str) -> None:
+    """Raise UnwritableDatabase if the database answers but refuses a write (a read-only SQLite file or URI, a
+    read-only PostgreSQL server or account). A database that does not answer passes: the storage thread buffers
+    until it is back, as during a class."""
+    from alembic.util.exc import CommandError
+
+    from db.engine import describe_db_error, make_engine, upgrade
+
+    try:
+        engine = make_engine(db_url)
+    except (OSError, SQLAlchemyError) as exc:
+        raise UnwritableDatabase(f"cannot open the database: {exc}") from exc
+    try:
+        upgrade(engine)
+        with engine.connect() as conn, conn.begin() as tx:
+            # a real write of every row of a one-row table, rolled back: SQLite checks the file, PostgreSQL the
+            # transaction mode and the privileges
+            conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            tx.rollback()
+    except (OperationalError, InterfaceError) as exc:
+        message = str(getattr(exc, "orig", exc)).lower()
+        if any(k in message for k in ("readonly", "read-only", "read only", "permission denied")):
+            raise UnwritableDatabase(f"the database cannot be written: {describe_db_error(exc)}") from exc
+        log.warning("database not reachable at start (%s); the class goes on and is written when it is back",
+                    _one_line(exc))
+    except SQLAlchemyError as exc:
+        raise UnwritableDatabase(f"the database cannot be written: {describe_db_error(exc)}") from exc
+    except CommandError as exc:  # a revision this version does not know: a newer ClassMood migrated it
+        raise UnwritableDatabase(f"the database's schema cannot be brought up to date: {exc}") from exc
+    finally:
+        engine.dispose()
 
 
 class StorageWriter(threading.Thread):
@@ -107,27 +181,35 @@ class StorageWriter(threading.Thread):
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
         shutdown_timeout_s: float = 60.0,
+        journal: Journal | None = None,
     ) -> None:
         super().__init__(name="storage", daemon=True)
         self.db_url = db_url
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self.shutdown_timeout_s = shutdown_timeout_s
-        self._inbox: queue.Queue[Op] = queue.Queue()
-        self._pending: collections.deque[Op] = collections.deque()
+        self.journal = journal
+        self._inbox: queue.Queue[tuple[Op, int | None]] = queue.Queue()
+        self._pending: collections.deque[tuple[Op, int | None]] = collections.deque()
         self._closing = threading.Event()
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # new work: ends the idle wait
+        self._kick = threading.Event()  # close(): ends a backoff wait early, once
         self._engine: Engine | None = None
         self._migrated = False
         self.session_id: int | None = None
         self.intervals_written = 0
         self.failures = 0
         self.last_error: str | None = None
+        self.rejected: list[tuple[Op, str]] = []  # operations the database refused for good
+        self._reported: set[str] = set()
         self.spool_file: Path | None = None
 
     # -- worker side -------------------------------------------------------------------------------------------
-    def put(self, op: Op) -> None:
-        self._inbox.put(op)
+    def put(self, op: Op, seq: int | None = None) -> None:
+        """Queue ``op``; with a journal it is appended and fsynced first (``seq``: already journaled, a replay)."""
+        if seq is None and self.journal is not None and not _is_heartbeat(op):
+            seq = self.journal.append(op)
+        self._inbox.put((op, seq))
         self._wake.set()
 
     def close(self, ended_at: dt.datetime | None) -> None:
@@ -137,6 +219,7 @@ class StorageWriter(threading.Thread):
             self.put(CloseSession(ended_at))
         self._closing.set()
         self._wake.set()
+        self._kick.set()
 
     @property
     def backlog(self) -> int:
@@ -144,6 +227,14 @@ class StorageWriter(threading.Thread):
 
     # -- storage thread ----------------------------------------------------------------------------------------
     def run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # never die silently: say so, then save what is left
+            log.critical("storage thread failed (%s): saving what is unwritten", _one_line(exc), exc_info=True)
+        finally:
+            self._finish()
+
+    def _loop(self) -> None:
         delay = self.retry_initial_s
         deadline: float | None = None
         while True:
@@ -154,154 +245,243 @@ class StorageWriter(threading.Thread):
                 try:
                     self._write_pending()
                     delay = self.retry_initial_s
-                except _TRANSIENT as exc:
+                except Exception as exc:  # transient, or the engine/migration failing: retry
                     self.failures += 1
                     self.last_error = _one_line(exc)
+                    wait = delay
+                    if deadline is not None:
+                        wait = min(wait, deadline - time.monotonic())
+                        if wait <= 0:
+                            break
                     log.warning(
-                        "database unavailable (%s); %d operation(s) buffered, retrying in %.1f s",
-                        self.last_error, len(self._pending), delay,
+                        "database unavailable (%s); %d operation(s) buffered%s, retrying in %.1f s",
+                        self.last_error, len(self._pending), " and journaled" if self._journal_ok() else "", wait,
                     )
-                    if deadline is not None and time.monotonic() + delay > deadline:
-                        break
-                    self._wake.wait(delay)  # close() cuts a long backoff short for one last prompt try
-                    self._wake.clear()
+                    if not is_transient(exc):
+                        log.debug("unexpected error while connecting or migrating", exc_info=True)
+                    self._kick.wait(wait)  # close() cuts one long backoff short for a prompt last try; put() does not
+                    self._kick.clear()
                     delay = min(delay * 2, self.retry_max_s)
                     continue
             if self._closing.is_set() and not self._pending and self._inbox.empty():
                 break
             self._wake.wait(0.5)
             self._wake.clear()
+
+    def _journal_ok(self) -> bool:
+        return self.journal is not None and self.journal.broken is None
+
+    def _finish(self) -> None:
         self._drain_inbox()
+        if self._engine is not None:
+            self._engine.dispose()
+        lost = sum(isinstance(op, IntervalAggregate) for op, _ in self._pending)
+        if self.journal is not None:
+            if not self._pending and self.rejected and self.journal.broken is None:
+                kept = self.journal.set_aside()
+                log.error("%d operation(s) the database refused for good are kept in %s", len(self.rejected), kept)
+                return
+            if not self._pending:
+                self.journal.finish()
+                return
+            self.journal.release()
+            if self._journal_ok() and all(seq is not None for _, seq in self._pending):
+                self.spool_file = self.journal.path
+                log.error("database still unavailable (%s): %d interval(s) kept in the journal %s; they are written "
+                          "at the next start of a worker, or now with: python -m monitor replay --pending",
+                          self.last_error, lost, self.spool_file)
+                return
         if self._pending:
             from monitor.spool import dump
 
-            lost = sum(isinstance(op, IntervalAggregate) for op in self._pending)
             try:
-                self.spool_file = dump(list(self._pending), self.session_id)
+                self.spool_file = dump([op for op, _ in self._pending], self.session_id)
                 log.error("database still unavailable (%s): %d interval(s) saved to %s; write them later with "
                           "python -m monitor replay %s", self.last_error, lost, self.spool_file, self.spool_file)
             except OSError as exc:
                 log.error("could not write %d interval(s) anywhere: %s; %s", lost, self.last_error, exc)
-        if self._engine is not None:
-            self._engine.dispose()
 
     def unwritten_intervals(self) -> int:
-        return sum(isinstance(op, IntervalAggregate) for op in self._pending) + sum(
-            isinstance(op, IntervalAggregate) for op in list(self._inbox.queue)
+        return sum(isinstance(op, IntervalAggregate) for op, _ in self._pending) + sum(
+            isinstance(op, IntervalAggregate) for op, _ in list(self._inbox.queue)
         )
 
     def _drain_inbox(self) -> None:
         while True:
             try:
-                op = self._inbox.get_nowait()
+                item = self._inbox.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(op, Status) and not op.event and self._pending and _is_heartbeat(self._pending[-1]):
-                self._pending[-1] = op  # coalesce heartbeats: only the newest matters
+            if _is_heartbeat(item[0]) and self._pending and _is_heartbeat(self._pending[-1][0]):
+                self._pending[-1] = item  # coalesce heartbeats: only the newest matters
             else:
-                self._pending.append(op)
+                self._pending.append(item)
 
-    def _write_pending(self) -> None:
+    def _connect(self) -> Engine:
         if self._engine is None:
             self._engine = make_engine(self.db_url)
         if not self._migrated:
             upgrade(self._engine)
             self._migrated = True
-        while self._pending:
-            op = self._pending[0]
-            with Session(self._engine) as s, s.begin():
-                self._apply(s, op)
-            self._pending.popleft()
-            if isinstance(op, IntervalAggregate):
-                self.intervals_written += 1
+        return self._engine
 
-    def _apply(self, s: Session, op: Op) -> None:
+    def _write_pending(self) -> None:
+        engine = self._connect()
+        while self._pending:
+            op, seq = self._pending[0]
+            try:
+                with Session(engine) as s, s.begin():
+                    opened = self._apply(s, op)
+            except Exception as exc:  # sorted below: retry the transient, set aside the rest
+                if is_transient(exc):
+                    raise
+                self._set_aside(op, seq, exc)
+            else:
+                if opened is not None:
+                    self.session_id = opened  # only once committed: a failed open never leaves a stale id
+                if seq is not None and self.journal is not None:
+                    self.journal.done(seq)
+                if isinstance(op, IntervalAggregate):
+                    self.intervals_written += 1
+            self._pending.popleft()
+
+    def _set_aside(self, op: Op, seq: int | None, exc: BaseException) -> None:
+        error = _one_line(exc) or type(exc).__name__
+        self.rejected.append((op, error))
+        if seq is not None and self.journal is not None:
+            self.journal.rejected(seq, error)
+        if error not in self._reported:  # once per distinct error, not once per interval
+            self._reported.add(error)
+            log.error("the database refused a %s for good (%s); it is set aside and the rest is written",
+                      type(op).__name__, error)
+
+    def _apply(self, s: Session, op: Op) -> int | None:
+        """Apply one operation, idempotently; the new session's id for an OpenSession."""
         if isinstance(op, OpenSession):
-            if self.session_id is not None:
-                return  # replaying a spool into a session the database already has
-            row = ClassSession(
-                name=op.name, source=op.source, layout=op.layout, interval_s=op.interval_s, fps=op.fps,
-                detector=op.detector, model=op.model, started_at=op.started_at,
-                teacher=op.teacher, classroom=op.classroom,
-                expected_students=len(op.roster) or None,
-            )
-            s.add(row)
-            s.flush()
-            self.session_id = row.id
-            s.add_all(RosterStudent(session_id=row.id, student=student) for student in op.roster)
-            s.add(SourceStatus(session_id=row.id, state="starting", updated_at=op.started_at))
-            return
+            return self._open(s, op)
         if self.session_id is None:
-            raise RuntimeError("storage operation before OpenSession")
+            raise RuntimeError("storage operation before the session was opened")
         sid = self.session_id
         if isinstance(op, SetLayout):
             cs = s.get(ClassSession, sid)
-            assert cs is not None
-            cs.layout = op.layout
+            if cs is None:
+                raise RuntimeError(f"session {sid} is gone")
+            cs.layout = fit(ClassSession.layout, op.layout)
         elif isinstance(op, IntervalAggregate):
-            counts = op.counts()
-            interval = Interval(
-                session_id=sid, start=op.start, end=op.end, students_seen=op.students_seen,
-                frames_analysed=op.frames_analysed, frames_skipped=op.frames_skipped,
-                **{f"n_{e}": counts[e] for e in EMOTIONS},
-            )
-            interval.students = [
-                StudentInterval(
-                    student=st.student, frames_seen=st.frames_seen, dominant=st.dominant,
-                    **{f"p_{e}": p for e, p in zip(EMOTIONS, st.probs)},
-                )
-                for st in op.students
-            ]
-            s.add(interval)
-            if op.presence:
-                s.flush()
-                s.add_all(
-                    StudentPresence(
-                        interval_id=interval.id, student=p.student, state=p.state,
-                        frames_camera_off=p.frames_camera_off, frames_face_not_visible=p.frames_face_not_visible,
-                    )
-                    for p in op.presence
-                )
+            self._interval(s, sid, op)
         elif isinstance(op, Status):
             found = s.get(SourceStatus, sid)
-            status = found if found is not None else SourceStatus(session_id=sid)
-            status.state = op.state
-            status.updated_at = op.at
-            status.frames_analysed = op.frames_analysed
-            status.frames_skipped = op.frames_skipped
-            status.reconnects = op.reconnects
-            if op.detail is not None or op.event:
-                status.detail = op.detail
-            s.add(status)
-            if op.event:
-                s.add(SourceEvent(session_id=sid, at=op.at, state=op.state, detail=op.detail))
+            detail = fit_opt(SourceStatus.detail, op.detail)
+            if found is None or found.state not in FINAL_STATES:  # a replayed status never reopens a closed one
+                status = found if found is not None else SourceStatus(session_id=sid)
+                status.state = fit(SourceStatus.state, op.state)
+                status.updated_at = op.at
+                status.frames_analysed = op.frames_analysed
+                status.frames_skipped = op.frames_skipped
+                status.reconnects = op.reconnects
+                if detail is not None or op.event:
+                    status.detail = detail
+                s.add(status)
+            if op.event and s.scalar(
+                select(SourceEvent.id).where(SourceEvent.session_id == sid, SourceEvent.at == op.at,
+                                             SourceEvent.state == op.state)
+            ) is None:
+                s.add(SourceEvent(session_id=sid, at=op.at, state=fit(SourceEvent.state, op.state), detail=detail))
         elif isinstance(op, FlagOp):
             self._apply_flag(s, sid, op)
         elif isinstance(op, CloseSession):
             cs = s.get(ClassSession, sid)
-            assert cs is not None
+            if cs is None:
+                raise RuntimeError(f"session {sid} is gone")
             cs.ended_at = op.ended_at
-            final = s.scalar(select(SourceStatus).where(SourceStatus.session_id == sid))
-            if final is not None:
-                final.state = "ended"
-                final.updated_at = op.ended_at
+            final = s.get(SourceStatus, sid)
+            if final is None:
+                final = SourceStatus(session_id=sid)
+                s.add(final)
+            final.state = op.state
+            final.updated_at = op.ended_at
+            if op.state != "ended" and s.scalar(
+                select(SourceEvent.id).where(SourceEvent.session_id == sid, SourceEvent.state == op.state)
+            ) is None:
+                s.add(SourceEvent(session_id=sid, at=op.ended_at, state=op.state,
+                                  detail="the worker stopped without closing the session"))
+        return None
 
+    def _open(self, s: Session, op: OpenSession) -> int:
+        if self.session_id is not None:
+            return self.session_id  # replaying a spool into a session the database already has
+        if op.uid is not None:
+            existing = s.scalar(select(ClassSession.id).where(ClassSession.uid == op.uid))
+            if existing is not None:
+                return int(existing)  # a replay, or a retry after a commit whose answer was lost
+        roster = list(dict.fromkeys(fit(RosterStudent.student, st) for st in op.roster))
+        row = ClassSession(
+            name=fit(ClassSession.name, op.name), source=fit(ClassSession.source, op.source),
+            layout=fit(ClassSession.layout, op.layout), interval_s=op.interval_s, fps=op.fps,
+            detector=fit(ClassSession.detector, op.detector), model=fit(ClassSession.model, op.model),
+            started_at=op.started_at, teacher=fit_opt(ClassSession.teacher, op.teacher),
+            classroom=fit_opt(ClassSession.classroom, op.classroom), expected_students=len(roster) or None,
+            uid=op.uid,
+        )
+        s.add(row)
+        s.flush()
+        s.add_all(RosterStudent(session_id=row.id, student=student) for student in roster)
+        s.add(SourceStatus(session_id=row.id, state="starting", updated_at=op.started_at))
+        return row.id
+
+    @staticmethod
+    def _interval(s: Session, sid: int, op: IntervalAggregate) -> None:
+        if s.scalar(select(Interval.id).where(Interval.session_id == sid, Interval.start == op.start)) is not None:
+            return  # written before the worker died or the answer was lost: never twice
+        counts = op.counts()
+        interval = Interval(
+            session_id=sid, start=op.start, end=op.end, students_seen=op.students_seen,
+            frames_analysed=op.frames_analysed, frames_skipped=op.frames_skipped,
+            **{f"n_{e}": counts[e] for e in EMOTIONS},
+        )
+        students = {fit(StudentInterval.student, st.student): st for st in op.students}
+        interval.students = [
+            StudentInterval(
+                student=label, frames_seen=st.frames_seen, dominant=fit(StudentInterval.dominant, st.dominant),
+                **{f"p_{e}": p for e, p in zip(EMOTIONS, st.probs)},
+            )
+            for label, st in students.items()
+        ]
+        s.add(interval)
+        if op.presence:
+            s.flush()
+            presence = {fit(StudentPresence.student, p.student): p for p in op.presence}
+            s.add_all(
+                StudentPresence(
+                    interval_id=interval.id, student=label, state=p.state,
+                    frames_camera_off=p.frames_camera_off, frames_face_not_visible=p.frames_face_not_visible,
+                )
+                for label, p in presence.items()
+            )
 
     @staticmethod
     def _apply_flag(s: Session, sid: int, op: FlagOp) -> None:
+        student_label = fit_opt(Flag.student, op.student)
+        student = Flag.student.is_(None) if student_label is None else Flag.student == student_label
+        rule = fit(Flag.rule, op.rule)
+        same = s.scalars(
+            select(Flag).where(Flag.session_id == sid, Flag.rule == rule, student, Flag.start == op.start)
+        ).first()
         if op.kind == "open":
-            s.add(Flag(session_id=sid, student=op.student, rule=op.rule, start=op.start, end=op.end,
-                       severity=op.severity, reason=op.reason, evidence=dict(op.evidence), frames=op.frames))
+            if same is None:  # else: a replay of an open already written
+                s.add(Flag(session_id=sid, student=student_label, rule=rule, start=op.start, end=op.end,
+                           severity=fit(Flag.severity, op.severity), reason=fit(Flag.reason, op.reason),
+                           evidence=dict(op.evidence), frames=op.frames))
             return
-        student = Flag.student.is_(None) if op.student is None else Flag.student == op.student
-        row = s.scalars(
-            select(Flag).where(Flag.session_id == sid, Flag.rule == op.rule, student, Flag.end.is_(None))
+        row = same or s.scalars(
+            select(Flag).where(Flag.session_id == sid, Flag.rule == rule, student, Flag.end.is_(None))
             .order_by(Flag.start.desc())
         ).first()
         if row is None:
             log.warning("no open %s flag for %s to %s; ignored", op.rule, op.student or "the class", op.kind)
             return
-        row.severity, row.reason, row.evidence, row.frames = op.severity, op.reason, dict(op.evidence), op.frames
+        row.severity, row.reason = fit(Flag.severity, op.severity), fit(Flag.reason, op.reason)
+        row.evidence, row.frames = dict(op.evidence), op.frames
         if op.kind == "close":
             row.end = op.end
 
@@ -311,5 +491,5 @@ def _is_heartbeat(op: Op) -> bool:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

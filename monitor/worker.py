@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from monitor.frame import CorruptFrame, Frame, SourceState
 from monitor.gallery import find_grid
 from monitor.gallery_view import GalleryAnalyser
 from monitor.identity import NameBook, Roster, SeatAssigner
+from monitor.journal import open_journal
 from monitor.predictions import Classifier, classify
 from monitor.sources import FrameSource, open_source, parse_source
 from monitor.sources.base import one_line
@@ -126,6 +128,15 @@ def prepare(config: Config) -> Prepared:
     return Prepared(config, source, detector, classifier, Path(config.model.path).name, flag_settings, roster)
 
 
+def default_session_name(started_at: dt.datetime, display: str, limit: int = 200) -> str:
+    """Date and source, fitted to the session name's column: a long path keeps its end (the file name)."""
+    prefix = f"{started_at.astimezone():%Y-%m-%d %H:%M} "
+    room = limit - len(prefix)
+    if len(display) > room:
+        display = "\u2026" + display[-(room - 1):]
+    return prefix + display
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -154,14 +165,17 @@ class Worker:
         cfg = self.p.config
         started_at = _now()
         spec = self.p.source.spec
-        name = cfg.analysis.name or f"{started_at.astimezone():%Y-%m-%d %H:%M} {spec.display}"
+        name = cfg.analysis.name or default_session_name(started_at, spec.display)
+        uid = uuid.uuid4().hex
+        if self.storage.journal is None:
+            self.storage.journal = open_journal(uid, self.storage.db_url)
         self.storage.start()
         self.storage.put(
             OpenSession(
                 name=name, source=spec.display, layout=self.layout, interval_s=cfg.analysis.interval_s,
                 fps=cfg.capture.fps, detector=self.p.detector.name, model=self.p.model_name, started_at=started_at,
                 teacher=cfg.analysis.teacher, classroom=cfg.analysis.classroom,
-                roster=tuple(self.p.roster.students) if self.p.roster is not None else (),
+                roster=tuple(self.p.roster.students) if self.p.roster is not None else (), uid=uid,
             )
         )
         agg = Aggregator(started_at, cfg.analysis.interval_s, 1.0 / cfg.capture.fps)
@@ -241,6 +255,7 @@ class Worker:
 
     def _store(self, closed: list[IntervalAggregate]) -> None:
         for interval in closed:
+            self.storage.put(interval)  # journaled (on disk) before it is reported as closed
             counts = ", ".join(f"{k} {v}" for k, v in interval.counts().items() if v)
             log.info(
                 "interval %s-%s: %d student(s)%s; %d frame(s) analysed, %d skipped",
@@ -248,7 +263,6 @@ class Worker:
                 interval.students_seen, f" ({counts})" if counts else "", interval.frames_analysed,
                 interval.frames_skipped,
             )
-            self.storage.put(interval)
             self._flag(self.flags.observe(interval))
 
     def _flag(self, events: list[FlagEvent]) -> None:

@@ -66,6 +66,7 @@ from db.queries import (
     acknowledge_flag,
     add_note,
     class_timeline,
+    is_interrupted,
     latest_presence,
     latest_session,
     latest_students,
@@ -77,7 +78,7 @@ from db.queries import (
     source_status,
     viewable_session,
 )
-from db.schema import ClassSession
+from db.schema import ClassSession, SourceStatus
 
 register_page(__name__, path="/", name="Live", title="ClassMood · Live", order=0)
 
@@ -165,17 +166,25 @@ def layout(**_query: Any) -> html.Div:
     )
 
 
-def _shown_session(s: Session) -> tuple[ClassSession | None, bool]:
-    """The running session, else the latest one; and whether it is running."""
+def _shown_session(s: Session, now: dt.datetime | None = None) -> tuple[ClassSession | None, bool]:
+    """The running session (its worker still reporting), else the latest one; and whether it is running."""
     teacher = teacher_scope()  # dash-auth: a teacher sees their own sessions only
-    session = live_session(s, teacher)
+    session = live_session(s, teacher, now or dt.datetime.now(dt.UTC))
     return (session, True) if session is not None else (latest_session(s, teacher), False)
 
 
-def _banner(session: Any, running: bool, tz: dt.tzinfo | None, now: dt.datetime) -> html.Div:
+def _banner(session: Any, running: bool, tz: dt.tzinfo | None, now: dt.datetime,
+            status: SourceStatus | None = None) -> html.Div:
     if running:
         title = [html.Span("● LIVE", className="live-dot"), " ", session.name]
         note = f"Updates every {REFRESH_MS // 1000} s."
+    elif is_interrupted(session, status, now):  # its worker died: never shown as live
+        last = status.updated_at if status is not None else session.started_at
+        title = [session.name]
+        note = (f"Interrupted: the monitor stopped reporting at {fmt_datetime(session.ended_at or last, tz)}; "
+                "no class is running.")
+        facts = session_facts(session, tz=tz, now=last, state="interrupted")
+        return html.Div([html.H1(title), facts, html.P(note, className="note")])
     else:
         title = [session.name]
         note = f"No class is running; showing the last session from {fmt_datetime(session.started_at, tz)}."
@@ -229,7 +238,7 @@ def refresh(_n: int | None, _note_added: Any, fingerprint: dict[str, Any] | None
     tz = None  # the server's local zone
     try:
         with read_session() as s:
-            session, running = _shown_session(s)
+            session, running = _shown_session(s, now)
             if session is None:
                 return (empty_state(), HIDDEN, None, *([no_update] * 7), None, None)
             timeline = class_timeline(s, session.id)
@@ -241,7 +250,7 @@ def refresh(_n: int | None, _note_added: Any, fingerprint: dict[str, Any] | None
             class_list = roster(s, session.id)
             expected = session.expected_students
             status = source_status(s, session.id)
-            banner = _banner(session, running, tz, now)
+            banner = _banner(session, running, tz, now, status)
             status_panel = source_status_panel(status, now=now, tz=tz)
             session_id = session.id
     except SQLAlchemyError as exc:

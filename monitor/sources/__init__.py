@@ -19,7 +19,7 @@ from monitor.sources.base import (
     FrameSource,
     SourceStats,
 )
-from monitor.sources.live import LiveSource
+from monitor.sources.live import CaptureFailed, LiveSource, default_opener
 from monitor.sources.offline import FileSource, FolderSource
 from monitor.sources.spec import (
     IMAGE_EXTENSIONS,
@@ -46,15 +46,22 @@ def open_source(
     """Open ``spec`` for sampling at ``fps`` frames per second.
 
     Files and folders are opened now: an unreadable or corrupt file raises ``SourceError`` (one line). ``realtime``
-    paces them to the wall clock; live sources are always on the wall clock and ignore it. Live sources never fail
-    here: the device is opened by a capture thread once ``events()`` starts, and a device that is missing starts
-    offline and is retried with backoff (``stall_timeout_s``, ``reconnect_initial_s``, ``reconnect_max_s``).
-    Invalid numbers raise ``ValueError``.
+    paces them to the wall clock; live sources are always on the wall clock and ignore it. A camera or the screen is
+    opened once here too, and released: one that never opens (``--source 7`` with no such camera, ``screen`` with no
+    display) is a ``SourceError``, not a class retried for ever into an empty session. From then on the device is
+    owned by a capture thread once ``events()`` starts, and a device that drops is retried with backoff
+    (``stall_timeout_s``, ``reconnect_initial_s``, ``reconnect_max_s``). A stream is not probed: an IP camera may
+    still be booting. Invalid numbers raise ``ValueError``.
     """
     if spec.kind == "file":
         return FileSource(spec, fps, realtime=realtime)
     if spec.kind == "folder":
         return FolderSource(spec, fps, realtime=realtime)
+    if spec.kind in ("camera", "screen"):
+        try:
+            default_opener(spec, fps, stall_timeout_s)().close()
+        except CaptureFailed as exc:
+            raise SourceError(f"{describe(spec)}: {exc}") from None
     return LiveSource(
         spec,
         fps,

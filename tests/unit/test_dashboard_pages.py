@@ -156,3 +156,20 @@ def test_a_session_without_intervals_yet_renders_on_both_pages(ctx: None, engine
     assert style == {} and len(timeline.data) == 0 and len(distribution.data) == 0
     text = text_of(layout_of("/sessions/<session_id>")(session_id=str(just_started.id)))
     assert "Just started" in text and "No intervals recorded yet" in text and "No students were seen." in text
+
+
+def test_a_session_whose_worker_died_is_shown_interrupted_not_live(ctx: None, engine: Engine) -> None:
+    """Issue 13 item 4: a killed worker's session stays `ended_at NULL`, status online; the Live page showed the dead
+    session as "● LIVE … running" for ever. Ten minutes without a heartbeat: it was interrupted."""
+    from db.schema import SourceStatus
+
+    seeded = seed_classroom(session_factory(engine))
+    silent_since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    with session_factory(engine).begin() as s:
+        s.execute(update(SourceStatus).where(SourceStatus.session_id == seeded.live.id)
+                  .values(updated_at=silent_since))
+    banner, *_rest, session_id, _fp = page("live").refresh(0, None, None)
+    text = text_of(banner)
+    assert session_id == seeded.live.id  # still the latest session, shown for what it is
+    assert "\u25cf LIVE" not in text and "live-dot" not in text and "\u00b7 running \u00b7" not in text
+    assert "\u00b7 interrupted \u00b7" in text and "Interrupted: the monitor stopped reporting at" in text
