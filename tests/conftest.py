@@ -27,6 +27,16 @@ from db.engine import make_engine, normalise_url, session_factory, upgrade
 PG_ENV = "CLASSMOOD_TEST_PG_URL"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the user data folder (default database, journals, spool, demo video) at a throwaway folder for the whole
+    run, inherited by every worker subprocess: a test must never replay, or leave, a journal in the real one. A test
+    that needs its own folder still sets ``CLASSMOOD_HOME`` itself."""
+    if "CLASSMOOD_HOME" not in os.environ:
+        import tempfile
+
+        os.environ["CLASSMOOD_HOME"] = tempfile.mkdtemp(prefix="classmood-test-home-")
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> URL:
     """The PostgreSQL admin URL from ``CLASSMOOD_TEST_PG_URL`` (skip locally, fail under CI when it is unset)."""
