@@ -1,6 +1,6 @@
 """Analysed frames per second and time per stage, on the path the worker really runs.
 
-``python bench/pipeline.py [--frames N] [--detector haar|mtcnn] [--model FILE]``
+``python bench/pipeline.py [--frames N] [--detector yunet|mtcnn|haar] [--model FILE]``
 
 For a 1280x720 frame with 16 faces and a 1920x1080 frame with 25 faces (real FER2013 PublicTest faces from
 ../shared, composed at run time): decode (a real MJPG video read by OpenCV), detect, classify (crop, preprocess and
@@ -38,14 +38,14 @@ SIZES = [(1280, 720, 16), (1920, 1080, 25)]
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=20)
-    ap.add_argument("--detector", default="mtcnn", choices=["haar", "mtcnn"])
+    ap.add_argument("--detector", default="yunet", choices=["yunet", "mtcnn", "haar"])
     ap.add_argument("--max-side", type=int, default=960, help="detector downscale (config detector.max_side_px)")
-    ap.add_argument("--min-face", type=int, default=32, help="config detector.min_face_px")
+    ap.add_argument("--min-face", type=int, default=0, help="config detector.min_face_px (0: follows the frame)")
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     args = ap.parse_args()
     x, _ = fer_publictest()
     clf = EmotionClassifier(args.model)
-    det = make_detector(args.detector, args.min_face, args.max_side, 0.9)
+    det = make_detector(args.detector, args.min_face, args.max_side)
     rng = np.random.default_rng(1)
     print(f"detector={args.detector} max_side={args.max_side} min_face={args.min_face} cores={os.cpu_count()}")
     print(f"{'frame':>10} {'faces':>5} {'found':>5} {'decode':>8} {'detect':>8} {'classify':>9} {'assign+agg':>10} "
