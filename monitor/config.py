@@ -38,7 +38,7 @@ class CaptureConfig(_Section):
 class DetectorConfig(_Section):
     kind: Literal["yunet", "mtcnn", "haar"] = Field("yunet", description="face detector (see bench/detectors.py)")
     min_face_px: int = Field(
-        0, ge=0, le=1000, description="faces smaller than this (pixels) are ignored; 0: 1.8% of the frame's shorter side"
+        0, ge=0, le=1000, description="faces smaller than this (pixels) are ignored; 0: 1.85% of the frame's shorter side"
     )
     max_side_px: int = Field(960, ge=320, le=8192, description="frames are downscaled to this longest side first")
     min_confidence: float | None = Field(
