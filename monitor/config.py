@@ -36,10 +36,14 @@ class CaptureConfig(_Section):
 
 
 class DetectorConfig(_Section):
-    kind: Literal["haar", "mtcnn"] = Field("mtcnn", description="face detector (see bench/detectors.py)")
-    min_face_px: int = Field(32, ge=12, le=1000, description="faces smaller than this (pixels) are ignored")
+    kind: Literal["yunet", "mtcnn", "haar"] = Field("yunet", description="face detector (see bench/detectors.py)")
+    min_face_px: int = Field(
+        0, ge=0, le=1000, description="faces smaller than this (pixels) are ignored; 0: 1.85% of the frame's shorter side"
+    )
     max_side_px: int = Field(960, ge=320, le=8192, description="frames are downscaled to this longest side first")
-    min_confidence: float = Field(0.9, ge=0, le=1, description="mtcnn: minimum face confidence")
+    min_confidence: float | None = Field(
+        None, ge=0, le=1, description="minimum face confidence (default: yunet 0.5, mtcnn 0.9; haar has none)"
+    )
     gallery_tile_px: int = Field(
         112, ge=48, le=720, description="gallery: each video tile is scaled to this height and searched on its own"
     )

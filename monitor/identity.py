@@ -96,6 +96,26 @@ class SeatAssigner:
                 labels[fi] = f"Seat {seat.number}"
         return labels
 
+    def unreadable(self, heads: FaceDetections, taken: Collection[str | None] = ()) -> list[str]:
+        """The numbered seats (not in ``taken``) where one of ``heads`` sits: a face-like shape too weak to read (a
+        student looking down at a book, a profile). Such a student is present with the face not visible; it never
+        creates, moves or numbers a seat, and never gets an emotion."""
+        found: list[str] = []
+        skip = set(taken)
+        for x, y, w, h in heads.boxes.astype(np.float64).tolist():
+            cx, cy, size = x + w / 2, y + h / 2, max(w, h)
+            near = [
+                (float(np.hypot(cx - st.cx, cy - st.cy)) / max(size, st.size), st.number)
+                for st in self._seats
+                if st.number
+            ]
+            near = [(d, n) for d, n in near if d <= self.seat_match and f"Seat {n}" not in skip]
+            if near:
+                label = f"Seat {min(near)[1]}"
+                skip.add(label)
+                found.append(label)
+        return found
+
 
 class TileAssigner:
     """Gallery layout: the label of the tile that holds each face's centre (one student per tile)."""

@@ -25,7 +25,7 @@ from db.engine import make_engine, session_factory, upgrade
 from db.settings import AnalysisSettings, FlagSettings, SettingsError, load_analysis_settings, load_flag_settings
 from monitor.aggregate import Aggregator, IntervalAggregate
 from monitor.config import Config
-from monitor.detections import FaceDetector, make_detector
+from monitor.detections import FaceDetections, FaceDetector, make_detector
 from monitor.flags import FlagEngine, FlagEvent
 from monitor.frame import CorruptFrame, Frame, SourceState
 from monitor.gallery import find_grid
@@ -242,6 +242,9 @@ class Worker:
         else:
             faces = self.p.detector.detect(frame)
             labels = self.seats.assign(faces)
+            weak = getattr(self.p.detector, "last_weak", None)  # yunet: heads too weak to read, never classified
+            if isinstance(weak, FaceDetections):
+                presence = dict.fromkeys(self.seats.unreadable(weak, labels), "face_not_visible")
         preds = classify(frame, faces, self.p.classifier)
         out: list[tuple[str, npt.NDArray[np.float32]]] = []
         for row, face_index in enumerate(preds.index):

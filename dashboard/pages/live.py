@@ -52,7 +52,7 @@ from dashboard.components import (
 )
 from dashboard.data import read_session, record_id, write_session
 from dashboard.figures import distribution_figure, empty_figure, note_shapes, timeline_figure
-from dashboard.formatting import fmt_datetime, fmt_time
+from dashboard.formatting import fmt_datetime, fmt_duration, fmt_time
 from dashboard.mood import class_mood
 from dashboard.tables import (
     attendance,
@@ -173,11 +173,38 @@ def _shown_session(s: Session, now: dt.datetime | None = None) -> tuple[ClassSes
     return (session, True) if session is not None else (latest_session(s, teacher), False)
 
 
-def _banner(session: Any, running: bool, tz: dt.tzinfo | None, now: dt.datetime,
-            status: SourceStatus | None = None) -> html.Div:
+LIVE_MAX_LAG_INTERVALS = 3  # newest data older than this many intervals is not called LIVE
+
+
+def analysis_lag(
+    last_end: dt.datetime | None, started_at: dt.datetime, interval_s: float, now: dt.datetime
+) -> tuple[bool, str]:
+    """(still live, a note saying how old the newest data is) for a running session.
+
+    An interval is written when it closes, so data up to one interval old is normal; beyond
+    ``LIVE_MAX_LAG_INTERVALS`` the worker is behind (or stuck) and the page must not say LIVE about the past: the
+    demo once fell 97 s behind real time under load while this banner said LIVE."""
+    newest = last_end if last_end is not None else started_at
+    if newest.tzinfo is None:
+        newest = newest.replace(tzinfo=dt.UTC)
+    lag = max(0.0, (now - newest).total_seconds())
+    live = lag <= LIVE_MAX_LAG_INTERVALS * interval_s
+    what = "newest interval ended" if last_end is not None else "no interval yet; started"
+    return live, f"Analysis lag: {what} {fmt_duration(lag)} ago."
+
+
+def _banner(
+    session: Any, running: bool, tz: dt.tzinfo | None, now: dt.datetime, status: SourceStatus | None = None,
+    last_end: dt.datetime | None = None,
+) -> html.Div:
     if running:
-        title = [html.Span("● LIVE", className="live-dot"), " ", session.name]
-        note = f"Updates every {REFRESH_MS // 1000} s."
+        live, lag = analysis_lag(last_end, session.started_at, session.interval_s, now)
+        if live:
+            title = [html.Span("● LIVE", className="live-dot"), " ", session.name]
+            note = f"Updates every {REFRESH_MS // 1000} s. {lag}"
+        else:
+            title = [html.Span("● BEHIND", className="live-dot"), " ", session.name]
+            note = f"{lag} The worker is not keeping up (or has stopped writing): this is not the class right now."
     elif is_interrupted(session, status, now):  # its worker died: never shown as live
         last = status.updated_at if status is not None else session.started_at
         title = [session.name]
@@ -250,7 +277,8 @@ def refresh(_n: int | None, _note_added: Any, fingerprint: dict[str, Any] | None
             class_list = roster(s, session.id)
             expected = session.expected_students
             status = source_status(s, session.id)
-            banner = _banner(session, running, tz, now, status)
+            last_end_at = timeline["interval_end"].iloc[-1].to_pydatetime() if not timeline.empty else None
+            banner = _banner(session, running, tz, now, status, last_end_at)
             status_panel = source_status_panel(status, now=now, tz=tz)
             session_id = session.id
     except SQLAlchemyError as exc:

@@ -6,7 +6,9 @@ converted), and only due ones are ``retrieve()``-d, which keeps a 25 fps file sa
 nearest each sampling instant is taken (within half a video frame).
 
 ``realtime=True`` paces what is yielded to the wall clock (the demo, and tests of signals); otherwise it runs as fast
-as the machine allows. Neither source emits ``SourceState``: they are never "offline", they end.
+as the machine allows. Paced, a frame whose time is already a whole sampling period past when the consumer asks for
+the next one is dropped unread, as ``CorruptFrame(reason="stale")`` (counted in the interval's skipped frames), so
+the worker always analyses the newest frame and never falls behind the wall clock. Neither source emits ``SourceState``: they are never "offline", they end.
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ import cv2
 import numpy as np
 
 from monitor.frame import CorruptFrame, Frame, SourceEvent
-from monitor.sources.base import REASON_DECODE, REASON_EMPTY, REASON_READ, FrameSource, Image, one_line, to_bgr
+from monitor.sources.base import (
+    REASON_DECODE,
+    REASON_EMPTY,
+    REASON_READ,
+    REASON_STALE,
+    FrameSource,
+    Image,
+    one_line,
+    to_bgr,
+)
 from monitor.sources.spec import SourceError, SourceSpec, list_images
 
 logger = logging.getLogger(__name__)
@@ -55,6 +66,14 @@ class _Pacer:
         if delay > 0:
             return not self._stop.wait(delay)
         return not self._stop.is_set()
+
+    def late(self, t: float, period: float) -> bool:
+        """Realtime only: the wall clock is already a whole sampling period past ``t``. The consumer could not keep
+        up, and analysing this frame would only push the newest one further back: the demo once fell 97 s behind
+        real time while the Live page said LIVE. Such a frame is dropped (as a live source drops a missed slot)."""
+        if not self._realtime or self._origin is None:
+            return False
+        return time.monotonic() - (self._origin + t) > period
 
 
 class _Grab(NamedTuple):
@@ -153,6 +172,11 @@ class FileSource(FrameSource):
                     self.stats.corrupt += 1
                     yield CorruptFrame(t=t, reason=REASON_READ)
                     continue
+                if pacer.late(t, period):
+                    self.stats.stale += 1
+                    self.stats.corrupt += 1
+                    yield CorruptFrame(t=t, reason=REASON_STALE)  # never retrieved: dropping costs no decode
+                    continue
                 image, reason = step.decoded if step.decoded is not None else self._retrieve()
                 if not pacer.wait_until(t):
                     return
@@ -249,6 +273,11 @@ class FolderSource(FrameSource):
                 if self._closed.is_set():
                     return
                 t = i / self.fps
+                if pacer.late(t, 1.0 / self.fps):
+                    self.stats.stale += 1
+                    self.stats.corrupt += 1
+                    yield CorruptFrame(t=t, reason=REASON_STALE)
+                    continue
                 image = _read_image(str(path))
                 if not pacer.wait_until(t):
                     return

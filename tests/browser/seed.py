@@ -157,7 +157,8 @@ def seed_classroom(factory: sessionmaker[Session], *, now: dt.datetime | None = 
     with factory() as s, s.begin():
         past = add_session(s, name="Biology 2A", started_at=yesterday, n_intervals=24, students=PAST_STUDENTS,
                            interval_s=60.0, running=False, source="video: biology.mp4", layout="room")  # fmt: skip
-        live = add_session(s, name="Maths 3B", started_at=now - dt.timedelta(minutes=6), n_intervals=10,
+        # its newest interval ends now: the Live page says LIVE until that is three intervals (90 s) old
+        live = add_session(s, name="Maths 3B", started_at=now - dt.timedelta(minutes=5), n_intervals=10,
                            students=LIVE_STUDENTS, interval_s=30.0, running=True)  # fmt: skip
         # the running class: a roster with two students never seen, the class size, one camera off now, a note
         live_row = s.get(ClassSession, live.id)

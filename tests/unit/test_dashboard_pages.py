@@ -173,3 +173,31 @@ def test_a_session_whose_worker_died_is_shown_interrupted_not_live(ctx: None, en
     assert session_id == seeded.live.id  # still the latest session, shown for what it is
     assert "\u25cf LIVE" not in text and "live-dot" not in text and "\u00b7 running \u00b7" not in text
     assert "\u00b7 interrupted \u00b7" in text and "Interrupted: the monitor stopped reporting at" in text
+
+
+@pytest.mark.parametrize(
+    ("last_end_ago_s", "live", "says"),
+    [
+        (5.0, True, "newest interval ended 5 s ago"),
+        (89.0, True, "1 min ago"),  # three 30 s intervals: the worker may still be closing the open one
+        (91.0, False, "ended 1 min ago"),
+        (97 * 60.0, False, "1 h 37 min ago"),  # the demo that fell behind while the page said LIVE
+        (None, True, "no interval yet; started 20 s ago"),
+    ],
+)
+def test_the_banner_never_says_live_about_data_older_than_three_intervals(
+    ctx: None, last_end_ago_s: float | None, live: bool, says: str
+) -> None:
+    analysis_lag, _banner = page("live").analysis_lag, page("live")._banner
+
+    now = dt.datetime(2026, 11, 29, 10, 0, tzinfo=dt.UTC)
+    started = now - dt.timedelta(seconds=20 if last_end_ago_s is None else 3 * 3600)
+    last_end = None if last_end_ago_s is None else now - dt.timedelta(seconds=last_end_ago_s)
+    is_live, note = analysis_lag(last_end, started, 30.0, now)
+    assert is_live is live and says in note
+
+    class _Session:
+        name, started_at, interval_s, ended_at, layout, source = "Maths 3B", started, 30.0, None, "room", "cam"
+
+    shown = text_of(_banner(_Session(), True, dt.UTC, now, None, last_end))
+    assert ("LIVE" in shown) is live and ("BEHIND" in shown) is not live and "Analysis lag" in shown

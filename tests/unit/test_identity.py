@@ -63,3 +63,23 @@ def test_a_duplicate_box_on_a_seated_face_is_not_a_new_student() -> None:
 def test_nested_boxes_are_dropped_keeping_the_inner_face() -> None:
     d = faces((69, 74, 203, 203), (113, 113, 115, 115), (400, 100, 80, 80)).without_nested()
     assert d.boxes.tolist() == [[113, 113, 115, 115], [400, 100, 80, 80]]
+
+
+def test_an_unreadable_head_at_a_known_seat_is_that_student_present_with_face_not_visible() -> None:
+    """A student looking down at a book leaves only a weak, unreadable face candidate at the seat: counted as present
+    with the face not visible, never given an emotion, and it never creates or moves a seat."""
+    def boxes(*xy: tuple[int, int]) -> FaceDetections:
+        return FaceDetections(np.array([[x, y, 20, 20] for x, y in xy], np.int32), np.full(len(xy), 0.9, np.float32))
+
+    seats = SeatAssigner()
+    assert seats.assign(boxes((100, 100), (300, 100))) == [None, None]  # tentative
+    assert seats.assign(boxes((100, 100), (300, 100))) == ["Seat 1", "Seat 2"]  # a second sighting numbers them
+    now = seats.assign(boxes((300, 104)))  # Seat 1 looks down: only a weak candidate there
+    assert now == ["Seat 2"]
+    assert seats.unreadable(boxes((102, 110)), now) == ["Seat 1"]
+    assert seats.unreadable(boxes((302, 100)), now) == []  # Seat 2's face was read: not also "not visible"
+    assert seats.unreadable(boxes((600, 400), (101, 100), (99, 102)), now) == ["Seat 1"]  # far: nobody; once per seat
+    assert seats.seats == 2 and seats.assign(FaceDetections.empty()) == []
+    fresh = SeatAssigner()
+    fresh.assign(boxes((100, 100)))  # tentative, not numbered yet
+    assert fresh.unreadable(boxes((100, 100))) == []

@@ -1,0 +1,97 @@
+"""Every detector adapter on real faces (../shared/data/real, skipped when absent) and on composed frames; the default
+detector against the hand labels of bench/faces_real.json, and on the small faces of the real classroom clip."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import pytest
+
+from bench.detectors import LABELS, REAL, real_images, score
+from monitor.config import DetectorConfig
+from monitor.detections import FaceDetector, make_detector
+from monitor.frame import Frame
+from tests.helpers.classroom import compose_class, iou
+
+pytestmark = pytest.mark.pipeline
+
+KINDS = ["yunet", "mtcnn", "haar"]
+FACES = REAL / "faces"
+
+
+def _real(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"real material not found at {path}")
+
+
+@pytest.fixture(scope="module")
+def detectors() -> dict[str, FaceDetector]:
+    cfg = DetectorConfig()
+    return {k: make_detector(k, cfg.min_face_px, cfg.max_side_px, cfg.min_confidence) for k in KINDS}
+
+
+def test_the_default_detector_is_yunet() -> None:
+    assert DetectorConfig().kind == "yunet"
+
+
+# one real portrait in 25 of faces/ (41 photos, 350x350, the face filling most of it): found exactly once
+@pytest.mark.parametrize(("kind", "at_least"), [("yunet", 41), ("haar", 36), ("mtcnn", 10)])
+def test_each_detector_finds_the_one_face_of_real_portraits(
+    kind: str, at_least: int, detectors: dict[str, FaceDetector]
+) -> None:
+    _real(FACES / "labels.csv")
+    with (FACES / "labels.csv").open() as f:
+        rows = list(csv.DictReader(f))[::25]
+    once = 0
+    for row in rows:
+        image = cv2.imread(str(FACES / row["file"]))
+        faces = detectors[kind].detect(Frame(image, 0.0, 0))
+        once += len(faces) == 1
+        for x, y, w, h in faces.boxes.tolist():
+            assert 0 <= x and 0 <= y and x + w <= image.shape[1] and y + h <= image.shape[0]
+    assert once >= at_least, f"{kind}: one face in {once} of {len(rows)} portraits"
+
+
+@pytest.mark.parametrize(("kind", "recall"), [("yunet", 0.8), ("mtcnn", 0.8), ("haar", 0.5)])
+def test_each_detector_on_a_composed_1080p_room(kind: str, recall: float, detectors: dict[str, FaceDetector], fer) -> None:  # type: ignore[no-untyped-def]
+    x, _ = fer
+    image, placed = compose_class(x, list(range(25)), 1920, 1080, jitter=8, seed=3)
+    faces = detectors[kind].detect(Frame(image, 0.0, 0))
+    truth = [(p.x, p.y, p.size, p.size) for p in placed]
+    found = {k for b in faces.boxes.tolist() for k, t in enumerate(truth) if iou(tuple(b), t) >= 0.3}  # type: ignore[arg-type]
+    stray = [b for b in faces.boxes.tolist() if all(iou(tuple(b), t) < 0.3 for t in truth)]  # type: ignore[arg-type]
+    assert len(found) >= recall * len(truth), f"{kind}: {len(found)} of {len(truth)}"
+    assert len(stray) <= 2
+
+
+def test_yunet_on_the_hand_labelled_real_material() -> None:
+    """The issue's target: >= 95% recall with <= 2% false detections on real photos, meeting screenshots and the
+    classroom CCTV, by hand labels (MTCNN, the old default, finds 89.5%)."""
+    _real(REAL / "rooms" / "blue_eye_classroom.mp4")
+    assert LABELS.is_file()
+    cfg = DetectorConfig()
+    det = make_detector("yunet", cfg.min_face_px, cfg.max_side_px, cfg.min_confidence)
+    faces = found = false_pos = counted = 0
+    for _, image, lab in real_images():
+        f, fp, c = score(det.detect(Frame(image, 0.0, 0)).boxes, lab)
+        faces, found, false_pos, counted = faces + len(lab["faces"]), found + f, false_pos + fp, counted + c
+    assert faces == 237
+    assert found >= 0.95 * faces, f"{found} of {faces}"
+    assert false_pos <= 0.02 * counted, f"{false_pos} false of {counted}"
+
+
+def test_the_small_faces_of_the_real_classroom_clip_are_found() -> None:
+    """Regression: ``min_face_px = 32`` lost every student of the real classroom CCTV (640x352, faces 12-30 px) and
+    MTCNN found 8 of the 24 hand-labelled faces of two frames; the frame is now enlarged to keep them findable."""
+    _real(REAL / "rooms" / "blue_eye_classroom.mp4")
+    cfg = DetectorConfig()
+    det = make_detector(cfg.kind, cfg.min_face_px, cfg.max_side_px, cfg.min_confidence)
+    found = faces = 0
+    for name, image, lab in real_images():
+        if name.startswith("rooms/blue_eye_classroom.mp4#"):
+            got = det.detect(Frame(image, 0.0, 0))
+            assert len(got) and got.boxes[:, 2].min() < 32  # faces under the old fixed minimum are kept
+            found, faces = found + score(got.boxes, lab)[0], faces + len(lab["faces"])
+    assert faces == 24 and found >= 22

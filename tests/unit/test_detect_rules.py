@@ -1,0 +1,64 @@
+"""The minimum face size follows the frame (or the tile), and frames are resized so that such a face stays findable;
+YuNet's raw output is wrapped once, with the same guards as the other detectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from monitor.detections import DETECTABLE_PX, FaceDetections, _downscale, min_face_for
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("shape", "fixed", "tile", "expected"),
+    [
+        ((1080, 1920, 3), 0, False, 20),  # a 20 px face in a 1080p room is kept
+        ((720, 1280, 3), 0, False, 13),
+        ((2160, 3840, 3), 0, False, 40),
+        ((400, 640, 3), 0, False, 8),  # a real 7x7 gallery at 640 px: faces 20-28 px, all kept (was 32: none)
+        ((352, 640, 3), 0, False, 8),  # the floor: nothing smaller is readable
+        ((1080, 1920, 3), 32, False, 32),  # a size the user fixed wins
+        ((216, 384), 0, True, 32),  # a 1080p 5x5 gallery tile: 15% of its height
+        ((57, 91), 0, True, 9),  # a 640 px 7x7 gallery tile
+    ],
+)
+def test_min_face_follows_the_frame_or_the_tile(
+    shape: tuple[int, ...], fixed: int, tile: bool, expected: int
+) -> None:
+    assert min_face_for(shape, fixed, tile=tile) == expected
+
+
+@pytest.mark.parametrize(
+    ("shape", "max_side", "min_face", "upscale", "expected_scale"),
+    [
+        ((1080, 1920, 3), 960, 20, False, DETECTABLE_PX / 20),  # not down to 0.5: a 20 px face would be 10 px
+        ((1080, 1920, 3), 960, 60, False, 0.5),  # big faces only: max_side rules
+        ((720, 1280, 3), 1280, 13, False, 1.0),
+        ((352, 640, 3), 960, 8, True, 1.5),  # small CCTV frame: 12-16 px faces enlarged, at most 1.5x
+        ((352, 640, 3), 960, 8, False, 1.0),  # a detector that is not enlarged for
+        ((350, 350, 3), 960, 8, True, 1.5),  # max_side alone never enlarges (2.7x missed face-filling portraits)
+        ((350, 350, 3), 960, 0, True, 1.0),
+    ],
+)
+def test_frames_are_resized_to_keep_the_minimum_face_findable(
+    shape: tuple[int, ...], max_side: int, min_face: int, upscale: bool, expected_scale: float
+) -> None:
+    image = np.zeros(shape, np.uint8)
+    out, scale = _downscale(image, max_side, min_face, upscale=upscale)
+    assert scale == pytest.approx(expected_scale)
+    assert out.shape[:2] == (round(shape[0] * scale), round(shape[1] * scale)) or scale == 1.0
+    assert min_face == 0 or min_face * scale >= min(DETECTABLE_PX, min_face) - 1e-9 or scale == 1.0
+
+
+def test_from_yunet_scales_scores_thresholds_clips_and_drops_bad_boxes() -> None:
+    """libfacedetection returns (x, y, w, h, score 0-100) for every candidate, unthresholded, and boxes may run past
+    the frame: wrapped, scores are 0-1, weak and tiny ones are gone and boxes lie inside the frame."""
+    raw = [(10, 10, 40, 40, 93), (60, 60, 20, 20, 31), (-10, 80, 40, 40, 88), (90, 5, 30, 30, 75), (1, 1, 5, 5, 90)]
+    d = FaceDetections.from_yunet(raw, frame_shape=(100, 100, 3), scale=1.0, min_face_px=12, min_confidence=0.5)
+    assert d.boxes.tolist() == [[10, 10, 40, 40], [0, 80, 30, 20]]  # (90, 5) clipped to 10 px wide and dropped
+    assert d.scores.tolist() == pytest.approx([0.93, 0.88])
+    half = FaceDetections.from_yunet([(10, 10, 20, 20, 90)], frame_shape=(200, 200, 3), scale=0.5)
+    assert half.boxes.tolist() == [[20, 20, 40, 40]]
+    assert len(FaceDetections.from_yunet([], frame_shape=(100, 100, 3))) == 0
