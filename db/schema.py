@@ -67,6 +67,8 @@ class ClassSession(Base):
     """One monitored class: from ``monitor run`` start to the end of the source or Ctrl+C."""
 
     __tablename__ = "class_session"
+    # the school overview: each room's running or latest session, by a LIMIT 1 walk of this index
+    __table_args__ = (Index("ix_class_session_classroom_started_at", "classroom", "started_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -200,6 +202,8 @@ class Flag(Base):
     """
 
     __tablename__ = "flag"
+    # open flags of a session (end NULL): the live panel and the school overview's count per room
+    __table_args__ = (Index("ix_flag_session_id_end", "session_id", "end"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("class_session.id", ondelete="CASCADE"), index=True)

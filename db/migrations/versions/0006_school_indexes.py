@@ -1,0 +1,27 @@
+"""Indexes for a whole school on one database: each classroom's latest session, and a session's open flags.
+
+Revision ID: 0006
+Revises: 0003
+Create Date: 2026-11-29 22:30:00+00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_class_session_classroom_started_at", "class_session", ["classroom", "started_at"])
+    op.create_index("ix_flag_session_id_end", "flag", ["session_id", "end"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_flag_session_id_end", table_name="flag")
+    op.drop_index("ix_class_session_classroom_started_at", table_name="class_session")
