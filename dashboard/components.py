@@ -225,7 +225,8 @@ def session_facts(session: ClassSession, *, tz: dt.tzinfo | None = None, now: dt
     """``started … · 45 min · room · source`` under a session's title."""
     end = session.ended_at or now
     duration = fmt_duration((end - session.started_at).total_seconds()) if end else "—"
-    parts = [f"started {fmt_datetime(session.started_at, tz)}", duration, session.layout, session.source]
+    parts = [f"started {fmt_datetime(session.started_at, tz)}", duration, session.classroom or "", session.layout]
+    parts.append(session.source)
     if session.ended_at is None:
         parts.insert(2, "running")
     return html.P(" · ".join(p for p in parts if p), className="muted facts")

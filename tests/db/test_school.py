@@ -33,48 +33,64 @@ def room(
     intervals: list[dict[str, str]] | None = None,
     state: str | None = "online",
     heartbeat_s_ago: float = 2.0,
+    now: dt.datetime = NOW,
 ) -> ClassSession:
     """A session in ``classroom`` whose last interval ends 5 s ago (when it has ``intervals``), with a heartbeat."""
     rows = intervals if intervals is not None else CLASS
-    started = NOW - dt.timedelta(minutes=started_min_ago)
-    if rows:  # back-to-back 10-s intervals from the start: move the start so the last one ended 5 s ago
-        started = NOW - dt.timedelta(seconds=5 + 10 * len(rows))
-    session = add_session(s, name, started, NOW - dt.timedelta(minutes=1) if ended else None, rows)
+    started = now - dt.timedelta(minutes=started_min_ago)
+    ended_at = now - dt.timedelta(minutes=1) if ended else None
+    if rows:  # back-to-back 10-s intervals from the start: the last one ends at the session's end, or 5 s ago
+        started = (ended_at or now - dt.timedelta(seconds=5)) - dt.timedelta(seconds=10 * len(rows))
+    session = add_session(s, name, started, ended_at, rows)
     session.classroom, session.teacher = classroom, teacher
     if state is not None:
-        s.add(SourceStatus(session_id=session.id, state=state, updated_at=NOW - dt.timedelta(seconds=heartbeat_s_ago)))
+        s.add(SourceStatus(session_id=session.id, state=state, updated_at=now - dt.timedelta(seconds=heartbeat_s_ago)))
     s.flush()
     return session
 
 
-def seed_school(factory: Factory) -> dict[str, int]:
+def seed_school(factory: Factory, now: dt.datetime = NOW) -> dict[str, int]:
+    """Ten rooms, one in each state (see the first test), at ``now``."""
     with factory() as s, s.begin():
-        ok = room(s, "Maths 7B", "Room 2", started_min_ago=20, teacher="smith")
+        ok = room(s, "Maths 7B", "Room 2", started_min_ago=20, teacher="smith", now=now)
         ok.expected_students = 6
-        offline = room(s, "Physics", "Room 10", started_min_ago=20, state="offline", teacher="jones")
-        stale = room(s, "Chemistry", "Lab 1", started_min_ago=30, heartbeat_s_ago=300)
-        alert = room(s, "History", "Room 3", started_min_ago=20)
+        offline = room(s, "Physics", "Room 10", started_min_ago=20, state="offline", teacher="jones", now=now)
+        stale = room(s, "Chemistry", "Lab 1", started_min_ago=30, heartbeat_s_ago=300, now=now)
+        alert = room(s, "History", "Room 3", started_min_ago=20, now=now)
         s.add_all(
             [
-                Flag(session_id=alert.id, rule="class_negative", start=NOW, severity="alert", reason="r"),
-                Flag(session_id=alert.id, rule="not_visible", start=NOW, severity="info", reason="r", student="Seat 1"),
-                Flag(session_id=alert.id, rule="x", start=NOW, end=NOW, severity="alert", reason="closed, not counted"),
+                Flag(session_id=alert.id, rule="class_negative", start=now, severity="alert", reason="r"),
+                Flag(session_id=alert.id, rule="not_visible", start=now, severity="info", reason="r", student="Seat 1"),
+                Flag(session_id=alert.id, rule="x", start=now, end=now, severity="alert", reason="closed, not counted"),
             ]
         )
-        flagged = room(s, "Art", "Room 4", started_min_ago=20)
-        s.add(Flag(session_id=flagged.id, rule="not_visible", start=NOW, severity="warning", reason="r"))
+        flagged = room(s, "Art", "Room 4", started_min_ago=20, now=now)
+        s.add(Flag(session_id=flagged.id, rule="not_visible", start=now, severity="warning", reason="r"))
         s.add_all(RosterStudent(session_id=flagged.id, student=f"Seat {n}") for n in range(1, 9))
-        behind = room(s, "Music", "Room 5", started_min_ago=20, intervals=[])  # running 20 min, no interval yet
-        # Room 6: yesterday's ended class and an earlier one; the overview shows the latest
-        room(s, "Old", "Room 6", started_min_ago=60 * 26, ended=True, intervals=[], state="ended", teacher="smith")
-        ended = room(s, "Geography", "Room 6", started_min_ago=90, ended=True, state="ended", teacher="smith")
+        # running for 20 minutes and no interval written yet
+        behind = room(s, "Music", "Room 5", started_min_ago=20, intervals=[], now=now)
+        # Room 6: yesterday's class and one that ended a minute ago; the overview shows the latest
+        room(
+            s,
+            "Old",
+            "Room 6",
+            started_min_ago=60 * 26,
+            ended=True,
+            intervals=[],
+            state="ended",
+            teacher="smith",
+            now=now,
+        )
+        ended = room(s, "Geography", "Room 6", started_min_ago=90, ended=True, state="ended", teacher="smith", now=now)
         # Room 7: a running class and a short one started later and already ended: the running one is shown
-        running_7 = room(s, "Biology", "Room 7", started_min_ago=40)
-        room(s, "Test run", "Room 7", started_min_ago=10, ended=True, intervals=[], state="ended")
+        running_7 = room(s, "Biology", "Room 7", started_min_ago=40, now=now)
+        room(s, "Test run", "Room 7", started_min_ago=10, ended=True, intervals=[], state="ended", now=now)
         # left open by a crash yesterday: history, not an emergency
-        crashed = room(s, "Crashed", "Room 8", started_min_ago=60 * 20, intervals=[], heartbeat_s_ago=20 * 3600)
-        room(s, "Early", None, started_min_ago=200, ended=True, state="ended")
-        unassigned = room(s, "Drop-in", None, started_min_ago=15)
+        crashed = room(
+            s, "Crashed", "Room 8", started_min_ago=60 * 20, intervals=[], heartbeat_s_ago=20 * 3600, now=now
+        )
+        room(s, "Early", None, started_min_ago=200, ended=True, state="ended", now=now)
+        unassigned = room(s, "Drop-in", None, started_min_ago=15, now=now)
         return {
             "Room 2": ok.id,
             "Room 10": offline.id,
