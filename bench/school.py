@@ -110,7 +110,7 @@ def _interval(rng: random.Random, bases: list[list[float]], start: dt.datetime, 
 
 def run_room(plan: RoomPlan, results: Any) -> None:
     """One classroom's worker: open a session, write ``plan.intervals`` intervals on the compressed clock, close."""
-    from monitor.storage import CloseSession, FlagOp, OpenSession, Status, StorageWriter
+    from monitor.storage import FlagOp, OpenSession, Status, StorageWriter
 
     rng = random.Random(plan.seed)
     bases = [[rng.random() ** 2 + (3.0 if e == "neutral" else 0.0) for e in EMOTIONS] for _ in range(plan.students)]
@@ -119,10 +119,20 @@ def run_room(plan: RoomPlan, results: Any) -> None:
     writer = StorageWriter(plan.db_url, shutdown_timeout_s=120.0)
     writer.start()
     roster = tuple(f"Seat {n}" for n in range(1, plan.students + 1))
-    writer.put(OpenSession(name=f"Lesson in Room {plan.index}", source=f"rtsp://camera-{plan.index}/stream",
-                           layout="room", interval_s=plan.interval_s, fps=2.0, detector="mtcnn",
-                           model="models/emotion.keras", started_at=class_start, classroom=f"Room {plan.index}",
-                           roster=roster))  # fmt: skip
+    writer.put(
+        OpenSession(
+            name=f"Lesson in Room {plan.index}",
+            source=f"rtsp://camera-{plan.index}/stream",
+            layout="room",
+            interval_s=plan.interval_s,
+            fps=2.0,
+            detector="mtcnn",
+            model="models/emotion.keras",
+            started_at=class_start,
+            classroom=f"Room {plan.index}",
+            roster=roster,
+        )
+    )
     put_at: list[float] = []
     done_at: list[float] = []
     flag_open: str | None = None
@@ -143,11 +153,33 @@ def run_room(plan: RoomPlan, results: Any) -> None:
         writer.put(Status("online", end, frames_analysed=(i + 1) * 20, frames_skipped=i // 10, reconnects=0))
         if i % 30 == 10:  # a flag every 5 minutes of class, closed a minute later
             flag_open = f"Seat {rng.randint(1, plan.students)}"
-            writer.put(FlagOp("open", "sustained_negative", flag_open, end, None, "warning",
-                              f"{flag_open}: sad or angry", {"share": 0.6}, 120))  # fmt: skip
+            writer.put(
+                FlagOp(
+                    "open",
+                    "sustained_negative",
+                    flag_open,
+                    end,
+                    None,
+                    "warning",
+                    f"{flag_open}: sad or angry",
+                    {"share": 0.6},
+                    120,
+                )
+            )
         elif i % 30 == 16 and flag_open is not None:
-            writer.put(FlagOp("close", "sustained_negative", flag_open, end - dt.timedelta(minutes=1), end,
-                              "warning", f"{flag_open}: sad or angry", {"share": 0.3}, 120))  # fmt: skip
+            writer.put(
+                FlagOp(
+                    "close",
+                    "sustained_negative",
+                    flag_open,
+                    end - dt.timedelta(minutes=1),
+                    end,
+                    "warning",
+                    f"{flag_open}: sad or angry",
+                    {"share": 0.3},
+                    120,
+                )
+            )
             flag_open = None
     while len(done_at) < plan.intervals and writer.is_alive():
         collect()
@@ -156,8 +188,16 @@ def run_room(plan: RoomPlan, results: Any) -> None:
     writer.close(class_start + dt.timedelta(seconds=plan.intervals * plan.interval_s))
     writer.join(timeout=150)
     latencies = [d - p for p, d in zip(put_at, done_at, strict=False)]
-    results.put({"room": plan.index, "session_id": writer.session_id, "latencies": latencies,
-                 "written": writer.intervals_written, "failures": writer.failures, "error": writer.last_error})  # fmt: skip
+    results.put(
+        {
+            "room": plan.index,
+            "session_id": writer.session_id,
+            "latencies": latencies,
+            "written": writer.intervals_written,
+            "failures": writer.failures,
+            "error": writer.last_error,
+        }
+    )
 
 
 # --- viewers ----------------------------------------------------------------------------------------------------------
@@ -244,16 +284,28 @@ def run(args: argparse.Namespace, url: str, size_before: int) -> int:
     results = ctx.Queue()
     start_at = time.time() + 3.0
     plans = [
-        RoomPlan(k, url, args.students, args.intervals, args.interval, args.speed, start_at,
-                 (k - 1) * period / args.rooms, seed=k)  # fmt: skip
+        RoomPlan(
+            k,
+            url,
+            args.students,
+            args.intervals,
+            args.interval,
+            args.speed,
+            start_at,
+            (k - 1) * period / args.rooms,
+            seed=k,
+        )
         for k in range(1, args.rooms + 1)
     ]
     procs = [ctx.Process(target=run_room, args=(p, results), daemon=True) for p in plans]
     for p in procs:
         p.start()
-    print(f"{args.rooms} rooms x {args.students} students, {args.intervals} intervals of {args.interval:g} s "
-          f"at {args.speed:g}x ({period:.2f} s apart per room, {args.rooms / period:.1f} intervals/s in all); "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+    print(
+        f"{args.rooms} rooms x {args.students} students, {args.intervals} intervals of {args.interval:g} s "
+        f"at {args.speed:g}x ({period:.2f} s apart per room, {args.rooms / period:.1f} intervals/s in all); "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     view_times: dict[str, list[float]] = {}
     with dashboard_process(url) as base:
         # the viewers start once every room has a few intervals, while the classes go on
@@ -271,16 +323,19 @@ def run(args: argparse.Namespace, url: str, size_before: int) -> int:
     engine = make_engine(url)
     with engine.connect() as conn:
         n_intervals = conn.scalar(select(func.count(Interval.id)))
-        n_distinct = conn.scalar(select(func.count()).select_from(
-            select(Interval.session_id, Interval.start).distinct().subquery()))  # fmt: skip
+        n_distinct = conn.scalar(
+            select(func.count()).select_from(select(Interval.session_id, Interval.start).distinct().subquery())
+        )
         n_rows = conn.scalar(select(func.count(StudentInterval.id)))
         n_sessions = conn.scalar(select(func.count(ClassSession.id)))
         size_after = conn.scalar(text("SELECT pg_database_size(current_database())"))
         per_row = {
-            table: (conn.scalar(text(f"SELECT pg_table_size('{table}')")),
-                    conn.scalar(text(f"SELECT pg_indexes_size('{table}')")))
+            table: (
+                conn.scalar(text(f"SELECT pg_table_size('{table}')")),
+                conn.scalar(text(f"SELECT pg_indexes_size('{table}')")),
+            )
             for table in ("interval", "student_interval")
-        }  # fmt: skip
+        }
     engine.dispose()
     expected_intervals = args.rooms * args.intervals
     rows = n_intervals + n_rows
@@ -289,28 +344,41 @@ def run(args: argparse.Namespace, url: str, size_before: int) -> int:
     year = per_hour * args.hours_per_day * args.days * args.rooms
 
     print(f"\n| writes ({args.rooms} processes, PostgreSQL with fsync on) | value |\n|---|---|")
-    print(f"| intervals written / expected | {n_intervals:,} / {expected_intervals:,} "
-          f"({expected_intervals - n_intervals} lost, {n_intervals - n_distinct} duplicated) |")  # fmt: skip
+    print(
+        f"| intervals written / expected | {n_intervals:,} / {expected_intervals:,} "
+        f"({expected_intervals - n_intervals} lost, {n_intervals - n_distinct} duplicated) |"
+    )
     print(f"| student rows written / expected | {n_rows:,} / {expected_intervals * args.students:,} |")
     print(f"| sessions | {n_sessions} |")
-    print(f"| write latency p50 / p95 / max (put to commit) | {pct(latencies, 50) * 1000:.0f} / "
-          f"{pct(latencies, 95) * 1000:.0f} / {max(latencies, default=float('nan')) * 1000:.0f} ms |")  # fmt: skip
+    print(
+        f"| write latency p50 / p95 / max (put to commit) | {pct(latencies, 50) * 1000:.0f} / "
+        f"{pct(latencies, 95) * 1000:.0f} / {max(latencies, default=float('nan')) * 1000:.0f} ms |"
+    )
     print(f"| rows per second (intervals + student rows, over {write_wall:.0f} s) | {rows / write_wall:,.0f} |")
     print(f"| storage retries (transient errors) | {sum(o['failures'] for o in outcomes)} |")
-    print(f"| database size per classroom-hour ({args.students} students, {args.interval:g}-s intervals) | "
-          f"{per_hour / 2**20:.2f} MiB |")  # fmt: skip
+    print(
+        f"| database size per classroom-hour ({args.students} students, {args.interval:g}-s intervals) | "
+        f"{per_hour / 2**20:.2f} MiB |"
+    )
     for table, (heap, indexes) in per_row.items():
         count = n_intervals if table == "interval" else n_rows
-        print(f"| {table}: bytes per row, table + indexes | {heap / max(count, 1):.0f} + {indexes / max(count, 1):.0f} |")
-    print(f"| a school year: {args.rooms} rooms x {args.hours_per_day:g} h x {args.days} days | "
-          f"{year / 2**30:.1f} GiB |")  # fmt: skip
-    print(f"\n| pages over HTTP ({args.viewers} concurrent viewers, python -m dashboard, "
-          f"{'while the rooms write' if writes_running else 'writes had ended before the viewers did'}) "
-          f"| loads | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|")  # fmt: skip
+        print(
+            f"| {table}: bytes per row, table + indexes | {heap / max(count, 1):.0f} + {indexes / max(count, 1):.0f} |"
+        )
+    print(
+        f"| a school year: {args.rooms} rooms x {args.hours_per_day:g} h x {args.days} days | {year / 2**30:.1f} GiB |"
+    )
+    print(
+        f"\n| pages over HTTP ({args.viewers} concurrent viewers, python -m dashboard, "
+        f"{'while the rooms write' if writes_running else 'writes had ended before the viewers did'}) "
+        f"| loads | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|"
+    )
     for name, label in (("school", "/school"), ("live", "Live (/?classroom=Room N)")):
         values = view_times.get(name, [])
-        print(f"| {label} | {len(values)} | {statistics.median(values) * 1000:.0f} | {pct(values, 95) * 1000:.0f} | "
-              f"{max(values) * 1000:.0f} |")  # fmt: skip
+        print(
+            f"| {label} | {len(values)} | {statistics.median(values) * 1000:.0f} | {pct(values, 95) * 1000:.0f} | "
+            f"{max(values) * 1000:.0f} |"
+        )
     print(f"\nviewers took {view_wall:.1f} s; load average {os.getloadavg()[0]:.1f} at the end")
     errors = {o["error"] for o in outcomes if o["error"]}
     if errors:
