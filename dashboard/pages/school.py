@@ -51,25 +51,25 @@ def layout(**_query: Any) -> html.Div:
 
 
 def mood_cell(mood: MoodShares | None) -> Any:
-    """A thin positive / neutral / negative bar with the three shares, or why there is none."""
+    """The three shares as text over a thin positive / neutral / negative bar, or why there is none.
+
+    One component per cell (the bar is the cell's CSS gradient, not three nested divs): 100 rooms polled by 20
+    viewers make component count the page's main cost."""
     if mood is None:
         return html.Span("no interval yet", className="muted")
     if mood.students == 0:
         return html.Span("nobody seen", className="muted")
-    shares = (("positive", mood.positive), ("neutral", mood.neutral), ("negative", mood.negative))
-    bar = html.Div(
-        [
-            html.Div(
-                className=f"mood-segment mood-{name}",
-                style={"width": f"{share * 100:.1f}%", "backgroundColor": MOOD_COLOURS[name]},
-                title=f"{name} {share:.0%}",
-            )
-            for name, share in shares
-        ],
-        className="mood-bar",
+    cut1, cut2 = mood.positive * 100, (mood.positive + mood.neutral) * 100
+    colours = MOOD_COLOURS
+    gradient = (
+        f"linear-gradient(to right, {colours['positive']} {cut1:.1f}%, {colours['neutral']} {cut1:.1f}% "
+        f"{cut2:.1f}%, {colours['negative']} {cut2:.1f}%)"
     )
+    shares = (("positive", mood.positive), ("neutral", mood.neutral), ("negative", mood.negative))
     text = " ".join(f"{MOOD_EMOJI[name]} {share:.0%}" for name, share in shares)
-    return html.Div([bar, html.Div(text, className="room-mood-text")])
+    return html.Div(
+        text, className="room-mood-text", style={"--mood-bar": gradient}, title="positive, neutral, negative"
+    )
 
 
 def room_table(rows: list[dict[str, Any]]) -> html.Div:
