@@ -136,10 +136,11 @@ class StudentInterval(Base):
     """One student's mean class probabilities over one interval, their dominant emotion and frames seen."""
 
     __tablename__ = "student_interval"
+    # the unique constraint's index leads with interval_id, so it serves the interval lookups: no index of its own
     __table_args__ = (UniqueConstraint("interval_id", "student"), Index("ix_student_interval_student", "student"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    interval_id: Mapped[int] = mapped_column(ForeignKey("interval.id", ondelete="CASCADE"), index=True)
+    interval_id: Mapped[int] = mapped_column(ForeignKey("interval.id", ondelete="CASCADE"))
     student: Mapped[str] = mapped_column(String(200), doc="pseudonymous label: Seat N, Tile R-C, a display name")
     frames_seen: Mapped[int] = mapped_column(Integer)
     dominant: Mapped[str] = mapped_column(String(10))
@@ -245,10 +246,10 @@ class StudentPresence(Base):
     """
 
     __tablename__ = "student_presence"
-    __table_args__ = (UniqueConstraint("interval_id", "student"),)
+    __table_args__ = (UniqueConstraint("interval_id", "student"),)  # its index serves interval_id lookups too
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    interval_id: Mapped[int] = mapped_column(ForeignKey("interval.id", ondelete="CASCADE"), index=True)
+    interval_id: Mapped[int] = mapped_column(ForeignKey("interval.id", ondelete="CASCADE"))
     student: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(20), doc="camera_off or face_not_visible")
     frames_camera_off: Mapped[int] = mapped_column(Integer, default=0)
