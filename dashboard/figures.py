@@ -215,7 +215,18 @@ def timeline_figure(
     fig.update_layout(uirevision=uirevision)
     fig.update_yaxes(title="share of students", tickformat=".0%", range=[0, 1], fixedrange=True)
     fig.update_xaxes(title=None)
-    shapes = []
+    shapes = flag_shapes(flags, timeline, tz=tz)
+    if shapes:
+        fig.update_layout(shapes=shapes)
+    return add_notes(fig, notes, tz=tz)
+
+
+def flag_shapes(
+    flags: pd.DataFrame | None, timeline: pd.DataFrame, *, tz: dt.tzinfo | None = None
+) -> list[dict[str, Any]]:
+    """The timeline's shaded flag ranges (see :func:`timeline_figure`) as plain dicts, so a page can patch a drawn
+    timeline's shapes without building the figure again."""
+    shapes: list[dict[str, Any]] = []
     for span in flag_spans(flags, timeline, tz=tz) if flags is not None else []:
         colour = SEVERITY_COLOURS.get(span.severity, SEVERITY_COLOURS["info"])
         # above the traces: the stacked areas fill the whole plot, so a shape below them would be hidden
@@ -239,9 +250,7 @@ def timeline_figure(
                 "name": f"flag {span.number}",
             }
         )
-    if shapes:
-        fig.update_layout(shapes=shapes)
-    return add_notes(fig, notes, tz=tz)
+    return shapes
 
 
 def distribution_figure(timeline: pd.DataFrame) -> go.Figure:
