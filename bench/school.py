@@ -248,12 +248,15 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=10.0, help="seconds of class time per interval")
     parser.add_argument("--intervals", type=int, default=30, help="intervals each room writes")
     parser.add_argument("--speed", type=float, default=5.0, help="class time runs this many times faster")
-    parser.add_argument("--viewers", type=int, default=20, help="concurrent dashboard clients")
+    parser.add_argument("--viewers", type=int, default=20, help="concurrent dashboard clients (0: writes only)")
     parser.add_argument("--loads", type=int, default=3, help="/school + Live loads per viewer")
     parser.add_argument("--hours-per-day", type=float, default=6.0)
     parser.add_argument("--days", type=int, default=190, help="school days in a year")
     args = parser.parse_args()
-    for name in ("rooms", "students", "intervals", "viewers", "loads", "days"):
+    if args.viewers < 0:
+        print("error: --viewers must be 0 or more", file=sys.stderr)
+        return 2
+    for name in ("rooms", "students", "intervals", "loads", "days"):
         if getattr(args, name) < 1:
             print(f"error: --{name} must be at least 1", file=sys.stderr)
             return 2
@@ -307,13 +310,17 @@ def run(args: argparse.Namespace, url: str, size_before: int) -> int:
         flush=True,
     )
     view_times: dict[str, list[float]] = {}
-    with dashboard_process(url) as base:
-        # the viewers start once every room has a few intervals, while the classes go on
-        time.sleep(max(0.0, start_at + 3 * period - time.time()))
-        t0 = time.perf_counter()
-        view_times = viewers(base, args.viewers, args.loads, args.rooms)
-        view_wall = time.perf_counter() - t0
-        writes_running = any(p.is_alive() for p in procs)
+    view_wall, writes_running = 0.0, False
+    if args.viewers:
+        with dashboard_process(url) as base:
+            # the viewers start once every room has a few intervals, while the classes go on
+            time.sleep(max(0.0, start_at + 3 * period - time.time()))
+            t0 = time.perf_counter()
+            view_times = viewers(base, args.viewers, args.loads, args.rooms)
+            view_wall = time.perf_counter() - t0
+            writes_running = any(p.is_alive() for p in procs)
+            outcomes = [results.get(timeout=args.intervals * period + 300) for _ in procs]
+    else:
         outcomes = [results.get(timeout=args.intervals * period + 300) for _ in procs]
     for p in procs:
         p.join(timeout=30)
@@ -368,6 +375,13 @@ def run(args: argparse.Namespace, url: str, size_before: int) -> int:
     print(
         f"| a school year: {args.rooms} rooms x {args.hours_per_day:g} h x {args.days} days | {year / 2**30:.1f} GiB |"
     )
+    errors = {o["error"] for o in outcomes if o["error"]}
+    if errors:
+        print(f"storage errors seen: {sorted(errors)}")
+    ok = n_intervals == n_distinct == expected_intervals and n_rows == expected_intervals * args.students
+    if not args.viewers:
+        print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+        return 0 if ok else 1
     print(
         f"\n| pages over HTTP ({args.viewers} concurrent viewers, python -m dashboard, "
         f"{'while the rooms write' if writes_running else 'writes had ended before the viewers did'}) "
@@ -380,10 +394,6 @@ def run(args: argparse.Namespace, url: str, size_before: int) -> int:
             f"{max(values) * 1000:.0f} |"
         )
     print(f"\nviewers took {view_wall:.1f} s; load average {os.getloadavg()[0]:.1f} at the end")
-    errors = {o["error"] for o in outcomes if o["error"]}
-    if errors:
-        print(f"storage errors seen: {sorted(errors)}")
-    ok = n_intervals == n_distinct == expected_intervals and n_rows == expected_intervals * args.students
     return 0 if ok else 1
 
 
