@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
+from sqlalchemy import delete
 
 from dashboard import ids
+from db.schema import ClassSession
 from tests.browser.conftest import Dashboard, _database
 from tests.browser.helpers import run_dashboard, wait_for
 from tests.browser.seed import SCHOOL_ROOMS, SeededRoom, seed_school
@@ -19,12 +21,20 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def school(tmp_path_factory: pytest.TempPathFactory, browser: Chrome) -> Iterator[tuple[Dashboard, list[SeededRoom]]]:
+def school_dashboard(tmp_path_factory: pytest.TempPathFactory, browser: Chrome) -> Iterator[Dashboard]:
     tmp: Path = tmp_path_factory.mktemp("school")
     url, sessions = _database(tmp)
-    rooms = seed_school(sessions)
     with run_dashboard(url, tmp / "dashboard.log") as server:
-        yield Dashboard(server, sessions, None), rooms
+        yield Dashboard(server, sessions, None)
+
+
+@pytest.fixture
+def school(school_dashboard: Dashboard) -> tuple[Dashboard, list[SeededRoom]]:
+    """The school seeded afresh for each test, right before it looks: the rooms' heartbeats and intervals are only
+    seconds old then, however long the dashboard took to start on a loaded machine."""
+    with school_dashboard.sessions() as s, s.begin():
+        s.execute(delete(ClassSession))  # ON DELETE CASCADE takes the rest
+    return school_dashboard, seed_school(school_dashboard.sessions)
 
 
 def shown_rooms(driver: Chrome) -> list[tuple[str, str]]:
