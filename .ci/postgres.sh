@@ -8,7 +8,7 @@
 # fsync off, because a crash only loses data the tests recreate anyway. It is idempotent: when something already
 # answers on the port, it only prints the export line. Every message goes to stderr; stdout carries exactly one line,
 # the export, so `tail -1` is enough. Override the port with CLASSMOOD_PG_PORT and the data folder with
-# CLASSMOOD_PG_DATA.
+# CLASSMOOD_PG_DATA; CLASSMOOD_PG_OPTS adds server options after ours (bench/school.py: more connections, fsync on).
 set -euo pipefail
 
 PORT="${CLASSMOOD_PG_PORT:-55432}"
@@ -88,7 +88,7 @@ chown "$OWNER" "$LOG"
 
 log "starting $("$BIN/postgres" --version) on ${HOST}:${PORT}"
 "${AS_PG[@]}" "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -s -w -t 60 \
-    -o "-c listen_addresses=${HOST} -p ${PORT} -k ${SOCKETS} -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-c listen_addresses=${HOST} -p ${PORT} -k ${SOCKETS} -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${CLASSMOOD_PG_OPTS:-}" \
     start >&2 || { log "error: pg_ctl start failed; server log follows"; tail -20 "$LOG" >&2; exit 1; }
 
 for _ in $(seq 1 60); do

@@ -23,6 +23,7 @@ def navbar() -> html.Nav:
         [
             html.Span("ClassMood", className="brand"),
             dcc.Link("Live", href="/", className="nav-link"),
+            dcc.Link("School", href="/school", className="nav-link"),
             dcc.Link("Sessions", href="/sessions", className="nav-link"),
             dcc.Link("Compare", href="/compare", className="nav-link"),
             dcc.Link("Settings", href="/settings", className="nav-link"),

@@ -227,7 +227,8 @@ def session_facts(session: ClassSession, *, tz: dt.tzinfo | None = None, now: dt
     died, rather than "running")."""
     end = session.ended_at or now
     duration = fmt_duration((end - session.started_at).total_seconds()) if end else "—"
-    parts = [f"started {fmt_datetime(session.started_at, tz)}", duration, session.layout, session.source]
+    parts = [f"started {fmt_datetime(session.started_at, tz)}", duration, session.classroom or "", session.layout]
+    parts.append(session.source)
     if session.ended_at is None or state is not None:
         parts.insert(2, state or "running")
     return html.P(" · ".join(p for p in parts if p), className="muted facts")

@@ -247,7 +247,18 @@ def timeline_figure(
     fig.update_layout(uirevision=uirevision)
     fig.update_yaxes(title="share of students", tickformat=".0%", range=[0, 1], fixedrange=True)
     fig.update_xaxes(title=None)
-    shapes = []
+    shapes = flag_shapes(flags, timeline, tz=tz)
+    if shapes:
+        fig.update_layout(shapes=shapes)
+    return add_notes(fig, notes, tz=tz)
+
+
+def flag_shapes(
+    flags: pd.DataFrame | None, timeline: pd.DataFrame, *, tz: dt.tzinfo | None = None
+) -> list[dict[str, Any]]:
+    """The timeline's shaded flag ranges (see :func:`timeline_figure`) as plain dicts, so a page can patch a drawn
+    timeline's shapes without building the figure again."""
+    shapes: list[dict[str, Any]] = []
     spans = flag_spans(flags, timeline, tz=tz) if flags is not None else []
     lanes = label_lanes(spans, timeline, tz=tz)
     for span, lane in zip(spans, lanes, strict=True):
@@ -275,9 +286,7 @@ def timeline_figure(
                 "name": f"flag {span.number}",
             }
         )
-    if shapes:
-        fig.update_layout(shapes=shapes)
-    return add_notes(fig, notes, tz=tz)
+    return shapes
 
 
 def distribution_figure(timeline: pd.DataFrame) -> go.Figure:

@@ -94,3 +94,11 @@ ANALYSIS_LAYOUT: Final = "analysis-layout"
 ANALYSIS_SAVE: Final = "analysis-save"
 ANALYSIS_MESSAGE: Final = "analysis-message"
 ANALYSIS_NOTE: Final = "analysis-note"
+
+# School overview (/school)
+SCHOOL_INTERVAL: Final = "school-interval"
+SCHOOL_SUMMARY: Final = "school-summary"
+SCHOOL_ROOMS: Final = "school-rooms"
+
+# Live (/?session=ID or /?classroom=ROOM): which session the page was asked to show, from its query string
+LIVE_TARGET: Final = "live-target"

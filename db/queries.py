@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Row, Select, and_, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from db.accounts import Viewer
 from db.emotions import EMOTIONS, NEGATIVE
@@ -82,9 +82,41 @@ MOOD_COLUMNS: tuple[str, ...] = ("session_id", "students_seen", *EMOTIONS)
 DOMINANT_COUNT_COLUMNS: tuple[str, ...] = ("student", "dominant", "intervals", "frames_seen")
 CHOICE_COLUMNS: tuple[str, ...] = ("id", "name", "started_at")
 NOTE_MAX_CHARS = 500
+UNASSIGNED = "unassigned"  # how the school overview names the group of sessions started without ``--classroom``
+SCHOOL_COLUMNS: tuple[str, ...] = (
+    "classroom",
+    "session_id",
+    "name",
+    "teacher",
+    "started_at",
+    "ended_at",
+    "interval_s",
+    "expected_students",
+    "roster_size",
+    "state",
+    "status_updated_at",
+    "detail",
+    "interval_start",
+    "interval_end",
+    "students_seen",
+    *EMOTIONS,
+    "open_flags",
+    "open_alerts",
+)
 
 _TIME_COLUMNS = frozenset(
-    {"started_at", "ended_at", "interval_start", "interval_end", "start", "end", "acknowledged_at", "at", "created_at"}
+    {
+        "started_at",
+        "ended_at",
+        "interval_start",
+        "interval_end",
+        "start",
+        "end",
+        "acknowledged_at",
+        "at",
+        "created_at",
+        "status_updated_at",
+    }
 )
 # --- statements -----------------------------------------------------------------------------------------------------
 
@@ -137,11 +169,14 @@ def sessions_stmt(
 INTERRUPTED_AFTER_S = 300.0  # a worker refreshes its heartbeat every 2 s (60 s at most): 5 min of silence is death
 
 
-def live_session_stmt(teacher: str | None = None, now: dt.datetime | None = None) -> Select[Any]:
-    """The most recently started session that has not ended (of ``teacher``, when given). With ``now``, only one
-    whose worker still reports: a session whose heartbeat (``source_status.updated_at``) stopped more than
-    ``INTERRUPTED_AFTER_S`` ago was interrupted (its worker killed, the machine off) and is not live."""
-    stmt = _scoped(select(ClassSession), teacher).where(ClassSession.ended_at.is_(None))
+def live_session_stmt(
+    teacher: str | None = None, now: dt.datetime | None = None, *, classroom: str | None = None
+) -> Select[Any]:
+    """The most recently started session that has not ended (of ``teacher``, when given; in ``classroom``, when
+    given, ``""`` meaning sessions without one). With ``now``, only one whose worker still reports: a session whose
+    heartbeat (``source_status.updated_at``) stopped more than ``INTERRUPTED_AFTER_S`` ago was interrupted (its
+    worker killed, the machine off) and is not live."""
+    stmt = _in_room(_scoped(select(ClassSession), teacher), classroom).where(ClassSession.ended_at.is_(None))
     if now is not None:
         cutoff = now - dt.timedelta(seconds=INTERRUPTED_AFTER_S)
         stmt = stmt.outerjoin(SourceStatus, SourceStatus.session_id == ClassSession.id).where(
@@ -161,11 +196,22 @@ def is_interrupted(session: ClassSession, status: SourceStatus | None, now: dt.d
     return (now - last).total_seconds() > INTERRUPTED_AFTER_S
 
 
-def latest_session_stmt(teacher: str | None = None) -> Select[Any]:
-    """The most recently started session, ended or not (of ``teacher``, when given)."""
+def latest_session_stmt(teacher: str | None = None, *, classroom: str | None = None) -> Select[Any]:
+    """The most recently started session, ended or not (of ``teacher``, in ``classroom``, when given)."""
     return (
-        _scoped(select(ClassSession), teacher).order_by(ClassSession.started_at.desc(), ClassSession.id.desc()).limit(1)
+        _in_room(_scoped(select(ClassSession), teacher), classroom)
+        .order_by(ClassSession.started_at.desc(), ClassSession.id.desc())
+        .limit(1)
     )
+
+
+def _in_room(stmt: Select[Any], classroom: str | None) -> Select[Any]:
+    """Keep the sessions of ``classroom`` (None keeps all; ``""`` keeps those without a classroom)."""
+    if classroom is None:
+        return stmt
+    if not classroom:
+        return stmt.where(ClassSession.classroom.is_(None))
+    return stmt.where(ClassSession.classroom == classroom)
 
 
 def _scoped(stmt: Select[Any], teacher: str | None) -> Select[Any]:
@@ -243,6 +289,68 @@ def flags_stmt(session_id: int, open_only: bool = False) -> Select[Any]:
     return stmt.order_by(Flag.start, Flag.id)
 
 
+def school_stmt(teacher: str | None = None) -> Select[Any]:
+    """One row per classroom (``class_session.classroom``; NULL is one group, the unassigned sessions) with the
+    session it shows: its running session if it has one, else its latest; with that session's source heartbeat,
+    latest interval, open flags and roster size. With ``teacher`` only that teacher's sessions count.
+
+    Built for 50-100 rooms among a school year's sessions: the rooms come from a GROUP BY on the classroom index,
+    each room's session from two correlated ``LIMIT 1`` lookups on ``(classroom, started_at)``, its latest interval
+    from the ``(session_id, start)`` unique index and its open flags from ``(session_id, end)``: no step reads a
+    session's intervals or student rows, so a 3-hour class costs what a 3-minute one does.
+    """
+    rooms = _scoped(select(ClassSession.classroom.label("room")), teacher).group_by(ClassSession.classroom).subquery()
+
+    def pick(running: bool) -> Any:
+        candidate = aliased(ClassSession)
+        stmt = select(candidate.id).where(candidate.classroom.is_not_distinct_from(rooms.c.room))
+        if teacher is not None:
+            stmt = stmt.where(candidate.teacher == teacher)
+        if running:
+            stmt = stmt.where(candidate.ended_at.is_(None))
+        return stmt.order_by(candidate.started_at.desc(), candidate.id.desc()).limit(1).scalar_subquery()
+
+    chosen = select(rooms.c.room, func.coalesce(pick(True), pick(False)).label("session_id")).subquery()
+    latest = aliased(Interval)  # the outer query joins Interval too: an alias keeps this one uncorrelated
+    last_interval = (
+        select(latest.id)
+        .where(latest.session_id == chosen.c.session_id)
+        .order_by(latest.start.desc())
+        .limit(1)
+        .correlate(chosen)
+        .scalar_subquery()
+    )
+    open_flags = select(func.count(Flag.id)).where(Flag.session_id == chosen.c.session_id, Flag.end.is_(None))
+    open_alerts = open_flags.where(Flag.severity == "alert")
+    roster_size = select(func.count(RosterStudent.id)).where(RosterStudent.session_id == chosen.c.session_id)
+    return (
+        select(
+            chosen.c.room.label("classroom"),
+            ClassSession.id.label("session_id"),
+            ClassSession.name,
+            ClassSession.teacher,
+            ClassSession.started_at,
+            ClassSession.ended_at,
+            ClassSession.interval_s,
+            ClassSession.expected_students,
+            roster_size.scalar_subquery().label("roster_size"),
+            SourceStatus.state,
+            SourceStatus.updated_at.label("status_updated_at"),
+            SourceStatus.detail,
+            Interval.start.label("interval_start"),
+            Interval.end.label("interval_end"),
+            Interval.students_seen,
+            *(getattr(Interval, f"n_{e}").label(e) for e in EMOTIONS),
+            open_flags.scalar_subquery().label("open_flags"),
+            open_alerts.scalar_subquery().label("open_alerts"),
+        )
+        .select_from(chosen)
+        .join(ClassSession, ClassSession.id == chosen.c.session_id)
+        .outerjoin(SourceStatus, SourceStatus.session_id == ClassSession.id)
+        .outerjoin(Interval, Interval.id == last_interval)
+    )
+
+
 # --- public queries ---------------------------------------------------------------------------------------------------
 
 
@@ -289,14 +397,32 @@ def get_session(s: Session, session_id: int) -> ClassSession | None:
     return s.get(ClassSession, session_id)
 
 
-def live_session(s: Session, teacher: str | None = None, now: dt.datetime | None = None) -> ClassSession | None:
-    """The most recently started session whose ``ended_at`` is NULL (of ``teacher``, when given), else None."""
-    return s.scalars(live_session_stmt(teacher, now)).first()
+def live_session(
+    s: Session, teacher: str | None = None, now: dt.datetime | None = None, *, classroom: str | None = None
+) -> ClassSession | None:
+    """The most recently started session whose ``ended_at`` is NULL (of ``teacher``, in ``classroom``, when
+    given; with ``now``, only one whose worker still reports), else None."""
+    return s.scalars(live_session_stmt(teacher, now, classroom=classroom)).first()
 
 
-def latest_session(s: Session, teacher: str | None = None) -> ClassSession | None:
-    """The most recently started session in any state (of ``teacher``, when given), else None."""
-    return s.scalars(latest_session_stmt(teacher)).first()
+def latest_session(s: Session, teacher: str | None = None, *, classroom: str | None = None) -> ClassSession | None:
+    """The most recently started session in any state (of ``teacher``, in ``classroom``, when given), else None."""
+    return s.scalars(latest_session_stmt(teacher, classroom=classroom)).first()
+
+
+def school_overview(s: Session, teacher: str | None = None) -> pd.DataFrame:
+    """One row per classroom, as :func:`school_stmt` (columns ``SCHOOL_COLUMNS``), in natural classroom order with
+    the unassigned sessions (``classroom`` None) last. Counts of a session with no interval yet are 0 and its
+    interval times NaT; ``state`` etc. are None before the worker's first heartbeat. Judging which rooms need a
+    look is the dashboard's (``dashboard.school``): it depends on the time now and on thresholds, not on the data."""
+    rows = sorted(
+        s.execute(school_stmt(teacher)).all(), key=lambda r: (r.classroom is None, natural_key(r.classroom or ""))
+    )
+    frame = _frame(rows, SCHOOL_COLUMNS)
+    counts = ["students_seen", *EMOTIONS, "open_flags", "open_alerts", "roster_size"]
+    frame[counts] = frame[counts].fillna(0).astype("int64")
+    frame["classroom"] = frame["classroom"].astype(object).where(frame["classroom"].notna(), None)
+    return frame.astype({"session_id": "int64", "name": "str", "interval_s": "float64"})
 
 
 def can_view(session: ClassSession | None, viewer: Viewer | None) -> bool:

@@ -67,13 +67,8 @@ def session_report(s: Session, session_id: int, viewer: Viewer | None) -> Sessio
     session = viewable_session(s, session_id, viewer)
     if session is None:
         return None
-    sums = s.execute(
-        select(
-            func.count(Interval.id),
-            func.max(Interval.end),
-            *(func.coalesce(func.sum(getattr(Interval, f"n_{e}")), 0) for e in EMOTIONS),
-        ).where(Interval.session_id == session_id)
-    ).one()
+    timeline = class_timeline(s, session_id)  # the counts, the totals and the last end come from it: no second pass
+    last_end = None if timeline.empty else timeline["interval_end"].iloc[-1].to_pydatetime()
     students = s.scalar(
         select(func.count(StudentInterval.student.distinct()))
         .join(Interval, StudentInterval.interval_id == Interval.id)
@@ -91,11 +86,11 @@ def session_report(s: Session, session_id: int, viewer: Viewer | None) -> Sessio
         classroom=session.classroom,
         started_at=session.started_at,
         ended_at=session.ended_at,
-        last_interval_end=sums[1],
+        last_interval_end=last_end,
         students=int(students or 0),
-        intervals=int(sums[0]),
-        totals={e: int(v) for e, v in zip(EMOTIONS, sums[2:], strict=True)},
-        timeline=class_timeline(s, session_id),
+        intervals=len(timeline),
+        totals={e: int(timeline[e].sum()) for e in EMOTIONS},
+        timeline=timeline,
         notes=notes,
         flags=flags,
     )

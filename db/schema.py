@@ -67,6 +67,8 @@ class ClassSession(Base):
     """One monitored class: from ``monitor run`` start to the end of the source or Ctrl+C."""
 
     __tablename__ = "class_session"
+    # the school overview: each room's running or latest session, by a LIMIT 1 walk of this index
+    __table_args__ = (Index("ix_class_session_classroom_started_at", "classroom", "started_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -137,10 +139,11 @@ class StudentInterval(Base):
     """One student's mean class probabilities over one interval, their dominant emotion and frames seen."""
 
     __tablename__ = "student_interval"
+    # the unique constraint's index leads with interval_id, so it serves the interval lookups: no index of its own
     __table_args__ = (UniqueConstraint("interval_id", "student"), Index("ix_student_interval_student", "student"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    interval_id: Mapped[int] = mapped_column(ForeignKey("interval.id", ondelete="CASCADE"), index=True)
+    interval_id: Mapped[int] = mapped_column(ForeignKey("interval.id", ondelete="CASCADE"))
     student: Mapped[str] = mapped_column(String(200), doc="pseudonymous label: Seat N, Tile R-C, a display name")
     frames_seen: Mapped[int] = mapped_column(Integer)
     dominant: Mapped[str] = mapped_column(String(10))
@@ -203,6 +206,8 @@ class Flag(Base):
     """
 
     __tablename__ = "flag"
+    # open flags of a session (end NULL): the live panel and the school overview's count per room
+    __table_args__ = (Index("ix_flag_session_id_end", "session_id", "end"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("class_session.id", ondelete="CASCADE"), index=True)
@@ -244,10 +249,10 @@ class StudentPresence(Base):
     """
 
     __tablename__ = "student_presence"
-    __table_args__ = (UniqueConstraint("interval_id", "student"),)
+    __table_args__ = (UniqueConstraint("interval_id", "student"),)  # its index serves interval_id lookups too
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    interval_id: Mapped[int] = mapped_column(ForeignKey("interval.id", ondelete="CASCADE"), index=True)
+    interval_id: Mapped[int] = mapped_column(ForeignKey("interval.id", ondelete="CASCADE"))
     student: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(20), doc="camera_off or face_not_visible")
     frames_camera_off: Mapped[int] = mapped_column(Integer, default=0)

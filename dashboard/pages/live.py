@@ -88,13 +88,29 @@ REFRESH_MS = 3000
 SPARK_INTERVALS = 12  # the student cards' sparklines: the last 12 intervals (2 minutes at 10-s intervals)
 MOOD_WINDOW_MIN = 5.0  # the mood indicator's trend: the latest interval against the 5 minutes before it
 HIDDEN = {"display": "none"}
+# the charts' placeholder, built once: a Plotly figure costs ~20 ms to validate, and every page load showed two
+LOADING: dict[str, Any] = empty_figure("Loading…").to_plotly_json()
 SHOWN: dict[str, str] = {}
 
 
-def layout(**_query: Any) -> html.Div:
+def live_target(query: dict[str, Any]) -> dict[str, Any] | None:
+    """What ``/?session=ID`` or ``/?classroom=ROOM`` (the school overview's links) asks the page to show: one
+    session, or a classroom's running (else latest) session; None, the default, is the viewer's running or latest
+    session. A session id that is not a number is treated as a session that does not exist."""
+    session = query.get("session")
+    if isinstance(session, str):
+        return {"session": int(session) if session.strip().isdigit() else -1}
+    classroom = query.get("classroom")
+    if isinstance(classroom, str):
+        return {"classroom": classroom}
+    return None
+
+
+def layout(**query: Any) -> html.Div:
     return html.Div(
         [
             dcc.Interval(id=ids.LIVE_INTERVAL, interval=REFRESH_MS, n_intervals=0),
+            dcc.Store(id=ids.LIVE_TARGET, data=live_target(query)),
             dcc.Store(id=ids.SESSION_ID_STORE),
             dcc.Store(id=ids.LIVE_FINGERPRINT),
             dcc.Store(id=ids.LIVE_FLAGS_FINGERPRINT),
@@ -121,14 +137,12 @@ def layout(**_query: Any) -> html.Div:
                         [
                             card(
                                 "Class mood over time",
-                                dcc.Graph(id=ids.LIVE_TIMELINE, config=GRAPH_CONFIG, figure=empty_figure("Loading…")),
+                                dcc.Graph(id=ids.LIVE_TIMELINE, config=GRAPH_CONFIG, figure=LOADING),
                             ),
                             card(
                                 "Right now",
                                 html.P(id=ids.LIVE_DISTRIBUTION_CAPTION, className="caption"),
-                                dcc.Graph(
-                                    id=ids.LIVE_DISTRIBUTION, config=GRAPH_CONFIG, figure=empty_figure("Loading…")
-                                ),
+                                dcc.Graph(id=ids.LIVE_DISTRIBUTION, config=GRAPH_CONFIG, figure=LOADING),
                             ),
                         ],
                         className="grid",
@@ -166,11 +180,31 @@ def layout(**_query: Any) -> html.Div:
     )
 
 
-def _shown_session(s: Session, now: dt.datetime | None = None) -> tuple[ClassSession | None, bool]:
-    """The running session (its worker still reporting), else the latest one; and whether it is running."""
+def _shown_session(
+    s: Session, target: dict[str, Any] | None = None, now: dt.datetime | None = None
+) -> tuple[ClassSession | None, bool]:
+    """The session ``target`` (:func:`live_target`) names, else the running session, else the latest one (of the
+    target's classroom, when it names one); and whether it is running."""
+    if target and "session" in target:
+        session = viewable_session(s, int(target["session"]), current_viewer())  # another teacher's: not found
+        return session, session is not None and session.ended_at is None
     teacher = teacher_scope()  # dash-auth: a teacher sees their own sessions only
-    session = live_session(s, teacher, now or dt.datetime.now(dt.UTC))
-    return (session, True) if session is not None else (latest_session(s, teacher), False)
+    classroom = target.get("classroom") if target else None
+    session = live_session(s, teacher, now or dt.datetime.now(dt.UTC), classroom=classroom)
+    if session is not None:
+        return session, True
+    return latest_session(s, teacher, classroom=classroom), False
+
+
+def _nothing_to_show(target: dict[str, Any] | None) -> html.Div:
+    """The page without a session: how to start one, or that the session or classroom asked for has none."""
+    if not target:
+        return empty_state()
+    what = f"classroom {target['classroom']!r}" if "classroom" in target else f"session {target['session']}"
+    return html.Div(
+        [html.H1("Nothing to show"), html.P(f"There is no {what} to show.", className="muted")],
+        className="empty-state",
+    )
 
 
 LIVE_MAX_LAG_INTERVALS = 3  # newest data older than this many intervals is not called LIVE
@@ -253,8 +287,11 @@ def _data_only(fig: go.Figure) -> Patch:
     Input(ids.LIVE_INTERVAL, "n_intervals"),
     Input(ids.LIVE_NOTE_ADDED, "data"),
     State(ids.LIVE_FINGERPRINT, "data"),
+    State(ids.LIVE_TARGET, "data"),
 )
-def refresh(_n: int | None, _note_added: Any, fingerprint: dict[str, Any] | None) -> tuple[Any, ...]:
+def refresh(
+    _n: int | None, _note_added: Any, fingerprint: dict[str, Any] | None, target: dict[str, Any] | None = None
+) -> tuple[Any, ...]:
     """Read the shown session and send what changed since ``fingerprint`` (what the page shows now).
 
     The fingerprint has one part per kind of change: ``data`` (the session, whether it runs, its intervals and
@@ -265,9 +302,9 @@ def refresh(_n: int | None, _note_added: Any, fingerprint: dict[str, Any] | None
     tz = None  # the server's local zone
     try:
         with read_session() as s:
-            session, running = _shown_session(s, now)
+            session, running = _shown_session(s, target, now)
             if session is None:
-                return (empty_state(), HIDDEN, None, *([no_update] * 7), None, None)
+                return (_nothing_to_show(target), HIDDEN, None, *([no_update] * 7), None, None)
             timeline = class_timeline(s, session.id)
             students = latest_students(s, session.id)
             recent = recent_students(s, session.id, SPARK_INTERVALS)
@@ -396,13 +433,16 @@ def add_live_note(clicks: int | None, submits: int | None, text: str | None, ses
     Input(ids.LIVE_INTERVAL, "n_intervals"),
     Input(ids.LIVE_ACKNOWLEDGED, "data"),
     State(ids.LIVE_FLAGS_FINGERPRINT, "data"),
+    State(ids.LIVE_TARGET, "data"),
 )
-def refresh_flags(_n: int | None, _acknowledged: Any, shown: str | None) -> tuple[Any, Any]:
+def refresh_flags(
+    _n: int | None, _acknowledged: Any, shown: str | None, target: dict[str, Any] | None = None
+) -> tuple[Any, Any]:
     """The shown session's open flags; the panel is only re-sent when what it says changed."""
     now = dt.datetime.now(dt.UTC)
     try:
         with read_session() as s:
-            session, _running = _shown_session(s)
+            session, _running = _shown_session(s, target)
             if session is None:
                 return None, None
             items = attention_items(session_flags(s, session.id, open_only=True), now=now, tz=None)

@@ -26,7 +26,9 @@ from dashboard.data import read_session, record_id, write_session
 from dashboard.figures import (
     distribution_figure,
     empty_figure,
+    flag_shapes,
     heatmap_figure,
+    note_shapes,
     probabilities_figure,
     student_figure,
     timeline_figure,
@@ -48,7 +50,6 @@ from db.queries import (
     latest_students,
     session_flags,
     session_notes,
-    session_students,
     student_grid,
     student_timeline,
     viewable_session,
@@ -345,19 +346,17 @@ def add_review_note(
             timeline = class_timeline(s, sid)
             flags = session_flags(s, sid)
             notes = session_notes(s, sid)
-            grid = student_grid(s, sid)
-            students = session_students(s, sid)  # natural order, as the summary table's rows in the layout
     except ValueError as exc:
         return refused(f"Not added: {exc}.")
     except SQLAlchemyError as exc:
         log.warning("adding a note failed: %s", exc)
         return refused("Not added: the database cannot be written right now.")
+    # only the charts' shapes change: computed from the timeline, flags and notes, never from the 43,000-row grid
+    # of a 3-hour class (reloading it and redrawing both figures cost most of a second). A chart drawn empty (no
+    # interval, nobody seen) has no lines, as the layout drew it.
+    lines = note_shapes(notes)
     timeline_shapes, heatmap_shapes = Patch(), Patch()
-    timeline_shapes["layout"]["shapes"] = _shapes(timeline_figure(timeline, uirevision=sid, flags=flags, notes=notes))
-    heatmap_shapes["layout"]["shapes"] = _shapes(heatmap_figure(grid, students, notes=notes))
+    timeline_shapes["layout"]["shapes"] = [*flag_shapes(flags, timeline), *lines] if not timeline.empty else []
+    heatmap_shapes["layout"]["shapes"] = lines if bool((timeline["students_seen"] > 0).any()) else []
     listing = notes_list(note_rows(notes), list_id=ids.REVIEW_NOTES + "-list")
     return html.Span(f"Added at {fmt_time(at)}.", className="ok"), listing, "", timeline_shapes, heatmap_shapes
-
-
-def _shapes(fig: Any) -> list[Any]:
-    return [shape.to_plotly_json() for shape in fig.layout.shapes]

@@ -3,7 +3,8 @@
 Seeds a temporary SQLite database (``seed.seed_classroom``), starts ``python -m dashboard`` on it and saves every
 page as headless Chromium draws it, 1280 pixels wide: Live, Sessions, the review of the ended session, Compare and
 Settings (the long pages whole); then adds attention flags (``seed.seed_flags``, one of them acknowledged) and saves
-the Live page again with its "Needs attention" list as ``dashboard-flags.png``.
+the Live page again with its "Needs attention" list as ``dashboard-flags.png``; and the school overview of ten
+seeded classrooms (``seed.seed_school``) as ``dashboard-school.png`` (``--only school`` saves that one alone).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from db.emotions import EMOTIONS
 from db.engine import make_engine, session_factory, upgrade
 from db.schema import Flag
 from tests.browser.helpers import HEIGHT, ROOT, WIDTH, graph_data, make_driver, run_dashboard, wait_for
-from tests.browser.seed import PAST_STUDENTS, add_session, seed_classroom, seed_flags
+from tests.browser.seed import PAST_STUDENTS, add_session, seed_classroom, seed_flags, seed_school
 
 SHOTS = (
     "dashboard-live.png",
@@ -31,6 +32,7 @@ SHOTS = (
     "dashboard-settings.png",
     "dashboard-flags.png",
     "dashboard-report.png",
+    "dashboard-school.png",
 )
 
 
@@ -61,11 +63,38 @@ def trim(path: Path, margin: int = 24) -> None:
                     min(image.height, bottom + margin))).save(path)  # fmt: skip
 
 
+def school_shot(out: Path) -> None:
+    """The school overview on its own database of ten classrooms, so no other page's sessions join it."""
+    with tempfile.TemporaryDirectory(prefix="classmood-school-") as tmp_name:
+        tmp = Path(tmp_name)
+        url = f"sqlite:///{tmp / 'classmood.sqlite3'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        rooms = seed_school(session_factory(engine))
+        engine.dispose()
+        with run_dashboard(url, tmp / "dashboard.log") as server:
+            driver = make_driver(tmp)
+            try:
+                driver.get(server.url + "/school")
+                wait_for(
+                    lambda: len(driver.find_elements("css selector", f"#{ids.SCHOOL_ROOMS} tr.room-row")) == len(rooms),
+                    what="the school overview",
+                )
+                whole_page(driver, out / "dashboard-school.png")
+            finally:
+                driver.quit()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--only", choices=["school"], help="save only this page's screenshot")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    school_shot(args.out)
+    if args.only == "school":
+        print(f"saved {args.out / 'dashboard-school.png'}")
+        return 0
     with tempfile.TemporaryDirectory(prefix="classmood-shots-") as tmp_name:
         tmp = Path(tmp_name)
         url = f"sqlite:///{tmp / 'classmood.sqlite3'}"

@@ -249,3 +249,58 @@ def seed_flags(factory: sessionmaker[Session], seeded: Seeded) -> SeededFlags:
         ]  # fmt: skip
     # the live panel lists alert, then warning, then info (none is acknowledged yet)
     return SeededFlags(live_open=[seat4, whole, ana], live_closed=[closed], past=past_flags)
+
+
+@dataclass
+class SeededRoom:
+    classroom: str
+    session_id: int
+    name: str
+    state: str  # what the school overview must show (dashboard.school.room_state)
+    seen_now: int  # students seen in the latest interval
+
+
+SCHOOL_ROOMS: tuple[tuple[str, str, str], ...] = (
+    # classroom, session title, expected state; in the order the overview must list them
+    ("Room 14", "Physics 5A", "offline"),
+    ("Room 3", "History 2C", "alert"),
+    ("Lab 2", "Chemistry 4B", "flagged"),
+    ("Room 9", "Music 1A", "behind"),
+    ("Lab 1", "Biology 3A", "running"),
+    ("Room 2", "Maths 3B", "running"),
+    ("Room 5", "English 2A", "running"),
+    ("Room 10", "French 4C", "running"),
+    ("Room 11", "Geography 1B", "ended"),
+    ("Room 12", "Art 2B", "ended"),
+)
+
+
+def seed_school(factory: sessionmaker[Session], *, now: dt.datetime | None = None) -> list[SeededRoom]:
+    """A school morning: ten classrooms of 24 students at 30-s intervals, one in each state of the overview and a
+    few running calmly, in the order of ``SCHOOL_ROOMS``."""
+    now = now or dt.datetime.now(dt.UTC)
+    students = tuple(f"Seat {n}" for n in range(1, 25))
+    n_intervals, interval_s = 12, 30.0
+    rooms = []
+    with factory() as s, s.begin():
+        for k, (classroom, name, state) in enumerate(SCHOOL_ROOMS):
+            running = state != "ended"
+            behind = 5 * 60 if state == "behind" else 5  # the last interval ended this long ago
+            start = now - dt.timedelta(seconds=behind + n_intervals * interval_s)
+            if not running:
+                start = now - dt.timedelta(hours=2)
+            seeded = add_session(s, name=name, started_at=start, n_intervals=n_intervals, students=students,
+                                 interval_s=interval_s, running=running, source=f"rtsp://camera-{k}/stream",
+                                 layout="room", offset=k * 5)  # fmt: skip
+            row = s.get(ClassSession, seeded.id)
+            status = s.get(SourceStatus, seeded.id)
+            assert row is not None and status is not None
+            row.classroom, row.expected_students = classroom, 26
+            if state == "offline":
+                status.state, status.detail = "offline", "no frame for 5 s; reconnecting"
+            if state in ("alert", "flagged"):
+                add_flag(s, seeded, student="Seat 4" if state == "alert" else None, rule="sustained_negative",
+                         start_interval=8, end_interval=None, severity="alert" if state == "alert" else "warning",
+                         reason="Seat 4: sad or angry in 7 of the last 10 minutes", frames=120)  # fmt: skip
+            rooms.append(SeededRoom(classroom, seeded.id, name, state, seeded.intervals[-1].students_seen))
+    return rooms
