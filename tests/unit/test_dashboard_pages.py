@@ -197,7 +197,7 @@ def test_the_banner_never_says_live_about_data_older_than_three_intervals(
     assert is_live is live and says in note
 
     class _Session:
-        name, started_at, interval_s, ended_at, layout, source = "Maths 3B", started, 30.0, None, "room", "cam"
+        name, started_at, interval_s, ended_at, layout, source, classroom = "Maths 3B", started, 30.0, None, "room", "cam", None
 
     shown = text_of(_banner(_Session(), True, dt.UTC, now, None, last_end))
     assert ("LIVE" in shown) is live and ("BEHIND" in shown) is not live and "Analysis lag" in shown
