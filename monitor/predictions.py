@@ -9,9 +9,12 @@ import numpy as np
 import numpy.typing as npt
 
 from db.emotions import EMOTIONS
-from models.preprocess import crop_face, to_batch, to_gray
+from models.preprocess import CropSpec, crop_face, to_batch, to_gray
 from monitor.detections import FaceDetections
 from monitor.frame import Frame
+
+# How the worker cuts a detector box for the model (chosen on real photos through this path: models/README.md).
+WORKER_CROP = CropSpec()
 
 
 @dataclass(frozen=True)
@@ -54,14 +57,16 @@ class Classifier(Protocol):
     def predict(self, faces: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]: ...
 
 
-def classify(frame: Frame, faces: FaceDetections, classifier: Classifier) -> EmotionPredictions:
+def classify(
+    frame: Frame, faces: FaceDetections, classifier: Classifier, spec: CropSpec = WORKER_CROP
+) -> EmotionPredictions:
     """Crop each detected face with the shared preprocessing and classify all of them in one batch."""
     if len(faces) == 0:
         return EmotionPredictions.empty()
     gray = to_gray(frame.image)
     crops, index = [], []
     for i, box in enumerate(faces.boxes):
-        crop = crop_face(gray, (int(box[0]), int(box[1]), int(box[2]), int(box[3])))
+        crop = crop_face(gray, (int(box[0]), int(box[1]), int(box[2]), int(box[3])), spec=spec)
         if crop is not None:
             crops.append(crop)
             index.append(i)
