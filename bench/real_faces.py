@@ -175,9 +175,10 @@ def main() -> int:
     def ours(spec: CropSpec | None) -> npt.NDArray[np.int64]:
         pred = np.full(len(rows), -1, np.int64)
         if spec is None:  # exactly the worker's classify step
-            for i, (img, box) in enumerate(zip(images, boxes, strict=True)):
+            for i, (img, box, e) in enumerate(zip(images, boxes, eyes, strict=True)):
                 if box is not None:
-                    faces = FaceDetections(np.asarray([box], np.int32), np.ones(1, np.float32))
+                    landmarks = None if e is None else np.asarray([e], np.float32)
+                    faces = FaceDetections(np.asarray([box], np.int32), np.ones(1, np.float32), landmarks)
                     p = classify(Frame(img, 0.0, 0), faces, clf)
                     if len(p):
                         pred[i] = int(p.probs[0].argmax())

@@ -78,12 +78,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--init: model file not found: {args.init}")
     if args.out is not None and args.out.suffix != ".keras":
         p.error("--out must end in .keras")
-    if args.run_dir is None and args.out is None:
-        p.error("give --run-dir (and --resume to continue it) or --out")
     if args.resume and args.run_dir is None:
         p.error("--resume needs --run-dir")
-    if args.run_dir is None:
-        args.run_dir = args.out.parent / (args.out.stem + ".run")
+    if args.run_dir is None:  # beside --out, or runs/train (git-ignored)
+        args.run_dir = Path("runs") / "train" if args.out is None else args.out.parent / (args.out.stem + ".run")
     return args
 
 
