@@ -344,14 +344,26 @@ def student_card(card_data: dict[str, Any]) -> html.Div:
     if card_data["flag"]:
         head.append(severity_badge(card_data["flag"], "needs attention"))
     body: list[Any] = [html.Div(head, className="student-head")]
+    uncertain = bool(emotion and card_data.get("uncertain"))
+    if uncertain:
+        colour = "#d1d5db"  # no emotion colour for a reading the model is not sure of
     if emotion:
+        now: list[Any] = (
+            [
+                html.Span("❔", className="student-emoji"),
+                html.Span("uncertain", className="student-emotion student-uncertain"),
+                html.Span(f"{emotion}? {card_data['confidence']}", className="muted"),
+            ]
+            if uncertain
+            else [
+                html.Span(EMOTION_EMOJI.get(emotion, ""), className="student-emoji"),
+                html.Span(emotion, className="student-emotion"),
+                html.Span(card_data["confidence"], className="muted"),
+            ]
+        )
         body.append(
             html.Div(
-                [
-                    html.Span(EMOTION_EMOJI.get(emotion, ""), className="student-emoji"),
-                    html.Span(emotion, className="student-emotion"),
-                    html.Span(card_data["confidence"], className="muted"),
-                ],
+                now,
                 className="student-now student-stale" if card_data.get("stale") else "student-now",
             )
         )
@@ -371,7 +383,7 @@ def student_card(card_data: dict[str, Any]) -> html.Div:
         body,
         className=css,
         style={"borderTopColor": colour},
-        **{"data-student": card_data["student"], "data-emotion": emotion},
+        **{"data-student": card_data["student"], "data-emotion": emotion, "data-uncertain": str(uncertain).lower()},
     )
 
 

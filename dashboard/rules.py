@@ -35,7 +35,8 @@ RULE_HELP: dict[str, str] = {
 HYSTERESIS_TITLE = "Timing (all rules)"
 HYSTERESIS_HELP = (
     "These keep flags from flickering on and off: a condition must last a while before a flag is raised and be gone "
-    "a while before it is cleared, and no judgement is made from too few analysed frames."
+    "a while before it is cleared, and no judgement is made from too few analysed frames, nor about a student seen "
+    "for too little of a rule's window."
 )
 
 

@@ -273,6 +273,9 @@ def session_rows(
 
 
 PRESENCE_LABELS: dict[str, str] = {"camera_off": "camera off", "face_not_visible": "face not visible"}
+# The stored probabilities are calibrated: below one half the model's leading emotion is more likely wrong than right,
+# so the card says "uncertain" instead of showing it as a confident reading.
+UNCERTAIN_BELOW = 0.5
 
 
 def student_cards(
@@ -289,7 +292,8 @@ def student_cards(
     sparkline: one entry per recent interval, None where the student was not seen), ``flagged`` as
     :func:`flagged_students`, ``presence`` ``db.queries.latest_presence`` (a student without a readable face in the
     latest interval; such a student gets a card even if never seen with a face). ``stale`` marks a student missing
-    from the latest interval, whose emotion is from ``last_seen``. Values are strings, lists and that flag.
+    from the latest interval, whose emotion is from ``last_seen``; ``uncertain`` a reading whose leading emotion has
+    a mean probability under ``UNCERTAIN_BELOW``. Values are strings, lists and those flags.
     """
     flagged = flagged or {}
     presence = presence or {}
@@ -320,6 +324,7 @@ def student_cards(
                 "student": student,
                 "emotion": dominant,
                 "confidence": fmt_share(float(confidence)) if confidence is not None else "",
+                "uncertain": confidence is not None and float(confidence) < UNCERTAIN_BELOW,
                 "last_seen": fmt_time(rec["interval_end"], tz) if rec is not None else "",
                 # not in the latest interval: the emotion shown is from when they were last seen
                 "stale": rec is not None and rec["interval_end"] != newest,

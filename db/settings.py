@@ -74,6 +74,12 @@ class FlagSettings(BaseModel):
     min_duration_min: float = Field(1, ge=0, le=30, description="a condition must hold this long before a flag")
     cooldown_min: float = Field(2, ge=0, le=60, description="a condition must be gone this long before clearing")
     min_frames: int = Field(10, ge=1, le=10000, description="no judgement from fewer analysed frames than this")
+    min_seen_share: float = Field(
+        0.5, ge=0, le=1, description="judge a student only when seen for this share of the rule's window"
+    )
+    min_seen_min: float = Field(
+        2, ge=0, le=60, description="and for at least this many minutes (or the whole window, if shorter)"
+    )
 
 
 class AnalysisSettings(BaseModel):

@@ -6,6 +6,8 @@ network (a ``Rescaling`` layer), so there is exactly one place where pixel value
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -26,23 +28,87 @@ def to_gray(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     raise ValueError(f"expected a 2-D or 3-D image with 1, 3 or 4 channels, got shape {image.shape}")
 
 
-def crop_face(
-    gray: npt.NDArray[np.uint8], box: tuple[int, int, int, int], margin: float = 0.0
-) -> npt.NDArray[np.uint8] | None:
-    """Cut one face out of a grayscale frame and resize it to 48x48.
+@dataclass(frozen=True)
+class CropSpec:
+    """How a detector box becomes the model's input; one value used by the worker, training and evaluation.
 
-    ``box`` is ``(x, y, w, h)`` in pixels. ``margin`` widens the box by that fraction of its size on every side
-    (FER2013 crops are tight, so the default is none). Returns ``None`` when the clipped crop is empty.
+    * ``margin``: the square side is ``max(w, h) * (1 + 2 * margin)``; FER2013 faces show the forehead and the chin,
+      a detector's tight box does not (the figures behind the default are in models/README.md).
+    * ``shift_y``: the centre moves down by this fraction of the box height (detector boxes sit high on the face).
+    * ``align``: rotate the face upright from the eye landmarks when the detector gives them.
+    * ``interpolation``: ``"area"`` (anti-aliased downscaling) or ``"linear"``.
     """
-    x, y, w, h = box
-    dx, dy = round(w * margin), round(h * margin)
-    x0, y0 = max(0, x - dx), max(0, y - dy)
-    x1, y1 = min(gray.shape[1], x + w + dx), min(gray.shape[0], y + h + dy)
-    if x1 - x0 < 2 or y1 - y0 < 2:
+
+    margin: float = 0.0
+    shift_y: float = 0.0
+    align: bool = False
+    interpolation: str = "area"
+
+    def __post_init__(self) -> None:
+        if not -0.25 <= self.margin <= 1.0 or not -0.5 <= self.shift_y <= 0.5:
+            raise ValueError(f"crop margin {self.margin} or shift {self.shift_y} out of range")
+        if self.interpolation not in _INTERP:
+            raise ValueError(f"interpolation must be one of {sorted(_INTERP)}, got {self.interpolation!r}")
+
+
+_INTERP = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
+TIGHT = CropSpec()  # the detector box as it is: the crop the worker used before issue 11
+
+
+def crop_geometry(
+    box: tuple[float, float, float, float],
+    eyes: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    spec: CropSpec = TIGHT,
+) -> tuple[float, float, float, float]:
+    """The square a face is cut from: centre ``(cx, cy)``, side in pixels and rotation in degrees.
+
+    ``eyes`` are the (left-in-image, right-in-image) eye centres; with ``spec.align`` the crop turns by the eye
+    line's angle so the eyes come out level. The centre and side come from the box only, so a landmark error can
+    tilt a face but never cut it off.
+    """
+    x, y, w, h = (float(v) for v in box)
+    if not (np.isfinite([x, y, w, h]).all() and w > 0 and h > 0):
+        raise ValueError(f"a face box needs a finite position and a positive size, got {box}")
+    cx, cy = x + w / 2, y + h / 2 + spec.shift_y * h
+    side = max(w, h) * (1 + 2 * spec.margin)
+    angle = 0.0
+    if spec.align and eyes is not None:
+        (lx, ly), (rx, ry) = eyes
+        if rx < lx:  # accept the eyes in either order
+            (lx, ly), (rx, ry) = (rx, ry), (lx, ly)
+        if rx - lx > 1e-6 or abs(ry - ly) > 1e-6:
+            angle = float(np.degrees(np.arctan2(ry - ly, rx - lx)))
+            angle = float(np.clip(angle, -45.0, 45.0))  # beyond that the landmarks are more likely wrong
+    return cx, cy, side, angle
+
+
+def crop_face(
+    gray: npt.NDArray[np.uint8],
+    box: tuple[float, float, float, float],
+    eyes: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    spec: CropSpec = TIGHT,
+    size: int = FACE_SIZE,
+) -> npt.NDArray[np.uint8] | None:
+    """Cut one face out of a grayscale frame as the model sees it: a ``size`` x ``size`` uint8 square.
+
+    ``box`` is ``(x, y, w, h)`` in pixels; see ``CropSpec`` for the geometry. Parts of the square outside the frame
+    repeat the border pixels (a face at the edge keeps its framing instead of being stretched). Returns ``None`` when
+    the box is too small or lies outside the frame.
+    """
+    cx, cy, side, angle = crop_geometry(box, eyes, spec)
+    hgt, wid = gray.shape[:2]
+    if side < 2 or cx < 0 or cy < 0 or cx > wid or cy > hgt:
         return None
-    crop = gray[y0:y1, x0:x1]
-    interp = cv2.INTER_AREA if (x1 - x0) >= FACE_SIZE else cv2.INTER_LINEAR
-    return np.asarray(cv2.resize(crop, (FACE_SIZE, FACE_SIZE), interpolation=interp), np.uint8)
+    # Warp at the source resolution first (rotation and centring, no scaling), then resize: warpAffine cannot
+    # anti-alias, and a 300-pixel face shrunk to 48 by bilinear sampling alone comes out noisy.
+    inter = max(size, round(side))
+    m = cv2.getRotationMatrix2D((cx, cy), angle, inter / side)
+    m[0, 2] += inter / 2 - cx
+    m[1, 2] += inter / 2 - cy
+    square = cv2.warpAffine(gray, m, (inter, inter), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if inter == size:
+        return np.asarray(square, np.uint8)
+    return np.asarray(cv2.resize(square, (size, size), interpolation=_INTERP[spec.interpolation]), np.uint8)
 
 
 def to_batch(faces: npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]) -> npt.NDArray[np.uint8]:

@@ -25,16 +25,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FaceDetections:
-    """Face boxes ``[N, 4]`` as int ``(x, y, w, h)`` in frame pixels, with a confidence per face ``[N]``."""
+    """Face boxes ``[N, 4]`` as int ``(x, y, w, h)`` in frame pixels, with a confidence per face ``[N]``, and the
+    eye centres ``[N, 2, 2]`` (left-in-image, right-in-image; x, y in frame pixels) when the detector gives them."""
 
     boxes: npt.NDArray[np.int32]
     scores: npt.NDArray[np.float32]
+    eyes: npt.NDArray[np.float32] | None = None
 
     def __post_init__(self) -> None:
         if self.boxes.ndim != 2 or self.boxes.shape[1] != 4:
             raise ValueError(f"boxes must be [N, 4], got {self.boxes.shape}")
         if self.scores.shape != (len(self.boxes),):
             raise ValueError(f"scores must be [N] with N={len(self.boxes)}, got {self.scores.shape}")
+        if self.eyes is not None and self.eyes.shape != (len(self.boxes), 2, 2):
+            raise ValueError(f"eyes must be [N, 2, 2] with N={len(self.boxes)}, got {self.eyes.shape}")
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -52,13 +56,18 @@ class FaceDetections:
         frame_shape: tuple[int, ...],
         scale: float = 1.0,
         min_face_px: int = 1,
+        eyes: npt.ArrayLike | None = None,
     ) -> FaceDetections:
-        """Scale boxes back to the frame, clip them to it and drop non-finite, empty or too-small ones."""
+        """Scale boxes (and eyes) back to the frame, clip boxes to it and drop non-finite, empty or too-small ones."""
         b = np.asarray(boxes, np.float64).reshape(-1, 4)
         s = np.ones(len(b), np.float64) if scores is None else np.asarray(scores, np.float64).reshape(-1)
         if len(b) == 0:
             return cls.empty()
+        e = None if eyes is None else np.asarray(eyes, np.float64).reshape(-1, 2, 2)
         keep = np.isfinite(b).all(axis=1) & np.isfinite(s)
+        if e is not None:
+            keep &= np.isfinite(e).all(axis=(1, 2))
+            e = e[keep] / scale
         b, s = b[keep] / scale, s[keep]
         h, w = frame_shape[:2]
         x0 = np.clip(b[:, 0], 0, w)
@@ -69,7 +78,7 @@ class FaceDetections:
         ok = (out[:, 2] >= min_face_px) & (out[:, 3] >= min_face_px)
         if not ok.all():
             log.debug("dropped %d face(s) smaller than %d px or outside the frame", int((~ok).sum()), min_face_px)
-        return cls(out[ok], s[ok].astype(np.float32))
+        return cls(out[ok], s[ok].astype(np.float32), None if e is None else e[ok].astype(np.float32))
 
     def without_nested(self, overlap: float = 0.6) -> FaceDetections:
         """Drop a box that mostly contains a smaller one: cascades often add a loose second box around a face."""
@@ -87,7 +96,7 @@ class FaceDetections:
                 if iw > 0 and ih > 0 and iw * ih >= overlap * area[j]:
                     keep[i] = False  # i encloses the smaller face j
                     break
-        return FaceDetections(self.boxes[keep], self.scores[keep])
+        return FaceDetections(self.boxes[keep], self.scores[keep], None if self.eyes is None else self.eyes[keep])
 
     @classmethod
     def from_haar(
@@ -107,11 +116,17 @@ class FaceDetections:
         min_face_px: int = 1,
         min_confidence: float = 0.0,
     ) -> FaceDetections:
-        """Wrap ``MTCNN.detect_faces`` JSON output (``{"box": [x, y, w, h], "confidence": c, ...}`` per face)."""
+        """Wrap ``MTCNN.detect_faces`` JSON output (``{"box": [x, y, w, h], "confidence": c, "keypoints": {...}}``
+        per face); the eye keypoints are kept when every face has them (the crop levels the eyes with them)."""
         kept = [r for r in results if float(r.get("confidence", 0.0)) >= min_confidence]
         boxes = [r["box"] for r in kept]
         scores = [float(r["confidence"]) for r in kept]
-        return cls.from_boxes(boxes, scores, frame_shape=frame_shape, scale=scale, min_face_px=min_face_px)
+        eyes = None
+        if kept and all({"left_eye", "right_eye"} <= set(r.get("keypoints", {})) for r in kept):
+            eyes = [[r["keypoints"]["left_eye"], r["keypoints"]["right_eye"]] for r in kept]
+        return cls.from_boxes(
+            boxes, scores, frame_shape=frame_shape, scale=scale, min_face_px=min_face_px, eyes=eyes
+        )
 
     @classmethod
     def from_yunet(

@@ -7,8 +7,10 @@ no clock and iterates students in a fixed (natural label) order.
 
 Rules, each judged after every interval and skipped when its settings say ``enabled = False``:
 
-* ``sustained_negative`` (per student): of the intervals in the last ``window_min`` minutes in which the student was
-  seen, the share whose dominant emotion is angry, disgust, fear or sad.
+* ``sustained_negative`` (per student): the expected share of negative expression over the time the student was
+  seen in the last ``window_min`` minutes: each interval's calibrated probability of angry, disgust, fear or sad
+  (summed), weighted by the interval's length. A face read as 40% angry and 35% neutral counts as 0.4 of its time,
+  not as a whole angry interval, so an uncertain model does not turn a calm face into a flag.
 * ``baseline_shift`` (per student): Jensen-Shannon distance (base 2, 0..1) between the student's mean probabilities
   (weighted by frames) over their first ``baseline_min`` minutes of presence (interval time in which they were seen)
   and over the last ``recent_min`` minutes. Judged only once that baseline is complete.
@@ -29,6 +31,9 @@ Judgement and hysteresis, the same for every rule:
 
 * No judgement (the condition neither raises nor clears) when the window rests on fewer than ``min_frames`` analysed
   frames (a student's ``frames_seen``, or the class's ``frames_analysed``), or when a baseline is not complete yet.
+* A per-student window (``sustained_negative``, ``baseline_shift``'s recent window) is judged only once the student
+  was seen for ``min_seen_share`` of it and for ``min_seen_min`` minutes (the whole window if that is shorter): one
+  minute seen is not "the last 10 minutes", and a class is not judged in its first minutes.
 * A condition must hold for ``min_duration_min`` minutes of interval time (summed durations of consecutive judged
   intervals in which it held) before the flag opens; its ``start`` is the start of the first of those intervals.
 * An open flag closes once the condition has been false for ``cooldown_min`` minutes of interval time; its ``end`` is
@@ -272,29 +277,39 @@ class FlagEngine:
         return rows
 
     # -- rules -----------------------------------------------------------------------------------------------------
+    def _seen_enough(self, rows: Sequence[tuple[float, StudentAggregate]], window_min: float) -> bool:
+        """Whether the student was seen long enough in a window of ``window_min`` minutes to be judged on it."""
+        seen_min = sum(s for s, _ in rows) / 60
+        need = max(self.settings.min_seen_share * window_min, min(self.settings.min_seen_min, window_min))
+        return seen_min >= need - 1e-6
+
     def _sustained_negative(self, name: str, interval: IntervalAggregate) -> Judgement | None:
         cfg = self.settings.sustained_negative
         rows = self._student_rows(name, self._recent(interval, cfg.window_min))
         frames = sum(st.frames_seen for _, st in rows)
-        if not rows or frames < self.settings.min_frames:
+        if not rows or frames < self.settings.min_frames or not self._seen_enough(rows, cfg.window_min):
             return None
-        negative = [(s, st) for s, st in rows if st.dominant in NEGATIVE]
-        share = len(negative) / len(rows)
-        negative_min = sum(s for s, _ in negative) / 60
+        negative = [EMOTIONS.index(e) for e in sorted(NEGATIVE, key=EMOTIONS.index)]
+        mass = {EMOTIONS[i]: sum(s * st.probs[i] for s, st in rows) / 60 for i in negative}  # minutes per emotion
+        negative_min = sum(mass.values())
         seen_min = sum(s for s, _ in rows) / 60
-        emotions = _most_frequent(st.dominant for _, st in negative)
+        share = negative_min / seen_min
+        # Named: the negative emotions carrying at least a fifth of the negative expression, not every trace of one.
+        emotions = sorted(
+            (e for e in mass if mass[e] > 0 and mass[e] >= 0.2 * negative_min), key=lambda e: (-mass[e], EMOTIONS.index(e))
+        )
         feeling = " or ".join(ADJECTIVE[e] for e in emotions[:2]) or "angry, sad, afraid or disgusted"
         if seen_min >= cfg.window_min - 1e-6:
-            span = f"in {_fmt_min(negative_min)} of the last {_fmt_min(cfg.window_min, unit=True)}"
+            span = f"for {_fmt_min(negative_min)} of the last {_fmt_min(cfg.window_min, unit=True)}"
         else:
             span = (
-                f"in {_fmt_min(negative_min)} of the {_fmt_min(seen_min, unit=True)} seen "
+                f"for {_fmt_min(negative_min)} of the {_fmt_min(seen_min, unit=True)} seen "
                 f"in the last {_fmt_min(cfg.window_min, unit=True)}"
             )
         evidence: Evidence = {
             "share": round(share, 4),
             "threshold": cfg.threshold,
-            "negative_intervals": len(negative),
+            "negative_intervals": sum(st.dominant in NEGATIVE for _, st in rows),
             "seen_intervals": len(rows),
             "negative_min": round(negative_min, 4),
             "seen_min": round(seen_min, 4),
@@ -311,6 +326,8 @@ class FlagEngine:
         rows = self._student_rows(name, self._recent(interval, cfg.recent_min))
         recent_frames = sum(st.frames_seen for _, st in rows)
         if min(recent_frames, history.baseline_frames) < self.settings.min_frames:
+            return None
+        if not self._seen_enough(rows, cfg.recent_min):
             return None
         baseline = [v / history.baseline_frames for v in history.baseline_sum]
         recent = [sum(st.probs[i] * st.frames_seen for _, st in rows) / recent_frames for i in range(len(EMOTIONS))]

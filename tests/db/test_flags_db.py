@@ -44,6 +44,8 @@ SETTINGS = FlagSettings.model_validate(
         "min_duration_min": 0,
         "cooldown_min": 0,
         "min_frames": 1,
+        "min_seen_share": 0,  # judged from the first interval seen, as the expected flags below assume
+        "min_seen_min": 0,
     }
 )
 
@@ -190,7 +192,7 @@ def test_reflag_gives_the_expected_flags(Session: Factory, with_settings: FlagSe
     assert summary(frame) == [(r, st, pd.Timestamp(a), pd.Timestamp(b), sev) for r, st, a, b, sev in EXPECTED]
     reasons = frame["reason"].tolist()
     assert reasons[0].startswith("Class: 50% of students looked sad in the last 0.5 minutes")
-    assert reasons[1].startswith("Seat 1: sad in ") and reasons[2] == "Seat 1: not visible for 0.5 minutes"
+    assert reasons[1].startswith("Seat 1: sad for ") and reasons[2] == "Seat 1: not visible for 0.5 minutes"
     assert frame["frames"].gt(0).all() and frame["evidence"].map(bool).all()
 
 

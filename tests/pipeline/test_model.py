@@ -75,7 +75,9 @@ def test_train_cli_on_a_small_kaggle_csv(fer, tmp_path: Path) -> None:  # type: 
                 "--out", str(shipped), timeout=300)
     assert r.returncode == 0, r.stderr
     info = json.loads(shipped.with_name("emotion.calibration.json").read_text())
-    assert info["ece_after"] <= info["ece_before"] + 1e-9 and info["bias"][2] == pytest.approx(0.2)
+    # Temperature scaling minimises the NLL on the set it is fitted on (T = 1 is among the candidates), so that is
+    # what it guarantees; a lower ECE on 64 faces is not (this assertion failed 4 runs in 5 before issue 11).
+    assert info["nll_after"] <= info["nll_before"] + 1e-9 and info["bias"][2] == pytest.approx(0.2)
     mirrored = EmotionClassifier(shipped).predict(to_batch(x[:5])[:, :, ::-1])
     assert np.allclose(EmotionClassifier(shipped).predict(to_batch(x[:5])), mirrored, atol=1e-5)  # flip-invariant
     r = run_cli("models.calibrate", "--model", str(out), "--data", str(tmp_path), "--bias", "joy=1", timeout=60)
@@ -93,3 +95,41 @@ def test_model_with_wrong_label_map_is_refused(tmp_path: Path) -> None:
     (tmp_path / "labels.json").write_text(json.dumps({"labels": ["happy", "sad"]}))
     with pytest.raises(ModelError, match="label map"):
         EmotionClassifier(bad)
+
+
+def _run(tmp_path: Path, run_dir: str, *extra: str) -> None:
+    r = run_cli("models.train", "--data", str(FER_DIR), "--limit", "192", "--epochs", "3", "--batch-size", "32",
+                "--width", "4", "--run-dir", str(tmp_path / run_dir), *extra, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.slow
+def test_resume_continues_bit_for_bit(fer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A run stopped after epoch 1 and resumed (twice) ends with exactly the weights, optimiser state, history and
+    random-generator state of the same run left uninterrupted: CPU training spans sessions without drifting."""
+    _run(tmp_path, "straight")
+    _run(tmp_path, "interrupted", "--stop-after", "1")
+    with np.load(tmp_path / "interrupted" / "checkpoint.npz") as z:
+        assert json.loads(str(z["meta"]))["epoch"] == 1
+    _run(tmp_path, "interrupted", "--resume", "--stop-after", "2")
+    _run(tmp_path, "interrupted", "--resume", "--epochs", "99", "--lr", "9")  # the saved recipe wins
+    with np.load(tmp_path / "straight" / "checkpoint.npz") as a, np.load(tmp_path / "interrupted" / "checkpoint.npz") as b:
+        assert sorted(a.files) == sorted(b.files) and len(a.files) > 40
+        for key in a.files:
+            if key != "meta":
+                assert np.array_equal(a[key], b[key]), key
+        ma, mb = json.loads(str(a["meta"])), json.loads(str(b["meta"]))
+    assert ma["epoch"] == mb["epoch"] == 3 and ma["rng"] == mb["rng"]
+    strip = [{k: v for k, v in h.items() if k != "seconds"} for h in ma["history"]]
+    assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in mb["history"]]
+    assert (tmp_path / "interrupted" / "best.keras").is_file()
+
+
+def test_train_refuses_to_overwrite_a_run_and_bad_options(fer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "checkpoint.npz").write_bytes(b"")
+    r = run_cli("models.train", "--data", str(FER_DIR), "--run-dir", str(tmp_path / "run"))
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "--resume" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = run_cli("models.train", "--data", str(tmp_path / "missing"), "--run-dir", str(tmp_path / "other"))
+    assert r.returncode == 2 and r.stderr.strip().startswith("error:") and "Traceback" not in r.stderr

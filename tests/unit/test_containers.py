@@ -40,6 +40,49 @@ def test_from_mtcnn_filters_confidence_and_rescales() -> None:
     assert d.scores.tolist() == pytest.approx([0.99])
 
 
+def test_from_mtcnn_keeps_the_eyes_with_their_faces() -> None:
+    """The eye keypoints follow their boxes through the confidence filter, the rescaling and the nesting filter."""
+    res = [
+        {"box": [10, 10, 20, 20], "confidence": 0.99, "keypoints": {"left_eye": [14, 16], "right_eye": [24, 18]}},
+        {"box": [50, 50, 20, 20], "confidence": 0.5, "keypoints": {"left_eye": [55, 56], "right_eye": [64, 56]}},
+        {"box": [60, 10, 30, 30], "confidence": 0.95, "keypoints": {"left_eye": [66, 20], "right_eye": [80, 20]}},
+    ]
+    d = FaceDetections.from_mtcnn(res, frame_shape=(200, 200, 3), scale=0.5, min_confidence=0.9).without_nested()
+    assert d.boxes.tolist() == [[20, 20, 40, 40], [120, 20, 60, 60]]
+    assert d.eyes is not None and d.eyes.tolist() == [[[28, 32], [48, 36]], [[132, 40], [160, 40]]]
+    no_keypoints = [{"box": [10, 10, 20, 20], "confidence": 0.99}]
+    assert FaceDetections.from_mtcnn(no_keypoints, frame_shape=(200, 200, 3)).eyes is None
+    with pytest.raises(ValueError):
+        FaceDetections(np.zeros((1, 4), np.int32), np.ones(1, np.float32), np.zeros((2, 2, 2), np.float32))
+
+
+class _Capture:
+    def __init__(self) -> None:
+        self.faces: np.ndarray | None = None
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        self.faces = faces
+        return np.full((len(faces), 7), 1 / 7, np.float32)
+
+
+def test_classify_levels_the_eyes_when_the_detector_gives_them() -> None:
+    """Two dark eyes on a 20-degree line: the worker's crop (WORKER_CROP aligns) brings them level."""
+    import cv2
+
+    img = np.full((200, 200, 3), 160, np.uint8)
+    left, right = (72, 90), (128, 110)
+    for x, y in (left, right):
+        cv2.circle(img, (x, y), 5, (0, 0, 0), -1)
+    boxes = np.array([[50, 50, 100, 100]], np.int32)
+    eyes = np.array([[left, right]], np.float32)
+    clf = _Capture()
+    classify(Frame(img, 0.0, 0), FaceDetections(boxes, np.ones(1, np.float32), eyes), clf)
+    assert clf.faces is not None
+    n, _, _, centres = cv2.connectedComponentsWithStats((clf.faces[0, :, :, 0] < 60).astype(np.uint8))
+    (_, ly), (_, ry) = sorted(map(tuple, centres[1:n]))
+    assert abs(ly - ry) < 1.0
+
+
 def test_predictions_validate_and_normalise() -> None:
     p = EmotionPredictions.from_keras(np.full((2, 7), 2.0), [0, 1])
     assert np.allclose(p.probs.sum(axis=1), 1.0)

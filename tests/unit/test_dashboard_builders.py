@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from dashboard.colours import EMOTION_COLOURS, EMOTION_EMOJI
+from dashboard.components import student_card
 from dashboard.figures import (
     ComparedSession,
     compare_distribution_figure,
@@ -165,6 +166,19 @@ def test_student_cards_current_emotion_sparkline_flag_and_presence() -> None:
     assert seat10["spark"][0]["emotion"] == "happy" and seat10["spark"][1:] == [None, None]  # not seen since
     assert (seat10["presence"], seat10["stale"], seat10["last_seen"]) == ("camera off", True, "09:01:00")
     assert (seat7["emotion"], seat7["presence"], seat7["spark"]) == ("", "face not visible", [None, None, None])
+
+
+@pytest.mark.parametrize(("p", "uncertain"), [(0.6, False), (0.5, False), (0.49, True), (0.3, True)])
+def test_a_low_confidence_reading_is_uncertain_on_its_card(p: float, uncertain: bool) -> None:
+    """Issue 11: a portrait read as angry 41% showed as a confident angry face; under one half it says uncertain."""
+    latest = students([(0, "Seat 1", "angry")])
+    latest["p_angry"] = p
+    (card,) = student_cards(latest, latest, tz=UTC)
+    assert card["uncertain"] is uncertain and card["emotion"] == "angry"
+    shown = student_card(card)
+    text = str(shown.children)
+    assert ("'uncertain'" in text) is uncertain and ("angry?" in text) is uncertain
+    assert shown.to_plotly_json()["props"]["data-uncertain"] == str(uncertain).lower()
 
 
 def test_every_emotion_has_an_emoji() -> None:

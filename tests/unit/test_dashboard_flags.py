@@ -344,7 +344,7 @@ def test_form_covers_every_setting_with_the_models_bounds() -> None:
     rules, top = form_sections(settings)
     rule_fields = {name for name, f in FlagSettings.model_fields.items() if f.annotation not in (int, float)}
     assert [r.key for r in rules] == [n for n in FlagSettings.model_fields if n in rule_fields]
-    assert [f.key for f in top] == ["min_duration_min", "cooldown_min", "min_frames"]
+    assert [f.key for f in top] == ["min_duration_min", "cooldown_min", "min_frames", "min_seen_share", "min_seen_min"]
     for section in rules:
         assert section.enabled is True and section.label and section.help
         model = getattr(settings, section.key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -33,6 +33,11 @@ def probs(dominant: str) -> tuple[float, ...]:
     return tuple(0.7 if e == dominant else 0.05 for e in EMOTIONS)
 
 
+def certain(dominant: str) -> tuple[float, ...]:
+    """A reading without doubt: the expected share of negative expression is then the share of negative intervals."""
+    return tuple(1.0 if e == dominant else 0.0 for e in EMOTIONS)
+
+
 def at(i: float) -> dt.datetime:
     return T0 + i * STEP
 
@@ -43,6 +48,7 @@ def build(
     frames: int = 20,
     dark: Collection[int] = (),
     missing: Collection[int] = (),
+    reading: Callable[[str], tuple[float, ...]] = probs,
 ) -> list[IntervalAggregate]:
     """Back-to-back 10 s intervals; ``dark`` ones analysed no frame (all skipped), ``missing`` ones were not stored
     (the source was offline throughout), so session time jumps over them."""
@@ -52,7 +58,7 @@ def build(
         if i in missing:
             continue
         seen = tuple(
-            StudentAggregate(name, frames, probs(CODES[p[i]]))
+            StudentAggregate(name, frames, reading(CODES[p[i]]))
             for name, p in students.items()
             if i < len(p) and p[i] != "-" and i not in dark
         )
@@ -65,7 +71,7 @@ def settings(*enabled: str, **overrides: Any) -> FlagSettings:
     """Only ``enabled`` rules on; no hysteresis and one frame enough unless overridden. A rule's keyword (e.g.
     ``sustained_negative={"threshold": 0.5}``) merges into its section."""
     data: dict[str, Any] = {r: {"enabled": r in enabled} for r in RULES}
-    data |= {"min_duration_min": 0, "cooldown_min": 0, "min_frames": 1}
+    data |= {"min_duration_min": 0, "cooldown_min": 0, "min_frames": 1, "min_seen_share": 0, "min_seen_min": 0}
     for key, value in overrides.items():
         if isinstance(value, dict):
             data[key] = data[key] | value
@@ -110,7 +116,7 @@ CN = {"window_min": 0.5, "threshold": 0.5}
 MD = {"baseline_min": 1, "window_min": 0.5}
 
 THRESHOLD_CASES: list[tuple[str, FlagSettings, dict[str, str], list[Brief]]] = [
-    # 3 of the 6 intervals of the last minute sad: share 0.5, first reached in interval 5.
+    # 3 of the 6 intervals of the last minute sad (0.85 negative each, happy 0.2): share 0.525, reached in interval 5.
     (
         "sustained-at",
         settings("sustained_negative", sustained_negative=SN),
@@ -119,7 +125,7 @@ THRESHOLD_CASES: list[tuple[str, FlagSettings, dict[str, str], list[Brief]]] = [
     ),
     (
         "sustained-below",
-        settings("sustained_negative", sustained_negative=SN | {"threshold": 0.51}),
+        settings("sustained_negative", sustained_negative=SN | {"threshold": 0.53}),
         {S1: "hhhsss"},
         [],
     ),
@@ -403,19 +409,19 @@ def test_finish_drops_a_condition_that_never_opened() -> None:
 def test_sustained_negative_reason_names_the_emotions_and_minutes() -> None:
     cfg = settings("sustained_negative", sustained_negative={"window_min": 10, "threshold": 0.7})
     # 18 happy, 30 sad, 12 angry: the share first reaches 42/60 = 0.7 with the 60th interval.
-    events = run(cfg, build({"Seat 4": "h" * 18 + "s" * 30 + "a" * 12}))
+    events = run(cfg, build({"Seat 4": "h" * 18 + "s" * 30 + "a" * 12}, reading=certain))
     assert len(events) == 1
     when, event = events[0]
     assert when == 59 and event.kind == "open" and event.severity == "warning"
-    assert event.reason == "Seat 4: sad or angry in 7 of the last 10 minutes"
+    assert event.reason == "Seat 4: sad or angry for 7 of the last 10 minutes"
     assert event.evidence["share"] == 0.7 and event.evidence["negative_intervals"] == 42
     assert event.frames == 60 * 20
 
 
 def test_reason_when_the_student_was_seen_part_of_the_window() -> None:
     cfg = settings("sustained_negative", sustained_negative={"window_min": 1, "threshold": 0.5})
-    (_, event), *_ = run(cfg, build({S1: "---fff", S2: "nnnnnn"}))
-    assert event.reason == "Seat 1: afraid in 0.2 of the 0.2 minutes seen in the last 1 minute"
+    (_, event), *_ = run(cfg, build({S1: "---fff", S2: "nnnnnn"}, reading=certain))
+    assert event.reason == "Seat 1: afraid for 0.2 of the 0.2 minutes seen in the last 1 minute"
 
 
 @pytest.mark.parametrize(
@@ -437,7 +443,7 @@ def test_reasons_are_plain_language(rule: str, fragment: str) -> None:
 def test_severity_rises_to_alert_with_one_update() -> None:
     """Threshold 0.5: the share climbs from 0.5 to 1 as the sad intervals fill the window, alert from 0.75."""
     cfg = settings("sustained_negative", sustained_negative=SN)
-    events = run(cfg, build({S1: "hhhssssss"}))
+    events = run(cfg, build({S1: "hhhssssss"}, reading=certain))
     kinds = [(when, e.kind, e.severity, e.evidence["share"]) for when, e in events]
     # shares 0.5 (5), 0.67 (6: +0.17, an update), 0.83 (7: alert), 1.0 (8: +0.17, an update)
     assert kinds == [
