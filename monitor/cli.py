@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--detector", choices=["haar", "mtcnn"], help="face detector")
         p.add_argument("--model", type=Path, help="emotion model file (.keras, with labels.json beside it)")
         p.add_argument("--config", type=Path, help="TOML configuration file")
+        p.add_argument("--mode", choices=["expressions", "presence"],
+                       help="presence: no emotion inference, only who is seen (default: the school's setting)")
+        p.add_argument("--no-per-student", dest="per_student", action="store_false", default=None,
+                       help="store class-level aggregates only, no student labels")
         p.add_argument("--realtime", action="store_true", default=None,
                        help="pace a video file or image folder to the wall clock")
         p.add_argument("--validate-config", action="store_true", help="check the configuration and exit")
@@ -80,6 +84,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         ("analysis", "teacher"): args.teacher,
         ("analysis", "classroom"): args.classroom,
         ("analysis", "roster"): getattr(args, "roster", None),
+        ("analysis", "mode"): args.mode,
+        ("analysis", "per_student"): args.per_student,
         ("detector", "kind"): args.detector,
         ("model", "path"): args.model,
         ("storage", "db_url"): args.db,

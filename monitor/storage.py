@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, null, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -52,6 +52,8 @@ class OpenSession:
     teacher: str | None = None  # the dashboard account that owns the session (defaults: older spool files load)
     classroom: str | None = None
     roster: tuple[str, ...] = ()  # the class list's students (``--roster``); its length is the expected class size
+    mode: str = "expressions"  # or presence: no emotion inference
+    per_student: bool = True  # False: no student label is stored (class-level aggregates only)
 
 
 @dataclass(frozen=True)
@@ -223,12 +225,13 @@ class StorageWriter(threading.Thread):
                 name=op.name, source=op.source, layout=op.layout, interval_s=op.interval_s, fps=op.fps,
                 detector=op.detector, model=op.model, started_at=op.started_at,
                 teacher=op.teacher, classroom=op.classroom,
-                expected_students=len(op.roster) or None,
+                expected_students=len(op.roster) or None, mode=op.mode, per_student=op.per_student,
             )
             s.add(row)
             s.flush()
             self.session_id = row.id
-            s.add_all(RosterStudent(session_id=row.id, student=student) for student in op.roster)
+            if op.per_student:
+                s.add_all(RosterStudent(session_id=row.id, student=student) for student in op.roster)
             s.add(SourceStatus(session_id=row.id, state="starting", updated_at=op.started_at))
             return
         if self.session_id is None:
@@ -242,25 +245,30 @@ class StorageWriter(threading.Thread):
             counts = op.counts()
             interval = Interval(
                 session_id=sid, start=op.start, end=op.end, students_seen=op.students_seen,
+                students_present=op.students_present,
                 frames_analysed=op.frames_analysed, frames_skipped=op.frames_skipped,
-                **{f"n_{e}": counts[e] for e in EMOTIONS},
+                # null(), not None: None would let the column's default (0) fire, and 0 angry is a measurement
+                **{f"n_{e}": counts[e] if op.emotions else null() for e in EMOTIONS},
             )
-            interval.students = [
-                StudentInterval(
-                    student=st.student, frames_seen=st.frames_seen, dominant=st.dominant,
-                    **{f"p_{e}": p for e, p in zip(EMOTIONS, st.probs)},
-                )
-                for st in op.students
-            ]
+            if op.per_student and op.emotions:
+                interval.students = [
+                    StudentInterval(
+                        student=st.student, frames_seen=st.frames_seen, dominant=st.dominant,
+                        **{f"p_{e}": p for e, p in zip(EMOTIONS, st.probs)},
+                    )
+                    for st in op.students
+                ]
             s.add(interval)
-            if op.presence:
+            visibility = op.visibility() if op.per_student else []
+            if visibility:
                 s.flush()
                 s.add_all(
                     StudentPresence(
-                        interval_id=interval.id, student=p.student, state=p.state,
-                        frames_camera_off=p.frames_camera_off, frames_face_not_visible=p.frames_face_not_visible,
+                        interval_id=interval.id, student=v.student, state=v.state,
+                        frames_camera_off=v.frames_camera_off, frames_face_not_visible=v.frames_face_not_visible,
+                        frames_visible=v.frames_visible, visible_share=round(v.visible_share, 4),
                     )
-                    for p in op.presence
+                    for v in visibility
                 )
         elif isinstance(op, Status):
             found = s.get(SourceStatus, sid)
