@@ -16,6 +16,7 @@ import argparse
 import ipaddress
 import logging
 import sys
+import threading
 
 from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
@@ -98,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     from dashboard.app import create_app  # after the database check, so a bad URL fails in well under a second
+    from db.privacy import RetentionKeeper
 
+    RetentionKeeper(session_factory(engine), threading.Event()).start()  # the school's retention, now and daily
     app = create_app(session_factory(engine), require_login=require_login)
     log.info(
         "ClassMood dashboard on http://%s:%d (database %s)%s",

@@ -182,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    from db.engine import make_engine, session_factory
+    from db.privacy import RetentionKeeper
+
+    RetentionKeeper(session_factory(make_engine(prepared.config.storage.db_url)), stop).start()  # now and daily
     worker = Worker(prepared)
     summary = worker.run(stop)
     print(
