@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         from dashboard.report_cli import main as report_main
 
         return report_main(argv[1:])
+    if argv[:1] == ["notice"]:
+        from dashboard.notice_cli import main as notice_main
+
+        return notice_main(argv[1:])
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # keep a failed start to the one error line

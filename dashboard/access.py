@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 LOGIN_KEY = "classmood.login_required"
 THROTTLE_KEY = "classmood.login_throttle"
-OPEN_PATHS = frozenset({"/login", "/logout"})
+OPEN_PATHS = frozenset({"/login", "/logout", "/notice.html", "/notice.pdf"})  # the notice: for students
 SESSION_HOURS = 12
 FAILURE_DELAY_S = 0.5
 WINDOW_S = 300.0

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard import data, ids
 from dashboard.access import account_links, install_login
+from dashboard.notice import install_notice
 from dashboard.reports import install_reports
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +53,7 @@ def create_app(sessions: sessionmaker[Session], *, require_login: bool = False) 
 
     data.install(app.server, sessions)
     install_reports(app.server)
+    install_notice(app.server)
     if require_login:
         install_login(app.server, sessions)
 

@@ -225,7 +225,10 @@ def session_facts(session: ClassSession, *, tz: dt.tzinfo | None = None, now: dt
     """``started … · 45 min · room · source`` under a session's title."""
     end = session.ended_at or now
     duration = fmt_duration((end - session.started_at).total_seconds()) if end else "—"
-    parts = [f"started {fmt_datetime(session.started_at, tz)}", duration, session.layout, session.source]
+    parts = [f"started {fmt_datetime(session.started_at, tz)}", duration, session.layout, f"{session.mode} mode",
+             session.source]
+    if not session.per_student:
+        parts.insert(4, "class totals only")
     if session.ended_at is None:
         parts.insert(2, "running")
     return html.P(" · ".join(p for p in parts if p), className="muted facts")

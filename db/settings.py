@@ -110,6 +110,10 @@ class PrivacySettings(BaseModel):
     retention_days: int | None = Field(
         None, ge=0, le=36500, description="delete sessions that ended more than this many days ago (None: keep)"
     )
+    school: str = Field("", max_length=200, description="the school's name, shown on the notice for students")
+    contact: str = Field(
+        "", max_length=300, description="whom students ask for a copy or erasure of their data (office, e-mail)"
+    )
 
 
 class SettingsError(ValueError):

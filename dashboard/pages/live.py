@@ -54,6 +54,7 @@ from dashboard.data import read_session, write_session
 from dashboard.figures import distribution_figure, empty_figure, note_shapes, timeline_figure
 from dashboard.formatting import fmt_datetime, fmt_time
 from dashboard.mood import class_mood
+from dashboard.notice import mode_line
 from dashboard.tables import (
     attendance,
     attention_items,
@@ -179,7 +180,11 @@ def _banner(session: Any, running: bool, tz: dt.tzinfo | None, now: dt.datetime)
     else:
         title = [session.name]
         note = f"No class is running; showing the last session from {fmt_datetime(session.started_at, tz)}."
-    return html.Div([html.H1(title), session_facts(session, tz=tz, now=now), html.P(note, className="note")])
+    mode = html.P(
+        [mode_line(session.mode), " ", dcc.Link("What this means for students", href="/notice")],
+        id=ids.LIVE_MODE, className=f"mode mode-{session.mode}",
+    )
+    return html.Div([html.H1(title), session_facts(session, tz=tz, now=now), mode, html.P(note, className="note")])
 
 
 def _distribution_caption(timeline: pd.DataFrame, tz: dt.tzinfo | None) -> str:
