@@ -175,7 +175,7 @@ def school_settings() -> PrivacySettings:
 
 def _notice_html() -> Response:
     response = Response(render_html(school_settings()), mimetype="text/html")
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
     return response
 
 
