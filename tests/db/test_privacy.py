@@ -236,3 +236,32 @@ def test_retention_keeper_purges_at_start_and_survives_a_bad_setting(Session: se
         s.get_one(Setting, "privacy").value = {"retention_days": "soon"}  # a hand edit that no longer validates
     keeper.turn()  # logged, not raised
     assert keeper.turns == 2
+
+
+def test_presence_session_exports_leave_the_emotion_columns_empty(Session: sessionmaker[OrmSession]) -> None:
+    from db.emotions import EMOTIONS
+    from db.export import CLASS_HEADER, STUDENT_HEADER, export_class_csv, export_student_csv
+
+    with Session() as s, s.begin():
+        cs = add_session(s, "Physics", days_ago(1), days_ago(1) + dt.timedelta(hours=1))
+        cs.mode = "presence"
+        iv = Interval(session_id=cs.id, start=cs.started_at, end=cs.started_at + STEP, students_seen=1,
+                      students_present=2, frames_analysed=20, frames_skipped=0,
+                      **{f"n_{e}": func.nullif(0, 0) for e in EMOTIONS})
+        s.add(iv)
+        s.flush()
+        s.add_all([StudentPresence(interval_id=iv.id, student="Seat 10", state="seen", frames_visible=20,
+                                   visible_share=1.0),
+                   StudentPresence(interval_id=iv.id, student="Seat 2", state="camera_off", frames_camera_off=20,
+                                   visible_share=0.0)])
+        sid = cs.id
+    with Session() as s:
+        class_rows = list(csv.DictReader(io.StringIO(export_class_csv(s, sid))))
+        student_rows = list(csv.DictReader(io.StringIO(export_student_csv(s, sid))))
+    assert len(class_rows) == 1 and tuple(class_rows[0]) == CLASS_HEADER
+    assert [class_rows[0][e] for e in EMOTIONS] == [""] * len(EMOTIONS)
+    assert (class_rows[0]["students_seen"], class_rows[0]["mode"]) == ("1", "presence")
+    assert [(r["student"], r["frames_seen"]) for r in student_rows] == [("Seat 2", "0"), ("Seat 10", "20")]
+    for row in student_rows:
+        assert tuple(row) == STUDENT_HEADER and row["mode"] == "presence"
+        assert row["dominant"] == "" and all(row[f"p_{e}"] == "" for e in EMOTIONS)
