@@ -365,7 +365,7 @@ def student_card(card_data: dict[str, Any]) -> html.Div:
     css = (
         "student-card"
         + (" student-flagged" if card_data["flag"] else "")
-        + (" student-absent" if card_data["presence"] else "")
+        + (" student-absent" if card_data["presence"] not in ("", "seen") else "")
     )
     return html.Div(
         body,

@@ -686,3 +686,21 @@ def _student_frame(rows: Iterable[Sequence[Any]]) -> pd.DataFrame:
     frame = _frame(rows, STUDENT_COLUMNS)
     probabilities = {f"p_{e}": "float64" for e in EMOTIONS}
     return frame.astype({"student": "str", "dominant": "str", "frames_seen": "int64", **probabilities})
+
+
+def presence_timeline(s: Session, session_id: int) -> pd.DataFrame:
+    """Presence mode's class timeline: interval_start, interval_end, students_present, students_visible, by start.
+
+    ``students_present`` is NULL (NaN) for intervals stored before it existed; ``students_visible`` is the interval's
+    ``students_seen`` (in presence mode: students with a visible face)."""
+    rows = s.execute(
+        select(
+            Interval.start.label("interval_start"),
+            Interval.end.label("interval_end"),
+            Interval.students_present,
+            Interval.students_seen.label("students_visible"),
+        )
+        .where(Interval.session_id == session_id)
+        .order_by(Interval.start)
+    ).all()
+    return _frame(rows, ["interval_start", "interval_end", "students_present", "students_visible"])

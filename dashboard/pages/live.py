@@ -55,6 +55,7 @@ from dashboard.figures import distribution_figure, empty_figure, note_shapes, ti
 from dashboard.formatting import fmt_datetime, fmt_time
 from dashboard.mood import class_mood
 from dashboard.notice import mode_line
+from dashboard.presence_figures import presence_now_figure, presence_timeline_figure
 from dashboard.tables import (
     attendance,
     attention_items,
@@ -71,6 +72,7 @@ from db.queries import (
     latest_session,
     latest_students,
     live_session,
+    presence_timeline,
     recent_students,
     roster,
     session_flags,
@@ -244,6 +246,8 @@ def refresh(_n: int | None, _note_added: Any, fingerprint: dict[str, Any] | None
             flagged = flagged_students(session_flags(s, session.id, open_only=True))
             notes = session_notes(s, session.id)
             class_list = roster(s, session.id)
+            presence_mode = session.mode == "presence"
+            ptimeline = presence_timeline(s, session.id) if presence_mode else None
             expected = session.expected_students
             status = source_status(s, session.id)
             banner = _banner(session, running, tz, now)
@@ -303,6 +307,10 @@ def refresh(_n: int | None, _note_added: Any, fingerprint: dict[str, Any] | None
     notes_out: Any = (
         notes_list(note_rows(notes, tz=tz), list_id=ids.LIVE_NOTES + "-list") if "notes" in changed else no_update
     )
+    if ptimeline is not None and changed & {"data", "presence"}:  # presence mode: presence instead of emotions
+        timeline_fig = presence_timeline_figure(ptimeline, tz=tz, uirevision=session_id)
+        distribution_fig, caption = presence_now_figure(presence), "Students of the latest interval"
+        mood = html.P("Presence mode: no emotion or mood is inferred.", className="muted")
     return (
         banner,
         SHOWN,

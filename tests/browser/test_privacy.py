@@ -22,7 +22,7 @@ from db.engine import make_engine, session_factory, upgrade
 from db.schema import ClassSession, Interval, SourceStatus, StudentPresence
 from db.settings import PrivacySettings, load_privacy_settings, save_privacy_settings
 from tests.browser.conftest import Dashboard
-from tests.browser.helpers import run_dashboard, wait_for
+from tests.browser.helpers import graph_data, run_dashboard, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -99,6 +99,15 @@ def test_live_page_says_the_mode_and_links_to_the_notice(page: Chrome, presence_
     line = wait_for(lambda: page.find_elements(By.ID, ids.LIVE_MODE) or None, what="the mode line")[0]
     assert "Presence mode" in line.text and "no emotion is inferred" in line.text
     assert "presence mode" in page.find_element(By.ID, ids.LIVE_BANNER).text
+
+    def drawn() -> dict[str, list[float]] | None:
+        traces = {t.get("name"): t.get("y") for t in graph_data(page, ids.LIVE_TIMELINE) or []}
+        return traces if set(traces) == {"present", "face visible"} else None
+
+    traces = wait_for(drawn, what="the presence timeline")  # presence over time, not emotions
+    assert traces["present"] == [2] * 6 and traces["face visible"] == [1, 2, 1, 2, 1, 2]
+    seen = {t.get("name"): t.get("x") for t in graph_data(page, ids.LIVE_DISTRIBUTION) or []}
+    assert list(seen.values()) == [[2, 0, 0]]  # latest interval: both seen
     line.find_element(By.LINK_TEXT, "What this means for students").click()
     wait_for(lambda: page.find_elements(By.ID, ids.NOTICE) or None, what="the notice after the link")
 
