@@ -175,3 +175,17 @@ def test_notice_cli_writes_pdf_and_html_with_the_settings(tmp_path: Path) -> Non
     assert_has_the_school_settings(PdfReader(tmp_path / "notice.pdf").pages[0].extract_text())
     html_text = (tmp_path / "notice.html").read_text(encoding="utf-8")
     assert "presence mode" in html_text and "dpo@ecole.example" in html_text
+
+
+def test_review_page_of_a_presence_session(page: Chrome, presence_dashboard: Dashboard) -> None:
+    with presence_dashboard.sessions() as s:
+        sid = s.scalars(select(ClassSession.id)).one()
+    page.get(f"{presence_dashboard.url}/sessions/{sid}")
+    header = wait_for(lambda: page.find_elements(By.ID, ids.REVIEW_HEADER) or None, what="the review header")[0]
+    assert "presence mode" in header.text and "no emotion is inferred" in header.text
+
+    def drawn() -> dict[str, list[float]] | None:
+        traces = {t.get("name"): t.get("y") for t in graph_data(page, ids.REVIEW_TIMELINE) or []}
+        return traces or None
+
+    assert wait_for(drawn, what="the presence timeline") == {"present": [2] * 6, "face visible": [1, 2] * 3}
