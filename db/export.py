@@ -115,11 +115,11 @@ def export_student_csv(s: Session, session_id: int) -> str:
 
 def presence_rows(s: Session, session_id: int) -> list[Row[Any]]:
     """A session's presence rows with their interval's times, by interval then natural label order."""
-    rows = s.execute(
+    rows: list[Row[Any]] = s.execute(
         select(Interval.start, Interval.end, StudentPresence.student, StudentPresence.frames_visible)
         .join(Interval, StudentPresence.interval_id == Interval.id)
         .where(Interval.session_id == session_id)
-    ).all()
+    ).all()  # type: ignore[assignment]
     return sorted(rows, key=lambda r: (r.start, natural_key(r.student)))
 
 

@@ -265,3 +265,35 @@ def test_presence_session_exports_leave_the_emotion_columns_empty(Session: sessi
     for row in student_rows:
         assert tuple(row) == STUDENT_HEADER and row["mode"] == "presence"
         assert row["dominant"] == "" and all(row[f"p_{e}"] == "" for e in EMOTIONS)
+
+
+def test_reflag_of_a_presence_session_uses_the_presence_rows_and_presence_rules(
+    Session: sessionmaker[OrmSession],
+) -> None:
+    """Regression: reflag rebuilt intervals from the emotion rows only, so a presence session (which has none) lost
+    its not-visible flags on a reflag."""
+    from db.emotions import EMOTIONS
+    from monitor.reflag import reflag
+
+    start = days_ago(1)
+    with Session() as s, s.begin():
+        cs = add_session(s, "Physics", start, start + dt.timedelta(minutes=10))
+        cs.mode = "presence"
+        for k in range(60):  # 10 minutes of 10-s intervals; Seat 2 turns the camera off after 2 minutes
+            iv = Interval(session_id=cs.id, start=start + k * STEP, end=start + (k + 1) * STEP, students_seen=1,
+                          students_present=2, frames_analysed=20, frames_skipped=0,
+                          **{f"n_{e}": func.nullif(0, 0) for e in EMOTIONS})
+            s.add(iv)
+            s.flush()
+            s.add(StudentPresence(interval_id=iv.id, student="Seat 1", state="seen", frames_visible=20,
+                                  visible_share=1.0))
+            away = k >= 12
+            s.add(StudentPresence(interval_id=iv.id, student="Seat 2", state="camera_off" if away else "seen",
+                                  frames_visible=0 if away else 20, frames_camera_off=20 if away else 0,
+                                  visible_share=0.0 if away else 1.0))
+        sid = cs.id
+    assert reflag(Session, sid) >= 1
+    with Session() as s:
+        flags = list(s.scalars(select(Flag).where(Flag.session_id == sid)))
+    assert {(f.rule, f.student) for f in flags} == {("not_visible", "Seat 2")}
+    assert all("camera off" in f.reason for f in flags)
