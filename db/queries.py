@@ -44,6 +44,7 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "intervals",
     "students",
     "duration_s",
+    "mode",
 )
 TIMELINE_COLUMNS: tuple[str, ...] = (
     "interval_start",
@@ -119,6 +120,7 @@ def sessions_stmt(
         ClassSession.layout,
         ClassSession.started_at,
         ClassSession.ended_at,
+        ClassSession.mode,
         n_intervals.label("intervals"),
         n_students.label("students"),
         last_end.label("last_interval_end"),
@@ -238,7 +240,7 @@ def list_sessions(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> pd.DataFrame:
-    """Sessions newest first: id, name, source, layout, started_at, ended_at, intervals, students, duration_s.
+    """Sessions newest first: id, name, source, layout, started_at, ended_at, intervals, students, duration_s, mode.
     With ``teacher``, only the sessions that teacher owns.
 
     ``duration_s`` is ``ended_at`` (or, while a session runs, its last interval's end) minus ``started_at`` in
@@ -260,6 +262,7 @@ def list_sessions(
                 row.intervals,
                 row.students,
                 duration,
+                row.mode,
             )
         )
     frame = _frame(records, SESSION_COLUMNS)

@@ -189,3 +189,9 @@ def test_review_page_of_a_presence_session(page: Chrome, presence_dashboard: Das
         return traces or None
 
     assert wait_for(drawn, what="the presence timeline") == {"present": [2] * 6, "face visible": [1, 2] * 3}
+
+
+def test_sessions_list_says_presence_mode(page: Chrome, presence_dashboard: Dashboard) -> None:
+    page.get(presence_dashboard.url + "/sessions")
+    wait_for(lambda: "presence mode: none inferred" in page.find_element(By.TAG_NAME, "main").text or None,
+             what="the session's mode in the list")
