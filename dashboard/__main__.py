@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 from alembic.util import CommandError
@@ -118,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         from dashboard.report_cli import main as report_main
 
         return report_main(argv[1:])
+    if argv[:1] == ["notice"]:
+        from dashboard.notice_cli import main as notice_main
+
+        return notice_main(argv[1:])
     args = parse_args(argv)
     if args.debug and not is_loopback(args.host):
         print(
@@ -178,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         _exec_gunicorn(args, url, require_login, access)  # does not return
 
     from dashboard.app import create_app  # after the database check, so a bad URL fails in well under a second
+    from db.privacy import RetentionKeeper
 
+    RetentionKeeper(session_factory(engine), threading.Event()).start()  # the school's retention, now and daily
     app = create_app(session_factory(engine), require_login=require_login, access=access)
     log.info(
         "ClassMood dashboard on http://%s:%d (database %s)%s",

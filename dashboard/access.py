@@ -64,7 +64,7 @@ LOGIN_KEY = "classmood.login_required"
 CONFIG_KEY = "classmood.access"
 HASH_SOURCE_KEY = "classmood.csp_hash_source"
 HASHES_KEY = "classmood.csp_hashes"
-OPEN_PATHS = frozenset({"/login", "/logout"})
+OPEN_PATHS = frozenset({"/login", "/logout", "/notice.html", "/notice.pdf"})  # the notice: for students
 SESSION_HOURS = 12
 FAILURE_DELAY_S = 0.5
 WINDOW = dt.timedelta(minutes=5)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard import data, ids
 from dashboard.access import AccessConfig, account_links, install_login, install_security
+from dashboard.notice import install_notice
 from dashboard.reports import install_reports
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +58,7 @@ def create_app(
 
     data.install(app.server, sessions)
     install_reports(app.server)
+    install_notice(app.server)
     if require_login:
         install_login(app.server, sessions, access)
     install_security(app.server, app.csp_hashes, access)  # headers and origin checks, login or not

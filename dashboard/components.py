@@ -227,8 +227,10 @@ def session_facts(session: ClassSession, *, tz: dt.tzinfo | None = None, now: dt
     died, rather than "running")."""
     end = session.ended_at or now
     duration = fmt_duration((end - session.started_at).total_seconds()) if end else "—"
-    parts = [f"started {fmt_datetime(session.started_at, tz)}", duration, session.classroom or "", session.layout]
-    parts.append(session.source)
+    parts = [f"started {fmt_datetime(session.started_at, tz)}", duration, session.classroom or "", session.layout,
+             f"{session.mode} mode", session.source]
+    if not session.per_student:
+        parts.insert(5, "class totals only")
     if session.ended_at is None or state is not None:
         parts.insert(2, state or "running")
     return html.P(" · ".join(p for p in parts if p), className="muted facts")
@@ -377,7 +379,7 @@ def student_card(card_data: dict[str, Any]) -> html.Div:
     css = (
         "student-card"
         + (" student-flagged" if card_data["flag"] else "")
-        + (" student-absent" if card_data["presence"] else "")
+        + (" student-absent" if card_data["presence"] not in ("", "seen") else "")
     )
     return html.Div(
         body,

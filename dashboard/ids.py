@@ -102,3 +102,23 @@ SCHOOL_ROOMS: Final = "school-rooms"
 
 # Live (/?session=ID or /?classroom=ROOM): which session the page was asked to show, from its query string
 LIVE_TARGET: Final = "live-target"
+
+# Settings (/settings), responsible use (db.settings.PrivacySettings) and one student's data (db.privacy)
+PRIVACY_MODE: Final = "privacy-mode"
+PRIVACY_LOCK: Final = "privacy-lock"
+PRIVACY_PER_STUDENT: Final = "privacy-per-student"
+PRIVACY_RETENTION: Final = "privacy-retention"
+PRIVACY_SCHOOL: Final = "privacy-school"
+PRIVACY_CONTACT: Final = "privacy-contact"
+PRIVACY_SAVE: Final = "privacy-save"
+PRIVACY_MESSAGE: Final = "privacy-message"
+STUDENT_NAME: Final = "student-name"
+STUDENT_EXPORT: Final = "student-export"
+STUDENT_DOWNLOAD: Final = "student-download"
+STUDENT_FORGET: Final = "student-forget"
+STUDENT_FORGET_CONFIRM: Final = "student-forget-confirm"
+STUDENT_MESSAGE: Final = "student-message"
+
+# Notice (/notice) and the Live page's line about the mode
+NOTICE: Final = "notice"
+LIVE_MODE: Final = "live-mode"

@@ -73,6 +73,7 @@ def facts(report: SessionReport, tz: dt.tzinfo | None = None) -> list[tuple[str,
         ("Duration", fmt_duration(report.duration_s)),
         ("Students", str(report.students)),
         ("Intervals", str(report.intervals)),
+        ("Mode", "presence (no emotion inferred)" if report.mode == "presence" else "expressions"),
     ]
     if report.teacher:
         pairs.append(("Teacher", report.teacher))

@@ -265,7 +265,8 @@ def session_rows(
                 "Duration": fmt_duration(rec["duration_s"]) + (" (running)" if running else ""),
                 "Students": _count(rec["students"]),
                 "Intervals": _count(rec["intervals"]),
-                "Overall mood": mood_text(by_id.get(int(rec["id"]))),
+                "Overall mood": "presence mode: none inferred" if rec.get("mode") == "presence"
+                else mood_text(by_id.get(int(rec["id"]))),
                 "Source": str(rec["source"]),
             }
         )

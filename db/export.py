@@ -3,10 +3,14 @@
 Three files, with exactly these columns:
 
 * class level, one row per interval: ``session_id, interval_start, interval_end, students_seen, angry, disgust,
-  fear, happy, sad, surprise, neutral`` (emotion columns count students whose dominant emotion it was);
+  fear, happy, sad, surprise, neutral, mode`` (emotion columns count students whose dominant emotion it was);
 * per student, one row per (interval, student), by interval then natural label order: ``session_id,
-  interval_start, interval_end, student, frames_seen, dominant, p_angry ... p_neutral`` (mean probabilities,
+  interval_start, interval_end, student, frames_seen, dominant, p_angry ... p_neutral, mode`` (mean probabilities,
   4 decimals);
+
+``mode`` is the session's analysis mode. In ``presence`` mode no emotion was inferred and every emotion column is
+empty: the class rows' ``students_seen`` counts students with a visible face, and the per-student rows come from the
+presence rows (``frames_seen``: frames with the face visible).
 * attention flags, one row per flag, by start then student (class-wide flags first): ``session_id, student, rule,
   start, end, severity, reason`` (``student`` empty for a class-wide flag, ``end`` empty while the flag is open).
 
@@ -24,13 +28,17 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from db.emotions import EMOTIONS
+from db.labels import natural_key
 from db.queries import flag_rows, get_session, student_interval_rows, timeline_stmt
+from db.schema import Interval, StudentPresence
 
-CLASS_HEADER: tuple[str, ...] = ("session_id", "interval_start", "interval_end", "students_seen", *EMOTIONS)
+CLASS_HEADER: tuple[str, ...] = ("session_id", "interval_start", "interval_end", "students_seen", *EMOTIONS, "mode")
 STUDENT_HEADER: tuple[str, ...] = (
     "session_id",
     "interval_start",
@@ -39,6 +47,7 @@ STUDENT_HEADER: tuple[str, ...] = (
     "frames_seen",
     "dominant",
     *(f"p_{e}" for e in EMOTIONS),
+    "mode",
 )
 FLAG_HEADER: tuple[str, ...] = ("session_id", "student", "rule", "start", "end", "severity", "reason")
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -63,14 +72,15 @@ def neutralise(cell: str) -> str:
 
 def export_class_csv(s: Session, session_id: int) -> str:
     """The class-level CSV of a session; raises :class:`UnknownSessionError` if there is no such session."""
-    _require_session(s, session_id)
+    mode = _require_session(s, session_id)
     rows = (
         (
             session_id,
             iso_utc(r.interval_start),
             iso_utc(r.interval_end),
             r.students_seen,
-            *(r._mapping[e] for e in EMOTIONS),
+            *(r._mapping[e] for e in EMOTIONS),  # NULL (an empty cell) in presence mode
+            mode,
         )
         for r in s.execute(timeline_stmt(session_id))
     )
@@ -79,7 +89,14 @@ def export_class_csv(s: Session, session_id: int) -> str:
 
 def export_student_csv(s: Session, session_id: int) -> str:
     """The per-student CSV of a session; raises :class:`UnknownSessionError` if there is no such session."""
-    _require_session(s, session_id)
+    mode = _require_session(s, session_id)
+    if mode == "presence":
+        empty = ("",) * (1 + len(EMOTIONS))  # dominant and p_*: nothing was inferred
+        presence = (
+            (session_id, iso_utc(r.start), iso_utc(r.end), r.student, r.frames_visible, *empty, mode)
+            for r in presence_rows(s, session_id)
+        )
+        return _to_csv(STUDENT_HEADER, presence)
     rows = (
         (
             session_id,
@@ -89,10 +106,21 @@ def export_student_csv(s: Session, session_id: int) -> str:
             r.frames_seen,
             r.dominant,
             *(f"{getattr(r, f'p_{e}'):.4f}" for e in EMOTIONS),
+            mode,
         )
         for r in student_interval_rows(s, session_id)
     )
     return _to_csv(STUDENT_HEADER, rows)
+
+
+def presence_rows(s: Session, session_id: int) -> list[Row[Any]]:
+    """A session's presence rows with their interval's times, by interval then natural label order."""
+    rows: list[Row[Any]] = s.execute(
+        select(Interval.start, Interval.end, StudentPresence.student, StudentPresence.frames_visible)
+        .join(Interval, StudentPresence.interval_id == Interval.id)
+        .where(Interval.session_id == session_id)
+    ).all()  # type: ignore[assignment]
+    return sorted(rows, key=lambda r: (r.start, natural_key(r.student)))
 
 
 def export_flags_csv(s: Session, session_id: int) -> str:
@@ -122,9 +150,12 @@ def export_csv(s: Session, session_id: int, *, per_student: bool = False, flags:
     return export_student_csv(s, session_id) if per_student else export_class_csv(s, session_id)
 
 
-def _require_session(s: Session, session_id: int) -> None:
-    if get_session(s, session_id) is None:
+def _require_session(s: Session, session_id: int) -> str:
+    """The session's analysis mode; raises :class:`UnknownSessionError` if there is no such session."""
+    session = get_session(s, session_id)
+    if session is None:
         raise UnknownSessionError(f"no session with id {session_id}")
+    return session.mode
 
 
 def _to_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:

@@ -44,6 +44,7 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "intervals",
     "students",
     "duration_s",
+    "mode",
 )
 TIMELINE_COLUMNS: tuple[str, ...] = (
     "interval_start",
@@ -151,6 +152,7 @@ def sessions_stmt(
         ClassSession.layout,
         ClassSession.started_at,
         ClassSession.ended_at,
+        ClassSession.mode,
         n_intervals.label("intervals"),
         n_students.label("students"),
         last_end.label("last_interval_end"),
@@ -363,7 +365,7 @@ def list_sessions(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> pd.DataFrame:
-    """Sessions newest first: id, name, source, layout, started_at, ended_at, intervals, students, duration_s.
+    """Sessions newest first: id, name, source, layout, started_at, ended_at, intervals, students, duration_s, mode.
     With ``teacher``, only the sessions that teacher owns.
 
     ``duration_s`` is ``ended_at`` (or, while a session runs, its last interval's end) minus ``started_at`` in
@@ -385,6 +387,7 @@ def list_sessions(
                 row.intervals,
                 row.students,
                 duration,
+                row.mode,
             )
         )
     frame = _frame(records, SESSION_COLUMNS)
@@ -829,3 +832,21 @@ def _student_frame(rows: Iterable[Sequence[Any]]) -> pd.DataFrame:
     frame = _frame(rows, STUDENT_COLUMNS)
     probabilities = {f"p_{e}": "float64" for e in EMOTIONS}
     return frame.astype({"student": "str", "dominant": "str", "frames_seen": "int64", **probabilities})
+
+
+def presence_timeline(s: Session, session_id: int) -> pd.DataFrame:
+    """Presence mode's class timeline: interval_start, interval_end, students_present, students_visible, by start.
+
+    ``students_present`` is NULL (NaN) for intervals stored before it existed; ``students_visible`` is the interval's
+    ``students_seen`` (in presence mode: students with a visible face)."""
+    rows = s.execute(
+        select(
+            Interval.start.label("interval_start"),
+            Interval.end.label("interval_end"),
+            Interval.students_present,
+            Interval.students_seen.label("students_visible"),
+        )
+        .where(Interval.session_id == session_id)
+        .order_by(Interval.start)
+    ).all()
+    return _frame(rows, ["interval_start", "interval_end", "students_present", "students_visible"])

@@ -51,6 +51,7 @@ class SessionReport:
     timeline: pd.DataFrame  # db.queries.class_timeline
     notes: list[ReportNote]
     flags: list[ReportFlag]
+    mode: str = "expressions"  # presence: no emotion was inferred (the totals are all 0, the timeline's counts empty)
 
     @property
     def duration_s(self) -> float | None:
@@ -93,4 +94,5 @@ def session_report(s: Session, session_id: int, viewer: Viewer | None) -> Sessio
         timeline=timeline,
         notes=notes,
         flags=flags,
+        mode=session.mode,
     )

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import true
 from sqlalchemy.types import TypeDecorator
 
 from db.emotions import EMOTIONS
@@ -90,6 +91,13 @@ class ClassSession(Base):
     uid: Mapped[str | None] = mapped_column(
         String(32), default=None, unique=True, doc="the worker journal's id: a replayed journal finds its session"
     )
+    mode: Mapped[str] = mapped_column(
+        String(20), default="expressions", server_default="expressions",
+        doc="expressions (emotion model) or presence (no emotion inference: seen, camera off, face not visible)",
+    )
+    per_student: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true(), doc="False: class-level aggregates only, no student labels stored"
+    )
 
     intervals: Mapped[list[Interval]] = relationship(
         back_populates="session", cascade="all, delete-orphan", passive_deletes=True, order_by="Interval.start"
@@ -103,7 +111,10 @@ class ClassSession(Base):
 
 
 class Interval(Base):
-    """Class-wide aggregate of one interval: students per dominant emotion, frames analysed and skipped."""
+    """Class-wide aggregate of one interval: students per dominant emotion, frames analysed and skipped.
+
+    In presence mode ``students_seen`` counts students with a visible face and every ``n_*`` is NULL (not measured).
+    """
 
     __tablename__ = "interval"
     __table_args__ = (UniqueConstraint("session_id", "start"),)
@@ -115,13 +126,16 @@ class Interval(Base):
     students_seen: Mapped[int] = mapped_column(Integer)
     frames_analysed: Mapped[int] = mapped_column(Integer)
     frames_skipped: Mapped[int] = mapped_column(Integer)
-    n_angry: Mapped[int] = mapped_column(Integer, default=0)
-    n_disgust: Mapped[int] = mapped_column(Integer, default=0)
-    n_fear: Mapped[int] = mapped_column(Integer, default=0)
-    n_happy: Mapped[int] = mapped_column(Integer, default=0)
-    n_sad: Mapped[int] = mapped_column(Integer, default=0)
-    n_surprise: Mapped[int] = mapped_column(Integer, default=0)
-    n_neutral: Mapped[int] = mapped_column(Integer, default=0)
+    students_present: Mapped[int | None] = mapped_column(
+        Integer, default=None, doc="students there, with or without a visible face (NULL: stored before 0007)"
+    )
+    n_angry: Mapped[int | None] = mapped_column(Integer, default=0)
+    n_disgust: Mapped[int | None] = mapped_column(Integer, default=0)
+    n_fear: Mapped[int | None] = mapped_column(Integer, default=0)
+    n_happy: Mapped[int | None] = mapped_column(Integer, default=0)
+    n_sad: Mapped[int | None] = mapped_column(Integer, default=0)
+    n_surprise: Mapped[int | None] = mapped_column(Integer, default=0)
+    n_neutral: Mapped[int | None] = mapped_column(Integer, default=0)
 
     session: Mapped[ClassSession] = relationship(back_populates="intervals")
     students: Mapped[list[StudentInterval]] = relationship(
@@ -129,7 +143,7 @@ class Interval(Base):
     )
 
     def counts(self) -> dict[str, int]:
-        return {e: int(getattr(self, f"n_{e}")) for e in EMOTIONS}
+        return {e: int(getattr(self, f"n_{e}") or 0) for e in EMOTIONS}
 
     def __repr__(self) -> str:
         return f"<Interval session={self.session_id} {self.start:%H:%M:%S} seen={self.students_seen}>"
@@ -242,6 +256,9 @@ class Setting(Base):
 class StudentPresence(Base):
     """A student who was there in an interval without a readable face: camera off, or video with no face found.
 
+    In presence mode (no emotion model) every student there gets a row, ``seen`` when their face was visible in most
+    analysed frames, with ``frames_visible`` and ``visible_share``; no ``StudentInterval`` row is written at all.
+
     Kept apart from ``StudentInterval`` (which always has probabilities) so every emotion query stays as it is.
     ``state`` is the state held for most of the student's non-visible frames; the two counters say how many frames
     of the interval were in each state. A student can have both a ``StudentInterval`` and a presence row in one
@@ -254,9 +271,13 @@ class StudentPresence(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     interval_id: Mapped[int] = mapped_column(ForeignKey("interval.id", ondelete="CASCADE"))
     student: Mapped[str] = mapped_column(String(200))
-    state: Mapped[str] = mapped_column(String(20), doc="camera_off or face_not_visible")
+    state: Mapped[str] = mapped_column(String(20), doc="seen (presence mode only), camera_off or face_not_visible")
     frames_camera_off: Mapped[int] = mapped_column(Integer, default=0)
     frames_face_not_visible: Mapped[int] = mapped_column(Integer, default=0)
+    frames_visible: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    visible_share: Mapped[float | None] = mapped_column(
+        Float, default=None, doc="share of the interval's analysed frames with the student's face visible"
+    )
 
     def __repr__(self) -> str:
         return f"<StudentPresence {self.student!r} {self.state}>"

@@ -17,6 +17,8 @@ from db.schema import Setting
 
 FLAGS_KEY = "flags"
 ANALYSIS_KEY = "analysis"
+PRIVACY_KEY = "privacy"
+MODES: tuple[str, ...] = ("expressions", "presence")
 
 
 class _Rule(BaseModel):
@@ -96,6 +98,30 @@ class AnalysisSettings(BaseModel):
     layout: Literal["room", "gallery", "auto"] = Field("auto", description="room seats, Zoom gallery tiles, or auto")
 
 
+class PrivacySettings(BaseModel):
+    """The school's responsible-use choices, set by an admin on the Settings page.
+
+    ``mode`` is the default analysis mode of every session; with ``mode_locked`` a worker refuses to start in another
+    one (a teacher cannot switch a school's presence-only policy back to emotion recognition from the command line).
+    ``retention_days`` deletes sessions that ended longer ago (``None``: kept until deleted by hand).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    mode: Literal["expressions", "presence"] = Field(
+        "expressions", description="expressions (emotion model) or presence (no emotion inference at all)"
+    )
+    mode_locked: bool = Field(False, description="workers may not run in another mode")
+    per_student: bool = Field(True, description="False: store class-level aggregates only, no student labels")
+    retention_days: int | None = Field(
+        None, ge=0, le=36500, description="delete sessions that ended more than this many days ago (None: keep)"
+    )
+    school: str = Field("", max_length=200, description="the school's name, shown on the notice for students")
+    contact: str = Field(
+        "", max_length=300, description="whom students ask for a copy or erasure of their data (office, e-mail)"
+    )
+
+
 class SettingsError(ValueError):
     """A stored setting does not validate; the message names the key path."""
 
@@ -138,3 +164,11 @@ def load_analysis_settings(s: Session) -> AnalysisSettings:
 
 def save_analysis_settings(s: Session, settings: AnalysisSettings) -> None:
     _save(s, ANALYSIS_KEY, settings)
+
+
+def load_privacy_settings(s: Session) -> PrivacySettings:
+    return _load(s, PRIVACY_KEY, PrivacySettings)
+
+
+def save_privacy_settings(s: Session, settings: PrivacySettings) -> None:
+    _save(s, PRIVACY_KEY, settings)

@@ -29,12 +29,13 @@ class StudentAggregate:
     probs: tuple[float, ...]  # mean probability per class, EMOTIONS order
 
     def __post_init__(self) -> None:
-        if len(self.probs) != len(EMOTIONS) or self.frames_seen < 1:
-            raise ValueError("a student aggregate needs 7 probabilities and at least one frame")
+        if len(self.probs) not in (0, len(EMOTIONS)) or self.frames_seen < 1:
+            raise ValueError("a student aggregate needs 7 probabilities (none in presence mode) and at least one frame")
 
     @property
     def dominant(self) -> str:
-        return EMOTIONS[int(np.argmax(self.probs))]
+        """The most probable emotion; ``""`` in presence mode, where none was inferred."""
+        return EMOTIONS[int(np.argmax(self.probs))] if self.probs else ""
 
 
 PRESENCE_STATES = ("camera_off", "face_not_visible")
@@ -61,6 +62,22 @@ class PresenceAggregate:
 
 
 @dataclass(frozen=True)
+class StudentVisibility:
+    """One student's frames of an interval by state, and the share of the analysed frames with the face visible."""
+
+    student: str
+    frames_visible: int
+    frames_camera_off: int
+    frames_face_not_visible: int
+    frames_analysed: int
+    state: str  # seen, camera_off or face_not_visible: see IntervalAggregate.visibility
+
+    @property
+    def visible_share(self) -> float:
+        return self.frames_visible / self.frames_analysed if self.frames_analysed else 0.0
+
+
+@dataclass(frozen=True)
 class IntervalAggregate:
     start: dt.datetime
     end: dt.datetime
@@ -68,10 +85,42 @@ class IntervalAggregate:
     frames_skipped: int
     students: tuple[StudentAggregate, ...]
     presence: tuple[PresenceAggregate, ...] = ()
+    emotions: bool = True  # False in presence mode: no probabilities, and the class's emotion counts are unknown
+    per_student: bool = True  # False: only the class-level counts may be stored
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end < self.start:
             raise ValueError("interval times must be aware and ordered")
+        if not self.emotions and any(st.probs for st in self.students):
+            raise ValueError("a presence-mode interval cannot carry emotion probabilities")
+
+    @property
+    def students_present(self) -> int:
+        """Students there, with or without a visible face."""
+        return len({st.student for st in self.students} | {p.student for p in self.presence})
+
+    def visibility(self) -> list[StudentVisibility]:
+        """Per student there: frames with the face visible, camera off and face not visible, in label order.
+
+        In expressions mode only students with a non-visible frame are listed (the others have their emotion row);
+        in presence mode every student there is. ``state`` is the state of most of the student's frames (``seen``
+        first, then ``camera_off`` on a tie) in presence mode; in expressions mode, as before, that of most of the
+        non-visible frames.
+        """
+        seen = {st.student: st.frames_seen for st in self.students}
+        away = {p.student: p for p in self.presence}
+        names = set(away) if self.emotions else set(seen) | set(away)
+        out = []
+        for name in sorted(names, key=natural_key):
+            p = away.get(name)
+            visible, off, hidden = seen.get(name, 0), p.frames_camera_off if p else 0, p.frames_face_not_visible if p else 0
+            if self.emotions and p is not None:
+                state = p.state
+            else:
+                counts = {"seen": visible, "camera_off": off, "face_not_visible": hidden}
+                state = max(counts, key=lambda k: counts[k])  # max keeps the first of equal counts
+            out.append(StudentVisibility(name, visible, off, hidden, self.frames_analysed, state))
+        return out
 
     @property
     def students_seen(self) -> int:
@@ -80,7 +129,8 @@ class IntervalAggregate:
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(EMOTIONS, 0)
         for s in self.students:
-            out[s.dominant] += 1
+            if s.probs:
+                out[s.dominant] += 1
         return out
 
 
@@ -98,8 +148,18 @@ class _Open:
 class Aggregator:
     """Feed it frames' labelled predictions and skips in time order; it returns intervals as they close."""
 
-    def __init__(self, started_at: dt.datetime, interval_s: float, frame_period_s: float) -> None:
+    def __init__(
+        self,
+        started_at: dt.datetime,
+        interval_s: float,
+        frame_period_s: float,
+        *,
+        emotions: bool = True,
+        per_student: bool = True,
+    ) -> None:
         self.started_at = started_at
+        self.emotions = emotions
+        self.per_student = per_student
         self.interval_s = interval_s
         self.frame_period_s = frame_period_s
         self._open: _Open | None = None
@@ -133,7 +193,7 @@ class Aggregator:
         self.total_analysed += 1
         for student, probs in labelled:
             if student not in self._open.sums:
-                self._open.sums[student] = np.zeros(len(EMOTIONS))
+                self._open.sums[student] = np.zeros(len(probs))  # no columns in presence mode
                 self._open.frames[student] = 0
             self._open.sums[student] += probs
             self._open.frames[student] += 1
@@ -174,4 +234,6 @@ class Aggregator:
             presence=tuple(
                 PresenceAggregate(name, *o.presence[name]) for name in sorted(o.presence, key=natural_key)
             ),
+            emotions=self.emotions,
+            per_student=self.per_student,
         )

@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--detector", choices=["yunet", "mtcnn", "haar"], help="face detector")
         p.add_argument("--model", type=Path, help="emotion model file (.keras, with labels.json beside it)")
         p.add_argument("--config", type=Path, help="TOML configuration file")
+        p.add_argument("--mode", choices=["expressions", "presence"],
+                       help="presence: no emotion inference, only who is seen (default: the school's setting)")
+        p.add_argument("--no-per-student", dest="per_student", action="store_false", default=None,
+                       help="store class-level aggregates only, no student labels")
         p.add_argument("--realtime", action="store_true", default=None,
                        help="pace a video file or image folder to the wall clock")
         p.add_argument("--validate-config", action="store_true", help="check the configuration and exit")
@@ -82,6 +86,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         ("analysis", "teacher"): args.teacher,
         ("analysis", "classroom"): args.classroom,
         ("analysis", "roster"): getattr(args, "roster", None),
+        ("analysis", "mode"): args.mode,
+        ("analysis", "per_student"): args.per_student,
         ("detector", "kind"): args.detector,
         ("model", "path"): args.model,
         ("storage", "db_url"): args.db,
@@ -242,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    from db.engine import make_engine, session_factory
+    from db.privacy import RetentionKeeper
+
+    RetentionKeeper(session_factory(make_engine(prepared.config.storage.db_url)), stop).start()  # now and daily
     replayer = _replay_orphans()
     worker = Worker(prepared)
     summary = worker.run(stop)

@@ -65,6 +65,12 @@ class AnalysisConfig(_Section):
     classroom: str | None = Field(None, min_length=1, max_length=100, description="room or course label")
     roster: Path | None = Field(None, description="gallery: CSV of display_name, student mapping Zoom names to the class")
     name_match: float = Field(80.0, ge=50, le=100, description="gallery: fuzzy score (0-100) for a name to match")
+    mode: Literal["expressions", "presence"] = Field(
+        "expressions",
+        description="expressions (emotion model) or presence (no emotion inference; the mode for EU schools); "
+        "default: the school's setting on the dashboard",
+    )
+    per_student: bool = Field(True, description="False: store class-level aggregates only, no student labels")
 
 
 class StorageConfig(_Section):

@@ -25,14 +25,15 @@ class EmotionPredictions:
     """Per-face class probabilities ``[N, 7]`` (``EMOTIONS`` order), row i for detection ``index[i]``.
 
     ``index`` maps back into the frame's ``FaceDetections``: a face whose crop was empty is skipped, never guessed.
+    In presence mode ``probs`` has no columns (``[N, 0]``): the faces were readable, and nothing was inferred.
     """
 
     probs: npt.NDArray[np.float32]
     index: npt.NDArray[np.int64]
 
     def __post_init__(self) -> None:
-        if self.probs.ndim != 2 or self.probs.shape[1] != len(EMOTIONS):
-            raise ValueError(f"probs must be [N, {len(EMOTIONS)}], got {self.probs.shape}")
+        if self.probs.ndim != 2 or self.probs.shape[1] not in (0, len(EMOTIONS)):
+            raise ValueError(f"probs must be [N, {len(EMOTIONS)}] (or [N, 0] in presence mode), got {self.probs.shape}")
         if self.index.shape != (len(self.probs),):
             raise ValueError("index must have one entry per row of probs")
         if len(self.probs) and not np.isfinite(self.probs).all():
@@ -48,9 +49,13 @@ class EmotionPredictions:
     @classmethod
     def from_keras(cls, output: npt.ArrayLike, index: npt.ArrayLike) -> EmotionPredictions:
         """Wrap a softmax output ``[N, 7]``; rows are renormalised so that float error never leaks downstream."""
-        probs = np.asarray(output, np.float32).reshape(-1, len(EMOTIONS))
+        idx = np.asarray(index, np.int64).reshape(-1)
+        raw = np.asarray(output, np.float32)
+        if raw.size == 0 and raw.ndim == 2:  # presence mode: no emotion columns at all
+            return cls(raw.reshape(len(idx), 0), idx)
+        probs = raw.reshape(-1, len(EMOTIONS))
         probs = probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-12, None)
-        return cls(probs, np.asarray(index, np.int64).reshape(-1))
+        return cls(probs, idx)
 
     def dominant(self) -> list[str]:
         return [EMOTIONS[i] for i in self.probs.argmax(axis=1)]

@@ -33,10 +33,11 @@ from db.engine import (
     session_factory,
 )
 from db.labels import natural_key
-from db.schema import ClassSession, Flag, Interval, StudentInterval
+from db.schema import ClassSession, Flag, Interval, StudentInterval, StudentPresence
 from db.settings import FlagSettings, SettingsError, load_flag_settings
-from monitor.aggregate import IntervalAggregate, StudentAggregate
+from monitor.aggregate import IntervalAggregate, PresenceAggregate, StudentAggregate
 from monitor.flags import FlagEngine, FlagEvent
+from monitor.privacy import presence_rules_only
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,24 @@ def interval_from_row(row: Interval) -> IntervalAggregate:
         frames_analysed=row.frames_analysed,
         frames_skipped=row.frames_skipped,
         students=tuple(student_from_row(st) for st in students),
+    )
+
+
+def presence_interval_from_rows(row: Interval, presence: Iterable[StudentPresence]) -> IntervalAggregate:
+    """A presence-mode interval from its presence rows: the students seen with no probabilities, the others' frames
+    with the camera off or the face not visible."""
+    rows = sorted(presence, key=lambda p: natural_key(p.student))
+    return IntervalAggregate(
+        start=row.start,
+        end=row.end,
+        frames_analysed=row.frames_analysed,
+        frames_skipped=row.frames_skipped,
+        students=tuple(StudentAggregate(p.student, p.frames_visible, ()) for p in rows if p.frames_visible > 0),
+        presence=tuple(
+            PresenceAggregate(p.student, p.frames_camera_off, p.frames_face_not_visible)
+            for p in rows if p.frames_camera_off or p.frames_face_not_visible
+        ),
+        emotions=False,
     )
 
 
@@ -142,7 +161,14 @@ def reflag(target: Engine | sessionmaker[Session], session_id: int) -> int:
             .order_by(Interval.start)
             .options(selectinload(Interval.students))
         )
-        events = evaluate(settings, (interval_from_row(r) for r in stored), session.ended_at)
+        if session.mode == "presence":  # no probabilities were stored: rebuild from the presence rows, presence rules
+            by_interval: dict[int, list[StudentPresence]] = {}
+            for p in s.scalars(select(StudentPresence).join(Interval).where(Interval.session_id == session_id)):
+                by_interval.setdefault(p.interval_id, []).append(p)
+            intervals = [presence_interval_from_rows(r, by_interval.get(r.id, [])) for r in stored]
+            events = evaluate(presence_rules_only(settings), intervals, session.ended_at)
+        else:
+            events = evaluate(settings, (interval_from_row(r) for r in stored), session.ended_at)
         s.execute(delete(Flag).where(Flag.session_id == session_id))
         rows = flag_rows(session_id, events)
         s.add_all(rows)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, null, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -66,6 +66,8 @@ class OpenSession:
     classroom: str | None = None
     roster: tuple[str, ...] = ()  # the class list's students (``--roster``); its length is the expected class size
     uid: str | None = None  # the journal's session id: a replay finds the session instead of opening a second one
+    mode: str = "expressions"  # or presence: no emotion inference
+    per_student: bool = True  # False: no student label is stored (class-level aggregates only)
 
 
 @dataclass(frozen=True)
@@ -421,11 +423,12 @@ class StorageWriter(threading.Thread):
             detector=fit(ClassSession.detector, op.detector), model=fit(ClassSession.model, op.model),
             started_at=op.started_at, teacher=fit_opt(ClassSession.teacher, op.teacher),
             classroom=fit_opt(ClassSession.classroom, op.classroom), expected_students=len(roster) or None,
-            uid=op.uid,
+            uid=op.uid, mode=fit(ClassSession.mode, op.mode), per_student=op.per_student,
         )
         s.add(row)
         s.flush()
-        s.add_all(RosterStudent(session_id=row.id, student=student) for student in roster)
+        if op.per_student:  # class-level storage keeps no student label, the roster's included
+            s.add_all(RosterStudent(session_id=row.id, student=student) for student in roster)
         s.add(SourceStatus(session_id=row.id, state="starting", updated_at=op.started_at))
         return row.id
 
@@ -436,27 +439,32 @@ class StorageWriter(threading.Thread):
         counts = op.counts()
         interval = Interval(
             session_id=sid, start=op.start, end=op.end, students_seen=op.students_seen,
+            students_present=op.students_present,
             frames_analysed=op.frames_analysed, frames_skipped=op.frames_skipped,
-            **{f"n_{e}": counts[e] for e in EMOTIONS},
+            # null(), not None: None would let the column's default (0) fire, and 0 angry is a measurement
+            **{f"n_{e}": counts[e] if op.emotions else null() for e in EMOTIONS},
         )
-        students = {fit(StudentInterval.student, st.student): st for st in op.students}
-        interval.students = [
-            StudentInterval(
-                student=label, frames_seen=st.frames_seen, dominant=fit(StudentInterval.dominant, st.dominant),
-                **{f"p_{e}": p for e, p in zip(EMOTIONS, st.probs)},
-            )
-            for label, st in students.items()
-        ]
+        if op.per_student and op.emotions:
+            students = {fit(StudentInterval.student, st.student): st for st in op.students}
+            interval.students = [
+                StudentInterval(
+                    student=label, frames_seen=st.frames_seen, dominant=fit(StudentInterval.dominant, st.dominant),
+                    **{f"p_{e}": p for e, p in zip(EMOTIONS, st.probs)},
+                )
+                for label, st in students.items()
+            ]
         s.add(interval)
-        if op.presence:
+        visibility = op.visibility() if op.per_student else []
+        if visibility:
             s.flush()
-            presence = {fit(StudentPresence.student, p.student): p for p in op.presence}
+            rows = {fit(StudentPresence.student, v.student): v for v in visibility}
             s.add_all(
                 StudentPresence(
-                    interval_id=interval.id, student=label, state=p.state,
-                    frames_camera_off=p.frames_camera_off, frames_face_not_visible=p.frames_face_not_visible,
+                    interval_id=interval.id, student=label, state=v.state,
+                    frames_camera_off=v.frames_camera_off, frames_face_not_visible=v.frames_face_not_visible,
+                    frames_visible=v.frames_visible, visible_share=round(v.visible_share, 4),
                 )
-                for label, p in presence.items()
+                for label, v in rows.items()
             )
 
     @staticmethod

@@ -33,6 +33,7 @@ from monitor.gallery_view import GalleryAnalyser
 from monitor.identity import NameBook, Roster, SeatAssigner
 from monitor.journal import open_journal
 from monitor.predictions import Classifier, classify
+from monitor.privacy import PresenceOnly, apply_privacy_settings, presence_rules_only, read_privacy_settings
 from monitor.sources import FrameSource, open_source, parse_source
 from monitor.sources.base import one_line
 from monitor.storage import FlagOp, OpenSession, SetLayout, Status, StorageWriter
@@ -108,6 +109,8 @@ def prepare(config: Config) -> Prepared:
     roster = Roster.load(config.analysis.roster) if config.analysis.roster is not None else None
     flag_settings, analysis_settings = read_db_settings(config.storage.db_url)
     config = apply_analysis_settings(config, analysis_settings)
+    config = apply_privacy_settings(config, read_privacy_settings(config.storage.db_url))  # ConfigError if locked
+    presence = config.analysis.mode == "presence"
     cap = config.capture
     # the source first: a wrong path or a corrupt file is reported before seconds of TensorFlow start-up
     source = open_source(
@@ -119,13 +122,16 @@ def prepare(config: Config) -> Prepared:
         reconnect_max_s=cap.reconnect_max_s,
     )
     try:
-        classifier = EmotionClassifier(config.model.path, batch_size=config.model.batch_size)
+        classifier: Classifier = (
+            PresenceOnly() if presence else EmotionClassifier(config.model.path, batch_size=config.model.batch_size)
+        )
         det = config.detector
         detector = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
     except BaseException:
         source.close()
         raise
-    return Prepared(config, source, detector, classifier, Path(config.model.path).name, flag_settings, roster)
+    model_name = PresenceOnly.name if presence else Path(config.model.path).name
+    return Prepared(config, source, detector, classifier, model_name, flag_settings, roster)
 
 
 def default_session_name(started_at: dt.datetime, display: str, limit: int = 200) -> str:
@@ -153,7 +159,8 @@ class Worker:
         self.gallery = GalleryAnalyser(
             prepared.detector, cfg.detector.gallery_tile_px, NameBook(prepared.roster, cfg.analysis.name_match)
         )
-        self.flags = FlagEngine(prepared.flag_settings)
+        presence = cfg.analysis.mode == "presence"
+        self.flags = FlagEngine(presence_rules_only(prepared.flag_settings) if presence else prepared.flag_settings)
         self.students: set[str] = set()
         self.frame_errors = 0
         self.online: bool | None = None  # unknown until the first frame or source event
@@ -176,12 +183,14 @@ class Worker:
                 fps=cfg.capture.fps, detector=self.p.detector.name, model=self.p.model_name, started_at=started_at,
                 teacher=cfg.analysis.teacher, classroom=cfg.analysis.classroom,
                 roster=tuple(self.p.roster.students) if self.p.roster is not None else (), uid=uid,
+                mode=cfg.analysis.mode, per_student=cfg.analysis.per_student,
             )
         )
-        agg = Aggregator(started_at, cfg.analysis.interval_s, 1.0 / cfg.capture.fps)
+        agg = Aggregator(started_at, cfg.analysis.interval_s, 1.0 / cfg.capture.fps,
+                         emotions=cfg.analysis.mode == "expressions", per_student=cfg.analysis.per_student)
         next_beat = 0.0
-        log.info("session %r started: %s, %s layout, every %.0f s", name, spec.display, self.layout,
-                 cfg.analysis.interval_s)
+        log.info("session %r started: %s, %s layout, %s mode, every %.0f s", name, spec.display, self.layout,
+                 cfg.analysis.mode, cfg.analysis.interval_s)
         try:
             for event in self.p.source.events(stop):
                 if isinstance(event, Frame):
@@ -270,6 +279,8 @@ class Worker:
 
     def _flag(self, events: list[FlagEvent]) -> None:
         for ev in events:
+            if ev.student is not None and not self.p.config.analysis.per_student:
+                continue  # class-only storage: a flag naming a student would store the label
             if ev.kind == "open":
                 log.warning("needs attention: %s", ev.reason)
             elif ev.kind == "close":

@@ -54,6 +54,8 @@ from dashboard.data import read_session, record_id, write_session
 from dashboard.figures import distribution_figure, empty_figure, note_shapes, timeline_figure
 from dashboard.formatting import fmt_datetime, fmt_duration, fmt_time
 from dashboard.mood import class_mood
+from dashboard.notice import mode_line
+from dashboard.presence_figures import presence_now_figure, presence_timeline_figure
 from dashboard.tables import (
     attendance,
     attention_items,
@@ -71,6 +73,7 @@ from db.queries import (
     latest_session,
     latest_students,
     live_session,
+    presence_timeline,
     recent_students,
     roster,
     session_flags,
@@ -249,7 +252,11 @@ def _banner(
     else:
         title = [session.name]
         note = f"No class is running; showing the last session from {fmt_datetime(session.started_at, tz)}."
-    return html.Div([html.H1(title), session_facts(session, tz=tz, now=now), html.P(note, className="note")])
+    mode = html.P(
+        [mode_line(session.mode), " ", dcc.Link("What this means for students", href="/notice")],
+        id=ids.LIVE_MODE, className=f"mode mode-{session.mode}",
+    )
+    return html.Div([html.H1(title), session_facts(session, tz=tz, now=now), mode, html.P(note, className="note")])
 
 
 def _distribution_caption(timeline: pd.DataFrame, tz: dt.tzinfo | None) -> str:
@@ -312,6 +319,8 @@ def refresh(
             flagged = flagged_students(session_flags(s, session.id, open_only=True))
             notes = session_notes(s, session.id)
             class_list = roster(s, session.id)
+            presence_mode = session.mode == "presence"
+            ptimeline = presence_timeline(s, session.id) if presence_mode else None
             expected = session.expected_students
             status = source_status(s, session.id)
             last_end_at = timeline["interval_end"].iloc[-1].to_pydatetime() if not timeline.empty else None
@@ -372,6 +381,10 @@ def refresh(
     notes_out: Any = (
         notes_list(note_rows(notes, tz=tz), list_id=ids.LIVE_NOTES + "-list") if "notes" in changed else no_update
     )
+    if ptimeline is not None and changed & {"data", "presence"}:  # presence mode: presence instead of emotions
+        timeline_fig = presence_timeline_figure(ptimeline, tz=tz, uirevision=session_id)
+        distribution_fig, caption = presence_now_figure(presence), "Students of the latest interval"
+        mood = html.P("Presence mode: no emotion or mood is inferred.", className="muted")
     return (
         banner,
         SHOWN,

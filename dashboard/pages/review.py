@@ -34,6 +34,8 @@ from dashboard.figures import (
     timeline_figure,
 )
 from dashboard.formatting import fmt_time, parse_clock
+from dashboard.notice import mode_line
+from dashboard.presence_figures import presence_timeline_figure
 from dashboard.report_links import report_links
 from dashboard.tables import (
     FLAG_COLUMNS,
@@ -48,6 +50,7 @@ from db.queries import (
     class_timeline,
     dominant_counts,
     latest_students,
+    presence_timeline,
     session_flags,
     session_notes,
     student_grid,
@@ -96,6 +99,8 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
             facts = session_facts(session, now=now)
             name = session.name
             running = session.ended_at is None
+            presence_mode = session.mode == "presence"
+            ptimeline = presence_timeline(s, sid) if presence_mode else None
     except SQLAlchemyError as exc:
         log.warning("reading session %s failed: %s", sid, exc)
         return html.Div([html.H1("Session"), html.P("The database cannot be read right now.", className="error")])
@@ -103,7 +108,8 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
     # aggregated in the database: a 3-hour session's 43,000 student rows are never loaded whole
     summary = summary_from_counts(counts, latest)
     students = summary["student"].tolist()
-    header: list[Any] = [html.H1(name), facts]
+    header: list[Any] = [html.H1(name), facts, html.P(mode_line("presence" if presence_mode else "expressions"),
+                                                        className="mode")]
     if running:
         header.append(
             html.P(["This session is still running: ", dcc.Link("watch it live", href="/"), "."], className="note")
@@ -123,19 +129,22 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
             html.Div(
                 [
                     card(
-                        "Class mood over time",
+                        "Presence over time" if presence_mode else "Class mood over time",
                         html.P("Click the chart to pin a note at that time.", className="caption"),
                         dcc.Graph(
                             id=ids.REVIEW_TIMELINE,
                             config=GRAPH_CONFIG,
-                            figure=timeline_figure(timeline, uirevision=sid, flags=flags, notes=notes),
+                            figure=presence_timeline_figure(ptimeline, uirevision=sid) if ptimeline is not None
+                            else timeline_figure(timeline, uirevision=sid, flags=flags, notes=notes),
                         ),
                     ),
                     card(
                         "Whole session",
                         html.P("Share of all student-intervals, with counts", className="caption"),
                         dcc.Graph(
-                            id=ids.REVIEW_DISTRIBUTION, config=GRAPH_CONFIG, figure=distribution_figure(timeline)
+                            id=ids.REVIEW_DISTRIBUTION, config=GRAPH_CONFIG,
+                            figure=empty_figure("Presence mode: no emotion was inferred") if presence_mode
+                            else distribution_figure(timeline),
                         ),
                         download_bar(),
                     ),

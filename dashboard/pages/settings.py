@@ -26,6 +26,7 @@ from dashboard.access import current_viewer
 from dashboard.components import card
 from dashboard.data import read_session, write_session
 from dashboard.formatting import fmt_time
+from dashboard.privacy_settings import privacy_cards
 from dashboard.rules import (
     HYSTERESIS_HELP,
     HYSTERESIS_TITLE,
@@ -38,9 +39,11 @@ from dashboard.rules import (
 from db.settings import (
     AnalysisSettings,
     FlagSettings,
+    PrivacySettings,
     SettingsError,
     load_analysis_settings,
     load_flag_settings,
+    load_privacy_settings,
     save_analysis_settings,
     save_flag_settings,
 )
@@ -196,6 +199,10 @@ def layout(**_query: Any) -> html.Div:
                 )
                 settings = FlagSettings()
             try:
+                privacy, privacy_problem = load_privacy_settings(s), None
+            except SettingsError as exc:
+                privacy, privacy_problem = PrivacySettings(), f"The stored settings are not valid ({exc})."
+            try:
                 analysis = load_analysis_settings(s)
             except SettingsError as exc:
                 analysis_problem = f"The stored analysis settings are not valid ({exc}); the defaults are shown."
@@ -207,6 +214,7 @@ def layout(**_query: Any) -> html.Div:
         [
             html.H1("Settings"),
             html.Div(_analysis_card(analysis, analysis_problem), className="settings-grid analysis"),
+            privacy_cards(privacy, privacy_problem),
             html.H2("Attention flags", className="section-title"),
             html.P(
                 "Attention flags point you to a student, or the whole class, when the emotion estimates suggest a "

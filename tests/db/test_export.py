@@ -37,14 +37,14 @@ ROOT = Path(__file__).resolve().parents[2]
 Factory = sessionmaker[OrmSession]
 
 CLASS_LINES = [
-    "session_id,interval_start,interval_end,students_seen,angry,disgust,fear,happy,sad,surprise,neutral",
-    "{id},2026-11-21T10:00:00Z,2026-11-21T10:00:10Z,3,0,0,0,1,1,0,1",
-    "{id},2026-11-21T10:00:10Z,2026-11-21T10:00:20Z,2,1,0,0,1,0,0,0",
-    "{id},2026-11-21T10:00:20Z,2026-11-21T10:00:30Z,2,0,0,1,0,0,1,0",
+    "session_id,interval_start,interval_end,students_seen,angry,disgust,fear,happy,sad,surprise,neutral,mode",
+    "{id},2026-11-21T10:00:00Z,2026-11-21T10:00:10Z,3,0,0,0,1,1,0,1,expressions",
+    "{id},2026-11-21T10:00:10Z,2026-11-21T10:00:20Z,2,1,0,0,1,0,0,0,expressions",
+    "{id},2026-11-21T10:00:20Z,2026-11-21T10:00:30Z,2,0,0,1,0,0,1,0,expressions",
 ]
 STUDENT_HEADER_LINE = (
     "session_id,interval_start,interval_end,student,frames_seen,dominant,"
-    "p_angry,p_disgust,p_fear,p_happy,p_sad,p_surprise,p_neutral"
+    "p_angry,p_disgust,p_fear,p_happy,p_sad,p_surprise,p_neutral,mode"
 )
 
 
@@ -94,7 +94,7 @@ def test_student_csv(Session: Factory, seeded: Seeded) -> None:
     ]
     assert body[0] == [str(seeded.maths), "2026-11-21T10:00:00Z", "2026-11-21T10:00:10Z", "Seat 1", "18", "neutral"] + [
         "0.0500"
-    ] * 6 + ["0.7000"]
+    ] * 6 + ["0.7000", "expressions"]
     assert all(r[0] == str(seeded.maths) and len(r) == len(STUDENT_HEADER) for r in body)
 
 

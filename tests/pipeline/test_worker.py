@@ -112,7 +112,7 @@ def test_video_to_database_to_csv(class_video: Path, tmp_path: Path) -> None:
     r = run_cli("db", "export", "--session", str(cs.id), "--out", str(out), "--db", url)
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    assert list(rows[0]) == ["session_id", "interval_start", "interval_end", "students_seen", *EMOTIONS]
+    assert list(rows[0]) == ["session_id", "interval_start", "interval_end", "students_seen", *EMOTIONS, "mode"]
     assert [int(row["students_seen"]) for row in rows] == [i.students_seen for i in intervals]
     assert [int(row["happy"]) for row in rows] == [i.n_happy for i in intervals]
     per = tmp_path / "students.csv"
