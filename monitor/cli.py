@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     preview = sub.add_parser("preview", help="save one annotated frame (tiles, names, faces) to check the setup")
     preview_arguments(preview)
+    from monitor.analyse import add_arguments as analyse_arguments
+
+    analyse = sub.add_parser("analyse", help="analyse image files as the worker analyses a frame; stores nothing")
+    analyse_arguments(analyse)
     replay = sub.add_parser("replay", help="write intervals saved while the database was unreachable")
     replay.add_argument("file", type=Path, help="the spool file the worker named when it shut down")
     replay.add_argument("--db", help="database URL (default: SQLite in the user data folder; or DATABASE_URL)")
@@ -124,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "replay":
         return replay(args.file, args.db)
+    if args.command == "analyse":
+        from monitor.analyse import run_analyse
+
+        return run_analyse(args)
     if args.command == "preview":
         from monitor.preview import run_preview
 

@@ -23,6 +23,7 @@ class GalleryView:
     faces: FaceDetections  # in the video tiles only
     face_students: list[str | None]  # per face: its tile's student (None: off the tiles, or a second face)
     presence: dict[str, str]  # student -> "camera_off" or "face_not_visible"
+    face_tiles: list[str | None] = field(default_factory=list)  # per face: its tile's position label (``Tile R-C``)
 
     def student(self, i: int) -> str:
         """Tile ``i``'s student: the resolved name, else the tile's position label (``Tile R-C``)."""
@@ -58,4 +59,4 @@ class GalleryAnalyser:
             if r.camera_off or r.tile.label not in with_face
         }
         face_students = [student_of[t] if t is not None else None for t in tile_of_face]
-        return GalleryView(readings, names, faces, face_students, presence)
+        return GalleryView(readings, names, faces, face_students, presence, list(tile_of_face))
