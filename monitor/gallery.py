@@ -43,6 +43,8 @@ _MIN_COLOUR_SHARE = 0.01  # a background colour fills at least this share of the
 _MIN_EDGE_SHARE = 0.5  # or at least this share of the image's outermost pixels (a gallery without chrome)
 _LUMA_TOL = 8  # tolerance on the luma of a background pixel (a screen capture is exact; JPEG or video is not)
 _EXACT_LUMA_TOL = 4  # then this, below the 8 levels between the dark gallery and its tiles' flat surfaces
+_GUTTER_LEVELS = 48  # a blurred gutter line stays this close to the background's luma on most of its length
+_GUTTER_SHARE = 0.4  # and this much closer than the tile's typical line
 _CHANNEL_TOL = 40  # and on each of its channels: compression smears the tiles' colour into thin gaps
 _DISTINCT_COLOURS = 8  # candidate colours closer than this on every channel are one background
 _LUMA_WEIGHTS = np.array([0.114, 0.587, 0.299])  # BGR, as cv2.COLOR_BGR2GRAY
@@ -169,7 +171,7 @@ def find_grid(image: Image) -> GalleryGrid | None:
         for luma_tol in (_LUMA_TOL, _EXACT_LUMA_TOL):
             grid = _grid_for_gap_mask(_gap_mask(image, gray, colour, luma_tol), factor)
             if grid is not None:
-                return grid
+                return _split_blurred(gray, float(np.dot(colour, _LUMA_WEIGHTS)), grid) if len(grid.tiles) == 1 else grid
     return None
 
 
@@ -566,3 +568,62 @@ def _is_lone_tile(gap: Image, box: npt.NDArray[np.int32], others: npt.NDArray[np
     interior = gap[rect.y + inset : rect.y + rect.h - inset, rect.x + inset : rect.x + rect.w - inset]
     lines = (cv2.reduce(interior, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F).max() for axis in (0, 1))
     return max(float(v) for v in lines) < _MAX_LINE_BACKGROUND * 255
+
+
+def _split_blurred(gray: Image, luma: float, grid: GalleryGrid) -> GalleryGrid:
+    """A lone tile that is really a gallery whose gutters were blurred away (an upscaled or re-encoded capture):
+    split it where evenly spaced lines across it stay close to the background, else keep it.
+
+    A gutter line is a column (row) whose pixels are nearly all near the background's luma (``_GUTTER_LEVELS``)
+    while the typical line of the tile is far from it; the tile splits into ``c`` columns only if a gutter lies at
+    every ``k / c`` of its width (the largest such ``c`` wins), and likewise into rows; the tiles must keep a video
+    tile's shape.
+    """
+    (tile,) = grid.tiles
+    sub = np.abs(gray[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w].astype(np.float32) - luma)
+    cols = _split_lines(np.percentile(sub, 80, axis=0))
+    rows = _split_lines(np.percentile(sub, 80, axis=1))
+    if len(cols) == 1 and len(rows) == 1:
+        return grid
+    edges_x = [(tile.x + a, tile.x + b) for a, b in cols]
+    edges_y = [(tile.y + a, tile.y + b) for a, b in rows]
+    tile_w = min(b - a for a, b in edges_x)
+    tile_h = min(b - a for a, b in edges_y)
+    if tile_w < _MIN_TILE_W or tile_h < _MIN_TILE_H or not _MIN_ASPECT <= tile_w / tile_h <= _MAX_ASPECT:
+        return grid
+    if len(rows) > MAX_GRID_SIDE or len(cols) > MAX_GRID_SIDE:
+        return grid
+    tiles = tuple(
+        Tile(row=i + 1, col=j + 1, x=x0, y=y0, w=tile_w, h=tile_h)
+        for i, (y0, _) in enumerate(edges_y)
+        for j, (x0, _) in enumerate(edges_x)
+    )
+    return GalleryGrid(tiles=tiles, rows=len(rows), cols=len(cols))
+
+
+def _split_lines(profile: npt.NDArray[np.floating]) -> list[tuple[int, int]]:
+    """The spans between gutters along one axis of a tile (``profile``: a line's typical distance from the
+    background's luma), for the most pieces ``n <= MAX_GRID_SIDE`` with a gutter at every ``k / n``; one span
+    (the whole) when there is none."""
+    size = len(profile)
+    typical = float(np.median(profile))
+    gutter = (profile <= _GUTTER_LEVELS) & (profile <= _GUTTER_SHARE * typical)
+    for n in range(MAX_GRID_SIDE, 1, -1):
+        reach = max(2, size // (n * 25))
+        cuts: list[tuple[int, int]] = []
+        for k in range(1, n):
+            centre = round(k * size / n)
+            window = np.flatnonzero(gutter[max(0, centre - reach) : centre + reach + 1])
+            if window.size == 0:
+                break
+            lo = hi = max(0, centre - reach) + int(window[len(window) // 2])
+            while lo > 0 and gutter[lo - 1]:
+                lo -= 1
+            while hi + 1 < size and gutter[hi + 1]:
+                hi += 1
+            cuts.append((lo, hi + 1))
+        else:
+            starts = [0] + [b for _, b in cuts]
+            stops = [a for a, _ in cuts] + [size]
+            return list(zip(starts, stops, strict=True))
+    return [(0, size)]
