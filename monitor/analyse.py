@@ -102,6 +102,7 @@ class FrameAnalyser:
         name_match: float = 80.0,
         seat_match: float = 1.0,
         seat_min_hits: int = 2,
+        name_confirm: int = 2,
     ) -> None:
         self.detector = detector
         self.classifier = classifier
@@ -112,13 +113,15 @@ class FrameAnalyser:
         self.name_match = name_match
         self.seat_match = seat_match
         self.seat_min_hits = seat_min_hits
+        self.name_confirm = name_confirm
         self.reset()
 
     def reset(self) -> None:
         """Forget everything learnt from earlier frames (another source); the detector and model stay loaded."""
         self.layout = self.requested
         self.seats = SeatAssigner(seat_match=self.seat_match, min_hits=self.seat_min_hits)
-        self.gallery = GalleryAnalyser(self.detector, self.tile_px, NameBook(self.roster, self.name_match))
+        book = NameBook(self.roster, self.name_match, self.name_confirm)
+        self.gallery = GalleryAnalyser(self.detector, self.tile_px, book)
 
     def analyse(self, frame: Frame) -> FrameResult:
         grid = find_grid(frame.image) if self.layout != "room" else None  # once per frame: windows get resized
@@ -223,7 +226,7 @@ def run_analyse(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     analyser = FrameAnalyser(detector, classifier, cfg.analysis.layout, tile_px=det.gallery_tile_px, roster=roster,
                              name_match=cfg.analysis.name_match, seat_match=cfg.analysis.seat_match,
-                             seat_min_hits=1)  # one image: a face is a seat at once (a video waits for a 2nd look)
+                             seat_min_hits=1, name_confirm=1)  # one image: no second look to wait for
     out = None
     if args.json == "-":
         out = sys.stdout

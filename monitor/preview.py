@@ -72,7 +72,8 @@ def annotate(image: Image, detector_kind: str | None = None, roster_path: Path |
         faces = detector.detect(Frame(image, 0.0, 0))
         summary = f"no gallery found; {len(faces)} face(s)"
     else:
-        book = NameBook(Roster.load(roster_path) if roster_path is not None else None, cfg.analysis.name_match)
+        book = NameBook(Roster.load(roster_path) if roster_path is not None else None, cfg.analysis.name_match,
+                        confirm=1)  # one frame: a name read is the tile's name
         view = GalleryAnalyser(detector, det.gallery_tile_px, book).analyse(Frame(image, 0.0, 0), grid)
         faces = view.faces
         for i, r in enumerate(view.readings):
