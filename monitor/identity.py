@@ -316,12 +316,12 @@ class NameBook:
                 taken.add(prev.student)
             elif names[i] is not None:
                 self.pending.add(i)
-        for i in range(n):
+        for i, name in enumerate(names):
             old = self._tiles.get(where[i])
-            streak_key, streak = (old.streak_key, old.streak) if old is not None and names[i] is not None and \
-                self._match(names[i]) is None else (None, 0)
-            self._tiles[where[i]] = _TileHistory(out[i], widths[i] if widths[i] is not None else
-                                                 (old.label_w if old else None), streak_key, streak)
+            stranger = old is not None and name is not None and self._match(name) is None
+            streak_key, streak = (old.streak_key, old.streak) if old is not None and stranger else (None, 0)
+            label_w = widths[i] if widths[i] is not None else old.label_w if old is not None else None
+            self._tiles[where[i]] = _TileHistory(out[i], label_w, streak_key, streak)
         return out
 
 
