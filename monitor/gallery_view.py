@@ -48,7 +48,7 @@ class GalleryAnalyser:
         readings = self.reader.read(frame.image, grid)
         names = self.book.resolve(
             [r.name for r in readings], [r.tile.label for r in readings],
-            [r.label_box[2] if r.label_box is not None else None for r in readings],
+            [r.label_box[2] if r.label_box is not None else None for r in readings], [r.settled for r in readings],
         )
         off = {r.tile.label for r in readings if r.camera_off}
         video = [(t.x, t.y, t.w, t.h) for t in grid.tiles if t.label not in off]

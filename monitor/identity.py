@@ -266,10 +266,12 @@ class NameBook:
         names: Sequence[str | None],
         tiles: Sequence[str] | None = None,
         label_widths: Sequence[int | None] | None = None,
+        settled: Sequence[bool] | None = None,
     ) -> list[str | None]:
         """The student on each tile of one frame (``names``: the text read there, ``None`` unreadable). ``tiles``
         are the tiles' positions (``Tile R-C``) and ``label_widths`` the widths of their labels in px, to tell a
-        tile that still shows the same label; without them each index is its own position."""
+        tile that still shows the same label; without them each index is its own position. ``settled[i]`` False
+        (the reader has read that label once only) keeps a stranger's read from counting towards a new student."""
         n = len(names)
         where = list(tiles) if tiles is not None else [f"#{i}" for i in range(n)]
         widths = list(label_widths) if label_widths is not None else [None] * n
@@ -290,6 +292,8 @@ class NameBook:
                     _resembles(key, normalise_name(prev.student)):
                 continue  # the tile's own student, misread: never a new student, however often
             streak = prev.streak + 1 if prev is not None and prev.streak_key == key else 1
+            if settled is not None and not settled[i] and self.confirm > 1:  # one image (confirm 1): no 2nd look
+                streak = min(streak, self.confirm - 1)
             if streak >= self.confirm:
                 new_here[i] = name
             self._tiles[where[i]] = _TileHistory(prev.student if prev else None, widths[i], key, streak)

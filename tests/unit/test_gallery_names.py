@@ -98,7 +98,8 @@ def test_a_tile_whose_name_cannot_be_read_falls_back_to_its_position(faces: list
 @pytest.mark.parametrize(
     ("text", "name"),
     [("Ava Thompson", "Ava Thompson"), ("  Ava   Thompson |", "Ava Thompson"), ("Room ll", "Room 11"),
-     ("Bill", "Bill"), ("— ~", None), ("", None), ("Finn O'Brien.", "Finn O'Brien")],
+     ("Bill", "Bill"), ("— ~", None), ("", None), ("Finn O'Brien.", "Finn O'Brien"),
+     ("Student O1", "Student 01"), ("Student 1O", "Student 10"), ("Olivia Oo", "Olivia Oo"), ("Bob O", "Bob O")],
 )
 def test_ocr_text_is_cleaned_into_a_display_name(text: str, name: str | None) -> None:
     assert clean_name(text) == name
@@ -116,9 +117,17 @@ def test_new_labels_are_read_in_one_call_and_known_labels_cost_none(faces: list[
     image2, truth2 = compose_gallery(25, width=1920, height=1080, faces=faces, names=order, font="dejavu-sans",
                                      speaker=7)
     _, readings = read(image2, reader)
-    # the same labels over other backgrounds (the label box is translucent): answered from the cache, bar the odd one
-    # whose crop came out differently, read in one more call
-    assert reader.stats.cache_hits >= 23 and reader.stats.calls <= 2, reader.stats
+    # the same labels over other backgrounds (the label box is translucent): each is looked at once more, to settle
+    # its text (a codec's first frames read worst), all in one call
+    assert reader.stats.calls == 2, reader.stats
+    assert exact_share(readings, truth2) >= 0.9
+    order = list(np.random.default_rng(4).permutation(CLASS[:25]))
+    image2, truth2 = compose_gallery(25, width=1920, height=1080, faces=faces, names=order, font="dejavu-sans",
+                                     speaker=3)
+    hits = reader.stats.cache_hits
+    _, readings = read(image2, reader)
+    # settled: answered from the cache, bar the few labels whose two reads disagreed, looked at in one more call
+    assert reader.stats.cache_hits - hits >= 20 and reader.stats.calls <= 3, reader.stats
     assert exact_share(readings, truth2) >= 0.9
     image3, _ = compose_gallery(27, width=1920, height=1080, faces=faces, names=CLASS[:27], font="dejavu-sans")
     calls = reader.stats.calls
