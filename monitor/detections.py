@@ -232,7 +232,10 @@ class MtcnnDetector:
             kept = [r for r in found if float(r.get("confidence", 0.0)) >= self.min_confidence]
             boxes += _to_frame([[float(v) for v in r["box"]] for r in kept], region, size)
             scores += [float(r["confidence"]) for r in kept]
-        faces = FaceDetections.from_boxes(boxes, scores, frame_shape=frame.image.shape, min_face_px=self.min_face_px)
+        # A small gallery's tiles hold small faces (a 7x7 gallery in a 640x400 window: 50-px tiles): a face a
+        # quarter of its tile's height is a participant, whatever ``min_face_px`` says about a room.
+        min_face = min(self.min_face_px, max(12, min(h for _, _, _, h in regions) // 4))
+        faces = FaceDetections.from_boxes(boxes, scores, frame_shape=frame.image.shape, min_face_px=min_face)
         return faces.without_nested()
 
 
