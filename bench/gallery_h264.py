@@ -106,10 +106,11 @@ def run_class(n: int, width: int, height: int, theme: str, seconds: int, phase: 
             k += 1
         seconds_spent = time.perf_counter() - t0
     invented = sorted(students - people)
+    missing = sorted(people - students)
     if misses:
         print("  misses (frame, truth, read):", misses[:40])
     return (f"{n:>3} tiles {width}x{height} {theme:<5}: students {len(students)} for {len(people)} people "
-            f"(invented {invented or 'none'}), names matched {100 * matched / max(1, tiles):.1f}%, face tiles "
+            f"(invented {invented or 'none'}; never a student {missing or 'none'}), names matched {100 * matched / max(1, tiles):.1f}%, face tiles "
             f"covered {100 * covered / max(1, face_tiles):.1f}% ({seconds_spent:.0f} s)")
 
 

@@ -45,6 +45,7 @@ _BLOCK = 8  # px at that height: about one letter
 _WIDTH_SLACK = 3  # px at that height: a label's crop may come out this much wider or narrower on another frame
 _SCALE_SLACK = 0.15  # or this share of its width, when the text box came out a pixel taller or shorter
 _SAME_LABEL = 24.0  # levels: the largest mean difference of a letter-wide block between two looks at one label
+_CLEARLY_NEARER = 0.7  # a near copy goes to the nearest label read only when it is this much nearer than the next
 _MAX_LOOKS = 4  # a label is read again (on new pixels) until two reads agree, at most this many times
 _MIN_CONF = 30.0  # Tesseract's mean word confidence below which a read is no read
 _FLAT_TOL = 6  # levels: a camera-off tile is flat to within this, video is not
@@ -213,6 +214,7 @@ class NameReader:
             return self._aliases[key], True
         width = signature.shape[1]
         # a text box a pixel taller or shorter scales the whole signature: compare those at the query's width
+        near: list[tuple[float, bytes]] = []
         for w in sorted(self._by_width, key=lambda w: abs(w - width)):
             if abs(w - width) > max(_WIDTH_SLACK, _SCALE_SLACK * width):
                 break
@@ -220,11 +222,17 @@ class NameReader:
                 if abs(w - width) > _WIDTH_SLACK:
                     known = np.asarray(cv2.resize(known, (width, _HASH_HEIGHT), interpolation=cv2.INTER_AREA),
                                        dtype=np.float32)
-                if _label_difference(signature, known) <= _SAME_LABEL:
-                    if len(self._aliases) >= self.max_cache:
-                        self._aliases.clear()
-                    self._aliases[key] = known_key
-                    return known_key, True
+                difference = _label_difference(signature, known)
+                if difference <= _SAME_LABEL:
+                    near.append((difference, known_key))
+        near.sort(key=lambda n: n[0])
+        # The nearest label read, not the first within reach: a codec's blur brings "Student 03" within reach of
+        # "Student 08", and a label as near to two read labels is read itself rather than guessed.
+        if near and (len(near) == 1 or near[0][0] <= _CLEARLY_NEARER * near[1][0] or near[0][1] == near[1][1]):
+            if len(self._aliases) >= self.max_cache:
+                self._aliases.clear()
+            self._aliases[key] = near[0][1]
+            return near[0][1], True
         return key, False
 
     def _ocr(self, crops: list[Image]) -> list[str | None]:
