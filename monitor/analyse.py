@@ -85,7 +85,8 @@ class FrameResult:
 
 
 class FrameAnalyser:
-    """Runs one frame through the worker's path; keeps the per-source state between frames.
+    """Runs one frame through the worker's path; keeps the per-source state between frames. Without a
+    ``classifier`` (``monitor preview``) faces are found and attributed but not classified.
 
     ``layout="auto"`` is resolved on the first frame (a grid found: gallery, else room) and then kept, as the worker
     does for a session; ``reset`` starts over for an unrelated image.
@@ -94,7 +95,7 @@ class FrameAnalyser:
     def __init__(
         self,
         detector: FaceDetector,
-        classifier: Classifier,
+        classifier: Classifier | None,
         layout: Layout = "auto",
         *,
         tile_px: int = 112,
@@ -136,7 +137,8 @@ class FrameAnalyser:
             view = None
             faces = self.detector.detect(frame)
             students, presence = self.seats.assign(faces), {}
-        preds = classify(frame, faces, self.classifier)
+        # no classifier: ``monitor preview`` checks tiles, names and faces, and starts in a second without TensorFlow
+        preds = classify(frame, faces, self.classifier) if self.classifier is not None else EmotionPredictions.empty()
         return FrameResult(self.layout, grid if view is not None else None, view, faces, students, preds, presence)
 
 
