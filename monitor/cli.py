@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     preview = sub.add_parser("preview", help="save one annotated frame (tiles, names, faces) to check the setup")
     preview_arguments(preview)
+    from monitor.analyse import add_arguments as analyse_arguments
+
+    analyse = sub.add_parser("analyse", help="analyse image files as the worker analyses a frame; stores nothing")
+    analyse_arguments(analyse)
     replay = sub.add_parser("replay", help="write intervals saved while the database was unreachable")
     replay.add_argument("file", type=Path, nargs="?", help="a journal or spool file the worker named when it stopped")
     replay.add_argument("--pending", action="store_true",
@@ -190,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "replay":
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
         return replay(args.file, args.db, args.pending)
+    if args.command == "analyse":
+        from monitor.analyse import run_analyse
+
+        return run_analyse(args)
     if args.command == "preview":
         from monitor.preview import run_preview
 

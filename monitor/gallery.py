@@ -42,6 +42,9 @@ _MAX_CANDIDATES = 3  # background colours tried, most common first
 _MIN_COLOUR_SHARE = 0.01  # a background colour fills at least this share of the image (margins and gaps)
 _MIN_EDGE_SHARE = 0.5  # or at least this share of the image's outermost pixels (a gallery without chrome)
 _LUMA_TOL = 8  # tolerance on the luma of a background pixel (a screen capture is exact; JPEG or video is not)
+_EXACT_LUMA_TOL = 4  # then this, below the 8 levels between the dark gallery and its tiles' flat surfaces
+_GUTTER_LEVELS = 48  # a blurred gutter line stays this close to the background's luma on most of its length
+_GUTTER_SHARE = 0.4  # and this much closer than the tile's typical line
 _CHANNEL_TOL = 40  # and on each of its channels: compression smears the tiles' colour into thin gaps
 _DISTINCT_COLOURS = 8  # candidate colours closer than this on every channel are one background
 _LUMA_WEIGHTS = np.array([0.114, 0.587, 0.299])  # BGR, as cv2.COLOR_BGR2GRAY
@@ -162,20 +165,24 @@ def find_grid(image: Image) -> GalleryGrid | None:
         strided = _gap_mask(image[::_PRECHECK_ROW_STEP], gray[::_PRECHECK_ROW_STEP], colour)
         if float(cv2.reduce(strided, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).max()) < _MIN_BACKGROUND_LINE * 255:
             continue
-        grid = _grid_for_gap_mask(_gap_mask(image, gray, colour), factor)
-        if grid is not None:
-            return grid
+        # The tolerance a compressed capture needs first; then the exact colour, for a lossless capture whose
+        # tiles hold surfaces within a few levels of the background: Zoom paints the bars of a pillarboxed 4:3
+        # tile 8 levels lighter than the dark gallery (34 against 26), and those would read as gaps.
+        for luma_tol in (_LUMA_TOL, _EXACT_LUMA_TOL):
+            grid = _grid_for_gap_mask(_gap_mask(image, gray, colour, luma_tol), factor)
+            if grid is not None:
+                return _split_blurred(gray, float(np.dot(colour, _LUMA_WEIGHTS)), grid) if len(grid.tiles) == 1 else grid
     return None
 
 
-def _gap_mask(image: Image, gray: Image, colour: npt.NDArray[np.int32]) -> Image:
+def _gap_mask(image: Image, gray: Image, colour: npt.NDArray[np.int32], luma_tol: float = _LUMA_TOL) -> Image:
     """255 where a pixel has the background colour: its luma within a few levels, each channel roughly.
 
     A screen capture is exact, but a compressed one (JPEG, video) is not: luma stays within a few levels while
     4:2:0 chroma smears the tiles' colour into thin gaps, and a gap line that breaks merges two tiles.
     """
     luma = float(np.dot(colour, _LUMA_WEIGHTS))
-    near_luma = cv2.inRange(gray, max(0.0, luma - _LUMA_TOL), min(255.0, luma + _LUMA_TOL))
+    near_luma = cv2.inRange(gray, max(0.0, luma - luma_tol), min(255.0, luma + luma_tol))
     near_colour = cv2.inRange(image, np.clip(colour - _CHANNEL_TOL, 0, 255), np.clip(colour + _CHANNEL_TOL, 0, 255))
     return np.asarray(cv2.bitwise_and(near_luma, near_colour), dtype=np.uint8)
 
@@ -331,20 +338,34 @@ def _lattice_rows(rects: list[_Rect], factor: int, gap: Image) -> list[list[_Rec
 
     # Each row from its first tile's centre, ``count`` tiles long; a missing tile's cell must hold some content.
     layout = [(row, y, found or [], origin, cols) for row, y, found in zip(body, row_ys[:-1], body_slots, strict=True)]
-    layout.append(
-        (last, row_ys[-1], [(h - first) // 2 for h in halves], origin + first * pitch / 2, (end - first) // 2 + 1)
-    )
+    last_slots = slots(last, origin) if body and len(last) < cols and all(h % 2 == 0 for h in halves) else None
+    if last_slots is not None and all(
+        _content_share(gap, _Rect(round(origin + k * pitch - tile_w / 2), round(row_ys[-1] - tile_h / 2),
+                                  int(tile_w), int(tile_h))) >= _MAX_EMPTY_CONTENT
+        for k in range(cols)
+    ):
+        # Zoom leaves only background beside a partly filled last row: content in every column means the row is
+        # full and its other tiles were missed (merged with the toolbar below, a speaker's border).
+        layout.append((last, row_ys[-1], last_slots, origin, cols))
+    else:
+        layout.append(
+            (last, row_ys[-1], [(h - first) // 2 for h in halves], origin + first * pitch / 2, (end - first) // 2 + 1)
+        )
     filled: list[list[_Rect]] = []
+    unframed = 0  # holes without a gap all round them
     for row, y, found, start, count in layout:
         by_slot = dict(zip(found, row, strict=True))
         for k in set(range(count)) - set(by_slot):
             cell = _Rect(round(start + k * pitch - tile_w / 2), round(y - tile_h / 2), int(tile_w), int(tile_h))
             if not _has_content(gap, cell):
                 return None
+            unframed += not _is_framed(gap, cell, max(2, min(round(pitch - tile_w), int(tile_h) // 8)))
             by_slot[k] = cell
         filled.append([by_slot[k] for k in range(count)])
-    holes = sum(len(row) for row in filled) - len(rects)
-    return filled if holes <= len(rects) // 3 else None
+    # A hole framed by the gap lines on all four sides is a tile whose inside blends into the background (the bars
+    # of a pillarboxed 4:3 tile, a camera-off tile, a speaker's border): the lattice's own evidence. Only holes
+    # without that frame are limited, to a third as many as the tiles found.
+    return filled if unframed <= len(rects) // 3 else None
 
 
 def _pitch(steps: list[float], size: float, tol: Callable[[float], float], holes: bool) -> float | None:
@@ -371,6 +392,17 @@ def _has_content(gap: Image, cell: _Rect) -> bool:
     height, width = gap.shape
     inside = cell.x >= 0 and cell.y >= 0 and cell.x + cell.w <= width and cell.y + cell.h <= height
     return inside and _content_share(gap, cell) >= _MIN_HOLE_CONTENT
+
+
+def _is_framed(gap: Image, cell: _Rect, reach: int) -> bool:
+    """Whether some ring around a lattice cell, up to ``reach`` px outside it (the gap's width: the cell is placed
+    from the pitch at analysis scale, a few px off), is background: the cell is edged by gap lines."""
+    box = np.array([(cell.x, cell.y, cell.w, cell.h)], dtype=np.int64)
+    height, width = gap.shape
+    if cell.x < reach or cell.y < reach or cell.x + cell.w + reach > width or cell.y + cell.h + reach > height:
+        return False
+    ring = max(_outline_share(gap, box + np.array([-d, -d, 2 * d, 2 * d])) for d in range(1, reach + 1))
+    return ring >= _MIN_OUTER_RING_GAP
 
 
 def _refine_row(gap: Image, row: list[_Rect], factor: int) -> list[_Rect]:
@@ -536,3 +568,62 @@ def _is_lone_tile(gap: Image, box: npt.NDArray[np.int32], others: npt.NDArray[np
     interior = gap[rect.y + inset : rect.y + rect.h - inset, rect.x + inset : rect.x + rect.w - inset]
     lines = (cv2.reduce(interior, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F).max() for axis in (0, 1))
     return max(float(v) for v in lines) < _MAX_LINE_BACKGROUND * 255
+
+
+def _split_blurred(gray: Image, luma: float, grid: GalleryGrid) -> GalleryGrid:
+    """A lone tile that is really a gallery whose gutters were blurred away (an upscaled or re-encoded capture):
+    split it where evenly spaced lines across it stay close to the background, else keep it.
+
+    A gutter line is a column (row) whose pixels are nearly all near the background's luma (``_GUTTER_LEVELS``)
+    while the typical line of the tile is far from it; the tile splits into ``c`` columns only if a gutter lies at
+    every ``k / c`` of its width (the largest such ``c`` wins), and likewise into rows; the tiles must keep a video
+    tile's shape.
+    """
+    (tile,) = grid.tiles
+    sub = np.abs(gray[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w].astype(np.float32) - luma)
+    cols = _split_lines(np.percentile(sub, 80, axis=0))
+    rows = _split_lines(np.percentile(sub, 80, axis=1))
+    if len(cols) == 1 and len(rows) == 1:
+        return grid
+    edges_x = [(tile.x + a, tile.x + b) for a, b in cols]
+    edges_y = [(tile.y + a, tile.y + b) for a, b in rows]
+    tile_w = min(b - a for a, b in edges_x)
+    tile_h = min(b - a for a, b in edges_y)
+    if tile_w < _MIN_TILE_W or tile_h < _MIN_TILE_H or not _MIN_ASPECT <= tile_w / tile_h <= _MAX_ASPECT:
+        return grid
+    if len(rows) > MAX_GRID_SIDE or len(cols) > MAX_GRID_SIDE:
+        return grid
+    tiles = tuple(
+        Tile(row=i + 1, col=j + 1, x=x0, y=y0, w=tile_w, h=tile_h)
+        for i, (y0, _) in enumerate(edges_y)
+        for j, (x0, _) in enumerate(edges_x)
+    )
+    return GalleryGrid(tiles=tiles, rows=len(rows), cols=len(cols))
+
+
+def _split_lines(profile: npt.NDArray[np.floating]) -> list[tuple[int, int]]:
+    """The spans between gutters along one axis of a tile (``profile``: a line's typical distance from the
+    background's luma), for the most pieces ``n <= MAX_GRID_SIDE`` with a gutter at every ``k / n``; one span
+    (the whole) when there is none."""
+    size = len(profile)
+    typical = float(np.median(profile))
+    gutter = (profile <= _GUTTER_LEVELS) & (profile <= _GUTTER_SHARE * typical)
+    for n in range(MAX_GRID_SIDE, 1, -1):
+        reach = max(2, size // (n * 25))
+        cuts: list[tuple[int, int]] = []
+        for k in range(1, n):
+            centre = round(k * size / n)
+            window = np.flatnonzero(gutter[max(0, centre - reach) : centre + reach + 1])
+            if window.size == 0:
+                break
+            lo = hi = max(0, centre - reach) + int(window[len(window) // 2])
+            while lo > 0 and gutter[lo - 1]:
+                lo -= 1
+            while hi + 1 < size and gutter[hi + 1]:
+                hi += 1
+            cuts.append((lo, hi + 1))
+        else:
+            starts = [0] + [b for _, b in cuts]
+            stops = [a for a, _ in cuts] + [size]
+            return list(zip(starts, stops, strict=True))
+    return [(0, size)]

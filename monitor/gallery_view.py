@@ -23,6 +23,7 @@ class GalleryView:
     faces: FaceDetections  # in the video tiles only
     face_students: list[str | None]  # per face: its tile's student (None: off the tiles, or a second face)
     presence: dict[str, str]  # student -> "camera_off" or "face_not_visible"
+    face_tiles: list[str | None] = field(default_factory=list)  # per face: its tile's position label (``Tile R-C``)
 
     def student(self, i: int) -> str:
         """Tile ``i``'s student: the resolved name, else the tile's position label (``Tile R-C``)."""
@@ -45,17 +46,24 @@ class GalleryAnalyser:
 
     def analyse(self, frame: Frame, grid: GalleryGrid) -> GalleryView:
         readings = self.reader.read(frame.image, grid)
-        names = self.book.resolve([r.name for r in readings])
+        names = self.book.resolve(
+            [r.name for r in readings], [r.tile.label for r in readings],
+            [r.label_box[2] if r.label_box is not None else None for r in readings], [r.settled for r in readings],
+        )
         off = {r.tile.label for r in readings if r.camera_off}
         video = [(t.x, t.y, t.w, t.h) for t in grid.tiles if t.label not in off]
         faces = self.detector.detect_in(frame, video, self.tile_px)
         tile_of_face = self.tiles.assign(faces, grid, skip=off)
-        student_of = {r.tile.label: n or r.fallback for r, n in zip(readings, names, strict=True)}
+        # A tile whose name was read but is no student yet (read once so far) is counted for no one this frame;
+        # ``Tile R-C`` is for a tile whose name was never readable.
+        student_of: dict[str, str | None] = {
+            r.tile.label: None if i in self.book.pending else names[i] or r.fallback for i, r in enumerate(readings)
+        }
         with_face = set(tile_of_face)
         presence = {
-            student_of[r.tile.label]: "camera_off" if r.camera_off else "face_not_visible"
+            student: "camera_off" if r.camera_off else "face_not_visible"
             for r in readings
-            if r.camera_off or r.tile.label not in with_face
+            if (r.camera_off or r.tile.label not in with_face) and (student := student_of[r.tile.label]) is not None
         }
         face_students = [student_of[t] if t is not None else None for t in tile_of_face]
-        return GalleryView(readings, names, faces, face_students, presence)
+        return GalleryView(readings, names, faces, face_students, presence, list(tile_of_face))

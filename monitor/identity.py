@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,21 +141,44 @@ class TileAssigner:
 
 
 _DIGITS = re.compile(r"\d+")
+_MISREAD_SCORE = 60.0  # a stranger's read this like the tile's own student is a misread of that student
+_AS_ZERO = str.maketrans({"o": "0", "O": "0", "Q": "0", "D": "0"})
+_AS_ONE = str.maketrans({"l": "1", "I": "1", "i": "1", "|": "1", "!": "1"})
+_WORD = re.compile(r"[^\W_]+|[|!]+")  # letters and digits between spaces, "_" and punctuation
+_ELLIPSIS = re.compile(r"(\s*(\u2026|\.{2,}))+$")
+
+
+def normalise_name(text: str) -> str:
+    """A display name as names are compared: NFKC, a trailing "…" or "..." dropped (Zoom cuts long names),
+    whitespace collapsed, case folded, and in a word that holds a digit the letters OCR confuses with digits read
+    as those digits ("O7" -> "07", "l5" -> "15"); a word of letters keeps its letters ("Olivia" stays; a student ID
+joined by "_" is a word of its own)."""
+    text = " ".join(_ELLIPSIS.sub("", unicodedata.normalize("NFKC", text)).split())
+    return _WORD.sub(lambda m: _as_number(m.group()), text).casefold()
+
+
+def _as_number(word: str) -> str:
+    return word.translate(_AS_ZERO).translate(_AS_ONE) if any(ch.isdigit() for ch in word) else word
 
 
 def _same_digits(a: str, b: str) -> bool:
-    """Names that carry different numbers ("Ben 2", "Ben 12") are different people, however similar the rest."""
+    """Names that carry different numbers ("Ben 2", "Ben 12") are different people, however similar the rest;
+    numbers are compared as numbers, so a doubled leading zero ("007" for "07") is the same one."""
     da, db = _DIGITS.findall(a), _DIGITS.findall(b)
-    return not (da and db) or da == db
+    return not (da and db) or [int(d) for d in da] == [int(d) for d in db]
 
 
 def best_match(name: str, choices: Sequence[str], cutoff: float) -> tuple[str, float] | None:
-    """The choice most like ``name`` (rapidfuzz's ``WRatio`` on case-folded text) scoring at least ``cutoff``."""
+    """The choice most like ``name`` (rapidfuzz's ``ratio`` on normalised text) scoring at least ``cutoff``."""
     from rapidfuzz import fuzz, process, utils
 
-    folded = [c for c in choices if _same_digits(name, c)]
-    hit = process.extractOne(name, folded, scorer=fuzz.ratio, processor=utils.default_process, score_cutoff=cutoff)
-    return (str(hit[0]), float(hit[1])) if hit is not None else None
+    key = normalise_name(name)
+    folded = {c: normalise_name(c) for c in choices}
+    folded = {c: f for c, f in folded.items() if _same_digits(key, f)}
+    if not folded:
+        return None
+    hit = process.extractOne(key, folded, scorer=fuzz.ratio, processor=utils.default_process, score_cutoff=cutoff)
+    return (str(hit[2]), float(hit[1])) if hit is not None else None
 
 
 @dataclass(frozen=True)
@@ -204,24 +228,47 @@ class RosterError(ValueError):
     """A roster file that cannot be used; the message is one line."""
 
 
-class NameBook:
-    """Gallery identities: a tile's student is the display name read on it, the same student when read a little
-    differently (fuzzy against the names already seen), mapped to the class list when a roster is given.
+@dataclass
+class _TileHistory:
+    """What a tile showed last frame: its student and how wide its label was (a stand-in for the label's pixels)."""
 
-    ``resolve`` takes one frame's names at once, so two tiles of one frame never become one student.
+    student: str | None
+    label_w: int | None
+    streak_key: str | None = None  # the normalised text read there in consecutive frames, not yet a student
+    streak: int = 0
+
+
+class NameBook:
+    """Gallery identities: a student is a person in a tile over time, not whatever OCR returned this frame.
+
+    * A display name becomes a student when the class list (roster) knows it, or when the same normalised text is
+      read on one tile in ``confirm`` consecutive frames; until then that tile's read attaches to nothing new.
+    * A read like a known student's (``normalise_name`` then ``best_match``) is that student; one unlike any (a
+      misread) is the tile's own student of the last frame, if its position and label width are unchanged, else no
+      one this frame. So a reorder moves the student with the name, and a misread never invents a student.
+    * Two tiles of one frame on one student is a read error: the tile that held that student last frame keeps it
+      (else the better match), the other falls back to its own last student or to no one, never ``Name (8)``.
+    * ``resolve`` returns ``None`` for a tile with no student this frame; ``pending`` says which of those had a
+      name read (so a caller does not label them ``Tile R-C``: that is for a tile never readable).
     """
 
-    def __init__(self, roster: Roster | None = None, cutoff: float = 80.0) -> None:
+    def __init__(self, roster: Roster | None = None, cutoff: float = 80.0, confirm: int = 2) -> None:
         self.roster = roster
         self.cutoff = cutoff
+        self.confirm = confirm
         self._known: list[str] = []  # students named so far (roster students or display names as first read)
-        self._memo: dict[str, tuple[str, float]] = {}
+        self._memo: dict[str, tuple[str, float] | None] = {}
+        self._tiles: dict[str, _TileHistory] = {}
+        self.pending: set[int] = set()  # indices of the last resolve's tiles with a name read but no student yet
 
-    def _match(self, display: str) -> tuple[str, float]:
-        """The student for a display name and how sure (100 = exact), memoised: OCR output repeats."""
-        memo = self._memo.get(display)
-        if memo is not None:
-            return memo
+    @property
+    def students(self) -> list[str]:
+        return list(self._known)
+
+    def _match(self, display: str) -> tuple[str, float] | None:
+        """The known or roster student for a display name and how sure (100 = exact); ``None`` for a stranger."""
+        if display in self._memo:
+            return self._memo[display]
         result: tuple[str, float] | None = None
         if self.roster is not None:
             lookup = dict(self.roster.entries)
@@ -229,24 +276,86 @@ class NameBook:
             if hit is not None:
                 result = (lookup[hit[0]], hit[1])
         if result is None:
-            hit = best_match(display, self._known, self.cutoff)
-            result = hit if hit is not None else (display, 100.0)
-        self._memo[display] = result
+            result = best_match(display, self._known, self.cutoff)
+        if result is not None:  # a stranger is not memoised: it may become a student later
+            self._memo[display] = result
         return result
 
-    def resolve(self, names: Sequence[str | None]) -> list[str | None]:
-        """The student for each name of one frame (``None`` stays ``None``); best matches claim a student first,
-        and a tile whose student was claimed by a better match keeps its own display name."""
-        out: list[str | None] = [None] * len(names)
-        candidates = sorted(
-            ((self._match(n), i, n) for i, n in enumerate(names) if n is not None), key=lambda c: -c[0][1]
-        )
+    def resolve(
+        self,
+        names: Sequence[str | None],
+        tiles: Sequence[str] | None = None,
+        label_widths: Sequence[int | None] | None = None,
+        settled: Sequence[bool] | None = None,
+    ) -> list[str | None]:
+        """The student on each tile of one frame (``names``: the text read there, ``None`` unreadable). ``tiles``
+        are the tiles' positions (``Tile R-C``) and ``label_widths`` the widths of their labels in px, to tell a
+        tile that still shows the same label; without them each index is its own position. ``settled[i]`` False
+        (the reader has read that label once only) keeps a stranger's read from counting towards a new student."""
+        n = len(names)
+        where = list(tiles) if tiles is not None else [f"#{i}" for i in range(n)]
+        widths = list(label_widths) if label_widths is not None else [None] * n
+        before = {t: self._tiles.get(t) for t in where}
+        claims: list[tuple[int, float, int, str]] = []  # (held here last frame, score, index, student)
+        new_here: dict[int, str] = {}
+        for i, name in enumerate(names):
+            if name is None:
+                continue
+            hit = self._match(name)
+            if hit is not None:
+                prev = before[where[i]]
+                claims.append((int(prev is not None and prev.student == hit[0]), hit[1], i, hit[0]))
+                continue
+            key = normalise_name(name)
+            prev = before[where[i]]
+            if prev is not None and prev.student is not None and _stable(prev, widths[i]) and \
+                    _resembles(key, normalise_name(prev.student)):
+                continue  # the tile's own student, misread: never a new student, however often
+            streak = prev.streak + 1 if prev is not None and prev.streak_key == key else 1
+            if settled is not None and not settled[i] and self.confirm > 1:  # one image (confirm 1): no 2nd look
+                streak = min(streak, self.confirm - 1)
+            if streak >= self.confirm:
+                new_here[i] = name
+            self._tiles[where[i]] = _TileHistory(prev.student if prev else None, widths[i], key, streak)
+        for i, name in new_here.items():  # confirmed this frame: a student from now on
+            if self._match(name) is None:
+                self._known.append(name)
+                self._memo.pop(name, None)
+            hit = self._match(name)
+            assert hit is not None
+            claims.append((1, 100.0, i, hit[0]))
+        out: list[str | None] = [None] * n
         taken: set[str] = set()
-        for (student, _), i, display in candidates:
-            if student in taken:
-                student = display if display not in taken else f"{display} ({i + 1})"
-            taken.add(student)
-            out[i] = student
-            if student not in self._known:
-                self._known.append(student)
+        for _, _, i, student in sorted(claims, key=lambda c: (-c[0], -c[1], c[2])):
+            if student not in taken:
+                out[i] = student
+                taken.add(student)
+        self.pending = set()
+        for i in range(n):
+            if out[i] is not None:
+                continue
+            prev = before[where[i]]
+            if prev is not None and _stable(prev, widths[i]) and prev.student is not None and prev.student not in taken:
+                out[i] = prev.student  # a misread or an unreadable frame of the tile's own student
+                taken.add(prev.student)
+            elif names[i] is not None:
+                self.pending.add(i)
+        for i, name in enumerate(names):
+            old = self._tiles.get(where[i])
+            stranger = old is not None and name is not None and self._match(name) is None
+            streak_key, streak = (old.streak_key, old.streak) if old is not None and stranger else (None, 0)
+            label_w = widths[i] if widths[i] is not None else old.label_w if old is not None else None
+            self._tiles[where[i]] = _TileHistory(out[i], label_w, streak_key, streak)
         return out
+
+
+def _stable(prev: _TileHistory, label_w: int | None) -> bool:
+    """Whether a tile still shows the label it showed last frame, as far as its width tells."""
+    return label_w is None or prev.label_w is None or abs(label_w - prev.label_w) <= max(4, 0.15 * prev.label_w)
+
+
+def _resembles(read: str, student: str) -> bool:
+    """A read close enough to a tile's own student to be a misread of it (extra or garbled digits included)."""
+    from rapidfuzz import fuzz
+
+    return fuzz.ratio(read, student) >= _MISREAD_SCORE

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import cv2
@@ -44,10 +45,13 @@ _BLOCK = 8  # px at that height: about one letter
 _WIDTH_SLACK = 3  # px at that height: a label's crop may come out this much wider or narrower on another frame
 _SCALE_SLACK = 0.15  # or this share of its width, when the text box came out a pixel taller or shorter
 _SAME_LABEL = 24.0  # levels: the largest mean difference of a letter-wide block between two looks at one label
+_CLEARLY_NEARER = 0.7  # a near copy goes to the nearest label read only when it is this much nearer than the next
+_MAX_LOOKS = 4  # a label is read again (on new pixels) until two reads agree, at most this many times
 _MIN_CONF = 30.0  # Tesseract's mean word confidence below which a read is no read
 _FLAT_TOL = 6  # levels: a camera-off tile is flat to within this, video is not
 _FLAT_SHARE = 0.72  # share of the tile (label strip excluded) that is flat on a camera-off tile
-_NUMBERLIKE = re.compile(r"(?=.*\d)[\dlI|]+|[lI|]{2,}")
+_NUMBERLIKE = re.compile(r"(?=.*\d)[\dlI|Oo]+|[lI|]{2,}")
+_ZEROS = re.compile(r"[Oo]")
 _ONES = re.compile(r"[lI|]")
 _ALLOWED = re.compile(r"[^\w .'\-()&@+]", re.UNICODE)
 
@@ -60,6 +64,7 @@ class TileReading:
     name: str | None
     camera_off: bool
     label_box: tuple[int, int, int, int] | None = None  # where the label text was found, image pixels
+    settled: bool = True  # False while the label has been read once only (its text may still change)
 
     @property
     def fallback(self) -> str:
@@ -79,11 +84,12 @@ class OcrStats:
 def clean_name(text: str) -> str | None:
     """Tesseract's text as a display name: one line, stray symbols dropped, ``None`` without a letter or digit.
 
-    A word after the first of digits among which Tesseract saw an ``l`` or ``I`` ("Ava ll", "Room I2") is a number: small sans
-    labels draw 1 and l alike.
+    A word after the first of digits among which Tesseract saw an ``l``, ``I`` or ``O`` ("Ava ll", "Room I2",
+    "Student O1") is a number: small sans labels draw 1 and l, 0 and O alike.
     """
     text = _ALLOWED.sub("", " ".join(text.split())).strip(" .-'")
-    words = [_ONES.sub("1", w) if k and _NUMBERLIKE.fullmatch(w) else w for k, w in enumerate(text.split(" "))]
+    words = [_ZEROS.sub("0", _ONES.sub("1", w)) if k and _NUMBERLIKE.fullmatch(w) else w
+             for k, w in enumerate(text.split(" "))]
     text = " ".join(words)
     return text if any(ch.isalnum() for ch in text) else None
 
@@ -148,11 +154,12 @@ class NameReader:
         self._cache: dict[bytes, str | None] = {}  # labels read by Tesseract, by the exact key of what was read
         self._aliases: dict[bytes, bytes] = {}  # a near-identical label seen since (noise, a reorder) -> its read key
         self._by_width: dict[int, list[tuple[Signature, bytes]]] = {}
+        self._votes: dict[bytes, Counter[str | None]] = {}  # each label's reads so far, by its read key
         self.stats = OcrStats()
 
     def read(self, image: Image, grid: GalleryGrid) -> list[TileReading]:
         """A ``TileReading`` per tile of ``grid``, in its order."""
-        pending: dict[bytes, tuple[Image, Signature]] = {}
+        pending: dict[bytes, tuple[Image, Signature, bool]] = {}  # key -> crop, signature, a label not seen before
         found: list[tuple[Tile, bool, tuple[int, int, int, int] | None, bytes | None]] = []
         for tile in grid.tiles:
             box = find_label(image, tile)
@@ -161,24 +168,37 @@ class NameReader:
                 crop = _ocr_crop(image, box)
                 signature = _signature(crop)
                 key, known = self._lookup(signature)
-                if known:
-                    self.stats.cache_hits += 1
+                if not known:
+                    pending.setdefault(key, (crop, signature, True))
+                elif not self._settled(key) and _exact_key(signature) != key:
+                    pending.setdefault(key, (crop, signature, False))  # another look at a label read only once
                 else:
-                    pending.setdefault(key, (crop, signature))
+                    self.stats.cache_hits += 1
             found.append((tile, is_camera_off(image, tile), box, key))
         if pending:
-            texts = self._ocr([crop for crop, _ in pending.values()])
-            if len(self._cache) + len(pending) > self.max_cache:
+            texts = self._ocr([crop for crop, _, _ in pending.values()])
+            if len(self._cache) + sum(new for _, _, new in pending.values()) > self.max_cache:
                 self._cache.clear()  # a long class with ever-new names: start over rather than grow
                 self._by_width.clear()
                 self._aliases.clear()
-            for (key, (_, signature)), text in zip(pending.items(), texts, strict=True):
-                self._cache[key] = text
-                self._by_width.setdefault(signature.shape[1], []).append((signature, key))
+                self._votes.clear()
+            for (key, (_, signature, new)), text in zip(pending.items(), texts, strict=True):
+                votes = self._votes.setdefault(key, Counter())
+                votes[text] += 1
+                self._cache[key] = votes.most_common(1)[0][0]  # ties: the first read, until a look decides
+                if new:
+                    self._by_width.setdefault(signature.shape[1], []).append((signature, key))
         return [
-            TileReading(tile, self._cache.get(key) if key is not None else None, off, box)
+            TileReading(tile, self._cache.get(key) if key is not None else None, off, box,
+                        key is None or self._settled(key))
             for tile, off, box, key in found
         ]
+
+    def _settled(self, key: bytes) -> bool:
+        """Whether a label's text is settled: two looks at it (other pixels of the same label) read alike, or
+        ``_MAX_LOOKS`` looks were taken. A codec's first frames are its worst: one read of them is no name yet."""
+        votes = self._votes.get(key)
+        return votes is None or votes.most_common(1)[0][1] >= 2 or sum(votes.values()) >= _MAX_LOOKS
 
     def _lookup(self, signature: Signature) -> tuple[bytes, bool]:
         """The cache key of a label read before that looks the same, and True; else this label's own key and False.
@@ -194,6 +214,7 @@ class NameReader:
             return self._aliases[key], True
         width = signature.shape[1]
         # a text box a pixel taller or shorter scales the whole signature: compare those at the query's width
+        near: list[tuple[float, bytes]] = []
         for w in sorted(self._by_width, key=lambda w: abs(w - width)):
             if abs(w - width) > max(_WIDTH_SLACK, _SCALE_SLACK * width):
                 break
@@ -201,11 +222,17 @@ class NameReader:
                 if abs(w - width) > _WIDTH_SLACK:
                     known = np.asarray(cv2.resize(known, (width, _HASH_HEIGHT), interpolation=cv2.INTER_AREA),
                                        dtype=np.float32)
-                if _label_difference(signature, known) <= _SAME_LABEL:
-                    if len(self._aliases) >= self.max_cache:
-                        self._aliases.clear()
-                    self._aliases[key] = known_key
-                    return known_key, True
+                difference = _label_difference(signature, known)
+                if difference <= _SAME_LABEL:
+                    near.append((difference, known_key))
+        near.sort(key=lambda n: n[0])
+        # The nearest label read, not the first within reach: a codec's blur brings "Student 03" within reach of
+        # "Student 08", and a label as near to two read labels is read itself rather than guessed.
+        if near and (len(near) == 1 or near[0][0] <= _CLEARLY_NEARER * near[1][0] or near[0][1] == near[1][1]):
+            if len(self._aliases) >= self.max_cache:
+                self._aliases.clear()
+            self._aliases[key] = near[0][1]
+            return near[0][1], True
         return key, False
 
     def _ocr(self, crops: list[Image]) -> list[str | None]:

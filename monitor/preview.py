@@ -57,23 +57,25 @@ def grab_frame(source_text: str, timeout_s: float) -> Image:
 
 def annotate(image: Image, detector_kind: str | None = None, roster_path: Path | None = None) -> tuple[Image, str]:
     """The frame with tiles, names and faces drawn on it, and a one-line summary."""
+    from monitor.analyse import FrameAnalyser
     from monitor.config import load_config
     from monitor.detections import make_detector
-    from monitor.gallery import find_grid
-    from monitor.gallery_view import GalleryAnalyser
-    from monitor.identity import NameBook, Roster
+    from monitor.identity import Roster
 
     cfg = load_config(None, {"detector": {"kind": detector_kind}} if detector_kind else {})
     det = cfg.detector
     detector = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
+    # the worker's own per-frame path, on one frame: a name read is the tile's name (no second look to wait for)
+    analyser = FrameAnalyser(detector, None, "gallery", tile_px=det.gallery_tile_px,
+                             roster=Roster.load(roster_path) if roster_path is not None else None,
+                             name_match=cfg.analysis.name_match, seat_min_hits=1, name_confirm=1)
     out = image.copy()
-    grid = find_grid(image)
-    if grid is None:
+    result = analyser.analyse(Frame(image, 0.0, 0))
+    grid, view = result.grid, result.view
+    if grid is None or view is None:
         faces = detector.detect(Frame(image, 0.0, 0))
         summary = f"no gallery found; {len(faces)} face(s)"
     else:
-        book = NameBook(Roster.load(roster_path) if roster_path is not None else None, cfg.analysis.name_match)
-        view = GalleryAnalyser(detector, det.gallery_tile_px, book).analyse(Frame(image, 0.0, 0), grid)
         faces = view.faces
         for i, r in enumerate(view.readings):
             t = r.tile

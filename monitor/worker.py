@@ -24,15 +24,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.engine import make_engine, session_factory, upgrade
 from db.settings import AnalysisSettings, FlagSettings, SettingsError, load_analysis_settings, load_flag_settings
 from monitor.aggregate import Aggregator, IntervalAggregate
+from monitor.analyse import FrameAnalyser
 from monitor.config import Config
-from monitor.detections import FaceDetections, FaceDetector, make_detector
+from monitor.detections import FaceDetector, make_detector
 from monitor.flags import FlagEngine, FlagEvent
 from monitor.frame import CorruptFrame, Frame, SourceState
-from monitor.gallery import find_grid
-from monitor.gallery_view import GalleryAnalyser
-from monitor.identity import NameBook, Roster, SeatAssigner
+from monitor.identity import Roster
 from monitor.journal import open_journal
-from monitor.predictions import Classifier, classify
+from monitor.predictions import Classifier
 from monitor.privacy import PresenceOnly, apply_privacy_settings, presence_rules_only, read_privacy_settings
 from monitor.sources import FrameSource, open_source, parse_source
 from monitor.sources.base import one_line
@@ -155,9 +154,9 @@ class Worker:
             cfg.storage.db_url, cfg.storage.retry_initial_s, cfg.storage.retry_max_s
         )
         self.layout = cfg.analysis.layout
-        self.seats = SeatAssigner(seat_match=cfg.analysis.seat_match)
-        self.gallery = GalleryAnalyser(
-            prepared.detector, cfg.detector.gallery_tile_px, NameBook(prepared.roster, cfg.analysis.name_match)
+        self.frames = FrameAnalyser(
+            prepared.detector, prepared.classifier, self.layout, tile_px=cfg.detector.gallery_tile_px,
+            roster=prepared.roster, name_match=cfg.analysis.name_match, seat_match=cfg.analysis.seat_match,
         )
         presence = cfg.analysis.mode == "presence"
         self.flags = FlagEngine(presence_rules_only(prepared.flag_settings) if presence else prepared.flag_settings)
@@ -237,33 +236,15 @@ class Worker:
     def _analyse(self, frame: Frame) -> FrameAnalysis:
         if self.online is None:  # a file or folder has no watchdog events: its first frame means it is online
             self.online = True
-        grid = find_grid(frame.image) if self.layout != "room" else None  # once per frame: windows get resized
-        if self.layout == "auto":
-            self.layout = "gallery" if grid is not None else "room"
+        result = self.frames.analyse(frame)
+        if self.layout != self.frames.layout:  # "auto" resolved on this frame
+            self.layout = self.frames.layout
             self.storage.put(SetLayout(self.layout))
             log.info("layout resolved to %s", self.layout)
-        if self.layout == "gallery" and grid is None:
-            return FrameAnalysis([])  # not a gallery right now (a shared screen, the window minimised)
-        presence: dict[str, str] = {}
-        if grid is not None and self.layout == "gallery":
-            view = self.gallery.analyse(frame, grid)
-            faces, labels, presence = view.faces, view.face_students, view.presence
-        else:
-            faces = self.p.detector.detect(frame)
-            labels = self.seats.assign(faces)
-            weak = getattr(self.p.detector, "last_weak", None)  # yunet: heads too weak to read, never classified
-            if isinstance(weak, FaceDetections):
-                presence = dict.fromkeys(self.seats.unreadable(weak, labels), "face_not_visible")
-        preds = classify(frame, faces, self.p.classifier)
-        out: list[tuple[str, npt.NDArray[np.float32]]] = []
-        for row, face_index in enumerate(preds.index):
-            label = labels[int(face_index)]
-            if label is not None:
-                out.append((label, preds.probs[row]))
-                self.students.add(label)
-        for student in presence:
-            self.students.add(student)
-        return FrameAnalysis(out, presence)
+        out = result.labelled
+        self.students.update(label for label, _ in out)
+        self.students.update(result.presence)
+        return FrameAnalysis(out, result.presence)
 
     def _store(self, closed: list[IntervalAggregate]) -> None:
         for interval in closed:

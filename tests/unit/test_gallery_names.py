@@ -98,7 +98,8 @@ def test_a_tile_whose_name_cannot_be_read_falls_back_to_its_position(faces: list
 @pytest.mark.parametrize(
     ("text", "name"),
     [("Ava Thompson", "Ava Thompson"), ("  Ava   Thompson |", "Ava Thompson"), ("Room ll", "Room 11"),
-     ("Bill", "Bill"), ("— ~", None), ("", None), ("Finn O'Brien.", "Finn O'Brien")],
+     ("Bill", "Bill"), ("— ~", None), ("", None), ("Finn O'Brien.", "Finn O'Brien"),
+     ("Student O1", "Student 01"), ("Student 1O", "Student 10"), ("Olivia Oo", "Olivia Oo"), ("Bob O", "Bob O")],
 )
 def test_ocr_text_is_cleaned_into_a_display_name(text: str, name: str | None) -> None:
     assert clean_name(text) == name
@@ -116,9 +117,17 @@ def test_new_labels_are_read_in_one_call_and_known_labels_cost_none(faces: list[
     image2, truth2 = compose_gallery(25, width=1920, height=1080, faces=faces, names=order, font="dejavu-sans",
                                      speaker=7)
     _, readings = read(image2, reader)
-    # the same labels over other backgrounds (the label box is translucent): answered from the cache, bar the odd one
-    # whose crop came out differently, read in one more call
-    assert reader.stats.cache_hits >= 23 and reader.stats.calls <= 2, reader.stats
+    # the same labels over other backgrounds (the label box is translucent): each is looked at once more, to settle
+    # its text (a codec's first frames read worst), all in one call
+    assert reader.stats.calls == 2, reader.stats
+    assert exact_share(readings, truth2) >= 0.9
+    order = list(np.random.default_rng(4).permutation(CLASS[:25]))
+    image2, truth2 = compose_gallery(25, width=1920, height=1080, faces=faces, names=order, font="dejavu-sans",
+                                     speaker=3)
+    hits = reader.stats.cache_hits
+    _, readings = read(image2, reader)
+    # settled: answered from the cache, bar the few labels whose two reads disagreed, looked at in one more call
+    assert reader.stats.cache_hits - hits >= 20 and reader.stats.calls <= 3, reader.stats
     assert exact_share(readings, truth2) >= 0.9
     image3, _ = compose_gallery(27, width=1920, height=1080, faces=faces, names=CLASS[:27], font="dejavu-sans")
     calls = reader.stats.calls
@@ -167,7 +176,9 @@ def test_identities_follow_names_through_reorders_joins_leaves_and_pages(faces: 
                                    speaker=k % len(order), font=["dejavu-sans", "hershey-duplex"][k % 2],
                                    camera_off={k % len(order)})
         _, readings = read(image, reader)
-        students = book.resolve([r.name for r in readings])
+        for _ in range(2):  # the class goes on: each arrangement lasts at least two analysed frames
+            students = book.resolve([r.name for r in readings], [r.tile.label for r in readings],
+                                    [r.label_box[2] if r.label_box else None for r in readings])
         assert len(set(students)) == len(students), "two tiles of one frame are never one student"
         for name, student in zip(order, students, strict=True):
             given.setdefault(name, set()).add(student)
@@ -179,26 +190,72 @@ def test_identities_follow_names_through_reorders_joins_leaves_and_pages(faces: 
 @pytest.mark.parametrize(
     ("seen", "read_now", "expected"),
     [
-        (["Ava Thompson"], "Ava Thornpson", "Ava Thompson"),  # rn for m: the same student
-        (["Ava Thompson"], "Ava Thompsen", "Ava Thompson"),
-        (["Ben 2"], "Ben 12", "Ben 12"),  # different numbers: different people
-        (["Ava Thompson"], "Ella Novak", "Ella Novak"),
+        ("Ava Thompson", "Ava Thornpson", "Ava Thompson"),  # rn for m: the same student
+        ("Ava Thompson", "Ava Thompsen", "Ava Thompson"),
+        ("Ava Thompson", "AVA  THOMPSON…", "Ava Thompson"),  # case, spaces, Zoom's cut
+        ("Student 07", "Student O7", "Student 07"),  # O for 0 in a number
+        ("Student 15", "Student l5", "Student 15"),  # l for 1
+        ("Student 07", "Student 007", "Student 07"),  # a doubled zero is the same number
+        ("Ben 2", "Ben 12", None),  # different numbers: someone else, not a student on one read
+        ("Ava Thompson", "Ella Novak", None),
     ],
 )
-def test_a_name_read_a_little_differently_is_the_same_student(seen: list[str], read_now: str, expected: str) -> None:
+def test_a_name_read_a_little_differently_is_the_same_student(seen: str, read_now: str, expected: str | None) -> None:
+    """On another tile (no history there), a read is a known student by normalised edit distance, or no one yet."""
     book = NameBook()
-    book.resolve(list(seen))
-    assert book.resolve([read_now]) == [expected]
+    assert book.resolve([seen]) == [None]  # read once: not a student yet
+    assert book.resolve([seen]) == [seen]  # read again: a student
+    assert book.resolve([read_now], ["another tile"]) == [expected]
+    assert book.students == [seen]
+
+
+def test_misreads_of_a_tile_never_become_students() -> None:
+    """The issue's H.264 recording gave 41 students for 16 tiles from reads like these; one student per tile now,
+    however often the misread comes back, while the tile's position and label width stay."""
+    book = NameBook()
+    tiles, widths = ["Tile 1-1", "Tile 1-2"], [120, 118]
+    for _ in range(2):
+        book.resolve(["Student 01", "Student 05"], tiles, widths)
+    reads = [["Student 01 Py", "Student O5"], ["Studert 01", "stugent 1504 Ty"], ["Student 01 Py", "stugent 1504 Ty"],
+             [None, "Student 05 (8)"], ["Student 05", "Student 05"]]  # the last: two tiles read one name
+    for names in reads * 3:
+        assert book.resolve(names, tiles, widths) == ["Student 01", "Student 05"], names
+    assert book.students == ["Student 01", "Student 05"]
+
+
+def test_a_new_person_in_a_tile_is_a_new_student_once_read_consistently() -> None:
+    book = NameBook()
+    for _ in range(2):
+        book.resolve(["Ava Thompson", "Ben Okafor"], ["Tile 1-1", "Tile 1-2"], [120, 100])
+    # Ben leaves and Zoe takes his tile: her label differs, so her first read is no one's, then hers
+    assert book.resolve(["Ava Thompson", "Zoe Sato"], ["Tile 1-1", "Tile 1-2"], [120, 80]) == ["Ava Thompson", None]
+    assert book.pending == {1}
+    assert book.resolve(["Ava Thompson", "Zoe Sato"], ["Tile 1-1", "Tile 1-2"], [120, 80]) == ["Ava Thompson",
+                                                                                               "Zoe Sato"]
+    # a reorder moves the students with their names
+    assert book.resolve(["Zoe Sato", "Ava Thompson"], ["Tile 1-1", "Tile 1-2"], [80, 120]) == ["Zoe Sato",
+                                                                                               "Ava Thompson"]
+
+
+def test_an_unreadable_frame_keeps_the_tiles_student_and_a_never_read_tile_has_none() -> None:
+    book = NameBook()
+    for _ in range(2):
+        book.resolve(["Ava Thompson", None], ["Tile 1-1", "Tile 1-2"], [120, None])
+    assert book.resolve([None, None], ["Tile 1-1", "Tile 1-2"], [120, None]) == ["Ava Thompson", None]
+    assert book.pending == set()  # Tile 1-2 was never readable: the caller labels it Tile 1-2
 
 
 def test_two_tiles_matching_one_student_keep_apart() -> None:
-    book = NameBook()
-    assert book.resolve(["Ava Thompson", "Ava Thompsen", None]) == ["Ava Thompson", "Ava Thompsen", None]
+    """Two tiles reading one name in one frame is a read error: one student, the other tile no one (no ``(8)``)."""
+    book = NameBook(confirm=1)
+    assert book.resolve(["Ava Thompson", "Ava Thompsen", None]) == ["Ava Thompson", None, None]
+    assert book.students == ["Ava Thompson"]
 
 
 def test_roster_maps_display_names_fuzzily_and_leaves_strangers_as_read() -> None:
     roster = Roster((("Ava Thompson", "Thompson, Ava"), ("Ben (iPad)", "Okafor, Ben")))
     book = NameBook(roster)
+    assert book.resolve(["Ava Thornpson", "Ben (iPad", "Guest 4"]) == ["Thompson, Ava", "Okafor, Ben", None]
     assert book.resolve(["Ava Thornpson", "Ben (iPad", "Guest 4"]) == ["Thompson, Ava", "Okafor, Ben", "Guest 4"]
     assert roster.students == ["Thompson, Ava", "Okafor, Ben"]
 

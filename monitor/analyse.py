@@ -1,0 +1,266 @@
+"""The worker's per-frame analysis as one object: grid -> gallery view, or detector + seats -> classify.
+
+``FrameAnalyser`` is what ``Worker`` runs on every frame, what ``python -m monitor analyse`` runs on image files and
+what the benchmarks time, so all of them measure one path. It holds the detector and the model (loaded once by the
+caller) and what must last across frames of one source: the resolved layout, the seats, the gallery's name cache
+and tile assignment. ``FrameResult.to_json`` is the ``monitor analyse --json`` schema (one object per image).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from db.emotions import EMOTIONS
+from monitor.detections import FaceDetections, FaceDetector
+from monitor.frame import Frame
+from monitor.gallery import GalleryGrid, find_grid
+from monitor.gallery_view import GalleryAnalyser, GalleryView
+from monitor.identity import NameBook, Roster, SeatAssigner
+from monitor.predictions import Classifier, EmotionPredictions, classify
+
+Layout = Literal["room", "gallery", "auto"]
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One analysed frame: the layout used, the grid and gallery view (gallery only), every face with its student
+    (``None``: not attributed) and the predictions for the faces that could be cropped."""
+
+    layout: str  # "room" or "gallery"; "gallery" with ``grid is None`` means no gallery on screen right now
+    grid: GalleryGrid | None
+    view: GalleryView | None
+    faces: FaceDetections
+    students: list[str | None]  # per face
+    preds: EmotionPredictions
+    presence: dict[str, str] = field(default_factory=dict)  # student -> camera_off | face_not_visible
+
+    @property
+    def labelled(self) -> list[tuple[str, npt.NDArray[np.float32]]]:
+        """Each attributed face's probabilities, as the aggregator takes them."""
+        out = []
+        for row, face_index in enumerate(self.preds.index):
+            label = self.students[int(face_index)]
+            if label is not None:
+                out.append((label, self.preds.probs[row]))
+        return out
+
+    def tiles(self) -> list[dict[str, Any]]:
+        """Per tile, in reading order: position, box, the resolved name (``None`` when never read) and state."""
+        if self.view is None:
+            return []
+        with_face = {t for t in self.view.face_tiles if t is not None}
+        out = []
+        for i, r in enumerate(self.view.readings):
+            t = r.tile
+            state = "camera_off" if r.camera_off else "face" if t.label in with_face else "face_not_visible"
+            out.append({"row": t.row, "col": t.col, "box": [t.x, t.y, t.w, t.h], "name": self.view.names[i],
+                        "state": state})
+        return out
+
+    def to_json(self, file: str, width: int, height: int) -> dict[str, Any]:
+        probs_of = {int(i): self.preds.probs[row] for row, i in enumerate(self.preds.index)}
+        faces = []
+        for i, (box, score) in enumerate(zip(self.faces.boxes.tolist(), self.faces.scores.tolist(), strict=True)):
+            p = probs_of.get(i)
+            faces.append({
+                "box": [int(v) for v in box], "score": round(float(score), 4), "student": self.students[i],
+                "emotion": EMOTIONS[int(np.argmax(p))] if p is not None else None,
+                "probs": {e: round(float(v), 4) for e, v in zip(EMOTIONS, p, strict=True)} if p is not None else None,
+            })
+        grid = None if self.grid is None else {
+            "rows": self.grid.rows, "cols": self.grid.cols, "tiles": len(self.grid.tiles)
+        }
+        return {"file": file, "width": width, "height": height, "layout": self.layout, "grid": grid,
+                "tiles": self.tiles(), "faces": faces}
+
+
+class FrameAnalyser:
+    """Runs one frame through the worker's path; keeps the per-source state between frames. Without a
+    ``classifier`` (``monitor preview``) faces are found and attributed but not classified.
+
+    ``layout="auto"`` is resolved on the first frame (a grid found: gallery, else room) and then kept, as the worker
+    does for a session; ``reset`` starts over for an unrelated image.
+    """
+
+    def __init__(
+        self,
+        detector: FaceDetector,
+        classifier: Classifier | None,
+        layout: Layout = "auto",
+        *,
+        tile_px: int = 112,
+        roster: Roster | None = None,
+        name_match: float = 80.0,
+        seat_match: float = 1.0,
+        seat_min_hits: int = 2,
+        name_confirm: int = 2,
+    ) -> None:
+        self.detector = detector
+        self.classifier = classifier
+        self.requested: Layout = layout
+        self.layout: Layout = layout
+        self.tile_px = tile_px
+        self.roster = roster
+        self.name_match = name_match
+        self.seat_match = seat_match
+        self.seat_min_hits = seat_min_hits
+        self.name_confirm = name_confirm
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything learnt from earlier frames (another source); the detector and model stay loaded."""
+        self.layout = self.requested
+        self.seats = SeatAssigner(seat_match=self.seat_match, min_hits=self.seat_min_hits)
+        book = NameBook(self.roster, self.name_match, self.name_confirm)
+        self.gallery = GalleryAnalyser(self.detector, self.tile_px, book)
+
+    def analyse(self, frame: Frame) -> FrameResult:
+        grid = find_grid(frame.image) if self.layout != "room" else None  # once per frame: windows get resized
+        if self.layout == "auto":
+            self.layout = "gallery" if grid is not None else "room"
+        if self.layout == "gallery":
+            if grid is None:  # not a gallery right now (a shared screen, the window minimised)
+                return FrameResult("gallery", None, None, FaceDetections.empty(), [], EmotionPredictions.empty())
+            view = self.gallery.analyse(frame, grid)
+            faces, students, presence = view.faces, view.face_students, view.presence
+        else:
+            view = None
+            faces = self.detector.detect(frame)
+            students, presence = self.seats.assign(faces), {}
+            weak = getattr(self.detector, "last_weak", None)  # yunet: heads too weak to read, never classified
+            if isinstance(weak, FaceDetections):
+                presence = dict.fromkeys(self.seats.unreadable(weak, students), "face_not_visible")
+        # no classifier: ``monitor preview`` checks tiles, names and faces, and starts in a second without TensorFlow
+        preds = classify(frame, faces, self.classifier) if self.classifier is not None else EmotionPredictions.empty()
+        return FrameResult(self.layout, grid if view is not None else None, view, faces, students, preds, presence)
+
+
+# ---- python -m monitor analyse PATH [PATH ...] [--layout room|gallery|auto] [--json OUT] ----
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                        help="image files, or folders whose files are all analysed (sorted by name)")
+    parser.add_argument("--layout", choices=["room", "gallery", "auto"], help="room seats, Zoom gallery tiles, or "
+                        "decide per image (default: the configuration's, auto)")
+    parser.add_argument("--json", metavar="OUT", help="write JSON Lines, one object per image, to OUT ('-': stdout)")
+    parser.add_argument("--roster", type=Path, help="gallery: CSV with columns display_name, student")
+    parser.add_argument("--detector", choices=["yunet", "mtcnn", "haar"], help="face detector")
+    parser.add_argument("--model", type=Path, help="emotion model file (.keras, with labels.json beside it)")
+    parser.add_argument("--config", type=Path, help="TOML configuration file (the worker's)")
+
+
+def image_files(paths: list[Path]) -> list[Path]:
+    """The files to analyse, in order: each file given, then each folder's visible files sorted by name; raises
+    ``FileNotFoundError`` naming the first path that does not exist."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    return out
+
+
+def read_image(path: Path) -> npt.NDArray[np.uint8]:
+    """The file as a BGR image; raises ``ValueError`` with a one-line reason when it is not one."""
+    try:
+        data = np.fromfile(path, np.uint8)  # cv2.imread cannot open non-ASCII paths on every platform
+    except OSError as exc:
+        raise ValueError(f"cannot read: {exc.strerror or exc}") from exc
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None or image.size == 0:
+        raise ValueError("not an image OpenCV can decode")
+    return np.ascontiguousarray(image, np.uint8)
+
+
+def _row(doc: dict[str, Any]) -> str:
+    name = Path(doc["file"]).name
+    name = name if len(name) <= 40 else name[:39] + "…"
+    if "error" in doc:
+        return f"{name:<40} error: {doc['error']}"
+    grid = doc["grid"]
+    tiles = doc["tiles"]
+    shape = f"{grid['rows']}x{grid['cols']} ({grid['tiles']})" if grid else "-"
+    named = sum(t["name"] is not None for t in tiles)
+    off = sum(t["state"] == "camera_off" for t in tiles)
+    emotions = Counter(f["emotion"] for f in doc["faces"] if f["emotion"] is not None)
+    mood = ", ".join(f"{e} {n}" for e, n in emotions.most_common(3)) or "-"
+    names_col = f"{named}/{len(tiles)}" if grid else "-"
+    return (f"{name:<40} {doc['width']:>4}x{doc['height']:<4} {doc['layout']:<7} {shape:<10} "
+            f"{names_col:>7} {off:>3} {len(doc['faces']):>5}  {mood}")
+
+
+def run_analyse(args: argparse.Namespace) -> int:
+    """Analyse every image like one frame of the worker; one JSON object or table row per image."""
+    from models.classifier import EmotionClassifier, ModelError
+    from monitor.config import ConfigError, load_config
+    from monitor.detections import make_detector
+    from monitor.identity import RosterError
+
+    try:
+        files = image_files(args.paths)
+        if args.json not in (None, "-") and not Path(args.json).resolve().parent.is_dir():
+            raise ConfigError(f"--json {args.json}: folder {Path(args.json).parent} does not exist")
+        overrides: dict[str, dict[str, Any]] = {}
+        for (section, key), value in {("analysis", "layout"): args.layout, ("detector", "kind"): args.detector,
+                                      ("model", "path"): args.model, ("analysis", "roster"): args.roster}.items():
+            if value is not None:
+                overrides.setdefault(section, {})[key] = value
+        cfg = load_config(args.config, overrides)
+        roster = Roster.load(cfg.analysis.roster) if cfg.analysis.roster is not None else None
+        classifier = EmotionClassifier(cfg.model.path, batch_size=cfg.model.batch_size)
+        det = cfg.detector
+        detector = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
+    except (FileNotFoundError, ConfigError, ModelError, RosterError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    analyser = FrameAnalyser(detector, classifier, cfg.analysis.layout, tile_px=det.gallery_tile_px, roster=roster,
+                             name_match=cfg.analysis.name_match, seat_match=cfg.analysis.seat_match,
+                             seat_min_hits=1, name_confirm=1)  # one image: no second look to wait for
+    out = None
+    if args.json == "-":
+        out = sys.stdout
+    elif args.json is not None:
+        out = open(args.json, "w", encoding="utf-8")  # noqa: SIM115 - closed below, after every image
+    failed = 0
+    if out is None:
+        print(f"{'file':<40} {'size':<9} {'layout':<7} {'grid':<10} {'names':>7} {'off':>3} {'faces':>5}  emotions")
+    try:
+        for i, path in enumerate(files):
+            try:
+                image = read_image(path)
+            except ValueError as exc:
+                failed += 1
+                doc: dict[str, Any] = {"file": str(path), "error": str(exc)}
+                print(f"error: {path}: {exc}", file=sys.stderr)
+            else:
+                analyser.reset()  # unrelated images: no names, seats or layout carried over
+                result = analyser.analyse(Frame(image, 0.0, i))
+                doc = result.to_json(str(path), int(image.shape[1]), int(image.shape[0]))
+            if out is not None:
+                out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+                out.flush()
+            elif "error" not in doc:
+                print(_row(doc))
+    finally:
+        if out is not None and out is not sys.stdout:
+            out.close()
+    if failed:
+        print(f"error: {failed} of {len(files)} file(s) could not be analysed", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
