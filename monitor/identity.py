@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from monitor.detections import FaceDetections
 
@@ -42,6 +43,21 @@ class _Seat:
         self.cy += alpha * (cy - self.cy)
         self.size += alpha * (size - self.size)
         self.hits += 1
+
+
+def _reading_order(
+    indices: list[int], cx: npt.NDArray[np.float64], cy: npt.NDArray[np.float64], size: npt.NDArray[np.float64]
+) -> list[int]:
+    """``indices`` in reading order: rows top to bottom, each left to right. A face joins the current row when its
+    centre is within half a face of the row's first centre (a row of students is never perfectly level), so three
+    students side by side are numbered left to right whatever a few pixels of height say."""
+    rows: list[list[int]] = []
+    for i in sorted(indices, key=lambda k: float(cy[k])):
+        if rows and abs(float(cy[i]) - float(cy[rows[-1][0]])) <= 0.5 * max(float(size[i]), float(size[rows[-1][0]])):
+            rows[-1].append(i)
+        else:
+            rows.append([i])
+    return [i for row in rows for i in sorted(row, key=lambda k: float(cx[k]))]
 
 
 class SeatAssigner:
@@ -77,7 +93,7 @@ class SeatAssigner:
                 used_seats.add(si)
                 matched[fi] = si
         # new seats in reading order (top to bottom, left to right) so numbering is deterministic
-        new = sorted((fi for fi in range(len(faces)) if fi not in matched), key=lambda i: (round(float(cy[i] / size[i])), float(cx[i])))
+        new = _reading_order([fi for fi in range(len(faces)) if fi not in matched], cx, cy, size)
         for fi in new:
             if any(np.hypot(cx[fi] - st.cx, cy[fi] - st.cy) < 0.5 * max(size[fi], st.size) for st in self._seats):
                 continue  # a second box on an existing seat's face (a duplicate detection), not a new student
