@@ -196,8 +196,9 @@ def test_the_banner_never_says_live_about_data_older_than_three_intervals(
     is_live, note = analysis_lag(last_end, started, 30.0, now)
     assert is_live is live and says in note
 
-    class _Session:
-        name, started_at, interval_s, ended_at, layout, source, classroom = "Maths 3B", started, 30.0, None, "room", "cam", None
+    from db.schema import ClassSession
 
-    shown = text_of(_banner(_Session(), True, dt.UTC, now, None, last_end))
+    session = ClassSession(name="Maths 3B", started_at=started, interval_s=30.0, ended_at=None, layout="room",
+                           source="cam", classroom=None, mode="expressions", per_student=True)
+    shown = text_of(_banner(session, True, dt.UTC, now, None, last_end))
     assert ("LIVE" in shown) is live and ("BEHIND" in shown) is not live and "Analysis lag" in shown
