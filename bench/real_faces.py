@@ -117,6 +117,28 @@ def fer_model(fer_dir: Path) -> Callable[[npt.NDArray[np.uint8]], npt.NDArray[np
     return predict
 
 
+def analyse_predictions(files: list[Path], model: Path) -> npt.NDArray[np.int64]:
+    """Each photo through ``python -m monitor analyse`` (the product's own entry point: its default detector, seat
+    logic, crop and model, as the worker runs them); the prediction for the largest face, -1 where none was found."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "analyse.jsonl"
+        cmd = [sys.executable, "-m", "monitor", "analyse", *map(str, files), "--layout", "room", "--model", str(model),
+               "--json", str(out)]
+        subprocess.run(cmd, cwd=REPO, check=False, stdout=subprocess.DEVNULL)
+        docs = {d["file"]: d for d in map(json.loads, out.read_text().splitlines())}
+    pred = np.full(len(files), -1, np.int64)
+    for i, f in enumerate(files):
+        faces = docs.get(str(f), {}).get("faces", [])
+        scored = [face for face in faces if face.get("probs")]
+        if scored:
+            best = max(scored, key=lambda face: face["box"][2] * face["box"][3])
+            pred[i] = EMOTIONS.index(max(best["probs"], key=best["probs"].get))
+    return pred
+
+
 def agreement(pred: npt.NDArray[np.int64], y: npt.NDArray[np.int64]) -> dict[str, float]:
     out = {"all": float((pred == y).mean())}
     for i, name in enumerate(EMOTIONS):
@@ -131,6 +153,8 @@ def main() -> int:
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     ap.add_argument("--fer-dir", type=Path, default=FER_DIR)
     ap.add_argument("--sweep", action="store_true", help="measure crop choices (A/B halves of the identities)")
+    ap.add_argument("--analyse", action="store_true",
+                    help="also run every photo through python -m monitor analyse (the product's default detector)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N photos (a quick look)")
     ap.add_argument("--cache", type=Path, help="keep the detections in this JSON file and reuse them (crop studies)")
     args = ap.parse_args()
@@ -214,6 +238,9 @@ def main() -> int:
         f"ClassMood ({args.model.name}, {WORKER_CROP})": agreement(ours(None), labels),
         "peer (mtcnn + fer mini-Xception, fer's crop)": agreement(peer_pred, labels),
     }
+    if args.analyse:
+        table = {"ClassMood: monitor analyse (default detector)": agreement(
+            analyse_predictions([args.faces / r["file"] for r in rows], args.model), labels), **table}
     classes = [c for c in EMOTIONS if (labels == EMOTIONS.index(c)).any()]
     counts = {c: int((labels == EMOTIONS.index(c)).sum()) for c in classes}
     print(f"{'':<46} {'all':>6} " + " ".join(f"{c + ' ' + str(counts[c]):>12}" for c in classes))
