@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor.frame import Frame, SourceState
-from monitor.sources import SourceSpecError, parse_source
+from monitor.frame import Frame
+from monitor.sources import SourceError, SourceSpecError, parse_source
 from monitor.sources.spec import find_window
 from tests.pipeline.test_sources_screen import collect, xvfb_display  # noqa: F401 - the fixture
 
@@ -51,19 +51,18 @@ def test_window_by_title_is_captured(window: tuple[int, int, int, int]) -> None:
     assert frames[0].image.shape == (height, width, 3)
 
 
-def test_a_window_that_is_not_open_is_offline_not_a_crash(xvfb_display: str) -> None:  # noqa: F811
-    events = collect("window:no such window", frames=1, timeout_s=3.0)
-    first = events[0]
-    assert isinstance(first, SourceState) and not first.online
-    assert first.detail == "no window titled 'no such window' is open"
+def test_a_window_that_was_never_open_is_one_error_not_an_empty_session(xvfb_display: str) -> None:  # noqa: F811
+    """Issue 13 item 13: a source that has never opened is refused at start (one line, exit 2 from the CLI) instead
+    of a class retried for ever into an empty session; a window that closes later goes offline (test above)."""
+    with pytest.raises(SourceError, match="no window titled 'no such window' is open"):
+        collect("window:no such window", frames=1, timeout_s=3.0)
 
 
 def test_monitor_by_number(xvfb_display: str) -> None:  # noqa: F811
     frames = [e for e in collect("screen:1", frames=1) if isinstance(e, Frame)]
     assert frames[0].image.shape == (480, 640, 3)
-    events = collect("screen:2", frames=1, timeout_s=3.0)
-    assert isinstance(events[0], SourceState) and not events[0].online
-    assert events[0].detail == "cannot open the screen: no monitor 2 (1 found)"
+    with pytest.raises(SourceError, match=r"cannot open the screen: no monitor 2 \(1 found\)"):
+        collect("screen:2", frames=1, timeout_s=3.0)  # never opened: refused at start, not retried for ever
 
 
 def test_window_capture_needs_an_x_display(monkeypatch: pytest.MonkeyPatch) -> None:

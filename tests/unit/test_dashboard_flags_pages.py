@@ -76,7 +76,9 @@ def post_callback(app: Dash, engine: Engine, first_input: str | dict[str, Any], 
     install(app.server, session_factory(engine))
     client = app.server.test_client()
     dependencies = client.get("/_dash-dependencies").json
-    (output,) = [d["output"] for d in dependencies if d["inputs"][0]["id"] == id_text(first_input)]
+    # a set: Dash keeps its page callbacks in a process-wide list, so an app created earlier in the same test run
+    # (another module's fixture) can leave the same callback registered twice; two *different* outputs still fail
+    (output,) = {d["output"] for d in dependencies if d["inputs"][0]["id"] == id_text(first_input)}
     return client.post("/_dash-update-component", json={"output": output, **body})
 
 
