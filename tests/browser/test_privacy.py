@@ -73,7 +73,7 @@ def fetch(url: str) -> tuple[int, str, bytes]:
 def assert_has_the_school_settings(text: str) -> None:
     flat = " ".join(text.split())
     for fragment in (SCHOOL, CONTACT, "presence mode", "No emotion", "30 days", "no face image",
-                     "Article 5(1)(f)", "class totals"):
+                     "Article 5(1)(f)", "class totals", "notes are free text", "does not search them"):
         assert fragment in flat, fragment
 
 
