@@ -110,7 +110,7 @@ def test_worker_refuses_an_override_of_the_kept_lock_while_the_database_is_down(
     clip.write_bytes(b"\0" * 64)  # the settings are read before the source is opened: any file will do
     save(pg_url, LOCKED)
     first = run_cli("monitor", "run", "--source", str(clip), "--db", pg_url, env=home)
-    assert (tmp_path / "privacy-cache.json").exists(), first.stderr  # read (and kept) before the source is opened
+    assert first.returncode == 2 and "cannot open video file" in first.stderr, first.stderr  # after the settings
     take_down(pg_url, pg_admin_engine)
     done = run_cli("monitor", "run", "--source", str(clip), "--db", pg_url, "--mode",
                    "expressions", env=home)
@@ -118,3 +118,4 @@ def test_worker_refuses_an_override_of_the_kept_lock_while_the_database_is_down(
     assert "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: analysis.mode:") and "locked" in last, done.stderr
+    assert stat.S_IMODE(os.stat(tmp_path / "privacy-cache.json").st_mode) == 0o600
