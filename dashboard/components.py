@@ -39,10 +39,16 @@ HONESTY_NOTE = (
     "at one moment, and an expression is not a feeling. Each flag says how many analysed frames it rests on, and "
     "each student card's bars show how sure the model was. Treat a flag as a reason to look, not as a verdict."
 )
+PRESENCE_HONESTY_NOTE = (
+    "Presence mode: no emotion is inferred. A face can be missed (turned away, poor light, a small tile), so \"face "
+    "not visible\" is not \"absent\". Treat a flag as a reason to look, not as a verdict."
+)
 
 
-def card(title: str, *children: Any, class_name: str = "") -> html.Section:
-    return html.Section([html.H2(title, className="card-title"), *children], className=f"card {class_name}".strip())
+def card(title: str, *children: Any, class_name: str = "", title_id: str | None = None) -> html.Section:
+    heading = html.H2(title, className="card-title") if title_id is None else html.H2(title, id=title_id,
+                                                                                       className="card-title")
+    return html.Section([heading, *children], className=f"card {class_name}".strip())
 
 
 def emotion_label(emotion: str) -> html.Span:

@@ -122,3 +122,11 @@ STUDENT_MESSAGE: Final = "student-message"
 # Notice (/notice) and the Live page's line about the mode
 NOTICE: Final = "notice"
 LIVE_MODE: Final = "live-mode"
+LIVE_MOOD_TITLE: Final = "live-mood-title"  # the Live page's headings that say presence in presence mode
+LIVE_TIMELINE_TITLE: Final = "live-timeline-title"
+LIVE_STUDENTS_CAPTION: Final = "live-students-caption"
+
+# Compare: presence-mode sessions
+COMPARE_PRESENCE: Final = "compare-presence"
+COMPARE_PRESENCE_CARD: Final = "compare-presence-card"
+COMPARE_EMOTION_CARDS: Final = "compare-emotion-cards"

@@ -94,11 +94,15 @@ def notice_sections(settings: PrivacySettings) -> list[Section]:
         "removes every row about you; the class totals of past intervals stay, because they say how many students, "
         "never who."
     )
+    notes = (
+        "Teachers' notes are free text pinned to a moment of a class, not to a student, so a copy or an erasure does "
+        "not search them; if you think a note names you, ask your teacher, who can read and delete their notes."
+    )
     return [
         Section("What is measured", (measured,)),
         Section("What is stored, and what never is", (stored, never)),
         Section("Who can see it, and for how long", (who, kept)),
-        Section("Your copy and erasure", (rights,)),
+        Section("Your copy and erasure", (rights, notes)),
         Section("The law", (AI_ACT,)),
     ]
 

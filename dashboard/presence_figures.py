@@ -7,12 +7,20 @@ inferred.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures import TIMELINE_HEIGHT, _base_layout, empty_figure, iso_times
+from dashboard.figures import (
+    COMPARE_HEIGHT,
+    TIMELINE_HEIGHT,
+    ComparedSession,
+    _base_layout,
+    empty_figure,
+    iso_times,
+    plotly_text,
+)
 
 PRESENT_COLOUR = "#2563eb"
 VISIBLE_COLOUR = "#16a34a"
@@ -56,3 +64,32 @@ def presence_now_figure(states: dict[str, str]) -> go.Figure:
     fig.update_xaxes(title="students", rangemode="tozero", dtick=1 if max(counts) <= 12 else None)
     fig.update_yaxes(autorange="reversed")
     return _base_layout(fig, height=320)
+
+
+def compare_presence_figure(sessions: Sequence[ComparedSession]) -> go.Figure:
+    """Compare page, presence-mode sessions (timelines from ``db.queries.presence_timeline``): per session, students
+    present (solid) and with a visible face (dotted) against minutes since the session started."""
+    shown = [c for c in sessions if not c.timeline.empty]
+    if not shown:
+        return empty_figure("No presence-mode session with recorded intervals", height=COMPARE_HEIGHT)
+    fig = go.Figure()
+    for i, c in enumerate(shown):
+        started = pd.Timestamp(c.started_at)
+        minutes = ((pd.to_datetime(c.timeline["interval_start"], utc=True) - started).dt.total_seconds() / 60).round(2)
+        visible = c.timeline["students_visible"].astype(float)
+        present = c.timeline["students_present"].astype(float).fillna(visible)
+        label = plotly_text(c.label, 40)
+        for what, values, dash in (("present", present, "solid"), ("face visible", visible, "dot")):
+            fig.add_trace(go.Scatter(
+                x=minutes.to_numpy(dtype=float), y=values.tolist(), name=f"{label}: {what}", legendgroup=str(i),
+                mode="lines", line={"width": 2, "dash": dash, "shape": "hv"},
+                hovertemplate=f"%{{x:.1f}} min: %{{y:d}} students {what}<extra></extra>",
+            ))
+    _base_layout(fig, height=COMPARE_HEIGHT)
+    fig.update_layout(
+        hovermode="x", legend={"orientation": "h", "yanchor": "top", "y": -0.28, "xanchor": "left", "x": 0},
+        margin={"b": 110},
+    )
+    fig.update_xaxes(title="minutes since the start of the lesson", rangemode="tozero")
+    fig.update_yaxes(title="students", rangemode="tozero")
+    return fig

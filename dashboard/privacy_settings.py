@@ -108,7 +108,8 @@ def privacy_cards(settings: PrivacySettings, problem: str | None = None) -> html
         "One student's data",
         html.P(
             "Everything stored under one student label in every session: download it (a request for a copy) or "
-            "erase it (intervals, presence, flags, class lists). Class totals stay: they name nobody.",
+            "erase it (intervals, presence, flags, class lists). Class totals stay: they name nobody. Teachers' "
+            "notes are free text and are not searched: check them by hand (the notice says so).",
             className="caption",
         ),
         html.Label([html.Span("Student label, exactly as stored", className="field-label"),

@@ -3,7 +3,9 @@
 Both come from ``db.report.SessionReport`` and show the same things: title, date, times and duration, students,
 the overall mood distribution, the class timeline, the teacher's notes and the flags (who needed attention, why,
 from when to when). Charts are drawn by matplotlib (already a dependency): SVG for the HTML, the same figure code on
-one A4 page for the PDF. No image of a student appears anywhere; the charts show class-wide shares only.
+one A4 page for the PDF. No image of a student appears anywhere; the charts show class-wide shares only. A
+presence-mode session's report shows presence instead: students present and visible over time, and its
+student-intervals seen / camera off / face not visible; no emotion chart, no word of mood.
 
 Student labels, notes and reasons can be text typed by participants. In the HTML every one goes through
 ``html.escape``; in the PDF they are drawn by matplotlib with ``parse_math=False`` (a ``$`` in a name must not
@@ -45,6 +47,12 @@ HONESTY = (
     "Emotion estimates are probabilistic: the model guesses from facial expressions and is often wrong about one "
     "face at one moment. Read a flag as a reason to look back, not a verdict."
 )
+PRESENCE_HONESTY = (
+    "Presence mode: no emotion, expression or mood was inferred. A face can be missed (turned away, poor light, a "
+    "small tile), so \"face not visible\" is not \"absent\". Read a flag as a reason to look back, not a verdict."
+)
+PRESENCE_LABELS = {"seen": "seen", "camera_off": "camera off", "face_not_visible": "face not visible"}
+PRESENCE_COLOURS = {"seen": "#16a34a", "camera_off": "#9ca3af", "face_not_visible": "#f59e0b"}
 RC: Any = {"pdf.fonttype": 3, "svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 8}
 
 
@@ -133,10 +141,7 @@ def draw_timeline(ax: Axes, report: SessionReport, tz: dt.tzinfo | None = None) 
         colors=[EMOTION_COLOURS[e] for e in EMOTIONS],
         linewidth=0,
     )
-    for note in report.notes:  # the teacher's notes as markers on the chart (times only: the text is listed below)
-        ax.axvline(
-            mdates.date2num(to_local(note.at, tz).replace(tzinfo=None)), color="#111827", linewidth=0.8, linestyle="--"
-        )
+    _note_markers(ax, report, tz)
     ax.set_ylim(0, 1)
     ax.set_xlim(x[0], x[-1] if len(x) > 1 else x[0] + dt.timedelta(seconds=1))
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
@@ -144,6 +149,72 @@ def draw_timeline(ax: Axes, report: SessionReport, tz: dt.tzinfo | None = None) 
     ax.set_ylabel("share of students")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(EMOTIONS), frameon=False, fontsize=7)
     ax.spines[["top", "right"]].set_visible(False)
+
+
+def headings(report: SessionReport) -> tuple[str, str]:
+    """The two charts' headings: a presence-mode session's report never speaks of mood."""
+    if report.mode == "presence":
+        return "Presence over time", "Presence overall"
+    return "Class mood over time", "Overall mood"
+
+
+def honesty(report: SessionReport) -> str:
+    return PRESENCE_HONESTY if report.mode == "presence" else HONESTY
+
+
+def _note_markers(ax: Axes, report: SessionReport, tz: dt.tzinfo | None) -> None:
+    for note in report.notes:  # the teacher's notes as markers on the chart (times only: the text is listed below)
+        ax.axvline(
+            mdates.date2num(to_local(note.at, tz).replace(tzinfo=None)), color="#111827", linewidth=0.8, linestyle="--"
+        )
+
+
+def draw_presence_timeline(ax: Axes, report: SessionReport, tz: dt.tzinfo | None = None) -> None:
+    """Presence mode: students present and students with a visible face, per interval (step lines)."""
+    timeline = report.presence
+    if timeline is None or timeline.empty:
+        ax.text(0.5, 0.5, "No intervals recorded", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return
+    x = local_naive(timeline["interval_start"], tz).tolist()
+    visible = timeline["students_visible"].astype(float)
+    present = timeline["students_present"].astype(float).fillna(visible)
+    ax.step(x, present.to_numpy(), where="post", color="#2563eb", linewidth=1.5, label="present")
+    ax.step(x, visible.to_numpy(), where="post", color="#16a34a", linewidth=1.5, label="face visible")
+    _note_markers(ax, report, tz)
+    ax.set_ylim(0, max(1.0, float(present.max())) * 1.1)
+    ax.set_xlim(x[0], x[-1] if len(x) > 1 else x[0] + dt.timedelta(seconds=1))
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    ax.set_ylabel("students")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False, fontsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def draw_presence_totals(ax: Axes, report: SessionReport) -> None:
+    """Presence mode: the session's student-intervals by state (seen, camera off, face not visible)."""
+    totals = report.presence_totals or {}
+    total = sum(totals.values())
+    states = list(PRESENCE_LABELS)[::-1]
+    shares = [totals.get(k, 0) / total if total else 0.0 for k in states]
+    ax.barh([PRESENCE_LABELS[k] for k in states], shares, color=[PRESENCE_COLOURS[k] for k in states])
+    for i, k in enumerate(states):
+        ax.text(shares[i] + 0.01, i, f"{shares[i]:.0%} ({totals.get(k, 0):,})", va="center", fontsize=7)
+    ax.set_xlim(0, 1.15)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("share of student-intervals", fontsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=7)
+
+
+def draw_charts(timeline_ax: Axes, distribution_ax: Axes, report: SessionReport, tz: dt.tzinfo | None) -> None:
+    """Both charts, for the session's mode: no emotion chart for a presence-mode session."""
+    if report.mode == "presence":
+        draw_presence_timeline(timeline_ax, report, tz)
+        draw_presence_totals(distribution_ax, report)
+    else:
+        draw_timeline(timeline_ax, report, tz)
+        draw_distribution(distribution_ax, report)
 
 
 def draw_distribution(ax: Axes, report: SessionReport) -> None:
@@ -168,9 +239,8 @@ def _svg(fig: Figure) -> str:
 def chart_svgs(report: SessionReport, tz: dt.tzinfo | None = None) -> tuple[str, str]:
     with matplotlib.rc_context(RC):
         timeline = Figure(figsize=(7.2, 2.5))
-        draw_timeline(timeline.add_subplot(), report, tz)
         distribution = Figure(figsize=(3.4, 1.9))
-        draw_distribution(distribution.add_subplot(), report)
+        draw_charts(timeline.add_subplot(), distribution.add_subplot(), report, tz)
         return _svg(timeline), _svg(distribution)
 
 
@@ -210,6 +280,7 @@ def render_html(report: SessionReport, tz: dt.tzinfo | None = None) -> str:
     notes, flags = note_lines(report.notes, tz), flag_lines(report.flags, tz)
     fact_html = "".join(f"<div><dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd></div>" for k, v in facts(report, tz))
     title = html.escape(report.name)
+    over_time, overall = (html.escape(h) for h in headings(report))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ClassMood report · {title}</title>
 <link rel="icon" href="data:,"><style>{CSS}</style></head>
@@ -217,10 +288,10 @@ def render_html(report: SessionReport, tz: dt.tzinfo | None = None) -> str:
 <h1 id="report-title">{title}</h1>
 <dl class="facts" id="report-facts">{fact_html}</dl>
 <div class="charts">
-<figure id="report-timeline"><h2>Class mood over time</h2>{timeline_svg}</figure>
+<figure id="report-timeline"><h2>{over_time}</h2>{timeline_svg}</figure>
 </div>
 <div class="charts">
-<figure id="report-distribution"><h2>Overall mood</h2>{distribution_svg}</figure>
+<figure id="report-distribution"><h2>{overall}</h2>{distribution_svg}</figure>
 <section style="flex:1"><h2>Teacher's notes</h2>
 {
         _table(
@@ -243,7 +314,7 @@ def render_html(report: SessionReport, tz: dt.tzinfo | None = None) -> str:
             _more(len(flags) - MAX_FLAGS, "flags"),
         )
     }
-<p class="honesty">{html.escape(HONESTY)} Report generated {html.escape(fmt_datetime(dt.datetime.now(dt.UTC), tz))}.</p>
+<p class="honesty">{html.escape(honesty(report))} Report generated {html.escape(fmt_datetime(dt.datetime.now(dt.UTC), tz))}.</p>
 </body></html>
 """
 
@@ -279,10 +350,10 @@ def render_pdf(report: SessionReport, tz: dt.tzinfo | None = None, *, image_form
         pairs = [f"{k}: {v}" for k, v in facts(report, tz)]
         _text(fig, 0.06, 0.943, clip("   ·   ".join(pairs[:5]), 140), fontsize=8.5)
         _text(fig, 0.06, 0.93, clip("   ·   ".join(pairs[5:]), 140), fontsize=8.5)
-        _text(fig, 0.06, 0.912, "Class mood over time", fontsize=11, fontweight="bold")
-        draw_timeline(fig.add_axes((0.10, 0.70, 0.86, 0.19)), report, tz)
-        _text(fig, 0.06, 0.64, "Overall mood", fontsize=11, fontweight="bold")
-        draw_distribution(fig.add_axes((0.15, 0.49, 0.42, 0.13)), report)
+        over_time, overall = headings(report)
+        _text(fig, 0.06, 0.912, over_time, fontsize=11, fontweight="bold")
+        _text(fig, 0.06, 0.64, overall, fontsize=11, fontweight="bold")
+        draw_charts(fig.add_axes((0.10, 0.70, 0.86, 0.19)), fig.add_axes((0.15, 0.49, 0.42, 0.13)), report, tz)
         y = 0.455
         _text(fig, 0.06, y, "Teacher's notes", fontsize=11, fontweight="bold")
         y -= 0.02
@@ -299,7 +370,7 @@ def render_pdf(report: SessionReport, tz: dt.tzinfo | None = None, *, image_form
         else:
             _text(fig, 0.06, y, "No attention flags were raised.", fontsize=7.5, color="#616e7c")
         generated = fmt_datetime(dt.datetime.now(dt.UTC), tz)
-        _text(fig, 0.06, 0.035, f"{HONESTY} Report generated {generated}.", fontsize=6.5, color="#616e7c", wrap=True)
+        _text(fig, 0.06, 0.035, f"{honesty(report)} Report generated {generated}.", fontsize=6.5, color="#616e7c", wrap=True)
         buffer = io.BytesIO()
         metadata = {"Title": f"ClassMood report: {report.name}"} if image_format == "pdf" else None
         fig.savefig(buffer, format=image_format, metadata=metadata, dpi=110)

@@ -139,7 +139,8 @@ def cmd_export_student(url: str, student: str, out: str) -> None:
     if rows == 0:
         raise CommandError(f"nothing is stored about student {student!r} (labels match exactly)")
     _write(out, text)
-    print(f"wrote {rows} row(s) about {student!r} to {out}", file=sys.stderr)
+    print(f"wrote {rows} row(s) about {student!r} to {out}; teachers' notes are free text and were not searched",
+          file=sys.stderr)
 
 
 def cmd_purge(url: str, days: int, dry_run: bool) -> None:
@@ -173,6 +174,7 @@ def cmd_forget(url: str, student: str, yes: bool) -> None:
     finally:
         engine.dispose()
     print(f"deleted {counts.describe()} about {student!r}; class-level counts are kept (they name nobody)")
+    print("teachers' notes are free text and were not searched: check them for the name by hand")
 
 
 def _engine(url: str, *, must_exist: bool) -> Engine:

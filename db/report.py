@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from db.accounts import Viewer
 from db.emotions import EMOTIONS
-from db.queries import class_timeline, flag_rows, viewable_session
-from db.schema import Interval, Note, StudentInterval
+from db.queries import class_timeline, flag_rows, presence_timeline, viewable_session
+from db.schema import Interval, Note, StudentInterval, StudentPresence
+
+PRESENCE_STATES = ("seen", "camera_off", "face_not_visible")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class SessionReport:
     notes: list[ReportNote]
     flags: list[ReportFlag]
     mode: str = "expressions"  # presence: no emotion was inferred (the totals are all 0, the timeline's counts empty)
+    # presence mode's content instead: db.queries.presence_timeline, and student-intervals per presence state
+    presence: pd.DataFrame | None = None
+    presence_totals: dict[str, int] | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -70,11 +75,24 @@ def session_report(s: Session, session_id: int, viewer: Viewer | None) -> Sessio
         return None
     timeline = class_timeline(s, session_id)  # the counts, the totals and the last end come from it: no second pass
     last_end = None if timeline.empty else timeline["interval_end"].iloc[-1].to_pydatetime()
+    presence_mode = session.mode == "presence"
+    # presence mode writes no StudentInterval: its students are the labels with a presence row
+    per_student = StudentPresence if presence_mode else StudentInterval
     students = s.scalar(
-        select(func.count(StudentInterval.student.distinct()))
-        .join(Interval, StudentInterval.interval_id == Interval.id)
+        select(func.count(per_student.student.distinct()))
+        .join(Interval, per_student.interval_id == Interval.id)
         .where(Interval.session_id == session_id)
     )
+    presence_totals = None
+    if presence_mode:
+        counted = s.execute(
+            select(StudentPresence.state, func.count())
+            .join(Interval, StudentPresence.interval_id == Interval.id)
+            .where(Interval.session_id == session_id)
+            .group_by(StudentPresence.state)
+        ).all()
+        by_state = {str(state): int(n) for state, n in counted}
+        presence_totals = {state: by_state.get(state, 0) for state in PRESENCE_STATES}
     notes = [
         ReportNote(n.at, n.text, n.author)
         for n in s.scalars(select(Note).where(Note.session_id == session_id).order_by(Note.at, Note.id))
@@ -95,4 +113,6 @@ def session_report(s: Session, session_id: int, viewer: Viewer | None) -> Sessio
         notes=notes,
         flags=flags,
         mode=session.mode,
+        presence=presence_timeline(s, session_id) if presence_mode else None,
+        presence_totals=presence_totals,
     )

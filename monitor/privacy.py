@@ -9,17 +9,28 @@ schools.
 The Settings page's school-wide choices (``db.settings.PrivacySettings``) replace the built-in defaults; a mode the
 admin locked refuses a different one given explicitly to the worker, and class-only storage cannot be switched back
 on from a worker.
+
+The lock must not fail open: every time the worker reads the school's choices it keeps a copy in a small file in the
+data folder (``privacy-cache.json``, mode 0600, one entry per database), and when the database cannot be read at start
+(the class still starts) it uses that copy. With neither, the built-in defaults apply and a worker asked for
+``expressions`` says loudly that the school's lock could not be checked.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from db.engine import make_engine, session_factory, upgrade
+from db.engine import data_dir, make_engine, session_factory, upgrade
 from db.settings import FlagSettings, PrivacySettings, SettingsError, load_privacy_settings
 from monitor.config import Config, ConfigError
 from monitor.sources.base import one_line
@@ -38,19 +49,89 @@ class PresenceOnly:
         return np.zeros((len(faces), 0), np.float32)
 
 
-def read_privacy_settings(db_url: str) -> PrivacySettings:
-    """The school's stored choices; the defaults if the database cannot be read now (the class does not wait)."""
+def privacy_cache_path() -> Path:
+    return data_dir() / "privacy-cache.json"
+
+
+def _cache_key(db_url: str) -> str:
+    # a digest, not the URL: the file must not hold a database password
+    return hashlib.sha256(db_url.encode()).hexdigest()[:32]
+
+
+def _read_cache(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def remember_privacy_settings(db_url: str, settings: PrivacySettings, path: Path | None = None) -> None:
+    """Keep ``settings`` as the last ones read from ``db_url`` (owner-only file, replaced atomically)."""
+    path = path or privacy_cache_path()
+    entries = _read_cache(path)
+    entries[_cache_key(db_url)] = settings.model_dump()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".privacy-", dir=path.parent)  # mkstemp creates it 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(entries, f, indent=1, sort_keys=True)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        log.warning("cannot keep a copy of the school's privacy settings in %s (%s)", path, one_line(exc))
+
+
+def cached_privacy_settings(db_url: str, path: Path | None = None) -> PrivacySettings | None:
+    """The last settings read from ``db_url``, or ``None`` if there is no valid copy."""
+    entry = _read_cache(path or privacy_cache_path()).get(_cache_key(db_url))
+    if not isinstance(entry, dict):
+        return None
+    try:
+        return PrivacySettings.model_validate(entry)
+    except ValidationError:
+        return None
+
+
+def read_privacy_settings(db_url: str, cache: Path | None = None) -> PrivacySettings | None:
+    """The school's stored choices (a copy is kept); when the database cannot be read now (the class does not wait),
+    the last copy kept for this database, or ``None`` when there is none."""
     try:
         engine = make_engine(db_url)
         try:
             upgrade(engine)
             with session_factory(engine)() as s:
-                return load_privacy_settings(s)
+                settings = load_privacy_settings(s)
         finally:
             engine.dispose()
     except (SQLAlchemyError, SettingsError) as exc:
-        log.warning("using the default analysis mode: cannot read the school's settings (%s)", one_line(exc))
-        return PrivacySettings()
+        cached = cached_privacy_settings(db_url, cache)
+        if cached is not None:
+            log.warning(
+                "cannot read the school's settings (%s): using the last ones read (analysis mode %s%s)",
+                one_line(exc), cached.mode, ", locked" if cached.mode_locked else "",
+            )
+        return cached
+    remember_privacy_settings(db_url, settings, cache)
+    return settings
+
+
+def school_privacy(config: Config, cache: Path | None = None) -> Config:
+    """``config`` under the school's privacy settings, read now or kept from the last read; raise ``ConfigError``
+    when the mode given differs from a locked one."""
+    settings = read_privacy_settings(config.storage.db_url, cache)
+    if settings is None:
+        if config.analysis.mode == "expressions":
+            log.warning(
+                "the school's settings cannot be read and none were kept from an earlier start: running in "
+                "expressions mode without checking whether the administrator locked presence mode"
+            )
+        settings = PrivacySettings()
+    return apply_privacy_settings(config, settings)
 
 
 def apply_privacy_settings(config: Config, settings: PrivacySettings) -> Config:

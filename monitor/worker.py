@@ -32,7 +32,7 @@ from monitor.frame import CorruptFrame, Frame, SourceState
 from monitor.identity import Roster
 from monitor.journal import open_journal
 from monitor.predictions import Classifier
-from monitor.privacy import PresenceOnly, apply_privacy_settings, presence_rules_only, read_privacy_settings
+from monitor.privacy import PresenceOnly, presence_rules_only, school_privacy
 from monitor.sources import FrameSource, open_source, parse_source
 from monitor.sources.base import one_line
 from monitor.storage import FlagOp, OpenSession, SetLayout, Status, StorageWriter
@@ -108,7 +108,7 @@ def prepare(config: Config) -> Prepared:
     roster = Roster.load(config.analysis.roster) if config.analysis.roster is not None else None
     flag_settings, analysis_settings = read_db_settings(config.storage.db_url)
     config = apply_analysis_settings(config, analysis_settings)
-    config = apply_privacy_settings(config, read_privacy_settings(config.storage.db_url))  # ConfigError if locked
+    config = school_privacy(config)  # ConfigError if locked; the last settings kept if the database is down
     presence = config.analysis.mode == "presence"
     cap = config.capture
     # the source first: a wrong path or a corrupt file is reported before seconds of TensorFlow start-up

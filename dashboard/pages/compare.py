@@ -3,6 +3,10 @@ timelines on lesson-relative time (minutes since each started), so Monday's and 
 
 The sessions are picked in a list (pre-filled from ``?ids=``); the timeline shows the mood score or one group's or
 emotion's share. At most ``MAX_SESSIONS`` at once, so the chart stays readable and the page fast.
+
+A presence-mode session inferred no emotion: it is left out of the mood charts (a flat line at zero would be a lie)
+and drawn in its own presence chart (students present and visible); the emotion cards hide when every session
+picked is in presence mode.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from dashboard.components import GRAPH_CONFIG, card, text_table
 from dashboard.data import read_session, record_id
 from dashboard.figures import MEASURES, ComparedSession, compare_distribution_figure, compare_timeline_figure
 from dashboard.formatting import fmt_datetime, fmt_duration, parse_ids
+from dashboard.presence_figures import compare_presence_figure
 from dashboard.tables import mood_text
-from db.queries import class_timeline, session_choices, session_moods, viewable_session
+from db.queries import class_timeline, presence_timeline, session_choices, session_moods, viewable_session
 
 register_page(__name__, path="/compare", name="Compare", title="ClassMood · Compare", order=2)
 
@@ -28,7 +33,9 @@ log = logging.getLogger(__name__)
 
 MAX_SESSIONS = 6
 OPTIONS_LIMIT = 500
-SUMMARY_COLUMNS: tuple[str, ...] = ("Session", "Started", "Duration", "Most students at once", "Overall mood")
+SUMMARY_COLUMNS: tuple[str, ...] = ("Session", "Mode", "Started", "Duration", "Most students at once", "Overall mood")
+NO_EMOTION = "none inferred (presence mode)"
+HIDDEN = {"display": "none"}
 
 
 def session_label(name: str, started: Any, session_id: int) -> str:
@@ -103,6 +110,21 @@ def layout(**query: Any) -> html.Div:
                     ),
                 ],
                 className="grid-even",
+                id=ids.COMPARE_EMOTION_CARDS,
+            ),
+            html.Div(
+                card(
+                    "Presence over the lesson",
+                    html.P(
+                        "Presence-mode sessions: students present (solid) and with a visible face (dotted); no "
+                        "emotion was inferred for them.",
+                        className="caption",
+                    ),
+                    dcc.Graph(id=ids.COMPARE_PRESENCE, config=GRAPH_CONFIG),
+                ),
+                id=ids.COMPARE_PRESENCE_CARD,
+                className="section",
+                style=HIDDEN,
             ),
         ]
     )
@@ -112,14 +134,18 @@ def layout(**query: Any) -> html.Div:
     Output(ids.COMPARE_DISTRIBUTION, "figure"),
     Output(ids.COMPARE_TIMELINE, "figure"),
     Output(ids.COMPARE_SUMMARY, "children"),
+    Output(ids.COMPARE_PRESENCE, "figure"),
+    Output(ids.COMPARE_PRESENCE_CARD, "style"),
+    Output(ids.COMPARE_EMOTION_CARDS, "style"),
     Input(ids.COMPARE_SELECT, "value"),
     Input(ids.COMPARE_MEASURE, "value"),
 )
-def compare(chosen: list[int] | None, measure: str | None) -> tuple[Any, Any, Any]:
+def compare(chosen: list[int] | None, measure: str | None) -> tuple[Any, ...]:
     picked = chosen if isinstance(chosen, list) else []
     chosen = [sid for sid in (record_id(i) for i in picked) if sid is not None][:MAX_SESSIONS]
     measure = measure if measure in MEASURES else "score"
     compared: list[ComparedSession] = []
+    present: list[ComparedSession] = []  # presence-mode sessions: drawn apart, never in an emotion chart
     rows: list[dict[str, str]] = []
     try:
         with read_session() as s:
@@ -132,28 +158,52 @@ def compare(chosen: list[int] | None, measure: str | None) -> tuple[Any, Any, An
                     continue
                 timeline = class_timeline(s, session_id)
                 label = session_label(session.name, session.started_at, session.id)
-                compared.append(ComparedSession(label, session.started_at, timeline))
+                presence_mode = session.mode == "presence"
+                if presence_mode:
+                    present.append(ComparedSession(label, session.started_at, presence_timeline(s, session_id)))
+                else:
+                    compared.append(ComparedSession(label, session.started_at, timeline))
                 end = session.ended_at or (timeline["interval_end"].iloc[-1] if not timeline.empty else None)
                 counts = moods.loc[session_id].to_dict() if session_id in moods.index else None
                 rows.append(
                     {
                         "Session": session.name,
+                        "Mode": session.mode,
                         "Started": fmt_datetime(session.started_at),
                         "Duration": fmt_duration((end - session.started_at).total_seconds())
                         if end is not None
                         else "—",
                         "Most students at once": str(timeline["students_seen"].max()) if not timeline.empty else "0",
-                        "Overall mood": mood_text(counts),
+                        "Overall mood": NO_EMOTION if presence_mode else mood_text(counts),
                     }
                 )
     except SQLAlchemyError as exc:
         log.warning("comparing sessions failed: %s", exc)
         message = html.P("The database cannot be read right now.", className="error")
-        return compare_distribution_figure([]), compare_timeline_figure([]), message
-    hint = None if len(compared) >= 2 else html.P("Pick at least two sessions to compare.", className="note")
+        empty = compare_presence_figure([])
+        return compare_distribution_figure([]), compare_timeline_figure([]), message, empty, HIDDEN, None
+    picked_n = len(compared) + len(present)
+    hint = None if picked_n >= 2 else html.P("Pick at least two sessions to compare.", className="note")
+    mixed = (
+        html.P(
+            f"{len(present)} presence-mode session(s) are not in the mood charts: no emotion was inferred for them. "
+            "Their presence is charted below.",
+            className="note",
+        )
+        if present and compared
+        else None
+    )
     summary = card(
         "Sessions compared",
         hint,
+        mixed,
         text_table(rows, SUMMARY_COLUMNS, table_id=ids.COMPARE_SUMMARY + "-table", empty="No session picked."),
     )
-    return compare_distribution_figure(compared), compare_timeline_figure(compared, measure), summary
+    return (
+        compare_distribution_figure(compared),
+        compare_timeline_figure(compared, measure),
+        summary,
+        compare_presence_figure(present),
+        None if present else HIDDEN,
+        HIDDEN if present and not compared else None,
+    )

@@ -38,6 +38,7 @@ from dashboard.access import current_viewer, teacher_scope
 from dashboard.components import (
     GRAPH_CONFIG,
     HONESTY_NOTE,
+    PRESENCE_HONESTY_NOTE,
     attendance_panel,
     attention_panel,
     card,
@@ -124,7 +125,7 @@ def layout(**query: Any) -> html.Div:
                 [
                     html.Div(
                         [
-                            card("Class mood now", html.Div(id=ids.LIVE_MOOD), class_name="summary"),
+                            card("Class mood now", html.Div(id=ids.LIVE_MOOD), class_name="summary", title_id=ids.LIVE_MOOD_TITLE),
                             card("Students", html.Div(id=ids.LIVE_ATTENDANCE), class_name="summary"),
                             card("Source", html.Div(id=ids.LIVE_STATUS), download_bar(), class_name="summary"),
                         ],
@@ -141,6 +142,7 @@ def layout(**query: Any) -> html.Div:
                             card(
                                 "Class mood over time",
                                 dcc.Graph(id=ids.LIVE_TIMELINE, config=GRAPH_CONFIG, figure=LOADING),
+                                title_id=ids.LIVE_TIMELINE_TITLE,
                             ),
                             card(
                                 "Right now",
@@ -152,10 +154,7 @@ def layout(**query: Any) -> html.Div:
                     ),
                     card(
                         "Each student",
-                        html.P(
-                            "Current emotion, and the last few intervals as bars (height: how sure the model is).",
-                            className="caption",
-                        ),
+                        html.P(STUDENTS_CAPTION["expressions"], id=ids.LIVE_STUDENTS_CAPTION, className="caption"),
                         html.Div(id=ids.LIVE_STUDENTS),
                         class_name="section",
                     ),
@@ -181,6 +180,41 @@ def layout(**query: Any) -> html.Div:
             ),
         ]
     )
+
+
+# the headings and notes that name emotions, per analysis mode (layout() cannot know the mode: the session is found
+# by the refresh callback, and a running session can give way to one in another mode without a reload)
+MOOD_TITLE = {"expressions": "Class mood now", "presence": "Presence now"}
+TIMELINE_TITLE = {"expressions": "Class mood over time", "presence": "Presence over time"}
+STUDENTS_CAPTION = {
+    "expressions": "Current emotion, and the last few intervals as bars (height: how sure the model is).",
+    "presence": "Seen, camera off or face not visible in the latest interval; no emotion is inferred.",
+}
+HONESTY = {"expressions": HONESTY_NOTE, "presence": PRESENCE_HONESTY_NOTE}
+
+
+@callback(
+    Output(ids.LIVE_MOOD_TITLE, "children"),
+    Output(ids.LIVE_TIMELINE_TITLE, "children"),
+    Output(ids.LIVE_STUDENTS_CAPTION, "children"),
+    Output(ids.LIVE_HONESTY, "children"),
+    Input(ids.SESSION_ID_STORE, "data"),
+)
+def mode_headings(session_id: Any) -> tuple[Any, ...]:
+    """The shown session's mode in the page's headings: presence mode never says "mood" or "emotion"."""
+    sid = record_id(session_id)
+    if sid is None:
+        raise PreventUpdate
+    try:
+        with read_session() as s:
+            session = viewable_session(s, sid, current_viewer())
+            mode = session.mode if session is not None else None
+    except SQLAlchemyError as exc:
+        log.warning("reading the mode of session %s failed: %s", sid, exc)
+        raise PreventUpdate from exc
+    if mode not in MOOD_TITLE:
+        raise PreventUpdate
+    return MOOD_TITLE[mode], TIMELINE_TITLE[mode], STUDENTS_CAPTION[mode], HONESTY[mode]
 
 
 def _shown_session(

@@ -73,7 +73,7 @@ def fetch(url: str) -> tuple[int, str, bytes]:
 def assert_has_the_school_settings(text: str) -> None:
     flat = " ".join(text.split())
     for fragment in (SCHOOL, CONTACT, "presence mode", "No emotion", "30 days", "no face image",
-                     "Article 5(1)(f)", "class totals"):
+                     "Article 5(1)(f)", "class totals", "notes are free text", "does not search them"):
         assert fragment in flat, fragment
 
 
@@ -108,6 +108,13 @@ def test_live_page_says_the_mode_and_links_to_the_notice(page: Chrome, presence_
     assert traces["present"] == [2] * 6 and traces["face visible"] == [1, 2, 1, 2, 1, 2]
     seen = {t.get("name"): t.get("x") for t in graph_data(page, ids.LIVE_DISTRIBUTION) or []}
     assert list(seen.values()) == [[2, 0, 0]]  # latest interval: both seen
+    # the page's own headings say presence too, not mood or emotion (set by their own callback: waited for)
+    wait_for(lambda: page.find_element(By.ID, ids.LIVE_TIMELINE_TITLE).text == "Presence over time" or None,
+             what="the presence heading")
+    assert page.find_element(By.ID, ids.LIVE_MOOD_TITLE).text == "Presence now"
+    assert "no emotion is inferred" in page.find_element(By.ID, ids.LIVE_STUDENTS_CAPTION).text
+    honesty = page.find_element(By.ID, ids.LIVE_HONESTY).text
+    assert honesty.startswith("Presence mode") and "Emotion estimates" not in honesty
     line.find_element(By.LINK_TEXT, "What this means for students").click()
     wait_for(lambda: page.find_elements(By.ID, ids.NOTICE) or None, what="the notice after the link")
 
@@ -195,3 +202,118 @@ def test_sessions_list_says_presence_mode(page: Chrome, presence_dashboard: Dash
     page.get(presence_dashboard.url + "/sessions")
     wait_for(lambda: "presence mode: none inferred" in page.find_element(By.TAG_NAME, "main").text or None,
              what="the session's mode in the list")
+
+
+# --- a presence-mode and an expressions-mode session side by side: Compare and the session report ---------------------
+
+EMOTION_WORDS = {*EMOTIONS, "mood", "emotion estimates"}
+
+
+@pytest.fixture(scope="module")
+def mixed_dashboard(tmp_path_factory: pytest.TempPathFactory, browser: Chrome) -> Iterator[Dashboard]:
+    """Two ended sessions: "Presence 3B" (presence mode, 4 intervals, students present 3 and visible 3, 2, 1, 2;
+    one student's camera off half the time) and "Expressions 3B" (4 intervals of happy and neutral students)."""
+    tmp = tmp_path_factory.mktemp("mixed")
+    url = f"sqlite:///{tmp / 'classmood.sqlite3'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    start = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    with sessions() as s, s.begin():
+        presence = ClassSession(name="Presence 3B", source="camera 0", layout="room", interval_s=10, fps=2,
+                                detector="haar", model="none (presence mode)", started_at=start,
+                                ended_at=start + dt.timedelta(seconds=40), mode="presence")
+        s.add(presence)
+        s.flush()
+        for k, visible in enumerate((3, 2, 1, 2)):
+            iv = Interval(session_id=presence.id, start=start + dt.timedelta(seconds=10 * k),
+                          end=start + dt.timedelta(seconds=10 * (k + 1)), students_seen=visible, students_present=3,
+                          frames_analysed=20, frames_skipped=0, **{f"n_{e}": None for e in EMOTIONS})
+            s.add(iv)
+            s.flush()
+            for i, student in enumerate((STUDENT, "Seat 2", "Seat 3")):
+                seen = i < visible
+                state = "seen" if seen else ("camera_off" if student == "Seat 3" else "face_not_visible")
+                s.add(StudentPresence(interval_id=iv.id, student=student, state=state,
+                                      frames_visible=20 if seen else 0, frames_camera_off=20 if state == "camera_off"
+                                      else 0, visible_share=1.0 if seen else 0.0))
+        later = start + dt.timedelta(days=3)
+        expressions = ClassSession(name="Expressions 3B", source="camera 0", layout="room", interval_s=10, fps=2,
+                                   detector="haar", model="models/fer.keras", started_at=later,
+                                   ended_at=later + dt.timedelta(seconds=40), mode="expressions")
+        s.add(expressions)
+        s.flush()
+        for k in range(4):
+            s.add(Interval(session_id=expressions.id, start=later + dt.timedelta(seconds=10 * k),
+                           end=later + dt.timedelta(seconds=10 * (k + 1)), students_seen=3, frames_analysed=20,
+                           frames_skipped=0, **{f"n_{e}": {"happy": 2, "neutral": 1}.get(e, 0) for e in EMOTIONS}))
+    with run_dashboard(url, tmp / "dashboard.log") as server:
+        yield Dashboard(server, sessions, None)
+
+
+def ids_by_name(dashboard: Dashboard) -> dict[str, int]:
+    with dashboard.sessions() as s:
+        return {name: sid for sid, name in s.execute(select(ClassSession.id, ClassSession.name))}
+
+
+def trace_names(page: Chrome, graph_id: str) -> list[str] | None:
+    data = graph_data(page, graph_id)
+    return [str(t.get("name")) for t in data] if data else None
+
+
+def test_compare_keeps_a_presence_session_out_of_the_emotion_charts(
+    page: Chrome, mixed_dashboard: Dashboard
+) -> None:
+    sid = ids_by_name(mixed_dashboard)
+    page.get(f"{mixed_dashboard.url}/compare?ids={sid['Presence 3B']},{sid['Expressions 3B']}")
+    presence = wait_for(lambda: trace_names(page, ids.COMPARE_PRESENCE), what="the presence chart")
+    assert len(presence) == 2 and all(n.startswith("Presence 3B") for n in presence), presence
+    assert presence[0].endswith(": present") and presence[1].endswith(": face visible")
+    visible = [t.get("y") for t in graph_data(page, ids.COMPARE_PRESENCE) or []]
+    assert visible == [[3, 3, 3, 3], [3, 2, 1, 2]]
+    for graph in (ids.COMPARE_DISTRIBUTION, ids.COMPARE_TIMELINE):  # the emotion charts: the expressions one only
+        names = wait_for(lambda g=graph: trace_names(page, g), what=graph)  # type: ignore[misc]
+        assert names == [n for n in names if n.startswith("Expressions 3B")] and names, (graph, names)
+    summary = page.find_element(By.ID, ids.COMPARE_SUMMARY).text
+    assert "none inferred (presence mode)" in summary and "not in the mood charts" in summary
+    assert page.find_element(By.ID, ids.COMPARE_PRESENCE_CARD).is_displayed()
+    assert page.find_element(By.ID, ids.COMPARE_EMOTION_CARDS).is_displayed()
+
+    page.get(f"{mixed_dashboard.url}/compare?ids={sid['Presence 3B']}")  # presence only: no emotion card at all
+    wait_for(lambda: trace_names(page, ids.COMPARE_PRESENCE), what="the presence chart alone")
+    wait_for(lambda: not page.find_element(By.ID, ids.COMPARE_EMOTION_CARDS).is_displayed() or None,
+             what="the emotion cards hidden")
+
+    page.get(f"{mixed_dashboard.url}/compare?ids={sid['Expressions 3B']}")  # expressions only: no presence card
+    wait_for(lambda: trace_names(page, ids.COMPARE_DISTRIBUTION), what="the mood distribution")
+    assert not page.find_element(By.ID, ids.COMPARE_PRESENCE_CARD).is_displayed()
+
+
+def assert_presence_report(text: str) -> None:
+    flat = " ".join(text.split())
+    for fragment in ("Presence over time", "Presence overall", "presence (no emotion inferred)", "camera off", "face not visible", "no emotion, expression or mood was inferred"):
+        assert fragment in flat, fragment
+    lowered = flat.lower()
+    for word in ("class mood", "overall mood", "emotion estimates", *EMOTIONS):
+        assert word not in lowered, word
+
+
+def test_presence_session_report_shows_presence_not_emotions(page: Chrome, mixed_dashboard: Dashboard) -> None:
+    sid = ids_by_name(mixed_dashboard)["Presence 3B"]
+    page.get(f"{mixed_dashboard.url}/report/{sid}.html")
+    assert_presence_report(page.find_element(By.TAG_NAME, "body").text)
+    facts = {dt_.text: dd.text for dt_, dd in zip(page.find_elements(By.CSS_SELECTOR, "#report-facts dt"),
+                                                  page.find_elements(By.CSS_SELECTOR, "#report-facts dd"), strict=True)}
+    assert facts["Students"] == "3" and facts["Intervals"] == "4"  # the presence rows' students, not 0
+    legend = page.find_element(By.ID, "report-timeline").text
+    assert "present" in legend and "face visible" in legend
+    status, kind, pdf = fetch(f"{mixed_dashboard.url}/report/{sid}.pdf")
+    assert status == 200 and kind == "application/pdf"
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 1
+    assert_presence_report(reader.pages[0].extract_text())
+    assert "Students: 3" in reader.pages[0].extract_text()
+
+    other = ids_by_name(mixed_dashboard)["Expressions 3B"]  # the expressions report is unchanged
+    text = PdfReader(io.BytesIO(fetch(f"{mixed_dashboard.url}/report/{other}.pdf")[2])).pages[0].extract_text()
+    assert "Class mood over time" in text and "Overall mood" in text and "Presence over time" not in text

@@ -174,6 +174,7 @@ def test_export_student_writes_every_row_about_them_and_nobody_else(
     # 3 interval rows, 2 presence rows, 2 flags, 2 roster rows; the formula sign neutralised, the rest intact
     assert sorted(r["record"] for r in rows) == ["flag"] * 2 + ["interval"] * 3 + ["presence"] * 2 + ["roster"] * 2
     assert {r["student"] for r in rows} == {"'" + NAME}
+    assert "notes are free text and were not searched" in result.stderr  # notes have no student column
     assert {r["session_name"] for r in rows} == {"Maths", "Zoom"}
     with Session() as s:
         assert len(student_records(s, NAME)) == len(rows)
@@ -193,6 +194,7 @@ def test_forget_student_removes_every_row_and_nothing_of_anyone_else(
     result = run_cli("forget", "--student", NAME, "--yes", "--db", db_url)
     assert result.returncode == 0, result.stderr
     assert "3 interval row(s), 2 presence row(s), 2 flag(s), 2 roster row(s)" in result.stdout
+    assert "notes are free text and were not searched" in result.stdout  # notes have no student column
     after = snapshot(Session)
     for table, rows in before.items():
         kept = [r for r in rows if repr(NAME) not in r]

@@ -142,3 +142,43 @@ def test_report_command_writes_pdf_and_html(
     assert dashboard_main(["report", "--session", "1", "--out", str(tmp_path / "r.docx"), "--db", db_url]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: no session with id 999999", "error: --out must end in .pdf or .html, not 'r.docx'"]
+
+
+def test_presence_session_report_counts_presence_students_and_draws_no_emotion(
+    Session: sessionmaker[OrmSession],
+) -> None:
+    """The bug: a presence-mode session's report said "Students: 0" (it counted StudentInterval rows, which presence
+    mode never writes) and drew an empty mood chart. Now its students come from the presence rows and its charts
+    show presence; on SQLite and PostgreSQL."""
+    from db.schema import StudentPresence
+
+    with Session() as s, s.begin():
+        cs = ClassSession(name="Presence", source="camera 0", layout="room", interval_s=10, fps=2, detector="haar",
+                          model="none (presence mode)", started_at=T0, ended_at=T0 + dt.timedelta(seconds=20),
+                          mode="presence")
+        s.add(cs)
+        s.flush()
+        for k, states in enumerate((("seen", "seen", "camera_off"), ("seen", "face_not_visible", "camera_off"))):
+            iv = Interval(session_id=cs.id, start=T0 + dt.timedelta(seconds=10 * k),
+                          end=T0 + dt.timedelta(seconds=10 * (k + 1)), students_seen=states.count("seen"),
+                          students_present=3, frames_analysed=20, frames_skipped=0)
+            s.add(iv)
+            s.flush()
+            for i, state in enumerate(states):
+                s.add(StudentPresence(interval_id=iv.id, student=f"Seat {i + 1}", state=state,
+                                      frames_visible=20 if state == "seen" else 0))
+        sid = cs.id
+    with Session() as s:
+        report = session_report(s, sid, None)
+    assert report is not None and report.mode == "presence"
+    assert report.students == 3 and report.intervals == 2
+    assert report.presence_totals == {"seen": 3, "camera_off": 2, "face_not_visible": 1}
+    assert report.presence is not None and report.presence["students_visible"].tolist() == [2, 1]
+    pages, text = pdf_text(render_pdf(report, dt.UTC))
+    assert pages == 1
+    flat = squash(text)
+    for fragment in ("Presenceovertime", "Presenceoverall", "Students:3", "50%(3)", "33%(2)", "17%(1)"):
+        assert fragment in flat, fragment
+    assert not any(e in text.lower() for e in EMOTIONS) and "class mood" not in text.lower()
+    page = render_html(report, dt.UTC)
+    assert "<h2>Presence over time</h2>" in page and "mood over time" not in page.lower()
