@@ -43,7 +43,12 @@ def browser(download_dir: Path) -> Iterator[Chrome]:
 
 @pytest.fixture
 def page(browser: Chrome) -> Iterator[Chrome]:
-    """The browser, with its console drained before the test and checked for SEVERE entries after it."""
+    """The browser, with its console drained before the test and checked for SEVERE entries after it.
+
+    It starts on a blank page: the previous test's page, left open on a dashboard that has since stopped, would go on
+    polling it and log "connection refused" into this test (seen once in CI: a test that first waits minutes for its
+    workers failed on the previous test's /school page)."""
+    browser.get("about:blank")
     severe_console_entries(browser)
     yield browser
     severe = severe_console_entries(browser)
