@@ -10,7 +10,8 @@
    and then an attention flag opened and closed. Write latency is the time from handing an interval to the storage
    thread to its commit.
 3. While the classes run, ``--viewers`` concurrent clients load ``/school`` and then a Live page each
-   (``/?classroom=Room N``) in bounded loops over HTTP on 127.0.0.1, against a real ``python -m dashboard``: each
+   (``/?classroom=Room N``) in bounded loops over HTTP on 127.0.0.1, against a real ``python -m dashboard``
+   (``--workers N``: under gunicorn with N processes, as a school serves it; 0: Flask's development server): each
    load is the page's router callback plus every callback it fires on load (``bench/dashboard.py``'s
    ``load_page``), which is what a browser waits for.
 4. Counts every room's intervals and student rows (none lost, none duplicated) and reports the database size per
@@ -250,11 +251,20 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=5.0, help="class time runs this many times faster")
     parser.add_argument("--viewers", type=int, default=20, help="concurrent dashboard clients (0: writes only)")
     parser.add_argument("--loads", type=int, default=3, help="/school + Live loads per viewer")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="dashboard processes under gunicorn, as a school runs it (0: Flask's one-process development server)",
+    )
     parser.add_argument("--hours-per-day", type=float, default=6.0)
     parser.add_argument("--days", type=int, default=190, help="school days in a year")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="serve without the shared page cache (CLASSMOOD_SHARED_CACHE=0)"
+    )
     args = parser.parse_args()
-    if args.viewers < 0:
-        print("error: --viewers must be 0 or more", file=sys.stderr)
+    if args.viewers < 0 or not 0 <= args.workers <= 64:
+        print("error: --viewers must be 0 or more and --workers 0 to 64", file=sys.stderr)
         return 2
     for name in ("rooms", "students", "intervals", "loads", "days"):
         if getattr(args, name) < 1:
@@ -312,7 +322,9 @@ def run(args: argparse.Namespace, url: str, size_before: int) -> int:
     view_times: dict[str, list[float]] = {}
     view_wall, writes_running = 0.0, False
     if args.viewers:
-        with dashboard_process(url) as base:
+        if args.no_cache:
+            os.environ["CLASSMOOD_SHARED_CACHE"] = "0"  # inherited by the dashboard process
+        with dashboard_process(url, args.workers or None) as base:
             # the viewers start once every room has a few intervals, while the classes go on
             time.sleep(max(0.0, start_at + 3 * period - time.time()))
             t0 = time.perf_counter()
@@ -383,7 +395,9 @@ def run(args: argparse.Namespace, url: str, size_before: int) -> int:
         print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
         return 0 if ok else 1
     print(
-        f"\n| pages over HTTP ({args.viewers} concurrent viewers, python -m dashboard, "
+        f"\n| pages over HTTP ({args.viewers} concurrent viewers, python -m dashboard "
+        f"{f'--workers {args.workers} (gunicorn)' if args.workers else '(development server)'}"
+        f"{', shared cache off' if args.no_cache else ''}, "
         f"{'while the rooms write' if writes_running else 'writes had ended before the viewers did'}) "
         f"| loads | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|"
     )
