@@ -62,14 +62,14 @@ class SharedCache:
             found, value = self._fresh(key)
             if found:
                 self.hits += 1
-                return value  # type: ignore[no-any-return]
+                return value
             key_lock = self._computing.setdefault(key, threading.Lock())
         with key_lock:
             with self._lock:  # another thread may have computed it while this one waited
                 found, value = self._fresh(key)
                 if found:
                     self.hits += 1
-                    return value  # type: ignore[no-any-return]
+                    return value
             born = self.clock()
             try:
                 value = compute()
