@@ -78,6 +78,10 @@ class SharedCache:
                     self._computing.pop(key, None)
             with self._lock:
                 self.misses += 1
+                # drop what has expired, so a school's worth of superseded versions does not sit in memory
+                now = self.clock()
+                for old in [k for k, (b, t, _v) in self._entries.items() if now - b >= t]:
+                    del self._entries[old]
                 self._entries[key] = (born, ttl_s, value)
                 self._entries.move_to_end(key)
                 while len(self._entries) > self.max_entries:

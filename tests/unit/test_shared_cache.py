@@ -98,3 +98,14 @@ def test_turned_off_it_computes_every_time() -> None:
     cache = SharedCache(clock=Clock(), enabled=False)
     values = iter(range(10))
     assert [cache.get("k", lambda: next(values), 60.0) for _ in range(3)] == [0, 1, 2]
+
+
+def test_expired_entries_are_dropped_when_a_new_one_is_stored() -> None:
+    """A room's data is keyed by its version: the superseded versions must not pile up until the size bound."""
+    clock = Clock()
+    cache = SharedCache(clock=clock)
+    for version in range(5):
+        cache.get(("live", 1, version), lambda: "old", 5.0)
+    clock.now += 5.0
+    cache.get(("live", 1, 99), lambda: "new", 5.0)
+    assert len(cache) == 1
