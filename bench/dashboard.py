@@ -305,13 +305,16 @@ def page_times(client: Client, big_id: int, repeat: int) -> list[tuple[str, floa
 
 
 @contextlib.contextmanager
-def dashboard_process(url: str) -> Iterator[str]:
+def dashboard_process(url: str, workers: int | None = None) -> Iterator[str]:
+    """A real ``python -m dashboard`` on 127.0.0.1: Flask's development server, or with ``workers`` gunicorn with
+    that many processes (``--workers N``, the documented way to serve a school)."""
     from tests.browser.helpers import free_port
 
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="bench-dashboard-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "dashboard", "--port", str(port), "--db", url], cwd=ROOT, stdout=log,
+        [sys.executable, "-m", "dashboard", "--port", str(port), "--db", url,
+         *(["--workers", str(workers)] if workers else [])], cwd=ROOT, stdout=log,
         stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -328,7 +331,7 @@ def dashboard_process(url: str) -> Iterator[str]:
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=30)  # gunicorn lets its workers finish their requests (--graceful-timeout 10)
 
 
 def table(title: str, rows: list[tuple[str, float, float, float]], *, cpu: bool = True) -> None:

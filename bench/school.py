@@ -10,9 +10,11 @@
    and then an attention flag opened and closed. Write latency is the time from handing an interval to the storage
    thread to its commit.
 3. While the classes run, ``--viewers`` concurrent clients load ``/school`` and then a Live page each
-   (``/?classroom=Room N``) in bounded loops over HTTP on 127.0.0.1, against a real ``python -m dashboard``: each
+   (``/?classroom=Room N``) in bounded loops over HTTP on 127.0.0.1, against a real ``python -m dashboard``
+   (``--workers N``: under gunicorn with N processes, as a school serves it; 0: Flask's development server): each
    load is the page's router callback plus every callback it fires on load (``bench/dashboard.py``'s
-   ``load_page``), which is what a browser waits for.
+   ``load_page``), which is what a browser waits for. Then each viewer keeps its Live page open and polls it every
+   3 s ``--polls`` times, sending back what the page shows (its fingerprint) as the browser does.
 4. Counts every room's intervals and student rows (none lost, none duplicated) and reports the database size per
    classroom-hour, with what a school year takes at ``--hours-per-day`` x ``--days`` per room.
 """
@@ -40,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select, text
 
-from bench.dashboard import Client, dashboard_process, load_page
+from bench.dashboard import Client, _outputs, dashboard_process, load_page
+from dashboard import ids
 from db.emotions import EMOTIONS
 from db.engine import make_engine, upgrade
 from db.schema import ClassSession, Interval, StudentInterval
@@ -209,22 +212,63 @@ def view(base: str, deps: list[dict[str, Any]], path: str) -> float:
     return time.perf_counter() - t0
 
 
-def viewers(base: str, n_viewers: int, loads: int, rooms: int) -> dict[str, list[float]]:
-    """``n_viewers`` threads, each loading ``/school`` then a room's Live page ``loads`` times (bounded)."""
+def live_poll(client: Client, dep: dict[str, Any], n: int, room: int, fingerprint: Any) -> tuple[float, Any]:
+    """One 3-s poll of an open Live page, as the browser sends it (with what the page shows now, its fingerprint);
+    returns the time it took and the new fingerprint."""
+    values = {"n_intervals": n, "data": None}
+    body = {
+        "output": dep["output"],
+        "outputs": _outputs(dep["output"]),
+        "inputs": [{**i, "value": values.get(i["property"])} for i in dep["inputs"]],
+        "changedPropIds": [f"{ids.LIVE_INTERVAL}.n_intervals"],
+        "state": [
+            {**st, "value": fingerprint if st["id"] == ids.LIVE_FINGERPRINT else {"classroom": f"Room {room}"}}
+            for st in dep["state"]
+        ],
+    }
+    t0 = time.perf_counter()
+    answer = client.post("/_dash-update-component", body)
+    elapsed = time.perf_counter() - t0
+    sent = (answer or {}).get("response", {}).get(ids.LIVE_FINGERPRINT, {})
+    return elapsed, sent.get("data", fingerprint)
+
+
+def viewers(
+    base: str, n_viewers: int, loads: int, rooms: int, live_rooms: int, polls: int, poll_s: float
+) -> dict[str, list[float]]:
+    """``n_viewers`` threads, each loading ``/school`` then a room's Live page ``loads`` times (bounded), the rooms
+    taken in turn from the first ``live_rooms``; then each keeps its last room open and polls it ``polls`` times
+    every ``poll_s`` seconds, the viewers out of step as real browsers are."""
     client = Client(base)
     client.get("/")
     deps = json.loads(client.get("/_dash-dependencies"))
-    times: dict[str, list[float]] = {"school": [], "live": []}
+    refresh = next(
+        d for d in deps if f"{ids.LIVE_FINGERPRINT}.data" in d["output"] and any(
+            i["id"] == ids.LIVE_INTERVAL for i in d["inputs"])
+    )  # fmt: skip
+    times: dict[str, list[float]] = {"school": [], "live": [], "poll": []}
     lock = threading.Lock()
 
     def one(viewer: int) -> None:
+        room = 1
         for k in range(loads):
             school = view(base, deps, "/school")
-            room = 1 + (viewer * loads + k) % rooms
+            room = 1 + (viewer * loads + k) % min(rooms, live_rooms)
             live = view(base, deps, f"/?classroom=Room+{room}")
             with lock:
                 times["school"].append(school)
                 times["live"].append(live)
+        if not polls:
+            return
+        own = Client(base)
+        _first, fingerprint = live_poll(own, refresh, 0, room, None)  # what the page load drew
+        time.sleep(poll_s * viewer / n_viewers)
+        for n in range(1, polls + 1):
+            t0 = time.monotonic()
+            took, fingerprint = live_poll(own, refresh, n, room, fingerprint)
+            with lock:
+                times["poll"].append(took)
+            time.sleep(max(0.0, poll_s - (time.monotonic() - t0)))
 
     with concurrent.futures.ThreadPoolExecutor(n_viewers) as pool:
         list(pool.map(one, range(n_viewers)))
@@ -250,11 +294,24 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=5.0, help="class time runs this many times faster")
     parser.add_argument("--viewers", type=int, default=20, help="concurrent dashboard clients (0: writes only)")
     parser.add_argument("--loads", type=int, default=3, help="/school + Live loads per viewer")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="dashboard processes under gunicorn, as a school runs it (0: Flask's one-process development server)",
+    )
     parser.add_argument("--hours-per-day", type=float, default=6.0)
     parser.add_argument("--days", type=int, default=190, help="school days in a year")
+    parser.add_argument(
+        "--live-rooms", type=int, default=0, help="Live loads go to the first K rooms only (default 0: every room)"
+    )
+    parser.add_argument("--polls", type=int, default=5, help="3-s polls of the open Live page per viewer afterwards")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="serve without the shared page cache (CLASSMOOD_SHARED_CACHE=0)"
+    )
     args = parser.parse_args()
-    if args.viewers < 0:
-        print("error: --viewers must be 0 or more", file=sys.stderr)
+    if args.viewers < 0 or args.polls < 0 or args.live_rooms < 0 or not 0 <= args.workers <= 64:
+        print("error: --viewers, --polls and --live-rooms must be 0 or more, --workers 0 to 64", file=sys.stderr)
         return 2
     for name in ("rooms", "students", "intervals", "loads", "days"):
         if getattr(args, name) < 1:
@@ -312,11 +369,15 @@ def run(args: argparse.Namespace, url: str, size_before: int) -> int:
     view_times: dict[str, list[float]] = {}
     view_wall, writes_running = 0.0, False
     if args.viewers:
-        with dashboard_process(url) as base:
+        if args.no_cache:
+            os.environ["CLASSMOOD_SHARED_CACHE"] = "0"  # inherited by the dashboard process
+        with dashboard_process(url, args.workers or None) as base:
             # the viewers start once every room has a few intervals, while the classes go on
             time.sleep(max(0.0, start_at + 3 * period - time.time()))
             t0 = time.perf_counter()
-            view_times = viewers(base, args.viewers, args.loads, args.rooms)
+            view_times = viewers(
+                base, args.viewers, args.loads, args.rooms, args.live_rooms or args.rooms, args.polls, 3.0
+            )
             view_wall = time.perf_counter() - t0
             writes_running = any(p.is_alive() for p in procs)
             outcomes = [results.get(timeout=args.intervals * period + 300) for _ in procs]
@@ -383,12 +444,21 @@ def run(args: argparse.Namespace, url: str, size_before: int) -> int:
         print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
         return 0 if ok else 1
     print(
-        f"\n| pages over HTTP ({args.viewers} concurrent viewers, python -m dashboard, "
+        f"\n| pages over HTTP ({args.viewers} concurrent viewers, python -m dashboard "
+        f"{f'--workers {args.workers} (gunicorn)' if args.workers else '(development server)'}"
+        f"{', shared cache off' if args.no_cache else ''}, "
         f"{'while the rooms write' if writes_running else 'writes had ended before the viewers did'}) "
         f"| loads | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|"
     )
-    for name, label in (("school", "/school"), ("live", "Live (/?classroom=Room N)")):
+    live_label = "Live (/?classroom=Room N)" + (f", first {args.live_rooms} rooms" if args.live_rooms else "")
+    for name, label in (
+        ("school", "/school"),
+        ("live", live_label),
+        ("poll", "Live, one 3-s poll of the open page"),
+    ):
         values = view_times.get(name, [])
+        if not values:
+            continue
         print(
             f"| {label} | {len(values)} | {statistics.median(values) * 1000:.0f} | {pct(values, 95) * 1000:.0f} | "
             f"{max(values) * 1000:.0f} |"

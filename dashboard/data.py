@@ -6,18 +6,31 @@ global, so callbacks hold no state of their own and two apps in one process woul
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import current_app
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.shared_cache import SharedCache
+
 EXTENSION_KEY = "classmood.sessions"
+CACHE_KEY = "classmood.shared_cache"
 
 
 def install(server: object, sessions: sessionmaker[Session]) -> None:
-    """Attach the session factory to the Flask ``server`` that serves the dashboard."""
+    """Attach the session factory, and a fresh :class:`SharedCache`, to the Flask ``server`` of the dashboard."""
     server.extensions[EXTENSION_KEY] = sessions  # type: ignore[attr-defined]
+    # CLASSMOOD_SHARED_CACHE=0 turns it off, for measuring what it saves (bench/school.py --no-cache)
+    enabled = os.environ.get("CLASSMOOD_SHARED_CACHE", "1").strip() != "0"
+    server.extensions[CACHE_KEY] = SharedCache(enabled=enabled)  # type: ignore[attr-defined]
+
+
+def shared_cache() -> SharedCache:
+    """This app's (so this process's) cache of what every viewer allowed to see it computes alike."""
+    cache: SharedCache = current_app.extensions[CACHE_KEY]
+    return cache
 
 
 @contextmanager

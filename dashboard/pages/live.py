@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update, register_page
 from dash.exceptions import PreventUpdate
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -51,7 +52,7 @@ from dashboard.components import (
     source_status_panel,
     student_grid,
 )
-from dashboard.data import read_session, record_id, write_session
+from dashboard.data import read_session, record_id, shared_cache, write_session
 from dashboard.figures import distribution_figure, empty_figure, note_shapes, timeline_figure
 from dashboard.formatting import fmt_datetime, fmt_duration, fmt_time
 from dashboard.mood import class_mood
@@ -82,7 +83,7 @@ from db.queries import (
     source_status,
     viewable_session,
 )
-from db.schema import ClassSession, SourceStatus
+from db.schema import ClassSession, Flag, Interval, Note, RosterStudent, SourceStatus
 
 register_page(__name__, path="/", name="Live", title="ClassMood · Live", order=0)
 
@@ -95,6 +96,20 @@ HIDDEN = {"display": "none"}
 # the charts' placeholder, built once: a Plotly figure costs ~20 ms to validate, and every page load showed two
 LOADING: dict[str, Any] = empty_figure("Loading…").to_plotly_json()
 SHOWN: dict[str, str] = {}
+LIVE_TTL_S = 5.0  # a backstop: the data version below already changes with every interval, flag and note
+# The shown session's data version, one cheap indexed read per poll: any new interval (and with it its student and
+# presence rows), flag opened, closed or acknowledged, note added or removed, or roster change makes a new one.
+_sid = bindparam("session_id")
+LIVE_VERSION = select(
+    select(func.max(Interval.id)).where(Interval.session_id == _sid).scalar_subquery(),
+    select(func.count(Interval.id)).where(Interval.session_id == _sid).scalar_subquery(),
+    select(func.max(Flag.id)).where(Flag.session_id == _sid).scalar_subquery(),
+    select(func.count(Flag.id)).where(Flag.session_id == _sid, Flag.end.is_(None)).scalar_subquery(),
+    select(func.count(Flag.id)).where(Flag.session_id == _sid, Flag.acknowledged_at.is_not(None)).scalar_subquery(),
+    select(func.max(Note.id)).where(Note.session_id == _sid).scalar_subquery(),
+    select(func.count(Note.id)).where(Note.session_id == _sid).scalar_subquery(),
+    select(func.count(RosterStudent.id)).where(RosterStudent.session_id == _sid).scalar_subquery(),
+)
 
 
 def live_target(query: dict[str, Any]) -> dict[str, Any] | None:
@@ -341,48 +356,89 @@ def refresh(
     """
     now = dt.datetime.now(dt.UTC)
     tz = None  # the server's local zone
+    cache = shared_cache()
     try:
         with read_session() as s:
-            session, running = _shown_session(s, target, now)
+            session, running = _shown_session(s, target, now)  # per viewer: scoping happens here, never cached
             if session is None:
                 return (_nothing_to_show(target), HIDDEN, None, *([no_update] * 7), None, None)
-            timeline = class_timeline(s, session.id)
-            students = latest_students(s, session.id)
-            recent = recent_students(s, session.id, SPARK_INTERVALS)
-            presence = latest_presence(s, session.id)
-            flagged = flagged_students(session_flags(s, session.id, open_only=True))
-            notes = session_notes(s, session.id)
-            class_list = roster(s, session.id)
+            session_id = session.id
             presence_mode = session.mode == "presence"
-            ptimeline = presence_timeline(s, session.id) if presence_mode else None
+            # what every viewer of this session would read alike, shared for as long as its data version holds
+            version = (session_id, presence_mode, *s.execute(LIVE_VERSION, {"session_id": session_id}).one())
+            data = cache.get(("live-data", *version), lambda: _live_data(s, session_id, presence_mode), LIVE_TTL_S)
             expected = session.expected_students
-            status = source_status(s, session.id)
+            status = source_status(s, session_id)  # the heartbeat: every 2 s, read fresh
+            timeline = data.timeline
             last_end_at = timeline["interval_end"].iloc[-1].to_pydatetime() if not timeline.empty else None
             banner = _banner(session, running, tz, now, status, last_end_at)
             status_panel = source_status_panel(status, now=now, tz=tz)
-            session_id = session.id
     except SQLAlchemyError as exc:
         log.warning("live refresh failed: %s", exc)
         warning = html.Div(html.P("The database cannot be read right now; retrying…", className="error"))
         return (warning, *([no_update] * 11))
 
     last_end = timeline["interval_end"].iloc[-1].isoformat() if not timeline.empty else None
+    notes = data.notes
     # lists, not tuples: the fingerprint comes back from the browser's store as JSON
     new = {
-        "data": [session_id, running, len(timeline), last_end, len(students)],
-        "flags": [[student, severity] for student, severity in sorted(flagged.items())],
-        "presence": sorted([student, state] for student, state in presence.items()),
+        "data": [session_id, running, len(timeline), last_end, len(data.students)],
+        "flags": [[student, severity] for student, severity in sorted(data.flagged.items())],
+        "presence": sorted([student, state] for student, state in data.presence.items()),
         "notes": [[int(i), str(text)] for i, text in zip(notes["id"], notes["text"], strict=True)],
-        "roster": [expected, len(class_list)],
+        "roster": [expected, len(data.class_list)],
     }
     old = fingerprint if isinstance(fingerprint, dict) else {}
-    changed = {key for key in new if old.get(key) != new[key]}
+    changed = frozenset(key for key in new if old.get(key) != new[key])
     if not changed:
         # nothing new: leave the charts and cards alone so hover labels and selections are not redrawn away
         return (banner, SHOWN, status_panel, *([no_update] * 7), session_id, no_update)
 
     same_session = bool(old) and old["data"][0] == session_id
-    if not same_session or not old["data"][2] or timeline.empty:
+    whole_timeline = not same_session or not old["data"][2] or timeline.empty
+    # the same change drawn for the same data is the same for every viewer: 20 viewers opening a room draw it once
+    drawn = cache.get(
+        ("live-drawn", *version, expected, changed, whole_timeline),
+        lambda: _draw(data, changed, whole_timeline, session_id, expected, tz),
+        LIVE_TTL_S,
+    )
+    return (banner, SHOWN, status_panel, *drawn, session_id, new)
+
+
+class LiveData(NamedTuple):  # not a dataclass: Dash Pages loads this module outside sys.modules
+    """What the Live page reads for one session, identical for every viewer allowed to see it (read-only)."""
+
+    timeline: pd.DataFrame
+    students: pd.DataFrame
+    recent: pd.DataFrame
+    presence: dict[str, str]
+    flagged: dict[str, str]
+    notes: pd.DataFrame
+    class_list: list[str]
+    ptimeline: pd.DataFrame | None
+
+
+def _live_data(s: Session, session_id: int, presence_mode: bool) -> LiveData:
+    return LiveData(
+        timeline=class_timeline(s, session_id),
+        students=latest_students(s, session_id),
+        recent=recent_students(s, session_id, SPARK_INTERVALS),
+        presence=latest_presence(s, session_id),
+        flagged=flagged_students(session_flags(s, session_id, open_only=True)),
+        notes=session_notes(s, session_id),
+        class_list=roster(s, session_id),
+        ptimeline=presence_timeline(s, session_id) if presence_mode else None,
+    )
+
+
+def _draw(
+    data: LiveData, changed: frozenset[str], whole_timeline: bool, session_id: int, expected: int | None,
+    tz: dt.tzinfo | None,
+) -> tuple[Any, ...]:
+    """The seven outputs that show the session's data, each re-drawn only if a part it depends on is in
+    ``changed`` (else ``no_update``); ``whole_timeline``: a new figure rather than a patch of its data."""
+    timeline, notes, presence = data.timeline, data.notes, data.presence
+    if whole_timeline:
         timeline_fig: Any = timeline_figure(timeline, tz=tz, uirevision=session_id, notes=notes)
     elif "data" in changed:
         timeline_fig = _data_only(timeline_figure(timeline, tz=tz, uirevision=session_id))  # keep the user's view
@@ -405,34 +461,24 @@ def refresh(
         mood = mood_indicator(class_mood(timeline, window_min=MOOD_WINDOW_MIN))
     cards: Any = no_update
     if changed & {"data", "flags", "presence"}:
-        cards = student_grid(student_cards(students, recent, flagged=flagged, presence=presence, tz=tz))
+        cards = student_grid(student_cards(data.students, data.recent, flagged=data.flagged, presence=presence, tz=tz))
     seen: Any = no_update
     if changed & {"data", "presence", "roster"}:
         seen_now = int(timeline["students_seen"].iloc[-1]) if not timeline.empty else 0
         seen = attendance_panel(
-            attendance(seen_now, students["student"].tolist(), roster=class_list, expected=expected, presence=presence)
+            attendance(
+                seen_now, data.students["student"].tolist(), roster=data.class_list, expected=expected,
+                presence=presence,
+            )
         )
     notes_out: Any = (
         notes_list(note_rows(notes, tz=tz), list_id=ids.LIVE_NOTES + "-list") if "notes" in changed else no_update
     )
-    if ptimeline is not None and changed & {"data", "presence"}:  # presence mode: presence instead of emotions
-        timeline_fig = presence_timeline_figure(ptimeline, tz=tz, uirevision=session_id)
+    if data.ptimeline is not None and changed & {"data", "presence"}:  # presence mode: presence, not emotions
+        timeline_fig = presence_timeline_figure(data.ptimeline, tz=tz, uirevision=session_id)
         distribution_fig, caption = presence_now_figure(presence), "Students of the latest interval"
         mood = html.P("Presence mode: no emotion or mood is inferred.", className="muted")
-    return (
-        banner,
-        SHOWN,
-        status_panel,
-        timeline_fig,
-        distribution_fig,
-        caption,
-        cards,
-        mood,
-        seen,
-        notes_out,
-        session_id,
-        new,
-    )
+    return timeline_fig, distribution_fig, caption, cards, mood, seen, notes_out
 
 
 @callback(

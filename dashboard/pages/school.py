@@ -4,7 +4,8 @@ One row per classroom (the ``--classroom`` label; sessions without one grouped a
 shows (running, else the latest), its state, the class mood now, students seen against expected, open flags, the
 source, the analysis lag and the last update. An admin sees every room, a teacher their own sessions' rooms
 (``teacher_scope``). One query (``db.queries.school_overview``) per poll; the states and their order are judged in
-``dashboard.school``. Everything typed by people (room labels, session titles) is shown as text.
+``dashboard.school``; the overview read is shared for ``SCHOOL_TTL_S`` by the viewers of one scope in one process
+(``dashboard.shared_cache``). Everything typed by people (room labels, session titles) is shown as text.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+import pandas as pd
 from dash import Input, Output, callback, dcc, html, no_update, register_page
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,7 +22,7 @@ from dashboard import ids
 from dashboard.access import teacher_scope
 from dashboard.colours import MOOD_COLOURS
 from dashboard.components import MONITOR_COMMAND
-from dashboard.data import read_session
+from dashboard.data import read_session, shared_cache
 from dashboard.mood import MoodShares
 from dashboard.school import room_rows, school_summary
 from db.queries import school_overview
@@ -30,6 +32,9 @@ register_page(__name__, path="/school", name="School", title="ClassMood · Schoo
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 5000
+# How long one process reuses an overview for every viewer of the same scope: a change (a new interval, a flag, a
+# room starting) is on every poll from SCHOOL_TTL_S after its commit, well within one 5-s refresh of anyone's page.
+SCHOOL_TTL_S = 2.0
 COLUMNS = ("Classroom", "State", "Mood now", "Students", "Open flags", "Source", "Lag", "Last update")
 MOOD_EMOJI = {"positive": "😊", "neutral": "😐", "negative": "☹"}
 
@@ -111,9 +116,16 @@ def room_table(rows: list[dict[str, Any]]) -> html.Div:
 )
 def refresh(_n: int | None) -> tuple[Any, Any]:
     now = dt.datetime.now(dt.UTC)
-    try:
+    scope = teacher_scope()  # per viewer: the cache key carries it, so a teacher only gets an overview of theirs
+
+    def read() -> pd.DataFrame:
         with read_session() as s:
-            overview = school_overview(s, teacher_scope())
+            return school_overview(s, scope)
+
+    try:
+        # the head and every admin polling /school share one read a second per process (the rows are judged
+        # against the time now below, per request)
+        overview = shared_cache().get(("school", scope), read, SCHOOL_TTL_S)
     except SQLAlchemyError as exc:
         log.warning("school overview failed: %s", exc)
         return html.Span("The database cannot be read right now; retrying…", className="error"), no_update

@@ -47,7 +47,9 @@ def test_school_page_shows_every_room_in_its_state_needing_a_look_first(
 ) -> None:
     dashboard, rooms = school
     page.get(dashboard.url + "/")
-    page.find_element(By.CSS_SELECTOR, f"#{ids.NAVBAR} a[href='/school']").click()
+    # Dash draws the navbar after the page's load event: looking for it at once failed about one run in four
+    link = f"#{ids.NAVBAR} a[href='/school']"
+    wait_for(lambda: page.find_elements(By.CSS_SELECTOR, link), what="the navbar's School link")[0].click()
     expected = [(room, state) for room, _name, state in SCHOOL_ROOMS]
     assert wait_for(lambda: shown_rooms(page) == expected and shown_rooms(page), what="the ten rooms") == expected
     summary = page.find_element(By.ID, ids.SCHOOL_SUMMARY).text

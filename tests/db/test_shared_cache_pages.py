@@ -1,0 +1,160 @@
+"""The shared cache behind ``/school`` and Live (``dashboard.shared_cache``) on a real database (SQLite and
+PostgreSQL): what one viewer's request cached is never served to a viewer who may not see it, and a new interval,
+flag or note is on the very next poll although the cached entry is still young.
+
+Each "viewer" is its own request context on one app (so one process's cache), logged in as a teacher or an admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from dash import Dash, no_update
+from flask import g
+from sqlalchemy import Engine, create_engine
+
+from dashboard.access import LOGIN_KEY
+from dashboard.app import create_app
+from dashboard.data import CACHE_KEY, install
+from dashboard.shared_cache import SharedCache
+from db.accounts import Viewer
+from db.emotions import EMOTIONS
+from db.engine import session_factory
+from db.schema import Flag, Interval, Note, StudentInterval
+from tests.db.test_school import seed_school
+from tests.db.test_school_pages import rows_of, text_of
+
+pytestmark = pytest.mark.db
+
+ADMIN = Viewer("head", "admin")
+SMITH = Viewer("smith", "teacher")  # seed_school: Room 2 (running) and Room 6
+JONES = Viewer("jones", "teacher")  # seed_school: Room 10
+
+
+@pytest.fixture(scope="module")
+def app() -> Dash:
+    return create_app(session_factory(create_engine("sqlite://")))  # the login is switched on per viewer below
+
+
+@pytest.fixture
+def school(app: Dash, engine: Engine) -> dict[str, int]:
+    install(app.server, session_factory(engine))  # a fresh cache per test
+    return seed_school(session_factory(engine), now=dt.datetime.now(dt.UTC))
+
+
+@contextmanager
+def as_viewer(app: Dash, viewer: Viewer) -> Iterator[None]:
+    app.server.extensions[LOGIN_KEY] = True
+    with app.server.test_request_context("/"):
+        g.classmood_viewer = viewer
+        yield
+
+
+def page(module: str) -> Any:
+    return sys.modules[f"dashboard.pages.{module}"]
+
+
+def cache_of(app: Dash) -> SharedCache:
+    cache: SharedCache = app.server.extensions[CACHE_KEY]
+    return cache
+
+
+def school_rooms(app: Dash, viewer: Viewer) -> list[str]:
+    with as_viewer(app, viewer):
+        _summary, table = page("school").refresh(0)
+    return sorted(r["classroom"] for r in rows_of(table))
+
+
+def test_school_overview_cached_for_the_head_is_never_shown_to_a_teacher(app: Dash, school: dict[str, int]) -> None:
+    every_room = school_rooms(app, ADMIN)
+    assert len(every_room) == 10
+    assert school_rooms(app, SMITH) == ["Room 2", "Room 6"]
+    assert school_rooms(app, JONES) == ["Room 10"]
+    assert school_rooms(app, ADMIN) == every_room
+    assert school_rooms(app, Viewer("root", "admin")) == every_room
+    # the second admin and the head's second poll were served from the cache: the sharing is real
+    assert cache_of(app).hits >= 2
+
+
+def test_a_teacher_never_gets_another_teachers_live_room_from_the_cache(app: Dash, school: dict[str, int]) -> None:
+    live = page("live")
+    with as_viewer(app, ADMIN):  # the head opens Room 10 (jones's) and Room 2 (smith's): both now cached
+        for room in ("Room 10", "Room 2"):
+            assert live.refresh(0, None, None, {"classroom": room})[10] == school[room]
+    with as_viewer(app, SMITH):
+        banner, style, *_rest, session_id, _fingerprint = live.refresh(0, None, None, {"classroom": "Room 10"})
+        assert session_id is None and "Nothing to show" in text_of(banner) and style == {"display": "none"}
+        by_id = live.refresh(0, None, None, {"session": school["Room 10"]})
+        assert by_id[10] is None and "Nothing to show" in text_of(by_id[0])
+        panel, _shown = live.refresh_flags(0, None, None, {"session": school["Room 10"]})
+        assert panel is None
+        assert live.refresh(0, None, None, {"classroom": "Room 2"})[10] == school["Room 2"]  # their own: shown
+    with as_viewer(app, JONES):
+        assert live.refresh(0, None, None, None)[10] == school["Room 10"]  # no target: their own running room
+
+
+def test_twenty_viewers_of_one_room_draw_it_once(app: Dash, school: dict[str, int]) -> None:
+    live = page("live")
+    first = None
+    with as_viewer(app, ADMIN):
+        for _ in range(20):
+            out = live.refresh(0, None, None, {"classroom": "Room 3"})
+            first = first or out
+            assert out[3] is first[3] and out[6] is first[6]  # the same timeline figure and cards, not redrawn
+    assert cache_of(app).misses == 2  # the data read once, the page drawn once
+
+
+def _add_interval(engine: Engine, session_id: int) -> None:
+    with session_factory(engine)() as s, s.begin():
+        last = max(s.query(Interval).filter_by(session_id=session_id), key=lambda i: i.start)
+        interval = Interval(
+            session_id=session_id,
+            start=last.end,
+            end=last.end + dt.timedelta(seconds=10),
+            students_seen=1,
+            frames_analysed=20,
+            frames_skipped=0,
+            **{f"n_{e}": int(e == "sad") for e in EMOTIONS},
+        )
+        interval.students.append(
+            StudentInterval(student="Seat 9", frames_seen=18, dominant="sad", **{f"p_{e}": 1 / 7 for e in EMOTIONS})
+        )
+        s.add(interval)
+
+
+def test_a_new_interval_flag_or_note_is_on_the_next_poll(app: Dash, engine: Engine, school: dict[str, int]) -> None:
+    """Every viewer polls every 3 s and the cached entry lives 5 s: without the data version in its key, the poll
+    right after a new interval would have shown the old one."""
+    live = page("live")
+    room = {"classroom": "Room 7"}
+    with as_viewer(app, ADMIN):
+        out = live.refresh(0, None, None, room)
+        fingerprint = out[11]
+        intervals = fingerprint["data"][2]
+        assert live.refresh(1, None, fingerprint, room)[3] is no_update  # a poll with nothing new: nothing redrawn
+
+    _add_interval(engine, school["Room 7"])
+    with as_viewer(app, Viewer("root", "admin")):  # another viewer of the room
+        out = live.refresh(2, None, fingerprint, room)
+        assert out[11]["data"][2] == intervals + 1
+        assert "Seat 9" in text_of(out[6])  # the new interval's student card
+        fingerprint = out[11]
+
+    with session_factory(engine)() as s, s.begin():
+        s.add(Flag(session_id=school["Room 7"], rule="x", start=dt.datetime.now(dt.UTC), severity="alert",
+                   reason="r", student="Seat 9"))  # fmt: skip
+    with as_viewer(app, ADMIN):
+        out = live.refresh(3, None, fingerprint, room)
+        assert out[11]["flags"] == [["Seat 9", "alert"]]
+        fingerprint = out[11]
+
+    with session_factory(engine)() as s, s.begin():
+        s.add(Note(session_id=school["Room 7"], at=dt.datetime.now(dt.UTC), text="quiz started",
+                   created_at=dt.datetime.now(dt.UTC)))  # fmt: skip
+    with as_viewer(app, ADMIN):
+        out = live.refresh(4, None, fingerprint, room)
+        assert "quiz started" in text_of(out[9])
