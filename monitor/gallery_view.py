@@ -50,6 +50,8 @@ class GalleryAnalyser:
             [r.name for r in readings], [r.tile.label for r in readings],
             [r.label_box[2] if r.label_box is not None else None for r in readings], [r.settled for r in readings],
         )
+        for i in self.book.conflicts:  # two tiles, one name: have the loser's label read again, not guessed
+            self.reader.doubt(i)
         off = {r.tile.label for r in readings if r.camera_off}
         video = [(t.x, t.y, t.w, t.h) for t in grid.tiles if t.label not in off]
         faces = self.detector.detect_in(frame, video, self.tile_px)

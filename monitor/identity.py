@@ -276,6 +276,7 @@ class NameBook:
         self._memo: dict[str, tuple[str, float] | None] = {}
         self._tiles: dict[str, _TileHistory] = {}
         self.pending: set[int] = set()  # indices of the last resolve's tiles with a name read but no student yet
+        self.conflicts: set[int] = set()  # indices of the last resolve's tiles whose read another tile's won
 
     @property
     def students(self) -> list[str]:
@@ -342,10 +343,13 @@ class NameBook:
             claims.append((1, 100.0, i, hit[0]))
         out: list[str | None] = [None] * n
         taken: set[str] = set()
+        self.conflicts = set()
         for _, _, i, student in sorted(claims, key=lambda c: (-c[0], -c[1], c[2])):
             if student not in taken:
                 out[i] = student
                 taken.add(student)
+            else:
+                self.conflicts.add(i)
         self.pending = set()
         for i in range(n):
             if out[i] is not None:

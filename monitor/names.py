@@ -155,25 +155,34 @@ class NameReader:
         self._aliases: dict[bytes, bytes] = {}  # a near-identical label seen since (noise, a reorder) -> its read key
         self._by_width: dict[int, list[tuple[Signature, bytes]]] = {}
         self._votes: dict[bytes, Counter[str | None]] = {}  # each label's reads so far, by its read key
+        self._steady: set[bytes] = set()  # labels read once whose very pixels came back in a later frame
+        self._refused: dict[str, set[str | None]] = {}  # tile position -> reads its label must not be taken for
+        self._last: list[tuple[str, bytes, bytes] | None] = []  # per tile of the last frame: position, pixels, read key
         self.stats = OcrStats()
 
     def read(self, image: Image, grid: GalleryGrid) -> list[TileReading]:
         """A ``TileReading`` per tile of ``grid``, in its order."""
         pending: dict[bytes, tuple[Image, Signature, bool]] = {}  # key -> crop, signature, a label not seen before
         found: list[tuple[Tile, bool, tuple[int, int, int, int] | None, bytes | None]] = []
+        self._last = []
         for tile in grid.tiles:
             box = find_label(image, tile)
             key = None
             if box is not None:
                 crop = _ocr_crop(image, box)
                 signature = _signature(crop)
-                key, known = self._lookup(signature)
+                key, known = self._lookup(signature, self._refused.get(tile.label, set()))
                 if not known:
                     pending.setdefault(key, (crop, signature, True))
                 elif not self._settled(key) and _exact_key(signature) != key:
                     pending.setdefault(key, (crop, signature, False))  # another look at a label read only once
                 else:
+                    if not self._settled(key):  # the same pixels in a later frame: the codec is done with them
+                        self._steady.add(key)
                     self.stats.cache_hits += 1
+                self._last.append((tile.label, _exact_key(signature), key))
+            else:
+                self._last.append(None)
             found.append((tile, is_camera_off(image, tile), box, key))
         if pending:
             texts = self._ocr([crop for crop, _, _ in pending.values()])
@@ -182,6 +191,11 @@ class NameReader:
                 self._by_width.clear()
                 self._aliases.clear()
                 self._votes.clear()
+                self._steady.clear()
+                self._refused.clear()
+            for tile, _, _, key in found:  # read afresh: the read stands for itself now
+                if key in pending:
+                    self._refused.pop(tile.label, None)
             for (key, (_, signature, new)), text in zip(pending.items(), texts, strict=True):
                 votes = self._votes.setdefault(key, Counter())
                 votes[text] += 1
@@ -194,13 +208,36 @@ class NameReader:
             for tile, off, box, key in found
         ]
 
+    def doubt(self, index: int) -> None:
+        """Tile ``index`` of the last frame was given a name another tile of that frame holds: a read error.
+
+        When the label was taken for a look-alike read before (an alias: after a reorder the translucent label box
+        shows another background, and a recording's blur brings "Student 06" within reach of "Student 08"), that
+        pairing is dropped and refused from now on, so the next frame reads the label itself instead of repeating
+        the mistake for as long as the tiles stay put. The refusal is by text and by tile (the codec keeps changing
+        the pixels): every label read as that name is passed over at that tile until its label is read afresh."""
+        last = self._last[index] if 0 <= index < len(self._last) else None
+        if last is None:
+            return
+        where, exact, key = last
+        if exact != key and self._aliases.get(exact) == key:
+            del self._aliases[exact]
+            self._refused.setdefault(where, set()).add(self._cache.get(key))
+
     def _settled(self, key: bytes) -> bool:
         """Whether a label's text is settled: two looks at it (other pixels of the same label) read alike, or
-        ``_MAX_LOOKS`` looks were taken. A codec's first frames are its worst: one read of them is no name yet."""
-        votes = self._votes.get(key)
-        return votes is None or votes.most_common(1)[0][1] >= 2 or sum(votes.values()) >= _MAX_LOOKS
+        ``_MAX_LOOKS`` looks were taken, or the very pixels read came back unchanged in a later frame.
 
-    def _lookup(self, signature: Signature) -> tuple[bytes, bool]:
+        A codec's first frames are its worst, so one read of them is no name yet while the codec is still refining
+        the picture. But H.264 copies a still region exactly from frame to frame (skipped blocks): identical pixels
+        in a later frame mean the label will not get any sharper, and reading them again would only repeat the read.
+        Waiting for new pixels there kept a still tile nameless until something moved over it."""
+        votes = self._votes.get(key)
+        return (votes is None or key in self._steady or votes.most_common(1)[0][1] >= 2
+                or sum(votes.values()) >= _MAX_LOOKS)
+
+    def _lookup(self, signature: Signature, refused: set[str | None] | frozenset[str | None] = frozenset()
+                ) -> tuple[bytes, bool]:
         """The cache key of a label read before that looks the same, and True; else this label's own key and False.
 
         The same pixels is the fast path; otherwise every letter-sized block within a few levels (the translucent
@@ -210,7 +247,7 @@ class NameReader:
         key = _exact_key(signature)
         if key in self._cache:
             return key, True
-        if key in self._aliases:
+        if key in self._aliases and self._cache.get(self._aliases[key]) not in refused:
             return self._aliases[key], True
         width = signature.shape[1]
         # a text box a pixel taller or shorter scales the whole signature: compare those at the query's width
@@ -222,6 +259,8 @@ class NameReader:
                 if abs(w - width) > _WIDTH_SLACK:
                     known = np.asarray(cv2.resize(known, (width, _HASH_HEIGHT), interpolation=cv2.INTER_AREA),
                                        dtype=np.float32)
+                if refused and self._cache.get(known_key) in refused:
+                    continue
                 difference = _label_difference(signature, known)
                 if difference <= _SAME_LABEL:
                     near.append((difference, known_key))

@@ -250,6 +250,45 @@ def test_two_tiles_matching_one_student_keep_apart() -> None:
     book = NameBook(confirm=1)
     assert book.resolve(["Ava Thompson", "Ava Thompsen", None]) == ["Ava Thompson", None, None]
     assert book.students == ["Ava Thompson"]
+    assert book.conflicts == {1}  # the loser is reported, so its label can be read again
+    book.resolve(["Ava Thompson", "Ben Okafor", None])
+    assert book.conflicts == set()
+
+
+def test_a_still_label_is_settled_when_its_pixels_come_back_unchanged(faces: list[Image]) -> None:
+    """H.264 copies a still region exactly: the very pixels read, seen again in a later frame, settle the read
+    without another OCR call (waiting for new pixels kept a still tile nameless until something moved over it)."""
+    reader = NameReader()
+    image, truth = compose_gallery(9, width=1280, height=720, faces=faces, names=CLASS[:9], font="dejavu-sans")
+    _, first = read(image, reader)
+    assert not any(r.settled for r in first if r.name is not None)  # one read of a first frame is no name yet
+    _, again = read(image.copy(), reader)
+    assert reader.stats.calls == 1, reader.stats
+    assert all(r.settled for r in again)
+    assert exact_share(again, truth) == 1.0
+
+
+def test_a_look_alike_label_given_to_a_taken_name_is_read_again_at_that_tile(faces: list[Image]) -> None:
+    """A label taken for a look-alike read (an alias) that another tile's student holds is doubted: the pairing is
+    refused at that tile and the next frame reads the label itself instead of repeating the mistake."""
+    reader = NameReader()
+    image, _ = compose_gallery(4, width=1280, height=720, faces=faces, names=CLASS[:4], font="dejavu-sans")
+    read(image, reader)
+    read(image.copy(), reader)  # settled
+    # the same class blurred a little (a recording): labels near copies of one already read take its read
+    blurred = cv2.GaussianBlur(image, (3, 3), 0.6)
+    grid, readings = read(blurred, reader)
+    aliased = [i for i, last in enumerate(reader._last) if last is not None and last[1] != last[2]]
+    assert aliased, "no label was taken for a near copy"
+    tile = aliased[0]
+    assert readings[tile].name == CLASS[tile]
+    reader.doubt(tile)  # as GalleryAnalyser does for a tile in NameBook.conflicts
+    calls = reader.stats.calls
+    readings = reader.read(blurred, grid)
+    assert reader.stats.calls == calls + 1  # that label was read afresh, the others answered from the cache
+    assert readings[tile].name == CLASS[tile]
+    reader.read(blurred, grid)
+    assert reader.stats.calls == calls + 1  # and the fresh read is the label's own from then on
 
 
 def test_roster_maps_display_names_fuzzily_and_leaves_strangers_as_read() -> None:
