@@ -5,42 +5,16 @@ a browser: the callbacks run in a request context on the test's database (SQLite
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dash import Dash
-from plotly.utils import PlotlyJSONEncoder
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
-from dashboard.app import create_app
-from dashboard.data import install
 from db.engine import session_factory
 from tests.db.test_school import seed_school
+from tests.helpers.dash_pages import page, text_of
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture(scope="module")
-def app() -> Dash:
-    return create_app(session_factory(create_engine("sqlite://")))  # replaced per test by the test's database
-
-
-@pytest.fixture
-def ctx(app: Dash, engine: Engine) -> Iterator[None]:
-    install(app.server, session_factory(engine))
-    with app.server.test_request_context("/"):
-        yield
-
-
-def page(module: str) -> Any:
-    return sys.modules[f"dashboard.pages.{module}"]
-
-
-def text_of(component: Any) -> str:
-    return json.dumps(component.to_plotly_json(), cls=PlotlyJSONEncoder, ensure_ascii=False)
 
 
 def rows_of(component: Any) -> list[dict[str, Any]]:

@@ -7,18 +7,15 @@ Each "viewer" is its own request context on one app (so one process's cache), lo
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from dash import Dash, no_update
 from flask import g
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from dashboard.access import LOGIN_KEY
-from dashboard.app import create_app
 from dashboard.data import CACHE_KEY, install
 from dashboard.shared_cache import SharedCache
 from db.accounts import Viewer
@@ -26,18 +23,14 @@ from db.emotions import EMOTIONS
 from db.engine import session_factory
 from db.schema import Flag, Interval, Note, StudentInterval
 from tests.db.test_school import seed_school
-from tests.db.test_school_pages import rows_of, text_of
+from tests.db.test_school_pages import rows_of
+from tests.helpers.dash_pages import page, text_of
 
 pytestmark = pytest.mark.db
 
 ADMIN = Viewer("head", "admin")
 SMITH = Viewer("smith", "teacher")  # seed_school: Room 2 (running) and Room 6
 JONES = Viewer("jones", "teacher")  # seed_school: Room 10
-
-
-@pytest.fixture(scope="module")
-def app() -> Dash:
-    return create_app(session_factory(create_engine("sqlite://")))  # the login is switched on per viewer below
 
 
 @pytest.fixture
@@ -48,14 +41,13 @@ def school(app: Dash, engine: Engine) -> dict[str, int]:
 
 @contextmanager
 def as_viewer(app: Dash, viewer: Viewer) -> Iterator[None]:
-    app.server.extensions[LOGIN_KEY] = True
-    with app.server.test_request_context("/"):
-        g.classmood_viewer = viewer
-        yield
-
-
-def page(module: str) -> Any:
-    return sys.modules[f"dashboard.pages.{module}"]
+    app.server.extensions[LOGIN_KEY] = True  # the process's one app: switched off again for the other tests
+    try:
+        with app.server.test_request_context("/"):
+            g.classmood_viewer = viewer
+            yield
+    finally:
+        app.server.extensions.pop(LOGIN_KEY, None)
 
 
 def cache_of(app: Dash) -> SharedCache:

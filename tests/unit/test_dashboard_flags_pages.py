@@ -10,37 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from dash import Dash, no_update, page_registry
-from plotly.utils import PlotlyJSONEncoder
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 
 from dashboard import ids
-from dashboard.app import create_app
 from dashboard.data import install
 from dashboard.rules import form_sections
 from db.engine import session_factory
 from db.schema import ClassSession, Flag, Setting
 from db.settings import FLAGS_KEY, FlagSettings, load_flag_settings, save_flag_settings
 from tests.browser.seed import SeededFlags, add_flag, seed_classroom, seed_flags
+from tests.helpers.dash_pages import page, text_of
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture(scope="module")
-def app() -> Dash:
-    return create_app(session_factory(create_engine("sqlite://")))  # replaced per test by the test's database
-
-
-@pytest.fixture
-def ctx(app: Dash, engine: Engine) -> Iterator[None]:
-    install(app.server, session_factory(engine))
-    with app.server.test_request_context("/"):
-        yield
 
 
 @pytest.fixture
@@ -48,14 +33,6 @@ def seeded(engine: Engine) -> tuple[Any, SeededFlags]:
     sessions = session_factory(engine)
     classroom = seed_classroom(sessions)
     return classroom, seed_flags(sessions, classroom)
-
-
-def page(module: str) -> Any:
-    return sys.modules[f"dashboard.pages.{module}"]
-
-
-def text_of(component: Any) -> str:
-    return json.dumps(component.to_plotly_json(), cls=PlotlyJSONEncoder, ensure_ascii=False)
 
 
 def id_text(component_id: dict[str, Any] | str) -> str:
@@ -76,9 +53,7 @@ def post_callback(app: Dash, engine: Engine, first_input: str | dict[str, Any], 
     install(app.server, session_factory(engine))
     client = app.server.test_client()
     dependencies = client.get("/_dash-dependencies").json
-    # a set: Dash keeps its page callbacks in a process-wide list, so an app created earlier in the same test run
-    # (another module's fixture) can leave the same callback registered twice; two *different* outputs still fail
-    (output,) = {d["output"] for d in dependencies if d["inputs"][0]["id"] == id_text(first_input)}
+    (output,) = [d["output"] for d in dependencies if d["inputs"][0]["id"] == id_text(first_input)]
     return client.post("/_dash-update-component", json={"output": output, **body})
 
 
