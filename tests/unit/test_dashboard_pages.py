@@ -42,9 +42,8 @@ def test_live_callback_on_an_empty_database_says_how_to_start(ctx: None) -> None
 def test_live_callback_shows_the_running_session(ctx: None, engine: Engine) -> None:
     seeded = seed_classroom(session_factory(engine))
     out = page("live").refresh(0, None, None)
-    banner, style, status, timeline, _distribution, _caption, students, mood, seen, _notes, session_id, fingerprint = (
-        out
-    )
+    (banner, style, status, timeline, _distribution, _caption, students, mood, seen, _notes, _flags, _flags_shown,
+     session_id, fingerprint) = out
     assert session_id == seeded.live.id and style == {}
     assert "LIVE" in text_of(banner) and "Maths 3B" in text_of(banner)
     assert "online" in text_of(status)
