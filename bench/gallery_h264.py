@@ -21,7 +21,6 @@ import argparse
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,7 +30,7 @@ import numpy as np
 
 from bench.real_galleries import make_analyser
 from monitor.frame import Frame
-from tests.helpers.classroom import fer_publictest
+from tests.helpers.classroom import fer_publictest, write_h264
 
 REAL_FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "faces"
 
@@ -51,21 +50,6 @@ def face_pool(kind: str) -> list[np.ndarray]:
 from tests.helpers.gallery_frames import compose_gallery
 
 RECORDING_FPS, ANALYSED_FPS = 4, 2
-
-
-def encode(path: Path, frames: list[np.ndarray], bit_rate: int) -> None:
-    import av
-
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(RECORDING_FPS, 1))
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        stream.bit_rate = bit_rate
-        for image in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
 
 
 def run_class(n: int, width: int, height: int, theme: str, seconds: int, phase: int, seed: int,
@@ -100,7 +84,7 @@ def run_class(n: int, width: int, height: int, theme: str, seconds: int, phase: 
     misses: list[tuple[int, str, str | None]] | None = [] if verbose else None
     with tempfile.TemporaryDirectory() as d:
         video = Path(d) / "class.mp4"
-        encode(video, frames, 1_000_000 * width * height // (1280 * 720) * RECORDING_FPS // 25)
+        write_h264(video, frames, RECORDING_FPS, 1_000_000 * width * height // (1280 * 720) * RECORDING_FPS // 25)
         cap = cv2.VideoCapture(str(video))
         k = 0
         t0 = time.perf_counter()

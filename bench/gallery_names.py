@@ -6,16 +6,23 @@ sizes from 1280x720 to 1920x1080, seven label fonts (OpenCV's Hershey fonts and 
 at three label sizes, a speaker border, about one tile in eight with the camera off, and every frame JPEG-compressed
 (quality 85) as a screen recording would be. Display names are realistic "First Last" names.
 
-* names read exactly: a fresh ``NameReader`` per frame (no cache), over the tiles whose label is drawn;
-* matched: ``NameBook`` with the class list as roster maps each tile to the right student;
-* identity: a class of 25 followed over 30 frames in which the tiles reorder every frame, students leave and join
-  and the gallery pages; a swap is a student given another's identity, a split a student given two;
+Every frame goes through ``monitor.analyse.FrameAnalyser``, the worker's one per-frame path (grid, names and camera
+off, faces in the video tiles, attribution, the model), as in the other gallery benches:
+
+* names read exactly: a fresh analyser per frame (no name cache), with the class list as roster and one sighting
+  enough (a single frame, as ``bench/real_galleries.py``), over the tiles whose label is drawn;
+* matched: the student the analyser gives each tile is the right one;
+* identity: a class of 25 followed over 30 frames by one analyser configured as the worker's (no roster), in which
+  the tiles reorder every frame, students leave and join and the gallery pages; a swap is a student given
+  another's identity, a split a student given two (a tile with no student yet, its name read once or unreadable,
+  is counted apart: it is no identity);
 * camera off: tiles judged camera off among those drawn so, video tiles judged camera off, faces the detector finds
   in camera-off tiles that reach a student (must be 0);
-* time: the worker's per-frame work (grid, detector, classifier, names) on a 1920x1080 gallery of 25 tiles, first
-  frame (empty cache: one Tesseract call for 25 labels) and steady state (the class goes on; fresh JPEG noise every
-  frame), wall clock and CPU (this process and its Tesseract children; on a 2-core machine shared with other jobs
-  the CPU figure is the honest one).
+* time: ``FrameAnalyser.analyse`` on a 1920x1080 gallery of 25 tiles, first frame (empty cache: one Tesseract call
+  for 25 labels) and steady state (the class goes on; fresh JPEG noise every frame), wall clock and CPU (this
+  process and its Tesseract children; on a 2-core machine shared with other jobs the CPU figure is the honest
+  one), with the CPU of its stages (names, faces, model; the rest is the grid and attribution) timed around the
+  analyser's own reader, detector and model.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -33,9 +41,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from monitor.analyse import FrameAnalyser
+from monitor.config import load_config
+from monitor.detections import FaceDetector, make_detector
+from monitor.frame import Frame
 from monitor.gallery import find_grid
-from monitor.identity import NameBook, Roster, TileAssigner
-from monitor.names import NameReader
+from monitor.identity import Roster
+from monitor.predictions import Classifier
 from tests.helpers.classroom import FER_DIR, fer_publictest
 from tests.helpers.gallery_frames import LABEL_FONTS, TileTruth, compose_gallery
 
@@ -65,6 +77,21 @@ def jpeg(image: Image, quality: int = 85) -> Image:
     return np.asarray(cv2.imdecode(buf, cv2.IMREAD_COLOR), dtype=np.uint8)
 
 
+def detector() -> FaceDetector:
+    det = load_config().detector
+    return make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
+
+
+def analyser(detector: FaceDetector, classifier: Classifier | None, roster: Roster | None = None,
+             single_frame: bool = False) -> FrameAnalyser:
+    """The worker's per-frame path, configured as the worker configures it; ``single_frame``: one sighting makes a
+    name and a seat (a frame with no before, as ``bench/real_galleries.py``)."""
+    cfg = load_config()
+    once = {"seat_min_hits": 1, "name_confirm": 1} if single_frame else {}
+    return FrameAnalyser(detector, classifier, "gallery", tile_px=cfg.detector.gallery_tile_px, roster=roster,
+                         name_match=cfg.analysis.name_match, seat_match=cfg.analysis.seat_match, **once)
+
+
 def grid_exact(image: Image, truth: list[TileTruth]) -> bool:
     grid = find_grid(image)
     return grid is not None and [t.label for t in grid.tiles] == [t.label for t in truth] and all(
@@ -76,6 +103,7 @@ def names_and_states(rng: np.random.Generator, faces: list[Image], frames: int) 
     tiles = exact = matched = found = grid_tiles = 0
     off_true = off_hit = video = video_off = 0
     misreads: list[str] = []
+    faces_in = detector()
     for i in range(frames):
         n = COUNTS[i % len(COUNTS)]
         width, height = WINDOWS[int(rng.integers(len(WINDOWS)))]
@@ -89,15 +117,13 @@ def names_and_states(rng: np.random.Generator, faces: list[Image], frames: int) 
         )
         image = jpeg(image)
         found += grid_exact(image, truth)
-        grid = find_grid(image)
-        if grid is None:
+        roster = Roster(tuple((name, f"student:{name}") for name in names))
+        view = analyser(faces_in, None, roster, single_frame=True).analyse(Frame(image, 0.0, 0)).view
+        if view is None:  # no grid found
             tiles += n
             continue
         grid_tiles += n
-        readings = NameReader().read(image, grid)
-        roster = Roster(tuple((name, f"student:{name}") for name in names))
-        students = NameBook(roster).resolve([r.name for r in readings])
-        for t, r, s in zip(truth, readings, students, strict=True):
+        for t, r, s in zip(truth, view.readings, view.names, strict=True):
             tiles += 1
             exact += r.name == t.name
             matched += s == f"student:{t.name}"
@@ -124,10 +150,11 @@ def names_and_states(rng: np.random.Generator, faces: list[Image], frames: int) 
 def identities(rng: np.random.Generator, faces: list[Image]) -> dict[str, float]:
     """A class of 25 (and 10 more on a second page) over 30 frames; no roster: identities are the names read."""
     everyone = class_names(rng, 35)
-    reader, book = NameReader(), NameBook()
+    follow = analyser(detector(), None)
+    reader = follow.gallery.reader
     given: dict[str, set[str]] = {}
     owners: dict[str, set[str]] = {}
-    calls_before = 0
+    calls_before = unresolved = 0
     for i in range(30):
         if i in (10, 11):
             present = everyone[25:]  # the gallery pages to the second page and back
@@ -136,17 +163,19 @@ def identities(rng: np.random.Generator, faces: list[Image]) -> dict[str, float]
         order = list(rng.permutation(present))
         image, _ = compose_gallery(len(order), width=1920, height=1080, faces=faces or None, names=order,
                                    camera_off={0}, font=list(LABEL_FONTS)[i % 3 + 3], speaker=i % len(order))
-        grid = find_grid(jpeg(image))
-        if grid is None:
-            continue
         calls_before = reader.stats.calls
-        readings = reader.read(jpeg(image), grid)
-        for name, student in zip(order, book.resolve([r.name for r in readings]), strict=True):
-            label = student or "?"
-            given.setdefault(name, set()).add(label)
-            owners.setdefault(label, set()).add(name)
+        view = follow.analyse(Frame(jpeg(image), float(i), i)).view
+        if view is None:
+            continue
+        for name, student in zip(order, view.names, strict=True):
+            if student is None:  # no student yet (a name read once, or not readable): no identity, so no swap
+                unresolved += 1
+                continue
+            given.setdefault(name, set()).add(student)
+            owners.setdefault(student, set()).add(name)
     return {
         "students followed": len(given),
+        "tile-frames without a student yet (name pending or unread)": unresolved,
         "identity swaps (an identity shared by two students)": sum(len(v) - 1 for v in owners.values()),
         "identity splits (a student under two identities)": sum(len(v) - 1 for v in given.values()),
         "OCR calls on the last frame": reader.stats.calls - calls_before,
@@ -160,61 +189,64 @@ def cpu_s() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+class Timed:
+    """CPU milliseconds spent in a callable, summed until read (``take``)."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn, self.ms = fn, 0.0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        start = cpu_s()
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            self.ms += 1000 * (cpu_s() - start)
+
+    def take(self) -> float:
+        ms, self.ms = self.ms, 0.0
+        return ms
+
+
 def timing(faces: list[Image], frames: int) -> list[tuple[str, float, float, float]]:
     from models.classifier import DEFAULT_MODEL, EmotionClassifier
-    from monitor.config import load_config
-    from monitor.detections import make_detector
-    from monitor.frame import Frame
-    from monitor.predictions import classify
 
-    det = load_config().detector
-    detector = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
-    classifier = EmotionClassifier(DEFAULT_MODEL)
+    worker = analyser(detector(), EmotionClassifier(DEFAULT_MODEL))
     rng = np.random.default_rng(5)
     names = class_names(rng, 25)
     base, _ = compose_gallery(25, width=1920, height=1080, faces=faces or None, names=names, camera_off={3, 17},
                               font="dejavu-sans", speaker=4)
-    reader, book, tiles = NameReader(), NameBook(), TileAssigner()
-    warm = jpeg(base)  # TensorFlow and MTCNN warm up on a frame before anything is timed
-    warm_grid = find_grid(warm)
-    assert warm_grid is not None
-    warm_faces = detector.detect_in(Frame(warm, 0.0, 0), [(t.x, t.y, t.w, t.h) for t in warm_grid.tiles],
-                                    det.gallery_tile_px)
-    classify(Frame(warm, 0.0, 0), warm_faces, classifier)
+    # TensorFlow and the detector warm up on a frame before anything is timed, in an analyser thrown away after
+    analyser(worker.detector, worker.classifier).analyse(Frame(jpeg(base), 0.0, 0))
+    # the stages, timed around the analyser's own parts (instance attributes: the path itself is unchanged)
+    reader = worker.gallery.reader
+    names_cpu = reader.read = Timed(reader.read)  # type: ignore[method-assign]
+    faces_cpu = worker.detector.detect_in = Timed(worker.detector.detect_in)  # type: ignore[method-assign]
+    assert worker.classifier is not None
+    model_cpu = worker.classifier.predict = Timed(worker.classifier.predict)  # type: ignore[method-assign]
     rows: list[tuple[str, float, float, float]] = []
     steady: list[tuple[float, float, float]] = []
-    stages: list[tuple[float, float, float]] = []  # CPU ms: grid, detect + classify, names
+    stages: list[tuple[float, float, float, float]] = []  # CPU ms: names, faces, model, the rest
     for i in range(frames + 1):
         noisy = np.clip(base.astype(np.int16) + rng.integers(-2, 3, base.shape), 0, 255).astype(np.uint8)
         image = jpeg(noisy)
         wall0, cpu0 = time.perf_counter(), cpu_s()
-        frame = Frame(image, float(i), i)
-        grid = find_grid(image)
-        assert grid is not None
-        cpu1 = cpu_s()
-        readings = reader.read(image, grid)  # the worker's order: names and camera off, then faces in video tiles
-        book.resolve([r.name for r in readings])
-        off = {r.tile.label for r in readings if r.camera_off}
-        cpu2 = cpu_s()
-        video = [(t.x, t.y, t.w, t.h) for t in grid.tiles if t.label not in off]
-        faces_found = detector.detect_in(frame, video, det.gallery_tile_px)
-        preds = classify(frame, faces_found, classifier)
-        tiles.assign(faces_found, grid, skip=off)
-        cpu3 = cpu_s()
-        stages.append((1000 * (cpu1 - cpu0), 1000 * (cpu3 - cpu2), 1000 * (cpu2 - cpu1)))
-        names_ms = stages[-1][2]
+        result = worker.analyse(Frame(image, float(i), i))
         wall, cpu = 1000 * (time.perf_counter() - wall0), 1000 * (cpu_s() - cpu0)
+        assert result.grid is not None
+        parts = (names_cpu.take(), faces_cpu.take(), model_cpu.take())
+        stages.append((*parts, cpu - sum(parts)))
         if i == 0:
-            rows.append((f"first frame ({len(preds)} faces)", wall, cpu, names_ms))
+            rows.append((f"first frame ({len(result.preds)} faces)", wall, cpu, parts[0]))
         else:
-            steady.append((wall, cpu, names_ms))
+            steady.append((wall, cpu, parts[0]))
     rows.append((
         f"steady state, median of {frames}",
         statistics.median(s[0] for s in steady), statistics.median(s[1] for s in steady),
         statistics.median(s[2] for s in steady),
     ))
     rows.append(("OCR calls in steady state", float(reader.stats.calls - 1), 0.0, 0.0))
-    for k, stage in enumerate(("CPU ms: find_grid", "CPU ms: detect + classify", "CPU ms: names + camera off")):
+    for k, stage in enumerate(("CPU ms: names + camera off", "CPU ms: faces in video tiles", "CPU ms: the model",
+                               "CPU ms: grid, attribution, the rest")):
         rows.append((f"{stage} (first / steady median)", stages[0][k], statistics.median(s[k] for s in stages[1:]),
                      -1.0))
     return rows

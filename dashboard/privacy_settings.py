@@ -23,6 +23,7 @@ from dashboard.components import card
 from dashboard.data import read_session, write_session
 from dashboard.formatting import fmt_time
 from dashboard.notice import NOTICE_HTML
+from dashboard.rules import number_field
 from db.privacy import count_student, forget_student, student_csv
 from db.settings import PrivacySettings, save_privacy_settings
 
@@ -49,6 +50,7 @@ def _admin_refusal() -> html.P | None:
 def privacy_cards(settings: PrivacySettings, problem: str | None = None) -> html.Div:
     """The two cards, for the Settings page's layout."""
     retention = "" if settings.retention_days is None else settings.retention_days
+    days = number_field("retention_days", PrivacySettings.model_fields["retention_days"], retention)
     school_card = card(
         "Responsible use",
         html.P(AI_ACT_NOTE, className="caption"),
@@ -82,8 +84,8 @@ def privacy_cards(settings: PrivacySettings, problem: str | None = None) -> html
             [
                 html.Span("Delete sessions that ended more than this many days ago (empty: keep)",
                           className="field-label"),
-                dcc.Input(id=ids.PRIVACY_RETENTION, type="number", min=0, max=36500, step=1, value=retention,
-                          className="input"),
+                dcc.Input(id=ids.PRIVACY_RETENTION, type="number", min=days.minimum, max=days.maximum,
+                          step=1 if days.integer else "any", value=retention, className="input"),
             ],
             className="field",
         ),

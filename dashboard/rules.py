@@ -121,7 +121,7 @@ def number_field(key: str, info: Any, value: Any) -> NumberField:
         maximum=maximum,
         exclusive_minimum=exclusive_min,
         exclusive_maximum=exclusive_max,
-        integer=info.annotation is int,
+        integer=info.annotation in (int, int | None),  # int | None: a whole number or empty (retention)
     )
 
 

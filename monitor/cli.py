@@ -15,7 +15,10 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -172,15 +175,15 @@ def replay(file: Path | None, db_url: str | None, pending: bool = False) -> int:
     return EXIT_OK
 
 
-def _replay_orphans() -> threading.Thread:
+def _replay_orphans(open_engines: dict[str, Engine]) -> threading.Thread:
     """Journals left by a worker that died (or by a database that stayed down) are written at every start, beside
     the class, never delaying it: each replay is idempotent, so one cut short by the end of the class is simply
-    done again at the next start."""
+    done again at the next start. Those of the worker's own database go through its engine (``open_engines``)."""
     from monitor.journal import replay_pending
 
     def _replay() -> None:
         try:
-            replay_pending(shutdown_timeout_s=5.0)
+            replay_pending(shutdown_timeout_s=5.0, open_engines=open_engines)
         except Exception as exc:  # noqa: BLE001 - an old journal must never disturb today's class
             logging.getLogger(__name__).warning("unfinished journals not replayed: %s", exc)
 
@@ -217,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     from monitor.config import ConfigError, load_config
     from monitor.identity import RosterError
     from monitor.sources import SourceError
-    from monitor.storage import UnwritableDatabase, probe_writable
+    from monitor.storage import UnwritableDatabase
 
     try:
         overrides = _overrides(args)
@@ -242,8 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         from monitor.worker import Worker, prepare
 
-        probe_writable(config.storage.db_url)  # a read-only database is refused before the class starts
-        prepared = prepare(config)
+        prepared = prepare(config)  # the run's one engine; a read-only database is refused before the class starts
     except (ConfigError, DatabaseURLError, SourceError, ModelError, RosterError, UnwritableDatabase) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -256,14 +258,17 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    from db.engine import make_engine, session_factory
+    from db.engine import session_factory
     from db.privacy import RetentionKeeper
 
-    RetentionKeeper(session_factory(make_engine(prepared.config.storage.db_url)), stop).start()  # now and daily
-    replayer = _replay_orphans()
+    engine = prepared.engine
+    assert engine is not None  # prepare opens it
+    RetentionKeeper(session_factory(engine), stop).start()  # now and daily
+    replayer = _replay_orphans({prepared.config.storage.db_url: engine} if prepared.migrated else {})
     worker = Worker(prepared)
     summary = worker.run(stop)
     replayer.join(timeout=5)  # a short class: let an old journal's replay finish (it is idempotent if cut short)
+    engine.dispose()
     print(
         f"session {summary.session_id}: {summary.intervals_written} interval(s) stored, "
         f"{summary.frames_analysed} frame(s) analysed, {summary.frames_skipped} skipped, "

@@ -22,9 +22,12 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine
 
 from db.engine import data_dir, redact
 from monitor.aggregate import IntervalAggregate, PresenceAggregate, StudentAggregate
@@ -276,12 +279,15 @@ class ReplayResult:
 
 
 def replay_journal(
-    path: Path, db_url: str | None = None, shutdown_timeout_s: float = 10.0
+    path: Path, db_url: str | None = None, shutdown_timeout_s: float = 10.0,
+    open_engines: Mapping[str, Engine] | None = None,
 ) -> ReplayResult | None:
     """Write one unheld journal's unfinished operations; None if a running worker holds it.
 
     The session is found by its uid (created if it never reached the database), every operation is idempotent,
     and a session its worker never closed is closed as ``interrupted`` at the end of its last interval.
+    ``open_engines``: engines already open on migrated databases, by URL (the running worker's): a journal of one of
+    them is written through it instead of a new engine.
     """
     journal = Journal.claim(path)
     if journal is None:
@@ -300,8 +306,9 @@ def replay_journal(
         journal.release()
         return ReplayResult(path, None, 0, False, f"no database file at {gone}")
     journal._next = max((seq for seq, _ in content.ops), default=0) + 1
+    engine = (open_engines or {}).get(url)
     writer = StorageWriter(url, retry_initial_s=0.5, retry_max_s=2.0, shutdown_timeout_s=shutdown_timeout_s,
-                           journal=journal)
+                           journal=journal, engine=engine, migrated=engine is not None)
     opening = next(((seq, op) for seq, op in content.ops if isinstance(op, OpenSession)), None)
     pending = content.pending
     if opening is not None and opening not in pending:
@@ -336,9 +343,10 @@ def _missing_sqlite_file(url: str) -> Path | None:
     return None
 
 
-def replay_pending(db_url: str | None = None, folder: Path | None = None,
-                   shutdown_timeout_s: float = 10.0) -> list[ReplayResult]:
-    """Replay every journal no running worker holds (``db_url``: only those for that database)."""
+def replay_pending(db_url: str | None = None, folder: Path | None = None, shutdown_timeout_s: float = 10.0,
+                   open_engines: Mapping[str, Engine] | None = None) -> list[ReplayResult]:
+    """Replay every journal no running worker holds (``db_url``: only those for that database; ``open_engines``: as
+    for ``replay_journal``)."""
     folder = folder or journal_dir()
     results: list[ReplayResult] = []
     for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
@@ -349,7 +357,7 @@ def replay_pending(db_url: str | None = None, folder: Path | None = None,
                 continue
             if header.get("db") != db_url:
                 continue
-        result = replay_journal(path, None, shutdown_timeout_s)
+        result = replay_journal(path, None, shutdown_timeout_s, open_engines)
         if result is None:
             continue
         results.append(result)

@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from pydantic import ValidationError
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from db.engine import data_dir, make_engine, session_factory, upgrade
+from db.engine import data_dir, session_factory
 from db.settings import FlagSettings, PrivacySettings, SettingsError, load_privacy_settings
 from monitor.config import Config, ConfigError
 from monitor.sources.base import one_line
@@ -97,17 +98,13 @@ def cached_privacy_settings(db_url: str, path: Path | None = None) -> PrivacySet
         return None
 
 
-def read_privacy_settings(db_url: str, cache: Path | None = None) -> PrivacySettings | None:
-    """The school's stored choices (a copy is kept); when the database cannot be read now (the class does not wait),
-    the last copy kept for this database, or ``None`` when there is none."""
+def read_privacy_settings(engine: Engine, db_url: str, cache: Path | None = None) -> PrivacySettings | None:
+    """The school's stored choices read through ``engine`` (a copy is kept under ``db_url``, the URL the worker was
+    given); when the database cannot be read now (the class does not wait), the last copy kept for this database, or
+    ``None`` when there is none."""
     try:
-        engine = make_engine(db_url)
-        try:
-            upgrade(engine)
-            with session_factory(engine)() as s:
-                settings = load_privacy_settings(s)
-        finally:
-            engine.dispose()
+        with session_factory(engine)() as s:
+            settings = load_privacy_settings(s)
     except (SQLAlchemyError, SettingsError) as exc:
         cached = cached_privacy_settings(db_url, cache)
         if cached is not None:
@@ -120,10 +117,11 @@ def read_privacy_settings(db_url: str, cache: Path | None = None) -> PrivacySett
     return settings
 
 
-def school_privacy(config: Config, cache: Path | None = None) -> Config:
-    """``config`` under the school's privacy settings, read now or kept from the last read; raise ``ConfigError``
-    when the mode given differs from a locked one."""
-    settings = read_privacy_settings(config.storage.db_url, cache)
+def school_privacy(config: Config, engine: Engine, cache: Path | None = None) -> Config:
+    """``config`` under the school's privacy settings, read now through ``engine`` (opened on
+    ``config.storage.db_url``) or kept from the last read; raise ``ConfigError`` when the mode given differs from a
+    locked one."""
+    settings = read_privacy_settings(engine, config.storage.db_url, cache)
     if settings is None:
         if config.analysis.mode == "expressions":
             log.warning(

@@ -141,18 +141,15 @@ def fit_opt(column: InstrumentedAttribute[Any], value: str | None) -> str | None
     return None if value is None else fit(column, value)
 
 
-def probe_writable(db_url: str) -> None:
-    """Raise UnwritableDatabase if the database answers but refuses a write (a read-only SQLite file or URI, a
-    read-only PostgreSQL server or account). A database that does not answer passes: the storage thread buffers
-    until it is back, as during a class."""
+def probe_writable(engine: Engine) -> bool:
+    """Bring the schema to head and raise UnwritableDatabase if the database answers but refuses a write (a
+    read-only SQLite file or URI, a read-only PostgreSQL server or account). A database that does not answer passes
+    (False: not migrated yet): the storage thread migrates and writes once it is back, as during a class. True: the
+    schema is at head."""
     from alembic.util.exc import CommandError
 
-    from db.engine import describe_db_error, make_engine, upgrade
+    from db.engine import describe_db_error
 
-    try:
-        engine = make_engine(db_url)
-    except (OSError, SQLAlchemyError) as exc:
-        raise UnwritableDatabase(f"cannot open the database: {exc}") from exc
     try:
         upgrade(engine)
         with engine.connect() as conn, conn.begin() as tx:
@@ -166,16 +163,20 @@ def probe_writable(db_url: str) -> None:
             raise UnwritableDatabase(f"the database cannot be written: {describe_db_error(exc)}") from exc
         log.warning("database not reachable at start (%s); the class goes on and is written when it is back",
                     _one_line(exc))
+        return False
     except SQLAlchemyError as exc:
         raise UnwritableDatabase(f"the database cannot be written: {describe_db_error(exc)}") from exc
     except CommandError as exc:  # a revision this version does not know: a newer ClassMood migrated it
         raise UnwritableDatabase(f"the database's schema cannot be brought up to date: {exc}") from exc
-    finally:
-        engine.dispose()
+    return True
 
 
 class StorageWriter(threading.Thread):
-    """Owns the engine and all writes; ``put`` never blocks the analysis loop."""
+    """Owns all writes; ``put`` never blocks the analysis loop.
+
+    ``engine``: one the caller opened on ``db_url`` and disposes (the worker's, shared with its other parts), with
+    ``migrated`` when its schema is already at head; without it the thread opens (and disposes) its own.
+    """
 
     def __init__(
         self,
@@ -184,6 +185,8 @@ class StorageWriter(threading.Thread):
         retry_max_s: float = 30.0,
         shutdown_timeout_s: float = 60.0,
         journal: Journal | None = None,
+        engine: Engine | None = None,
+        migrated: bool = False,
     ) -> None:
         super().__init__(name="storage", daemon=True)
         self.db_url = db_url
@@ -196,8 +199,9 @@ class StorageWriter(threading.Thread):
         self._closing = threading.Event()
         self._wake = threading.Event()  # new work: ends the idle wait
         self._kick = threading.Event()  # close(): ends a backoff wait early, once
-        self._engine: Engine | None = None
-        self._migrated = False
+        self._engine = engine
+        self._own_engine = engine is None
+        self._migrated = migrated
         self.session_id: int | None = None
         self.intervals_written = 0
         self.failures = 0
@@ -275,7 +279,7 @@ class StorageWriter(threading.Thread):
 
     def _finish(self) -> None:
         self._drain_inbox()
-        if self._engine is not None:
+        if self._engine is not None and self._own_engine:
             self._engine.dispose()
         lost = sum(isinstance(op, IntervalAggregate) for op, _ in self._pending)
         if self.journal is not None:

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from db.engine import make_engine, session_factory, upgrade
+from db.engine import make_engine, session_factory
 from db.settings import AnalysisSettings, FlagSettings, SettingsError, load_analysis_settings, load_flag_settings
 from monitor.aggregate import Aggregator, IntervalAggregate
 from monitor.analyse import FrameAnalyser
@@ -35,7 +36,7 @@ from monitor.predictions import Classifier
 from monitor.privacy import PresenceOnly, presence_rules_only, school_privacy
 from monitor.sources import FrameSource, open_source, parse_source
 from monitor.sources.base import one_line
-from monitor.storage import FlagOp, OpenSession, SetLayout, Status, StorageWriter
+from monitor.storage import FlagOp, OpenSession, SetLayout, Status, StorageWriter, UnwritableDatabase, probe_writable
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ class Prepared:
     model_name: str
     flag_settings: FlagSettings = field(default_factory=FlagSettings)
     roster: Roster | None = None
+    # the run's one engine, shared by the storage thread, retention and the journal replay; the caller disposes it
+    engine: Engine | None = None
+    migrated: bool = False  # its schema was brought to head at start (False: the database was away)
 
 
 @dataclass(frozen=True)
@@ -69,21 +73,30 @@ class FrameAnalysis:
     presence: dict[str, str] = field(default_factory=dict)  # student -> camera_off | face_not_visible
 
 
-def read_db_settings(db_url: str) -> tuple[FlagSettings, AnalysisSettings]:
+def read_db_settings(engine: Engine) -> tuple[FlagSettings, AnalysisSettings]:
     """The attention-flag rules and analysis options stored in the database; the defaults if it cannot be read right
     now (a class does not wait for the database: the storage thread buffers until it is back)."""
     try:
-        engine = make_engine(db_url)
-        try:
-            upgrade(engine)
-            with session_factory(engine)() as s:
-                return load_flag_settings(s), load_analysis_settings(s)
-        finally:
-            engine.dispose()
+        with session_factory(engine)() as s:
+            return load_flag_settings(s), load_analysis_settings(s)
     except (SQLAlchemyError, SettingsError) as exc:
         log.warning("using the default flag rules and analysis options: cannot read them from the database (%s)",
                     one_line(exc))
         return FlagSettings(), AnalysisSettings()
+
+
+def open_database(db_url: str) -> tuple[Engine, bool]:
+    """The run's one engine, its schema brought to head (True) unless the database is away now (False); raises
+    UnwritableDatabase for a database that answers but refuses writes."""
+    try:
+        engine = make_engine(db_url)
+    except (OSError, SQLAlchemyError) as exc:
+        raise UnwritableDatabase(f"cannot open the database: {exc}") from exc
+    try:
+        return engine, probe_writable(engine)  # a read-only database is refused before the class starts
+    except BaseException:
+        engine.dispose()
+        raise
 
 
 def apply_analysis_settings(config: Config, settings: AnalysisSettings) -> Config:
@@ -100,26 +113,32 @@ def apply_analysis_settings(config: Config, settings: AnalysisSettings) -> Confi
 
 
 def prepare(config: Config) -> Prepared:
-    """Open the source and load the detector and model; raises SourceError/ModelError/RosterError with one-line
-    messages."""
+    """Open the database (once, for the whole run), the source, and load the detector and model; raises
+    UnwritableDatabase/SourceError/ModelError/RosterError with one-line messages. The caller disposes
+    ``Prepared.engine`` once the run is over."""
     from models.classifier import EmotionClassifier
 
-    spec = parse_source(config.capture.source)
-    roster = Roster.load(config.analysis.roster) if config.analysis.roster is not None else None
-    flag_settings, analysis_settings = read_db_settings(config.storage.db_url)
-    config = apply_analysis_settings(config, analysis_settings)
-    config = school_privacy(config)  # ConfigError if locked; the last settings kept if the database is down
-    presence = config.analysis.mode == "presence"
-    cap = config.capture
-    # the source first: a wrong path or a corrupt file is reported before seconds of TensorFlow start-up
-    source = open_source(
-        spec,
-        cap.fps,
-        realtime=cap.realtime,
-        stall_timeout_s=cap.stall_timeout_s,
-        reconnect_initial_s=cap.reconnect_initial_s,
-        reconnect_max_s=cap.reconnect_max_s,
-    )
+    engine, migrated = open_database(config.storage.db_url)
+    try:
+        spec = parse_source(config.capture.source)
+        roster = Roster.load(config.analysis.roster) if config.analysis.roster is not None else None
+        flag_settings, analysis_settings = read_db_settings(engine)
+        config = apply_analysis_settings(config, analysis_settings)
+        config = school_privacy(config, engine)  # ConfigError if locked; the last settings kept if the database is down
+        presence = config.analysis.mode == "presence"
+        cap = config.capture
+        # the source first: a wrong path or a corrupt file is reported before seconds of TensorFlow start-up
+        source = open_source(
+            spec,
+            cap.fps,
+            realtime=cap.realtime,
+            stall_timeout_s=cap.stall_timeout_s,
+            reconnect_initial_s=cap.reconnect_initial_s,
+            reconnect_max_s=cap.reconnect_max_s,
+        )
+    except BaseException:
+        engine.dispose()
+        raise
     try:
         classifier: Classifier = (
             PresenceOnly() if presence else EmotionClassifier(config.model.path, batch_size=config.model.batch_size)
@@ -128,9 +147,10 @@ def prepare(config: Config) -> Prepared:
         detector = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
     except BaseException:
         source.close()
+        engine.dispose()
         raise
     model_name = PresenceOnly.name if presence else Path(config.model.path).name
-    return Prepared(config, source, detector, classifier, model_name, flag_settings, roster)
+    return Prepared(config, source, detector, classifier, model_name, flag_settings, roster, engine, migrated)
 
 
 def default_session_name(started_at: dt.datetime, display: str, limit: int = 200) -> str:
@@ -151,7 +171,8 @@ class Worker:
         self.p = prepared
         cfg = prepared.config
         self.storage = storage or StorageWriter(
-            cfg.storage.db_url, cfg.storage.retry_initial_s, cfg.storage.retry_max_s
+            cfg.storage.db_url, cfg.storage.retry_initial_s, cfg.storage.retry_max_s,
+            engine=prepared.engine, migrated=prepared.migrated,
         )
         self.layout = cfg.analysis.layout
         self.frames = FrameAnalyser(

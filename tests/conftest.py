@@ -25,6 +25,8 @@ from sqlalchemy.orm import sessionmaker
 from db.engine import make_engine, normalise_url, session_factory, upgrade
 
 PG_ENV = "CLASSMOOD_TEST_PG_URL"
+# the dashboard app, built once per process, for the page tests (it imports the dashboard only when used)
+pytest_plugins = ["tests.helpers.dash_pages"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,9 +10,11 @@ when what it shows changed (a fingerprint per kind of change in a ``dcc.Store`` 
 cards, not the charts; a new note patches the timeline's shapes only. With no running session the latest one is
 shown; with no session at all, how to start the monitor.
 
-The "Needs attention" panel has its own callback on the same interval, redrawn only when its text changes so an
-Acknowledge button is not replaced under the teacher's pointer. Acknowledging writes ``acknowledged_at`` and
-bumps a store the panel listens to, so the flag turns muted at once instead of at the next poll.
+The "Needs attention" panel is filled by the same callback, from the same lookup of the shown session (one per
+poll), and redrawn only when its text changes so an Acknowledge button is not replaced under the teacher's
+pointer. Acknowledging writes ``acknowledged_at`` and bumps a store the callback listens to, so the flag turns
+muted at once instead of at the next poll. The shown session's id is re-sent only when it changes: the headings'
+callback that listens to it reads the session's mode once, not once per poll.
 
 Keeping the user's zoom: the timeline's ``uirevision`` is the session id, and while the same session grows the
 callback sends only the traces' new data as a ``Patch``. Since Dash 4.2, ``dcc.Graph`` copies a zoom into its
@@ -338,21 +340,31 @@ def _data_only(fig: go.Figure) -> Patch:
     Output(ids.LIVE_MOOD, "children"),
     Output(ids.LIVE_ATTENDANCE, "children"),
     Output(ids.LIVE_NOTES, "children"),
+    Output(ids.LIVE_FLAGS, "children"),
+    Output(ids.LIVE_FLAGS_FINGERPRINT, "data"),
     Output(ids.SESSION_ID_STORE, "data"),
     Output(ids.LIVE_FINGERPRINT, "data"),
     Input(ids.LIVE_INTERVAL, "n_intervals"),
     Input(ids.LIVE_NOTE_ADDED, "data"),
     State(ids.LIVE_FINGERPRINT, "data"),
     State(ids.LIVE_TARGET, "data"),
+    Input(ids.LIVE_ACKNOWLEDGED, "data"),
+    State(ids.LIVE_FLAGS_FINGERPRINT, "data"),
 )
 def refresh(
-    _n: int | None, _note_added: Any, fingerprint: dict[str, Any] | None, target: dict[str, Any] | None = None
+    _n: int | None,
+    _note_added: Any,
+    fingerprint: dict[str, Any] | None,
+    target: dict[str, Any] | None = None,
+    _acknowledged: Any = None,
+    flags_shown: str | None = None,
 ) -> tuple[Any, ...]:
-    """Read the shown session and send what changed since ``fingerprint`` (what the page shows now).
+    """Read the shown session and send what changed since ``fingerprint`` (what the page shows now) and since
+    ``flags_shown`` (what the "Needs attention" panel says now).
 
     The fingerprint has one part per kind of change: ``data`` (the session, whether it runs, its intervals and
     students), ``flags`` (open flags per student), ``presence`` and ``notes``; each output is re-sent only when a
-    part it depends on changed.
+    part it depends on changed. The open flags are read fresh every poll (an update changes a flag's reason).
     """
     now = dt.datetime.now(dt.UTC)
     tz = None  # the server's local zone
@@ -361,7 +373,7 @@ def refresh(
         with read_session() as s:
             session, running = _shown_session(s, target, now)  # per viewer: scoping happens here, never cached
             if session is None:
-                return (_nothing_to_show(target), HIDDEN, None, *([no_update] * 7), None, None)
+                return (_nothing_to_show(target), HIDDEN, None, *([no_update] * 7), None, None, None, None)
             session_id = session.id
             presence_mode = session.mode == "presence"
             # what every viewer of this session would read alike, shared for as long as its data version holds
@@ -369,6 +381,7 @@ def refresh(
             data = cache.get(("live-data", *version), lambda: _live_data(s, session_id, presence_mode), LIVE_TTL_S)
             expected = session.expected_students
             status = source_status(s, session_id)  # the heartbeat: every 2 s, read fresh
+            flag_items = attention_items(session_flags(s, session_id, open_only=True), now=now, tz=tz)
             timeline = data.timeline
             last_end_at = timeline["interval_end"].iloc[-1].to_pydatetime() if not timeline.empty else None
             banner = _banner(session, running, tz, now, status, last_end_at)
@@ -376,8 +389,10 @@ def refresh(
     except SQLAlchemyError as exc:
         log.warning("live refresh failed: %s", exc)
         warning = html.Div(html.P("The database cannot be read right now; retrying…", className="error"))
-        return (warning, *([no_update] * 11))
+        return (warning, *([no_update] * 13))
 
+    flags_new = f"{session_id}:{rows_fingerprint(flag_items)}"
+    flags = (no_update, no_update) if flags_new == flags_shown else (attention_panel(flag_items), flags_new)
     last_end = timeline["interval_end"].iloc[-1].isoformat() if not timeline.empty else None
     notes = data.notes
     # lists, not tuples: the fingerprint comes back from the browser's store as JSON
@@ -389,12 +404,13 @@ def refresh(
         "roster": [expected, len(data.class_list)],
     }
     old = fingerprint if isinstance(fingerprint, dict) else {}
+    same_session = bool(old) and old["data"][0] == session_id
+    shown_id = no_update if same_session else session_id  # the store already holds it
     changed = frozenset(key for key in new if old.get(key) != new[key])
     if not changed:
         # nothing new: leave the charts and cards alone so hover labels and selections are not redrawn away
-        return (banner, SHOWN, status_panel, *([no_update] * 7), session_id, no_update)
+        return (banner, SHOWN, status_panel, *([no_update] * 7), *flags, shown_id, no_update)
 
-    same_session = bool(old) and old["data"][0] == session_id
     whole_timeline = not same_session or not old["data"][2] or timeline.empty
     # the same change drawn for the same data is the same for every viewer: 20 viewers opening a room draw it once
     drawn = cache.get(
@@ -402,7 +418,7 @@ def refresh(
         lambda: _draw(data, changed, whole_timeline, session_id, expected, tz),
         LIVE_TTL_S,
     )
-    return (banner, SHOWN, status_panel, *drawn, session_id, new)
+    return (banner, SHOWN, status_panel, *drawn, *flags, shown_id, new)
 
 
 class LiveData(NamedTuple):  # not a dataclass: Dash Pages loads this module outside sys.modules
@@ -518,35 +534,6 @@ def add_live_note(clicks: int | None, submits: int | None, text: str | None, ses
     if note_id is None:
         return no_update, html.Span("That session no longer exists.", className="error"), no_update
     return {"note": note_id}, html.Span(f"Added at {fmt_time(at)}.", className="ok"), ""
-
-
-@callback(
-    Output(ids.LIVE_FLAGS, "children"),
-    Output(ids.LIVE_FLAGS_FINGERPRINT, "data"),
-    Input(ids.LIVE_INTERVAL, "n_intervals"),
-    Input(ids.LIVE_ACKNOWLEDGED, "data"),
-    State(ids.LIVE_FLAGS_FINGERPRINT, "data"),
-    State(ids.LIVE_TARGET, "data"),
-)
-def refresh_flags(
-    _n: int | None, _acknowledged: Any, shown: str | None, target: dict[str, Any] | None = None
-) -> tuple[Any, Any]:
-    """The shown session's open flags; the panel is only re-sent when what it says changed."""
-    now = dt.datetime.now(dt.UTC)
-    try:
-        with read_session() as s:
-            session, _running = _shown_session(s, target)
-            if session is None:
-                return None, None
-            items = attention_items(session_flags(s, session.id, open_only=True), now=now, tz=None)
-            session_id = session.id
-    except SQLAlchemyError as exc:
-        log.warning("reading the flags failed: %s", exc)
-        return no_update, no_update
-    new = f"{session_id}:{rows_fingerprint(items)}"
-    if new == shown:
-        return no_update, no_update
-    return attention_panel(items), new
 
 
 @callback(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.db
 Factory = sessionmaker[OrmSession]
 
 
-def test_round_trip_and_the_worker_reads_it(Session: Factory, db_url: str) -> None:
+def test_round_trip_and_the_worker_reads_it(Session: Factory, engine: Engine) -> None:
     with Session() as s:
         assert load_analysis_settings(s) == AnalysisSettings()
     wanted = AnalysisSettings(interval_s=20, fps=1.5, layout="gallery")
@@ -24,12 +25,12 @@ def test_round_trip_and_the_worker_reads_it(Session: Factory, db_url: str) -> No
         save_analysis_settings(s, wanted)
     with Session() as s:
         assert load_analysis_settings(s) == wanted
-    assert read_db_settings(db_url)[1] == wanted
+    assert read_db_settings(engine)[1] == wanted
 
 
-def test_a_stored_value_out_of_range_is_reported_with_its_key(Session: Factory, db_url: str) -> None:
+def test_a_stored_value_out_of_range_is_reported_with_its_key(Session: Factory, engine: Engine) -> None:
     with Session() as s, s.begin():
         s.add(Setting(key=ANALYSIS_KEY, value={"interval_s": 0}, updated_at=dt.datetime.now(dt.UTC)))
     with Session() as s, pytest.raises(SettingsError, match=r"analysis\.interval_s"):
         load_analysis_settings(s)
-    assert read_db_settings(db_url)[1] == AnalysisSettings()  # the worker falls back to the defaults
+    assert read_db_settings(engine)[1] == AnalysisSettings()  # the worker falls back to the defaults

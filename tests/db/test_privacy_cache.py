@@ -56,6 +56,23 @@ def unreachable(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'other.sqlite3'}"
 
 
+def read_through_an_engine(url: str, cache: Path) -> PrivacySettings | None:
+    """``read_privacy_settings`` as the worker calls it: through the run's engine, opened on ``url``."""
+    eng = make_engine(url)
+    try:
+        return read_privacy_settings(eng, url, cache)
+    finally:
+        eng.dispose()
+
+
+def under_school_privacy(config: Config, cache: Path) -> Config:
+    eng = make_engine(config.storage.db_url)
+    try:
+        return school_privacy(config, eng, cache)
+    finally:
+        eng.dispose()
+
+
 def with_mode(url: str, mode: str | None) -> Config:
     overrides: dict[str, object] = {"storage": {"db_url": url}}
     if mode is not None:
@@ -68,17 +85,17 @@ def test_locked_mode_holds_when_the_database_is_down(
 ) -> None:
     cache = tmp_path / "home" / "privacy-cache.json"
     save(db_url, LOCKED)
-    assert read_privacy_settings(db_url, cache) == LOCKED
+    assert read_through_an_engine(db_url, cache) == LOCKED
     assert stat.S_IMODE(os.stat(cache).st_mode) == 0o600
     assert "Ost" in cache.read_text(encoding="utf-8") and db_url not in cache.read_text(encoding="utf-8")
 
     take_down(db_url, pg_admin_engine)
-    assert read_privacy_settings(db_url, cache) == LOCKED
+    assert read_through_an_engine(db_url, cache) == LOCKED
     with pytest.raises(ConfigError, match="locked the analysis mode to presence"):
-        school_privacy(with_mode(db_url, "expressions"), cache)
-    assert school_privacy(with_mode(db_url, None), cache).analysis.mode == "presence"
+        under_school_privacy(with_mode(db_url, "expressions"), cache)
+    assert under_school_privacy(with_mode(db_url, None), cache).analysis.mode == "presence"
     # the copy belongs to that database: another one that cannot be read is not under its lock
-    assert read_privacy_settings(unreachable(tmp_path), cache) is None
+    assert read_through_an_engine(unreachable(tmp_path), cache) is None
 
 
 @pytest.mark.parametrize("mode, warns", [("expressions", True), ("presence", False)])
@@ -87,7 +104,7 @@ def test_no_database_and_no_copy_starts_the_class_and_warns_for_expressions(
 ) -> None:
     url = unreachable(tmp_path)
     with caplog.at_level(logging.WARNING, logger="monitor.privacy"):
-        config = school_privacy(with_mode(url, mode), tmp_path / "privacy-cache.json")
+        config = under_school_privacy(with_mode(url, mode), tmp_path / "privacy-cache.json")
     assert config.analysis.mode == mode  # the class still starts
     warned = [r.getMessage() for r in caplog.records if "without checking" in r.getMessage()]
     assert bool(warned) is warns, caplog.text
@@ -97,7 +114,7 @@ def test_a_corrupt_copy_is_no_copy(tmp_path: Path) -> None:
     cache = tmp_path / "privacy-cache.json"
     url = unreachable(tmp_path)
     cache.write_text("{not json", encoding="utf-8")
-    assert read_privacy_settings(url, cache) is None
+    assert read_through_an_engine(url, cache) is None
 
 
 def test_worker_refuses_an_override_of_the_kept_lock_while_the_database_is_down(

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dash import Dash, Patch
+from dash import Patch
 from plotly.utils import PlotlyJSONEncoder
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
-from dashboard.app import create_app
-from dashboard.data import install
 from dashboard.figures import heatmap_figure, timeline_figure
 from db import queries
 from db.engine import session_factory
@@ -23,18 +20,6 @@ from tests.browser.seed import seed_classroom, seed_flags
 from tests.db.builders import T0, add_session
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture(scope="module")
-def app() -> Dash:
-    return create_app(session_factory(create_engine("sqlite://")))  # replaced per test by the test's database
-
-
-@pytest.fixture
-def ctx(app: Dash, engine: Engine) -> Iterator[None]:
-    install(app.server, session_factory(engine))
-    with app.server.test_request_context("/"):
-        yield
 
 
 def plain(value: Any) -> Any:

@@ -5,42 +5,16 @@ a browser: the callbacks run in a request context on the test's database (SQLite
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dash import Dash
-from plotly.utils import PlotlyJSONEncoder
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
-from dashboard.app import create_app
-from dashboard.data import install
 from db.engine import session_factory
 from tests.db.test_school import seed_school
+from tests.helpers.dash_pages import page, text_of
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture(scope="module")
-def app() -> Dash:
-    return create_app(session_factory(create_engine("sqlite://")))  # replaced per test by the test's database
-
-
-@pytest.fixture
-def ctx(app: Dash, engine: Engine) -> Iterator[None]:
-    install(app.server, session_factory(engine))
-    with app.server.test_request_context("/"):
-        yield
-
-
-def page(module: str) -> Any:
-    return sys.modules[f"dashboard.pages.{module}"]
-
-
-def text_of(component: Any) -> str:
-    return json.dumps(component.to_plotly_json(), cls=PlotlyJSONEncoder, ensure_ascii=False)
 
 
 def rows_of(component: Any) -> list[dict[str, Any]]:
@@ -108,14 +82,14 @@ def test_live_target_from_the_query_string(query: dict[str, str], expected: dict
 def test_live_page_shows_the_session_or_classroom_asked_for(ctx: None, engine: Engine) -> None:
     room_ids = seed_school(session_factory(engine), now=dt.datetime.now(dt.UTC))
     live = page("live")
-    assert live.refresh(0, None, None, None)[10] == room_ids["unassigned"]  # no target: the latest running session
-    assert live.refresh(0, None, None, {"classroom": "Room 7"})[10] == room_ids["Room 7"]  # running, not the newest
-    assert live.refresh(0, None, None, {"classroom": "Room 6"})[10] == room_ids["Room 6"]  # ended: the latest
-    assert live.refresh(0, None, None, {"session": room_ids["Room 3"]})[10] == room_ids["Room 3"]
+    assert live.refresh(0, None, None, None)[-2] == room_ids["unassigned"]  # no target: the latest running session
+    assert live.refresh(0, None, None, {"classroom": "Room 7"})[-2] == room_ids["Room 7"]  # running, not the newest
+    assert live.refresh(0, None, None, {"classroom": "Room 6"})[-2] == room_ids["Room 6"]  # ended: the latest
+    assert live.refresh(0, None, None, {"session": room_ids["Room 3"]})[-2] == room_ids["Room 3"]
     banner = live.refresh(0, None, None, {"session": room_ids["Room 3"]})[0]
     assert "Room 3" in text_of(banner) and "LIVE" in text_of(banner)
     for missing in ({"session": -1}, {"classroom": "Room 99"}):
         banner, style, *_rest, session_id, _fingerprint = live.refresh(0, None, None, missing)
         assert "Nothing to show" in text_of(banner) and style == {"display": "none"} and session_id is None
-    panel, _shown = live.refresh_flags(0, None, None, {"classroom": "Room 3"})
+    panel = live.refresh(0, None, None, {"classroom": "Room 3"})[10]
     assert text_of(panel).count("Acknowledge") == 2  # Room 3's two open flags

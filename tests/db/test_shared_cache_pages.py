@@ -7,18 +7,15 @@ Each "viewer" is its own request context on one app (so one process's cache), lo
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from dash import Dash, no_update
 from flask import g
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from dashboard.access import LOGIN_KEY
-from dashboard.app import create_app
 from dashboard.data import CACHE_KEY, install
 from dashboard.shared_cache import SharedCache
 from db.accounts import Viewer
@@ -26,18 +23,14 @@ from db.emotions import EMOTIONS
 from db.engine import session_factory
 from db.schema import Flag, Interval, Note, StudentInterval
 from tests.db.test_school import seed_school
-from tests.db.test_school_pages import rows_of, text_of
+from tests.db.test_school_pages import rows_of
+from tests.helpers.dash_pages import page, text_of
 
 pytestmark = pytest.mark.db
 
 ADMIN = Viewer("head", "admin")
 SMITH = Viewer("smith", "teacher")  # seed_school: Room 2 (running) and Room 6
 JONES = Viewer("jones", "teacher")  # seed_school: Room 10
-
-
-@pytest.fixture(scope="module")
-def app() -> Dash:
-    return create_app(session_factory(create_engine("sqlite://")))  # the login is switched on per viewer below
 
 
 @pytest.fixture
@@ -48,14 +41,13 @@ def school(app: Dash, engine: Engine) -> dict[str, int]:
 
 @contextmanager
 def as_viewer(app: Dash, viewer: Viewer) -> Iterator[None]:
-    app.server.extensions[LOGIN_KEY] = True
-    with app.server.test_request_context("/"):
-        g.classmood_viewer = viewer
-        yield
-
-
-def page(module: str) -> Any:
-    return sys.modules[f"dashboard.pages.{module}"]
+    app.server.extensions[LOGIN_KEY] = True  # the process's one app: switched off again for the other tests
+    try:
+        with app.server.test_request_context("/"):
+            g.classmood_viewer = viewer
+            yield
+    finally:
+        app.server.extensions.pop(LOGIN_KEY, None)
 
 
 def cache_of(app: Dash) -> SharedCache:
@@ -84,17 +76,16 @@ def test_a_teacher_never_gets_another_teachers_live_room_from_the_cache(app: Das
     live = page("live")
     with as_viewer(app, ADMIN):  # the head opens Room 10 (jones's) and Room 2 (smith's): both now cached
         for room in ("Room 10", "Room 2"):
-            assert live.refresh(0, None, None, {"classroom": room})[10] == school[room]
+            assert live.refresh(0, None, None, {"classroom": room})[-2] == school[room]
     with as_viewer(app, SMITH):
         banner, style, *_rest, session_id, _fingerprint = live.refresh(0, None, None, {"classroom": "Room 10"})
         assert session_id is None and "Nothing to show" in text_of(banner) and style == {"display": "none"}
         by_id = live.refresh(0, None, None, {"session": school["Room 10"]})
-        assert by_id[10] is None and "Nothing to show" in text_of(by_id[0])
-        panel, _shown = live.refresh_flags(0, None, None, {"session": school["Room 10"]})
-        assert panel is None
-        assert live.refresh(0, None, None, {"classroom": "Room 2"})[10] == school["Room 2"]  # their own: shown
+        assert by_id[-2] is None and "Nothing to show" in text_of(by_id[0])
+        assert by_id[10] is None  # nor its flags panel
+        assert live.refresh(0, None, None, {"classroom": "Room 2"})[-2] == school["Room 2"]  # their own: shown
     with as_viewer(app, JONES):
-        assert live.refresh(0, None, None, None)[10] == school["Room 10"]  # no target: their own running room
+        assert live.refresh(0, None, None, None)[-2] == school["Room 10"]  # no target: their own running room
 
 
 def test_twenty_viewers_of_one_room_draw_it_once(app: Dash, school: dict[str, int]) -> None:
@@ -133,24 +124,24 @@ def test_a_new_interval_flag_or_note_is_on_the_next_poll(app: Dash, engine: Engi
     room = {"classroom": "Room 7"}
     with as_viewer(app, ADMIN):
         out = live.refresh(0, None, None, room)
-        fingerprint = out[11]
+        fingerprint = out[-1]
         intervals = fingerprint["data"][2]
         assert live.refresh(1, None, fingerprint, room)[3] is no_update  # a poll with nothing new: nothing redrawn
 
     _add_interval(engine, school["Room 7"])
     with as_viewer(app, Viewer("root", "admin")):  # another viewer of the room
         out = live.refresh(2, None, fingerprint, room)
-        assert out[11]["data"][2] == intervals + 1
+        assert out[-1]["data"][2] == intervals + 1
         assert "Seat 9" in text_of(out[6])  # the new interval's student card
-        fingerprint = out[11]
+        fingerprint = out[-1]
 
     with session_factory(engine)() as s, s.begin():
         s.add(Flag(session_id=school["Room 7"], rule="x", start=dt.datetime.now(dt.UTC), severity="alert",
                    reason="r", student="Seat 9"))  # fmt: skip
     with as_viewer(app, ADMIN):
         out = live.refresh(3, None, fingerprint, room)
-        assert out[11]["flags"] == [["Seat 9", "alert"]]
-        fingerprint = out[11]
+        assert out[-1]["flags"] == [["Seat 9", "alert"]]
+        fingerprint = out[-1]
 
     with session_factory(engine)() as s, s.begin():
         s.add(Note(session_id=school["Room 7"], at=dt.datetime.now(dt.UTC), text="quiz started",

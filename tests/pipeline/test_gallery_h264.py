@@ -9,7 +9,6 @@ FER2013 faces, one camera off throughout; half way the tiles reorder, one studen
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +17,12 @@ from sqlalchemy import select
 
 from db.engine import make_engine, session_factory
 from db.schema import StudentInterval, StudentPresence
+from tests.helpers.classroom import write_h264
 from tests.helpers.gallery_frames import compose_gallery
 from tests.pipeline.conftest import run_cli
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
-av = pytest.importorskip("av", reason="PyAV (requirements-dev.txt) writes the H.264 recording")
+pytest.importorskip("av", reason="PyAV (requirements-dev.txt) writes the H.264 recording")
 
 NAMES = [f"Student {k:02d}" for k in range(1, 11)]
 FIRST = NAMES[:9]
@@ -31,20 +31,6 @@ SECOND = ["Student 05", "Student 10", "Student 01", "Student 08", "Student 02", 
 CAMERA_OFF = "Student 06"
 SECONDS_PER_PHASE, FPS, RECORDING_FPS = 8, 2, 4
 BITRATE = 1_000_000 * RECORDING_FPS // 25  # Zoom's ~1 Mbit/s at 25 frames/s: the same bits per frame
-
-
-def write_h264(path: Path, frames: list[np.ndarray], fps: int, bit_rate: int) -> Path:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps, 1))
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        stream.bit_rate = bit_rate
-        for image in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 def test_an_h264_gallery_recording_stores_exactly_the_people_shown(fer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -72,3 +72,35 @@ def test_dashboard_never_imports_the_worker_or_tensorflow() -> None:
         [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True, timeout=120
     )
     assert proc.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("command", [["notice"], ["report", "--session", "1"]])
+@pytest.mark.parametrize(
+    ("out", "db", "expected"),
+    [
+        ("notice.docx", None, "--out must end in .pdf or .html, not 'notice.docx'"),
+        ("notice.pdf", "missing.sqlite3", "no database file at"),  # never a new empty database
+        ("notice.pdf", "junk.sqlite3", "database error: file is not a database"),
+        ("no-such-folder/notice.pdf", "", "cannot write"),  # an empty database; the report: no such session
+    ],
+)
+def test_document_commands_report_bad_input_in_one_line(
+    command: list[str], out: str, db: str | None, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The notice and the report share ``dashboard.cli_parser.write_document``: the same checks, the same lines."""
+    from db.engine import make_engine, upgrade
+
+    args = [*command, "--out", str(tmp_path / out)]
+    if db is not None:
+        path = tmp_path / (db or "empty.sqlite3")
+        if db.startswith("junk"):
+            path.write_bytes(b"not a database " * 100)
+        elif not db:
+            engine = make_engine(f"sqlite:///{path}")
+            upgrade(engine)
+            engine.dispose()
+        args += ["--db", f"sqlite:///{path}"]
+    assert main(args) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    wanted = "no session with id 1" if command[0] == "report" and db == "" else expected
+    assert len(lines) == 1 and lines[0].startswith("error: ") and wanted in lines[0], lines

@@ -10,37 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from dash import Dash, no_update, page_registry
-from plotly.utils import PlotlyJSONEncoder
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 
 from dashboard import ids
-from dashboard.app import create_app
 from dashboard.data import install
 from dashboard.rules import form_sections
 from db.engine import session_factory
 from db.schema import ClassSession, Flag, Setting
 from db.settings import FLAGS_KEY, FlagSettings, load_flag_settings, save_flag_settings
 from tests.browser.seed import SeededFlags, add_flag, seed_classroom, seed_flags
+from tests.helpers.dash_pages import page, text_of
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture(scope="module")
-def app() -> Dash:
-    return create_app(session_factory(create_engine("sqlite://")))  # replaced per test by the test's database
-
-
-@pytest.fixture
-def ctx(app: Dash, engine: Engine) -> Iterator[None]:
-    install(app.server, session_factory(engine))
-    with app.server.test_request_context("/"):
-        yield
 
 
 @pytest.fixture
@@ -48,14 +33,6 @@ def seeded(engine: Engine) -> tuple[Any, SeededFlags]:
     sessions = session_factory(engine)
     classroom = seed_classroom(sessions)
     return classroom, seed_flags(sessions, classroom)
-
-
-def page(module: str) -> Any:
-    return sys.modules[f"dashboard.pages.{module}"]
-
-
-def text_of(component: Any) -> str:
-    return json.dumps(component.to_plotly_json(), cls=PlotlyJSONEncoder, ensure_ascii=False)
 
 
 def id_text(component_id: dict[str, Any] | str) -> str:
@@ -76,20 +53,24 @@ def post_callback(app: Dash, engine: Engine, first_input: str | dict[str, Any], 
     install(app.server, session_factory(engine))
     client = app.server.test_client()
     dependencies = client.get("/_dash-dependencies").json
-    # a set: Dash keeps its page callbacks in a process-wide list, so an app created earlier in the same test run
-    # (another module's fixture) can leave the same callback registered twice; two *different* outputs still fail
-    (output,) = {d["output"] for d in dependencies if d["inputs"][0]["id"] == id_text(first_input)}
+    (output,) = [d["output"] for d in dependencies if d["inputs"][0]["id"] == id_text(first_input)]
     return client.post("/_dash-update-component", json={"output": output, **body})
 
 
 # --- Live -------------------------------------------------------------------------------------------------------
 
 
+def live_flags(shown: str | None = None, acknowledged: Any = None) -> tuple[Any, Any]:
+    """The "Needs attention" panel and its fingerprint as the Live page's one refresh sends them."""
+    out = page("live").refresh(0, None, None, None, acknowledged, shown)
+    return out[10], out[11]
+
+
 def test_live_panel_lists_the_open_flags_as_text_and_is_not_resent_unchanged(
     ctx: None, seeded: tuple[Any, SeededFlags]
 ) -> None:
     _classroom, flags = seeded
-    panel, shown = page("live").refresh_flags(0, None, None)
+    panel, shown = live_flags()
     text = text_of(panel)
     for flag in flags.live_open:
         assert json.dumps(flag.reason, ensure_ascii=False) in text  # a plain string child: rendered as text
@@ -98,11 +79,11 @@ def test_live_panel_lists_the_open_flags_as_text_and_is_not_resent_unchanged(
     assert "Whole class" in text and '"children": "<b>Ana</b>"' in text
     order = [text.index(json.dumps(f.reason, ensure_ascii=False)) for f in flags.live_open]
     assert order == sorted(order)  # alert, warning, info
-    assert page("live").refresh_flags(1, None, shown) == (no_update, no_update)
+    assert live_flags(shown) == (no_update, no_update)
 
 
 def test_live_panel_on_an_empty_database_is_empty(ctx: None) -> None:
-    assert page("live").refresh_flags(0, None, None) == (None, None)
+    assert live_flags() == (None, None)
 
 
 def test_live_refresh_badges_flagged_students_and_resends_only_the_table_when_flags_change(
@@ -115,12 +96,47 @@ def test_live_refresh_badges_flagged_students_and_resends_only_the_table_when_fl
     with session_factory(engine)() as s, s.begin():
         add_flag(s, classroom.live, student="Seat 7", rule="not_visible", start_interval=9, end_interval=None,
                  severity="warning", reason="Seat 7: face not visible for 3 minutes", frames=60)  # fmt: skip
-    _banner, _style, _status, timeline, distribution, caption, students, _mood, _seen, _notes, _sid, new = page(
-        "live"
-    ).refresh(1, None, fingerprint)
+    (_banner, _style, _status, timeline, distribution, caption, students, _mood, _seen, _notes, _flags, _flags_fp,
+     sid, new) = page("live").refresh(1, None, fingerprint)
+    assert sid is no_update  # the same session: not re-sent, so the headings' callback does not read it again
     assert (timeline, distribution, caption) == (no_update, no_update, no_update)  # the charts keep their state
     assert text_of(students).count("needs attention") == 3 and new != fingerprint
     assert page("live").refresh(2, None, new)[6] is no_update
+
+
+def test_one_poll_fills_the_page_and_the_flags_panel_through_dash(
+    app: Dash, engine: Engine, seeded: tuple[Any, SeededFlags]
+) -> None:
+    """The panel used to have its own callback on the same timer, which looked the shown session up a second time
+    every poll. Now one callback fills both; posted as the browser posts it, its inputs and states (interleaved in
+    the decorator) reach it in order: the panel is sent once, then not again while its fingerprint holds."""
+    install(app.server, session_factory(engine))
+    client = app.server.test_client()
+    (dep,) = [d for d in client.get("/_dash-dependencies").json if d["inputs"][0]["id"] == ids.LIVE_INTERVAL]
+    assert ids.LIVE_FLAGS in dep["output"]
+
+    def poll(flags_shown: str | None, target: dict[str, int] | None = None) -> dict[str, Any]:
+        values = {ids.LIVE_INTERVAL: 1, ids.LIVE_FLAGS_FINGERPRINT: flags_shown, ids.LIVE_TARGET: target}
+        body = {
+            "output": dep["output"],
+            "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]}
+                        for o in dep["output"].strip(".").split("...")],
+            "inputs": [{**i, "value": values.get(i["id"])} for i in dep["inputs"]],
+            "state": [{**st, "value": values.get(st["id"])} for st in dep["state"]],
+            "changedPropIds": [f"{ids.LIVE_INTERVAL}.n_intervals"],
+        }
+        response = client.post("/_dash-update-component", json=body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        result: dict[str, Any] = response.json["response"]
+        return result
+
+    first = poll(None)
+    shown = first[ids.LIVE_FLAGS_FINGERPRINT]["data"]
+    assert "Acknowledge" in json.dumps(first[ids.LIVE_FLAGS]) and shown
+    again = poll(shown)
+    assert ids.LIVE_FLAGS not in again and ids.LIVE_BANNER in again  # unchanged: the panel is not re-sent
+    missing = poll(shown, {"session": -1})  # the target, a state between two inputs, reaches its parameter
+    assert "Nothing to show" in json.dumps(missing[ids.LIVE_BANNER]) and missing[ids.LIVE_FLAGS]["children"] is None
 
 
 def ack_body(flag_id: int, clicks: int) -> dict[str, Any]:
@@ -149,7 +165,7 @@ def test_acknowledge_sets_acknowledged_at_and_mutes_the_flag(
     assert [i for i, at in acknowledged.items() if at is not None] == [seat4.id]
 
     with app.server.test_request_context("/"):
-        panel, _shown = page("live").refresh_flags(0, {"flag": seat4.id}, None)
+        panel, _shown = live_flags(acknowledged={"flag": seat4.id})
     items = panel.children.children
     assert [i.to_plotly_json()["props"]["data-flag-id"] for i in items][-1] == str(seat4.id)  # acknowledged: last
     assert items[-1].className.endswith("flag-muted") and "Acknowledged at" in text_of(items[-1])
@@ -319,5 +335,5 @@ def test_review_and_live_ignore_another_sessions_flags(ctx: None, engine: Engine
                  severity="alert", reason="Seat 1: old session", frames=10)  # fmt: skip
         assert s.get(ClassSession, classroom.live.id) is not None
     assert "needs attention" not in text_of(page("live").refresh(0, None, None)[6])
-    panel, _ = page("live").refresh_flags(0, None, None)
+    panel, _ = live_flags()
     assert "old session" not in text_of(panel)

@@ -1,64 +1,31 @@
 """The pages' layouts and the live callback rendered in-process on a real database, without a browser.
 
 Marked ``db``: they run on SQLite and, with ``CLASSMOOD_TEST_PG_URL``, on PostgreSQL, which the browser tests do not.
-The Dash app is built once per module: Dash Pages executes the page modules, which register their callbacks
-globally, so a second app in the same process would see them twice.
+The Dash app is built once per process (``tests/helpers/dash_pages.py``): Dash Pages executes the page modules, which
+register their callbacks globally, so a second app in the same process would see them twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from dash import Dash, Patch, html, no_update, page_registry
-from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy import Engine, update
 
-from dashboard.app import create_app
-from dashboard.data import install
 from db.emotions import EMOTIONS
 from db.engine import session_factory
 from db.schema import ClassSession
 from tests.browser.seed import LIVE_STUDENTS, add_interval, add_session, seed_classroom
+from tests.helpers.dash_pages import page, text_of
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture(scope="module")
-def app() -> Dash:
-    return create_app(session_factory(_unused_engine()))
-
-
-def _unused_engine() -> Engine:
-    from sqlalchemy import create_engine
-
-    return create_engine("sqlite://")  # replaced per test by the test's own database
-
-
-@pytest.fixture
-def ctx(app: Dash, engine: Engine) -> Iterator[None]:
-    """A request context whose session factory points at this test's migrated (empty) database."""
-    install(app.server, session_factory(engine))
-    with app.server.test_request_context("/"):
-        yield
-
-
-def page(module: str) -> Any:
-    return sys.modules[f"dashboard.pages.{module}"]
 
 
 def layout_of(path_template_or_path: str) -> Any:
     (entry,) = [p for p in page_registry.values() if (p.get("path_template") or p["path"]) == path_template_or_path]
     return entry["layout"]
-
-
-def text_of(component: Any) -> str:
-    """Every string in a component tree, joined (what a reader would see)."""
-    return json.dumps(component.to_plotly_json(), cls=PlotlyJSONEncoder, ensure_ascii=False)
 
 
 def test_pages_are_registered(app: Dash) -> None:
@@ -75,9 +42,8 @@ def test_live_callback_on_an_empty_database_says_how_to_start(ctx: None) -> None
 def test_live_callback_shows_the_running_session(ctx: None, engine: Engine) -> None:
     seeded = seed_classroom(session_factory(engine))
     out = page("live").refresh(0, None, None)
-    banner, style, status, timeline, _distribution, _caption, students, mood, seen, _notes, session_id, fingerprint = (
-        out
-    )
+    (banner, style, status, timeline, _distribution, _caption, students, mood, seen, _notes, _flags, _flags_shown,
+     session_id, fingerprint) = out
     assert session_id == seeded.live.id and style == {}
     assert "LIVE" in text_of(banner) and "Maths 3B" in text_of(banner)
     assert "online" in text_of(status)
