@@ -16,8 +16,9 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,8 @@ class _Seat:
     size: float
     hits: int = 1
     number: int = 0  # 0 while tentative
+    second: bool = False  # a second place of a numbered seat's student: it shares that seat's number
+    together: Counter[int] = field(default_factory=Counter)  # seat index -> frames both held a face
 
     def update(self, cx: float, cy: float, size: float, alpha: float = 0.3) -> None:
         self.cx += alpha * (cx - self.cx)
@@ -60,8 +63,19 @@ def _reading_order(
     return [i for row in rows for i in sorted(row, key=lambda k: float(cx[k]))]
 
 
+SEAT_MERGE = 2.0  # face widths: a new place this near a seat that was (almost) never filled in the same frame is that seat
+SEAT_SHARED = 0.1  # "almost never": in at most this share of the new place's frames (a stray second box on a head)
+
+
 class SeatAssigner:
-    """Room layout: match faces to seats by position; labels are ``Seat N`` or ``None`` while tentative."""
+    """Room layout: match faces to seats by position; labels are ``Seat N`` or ``None`` while tentative.
+
+    A student whose head moves further than ``seat_match`` (looking down at a book, then up: on the real classroom
+    CCTV's 12-20 px faces that is one or two face widths) starts a second, tentative place. When it is due for a
+    number, a numbered seat within ``SEAT_MERGE`` face widths that never held a face in the same frame as it is the
+    same student: the place takes that seat's number instead of a new one. If both places then hold a face in the
+    same frame more often than a stray second box would (``SEAT_SHARED``), they are two students after all, and the
+    later place gets a number of its own from then on."""
 
     def __init__(self, seat_match: float = 1.0, min_hits: int = 2) -> None:
         self.seat_match = seat_match
@@ -99,6 +113,9 @@ class SeatAssigner:
                 continue  # a second box on an existing seat's face (a duplicate detection), not a new student
             self._seats.append(_Seat(float(cx[fi]), float(cy[fi]), float(size[fi]), hits=0))
             matched[fi] = len(self._seats) - 1
+        filled = set(matched.values())
+        for si in filled:
+            self._seats[si].together.update(filled - {si})
         # seats are numbered in creation order (itself reading order within a frame), not in matching order
         for fi, si in sorted(matched.items(), key=lambda item: item[1]):
             seat = self._seats[si]
@@ -106,12 +123,37 @@ class SeatAssigner:
                 seat.hits = 1
             else:
                 seat.update(float(cx[fi]), float(cy[fi]), float(size[fi]))
+            if seat.second and self._shared(seat, seat.number) > SEAT_SHARED * seat.hits:
+                self._numbered += 1  # a second place shared frames with its first: another student, a new seat
+                seat.number, seat.second = self._numbered, False
             if seat.number == 0 and seat.hits >= self.min_hits:
-                self._numbered += 1
-                seat.number = self._numbered
+                same = self._same_student(si)
+                self._numbered += 0 if same else 1
+                seat.number, seat.second = same or self._numbered, bool(same)
             if seat.number:
                 labels[fi] = f"Seat {seat.number}"
+        # both places of one student filled in one frame (a stray second box): the face at the first place counts
+        for fi, si in matched.items():
+            if self._seats[si].second and labels.count(labels[fi]) > 1:
+                labels[fi] = None
         return labels
+
+    def _shared(self, seat: _Seat, number: int) -> int:
+        """In how many frames ``seat`` and a place numbered ``number`` (other than ``seat``) both held a face."""
+        return sum(n for o, n in seat.together.items() if self._seats[o].number == number and self._seats[o] is not seat)
+
+    def _same_student(self, si: int) -> int:
+        """The number of the nearest numbered seat within ``SEAT_MERGE`` face widths of seat ``si`` whose places (almost)
+        never held a face in a frame with it (0: none, a new student)."""
+        seat = self._seats[si]
+        best, number = SEAT_MERGE, 0
+        for other in self._seats:
+            if not other.number or self._shared(seat, other.number) > SEAT_SHARED * seat.hits:
+                continue
+            d = float(np.hypot(seat.cx - other.cx, seat.cy - other.cy)) / max(seat.size, other.size)
+            if d <= best:
+                best, number = d, other.number
+        return number
 
     def unreadable(self, heads: FaceDetections, taken: Collection[str | None] = ()) -> list[str]:
         """The numbered seats (not in ``taken``) where one of ``heads`` sits: a face-like shape too weak to read (a

