@@ -305,6 +305,7 @@ def student_cards(
     ].itertuples(index=False):
         p = dict(zip(EMOTIONS, ps, strict=True)).get(dominant, 0.0)
         by_student.setdefault(str(student), {})[start] = (str(dominant), float(p))
+    at = {start: fmt_time(start, tz) for start in starts}  # once per interval, not once per student and interval
     current = {str(rec["student"]): rec for rec in latest.to_dict("records")}
     newest = latest["interval_end"].max() if not latest.empty else None
     cards = []
@@ -319,7 +320,7 @@ def student_cards(
                 spark.append(None)
             else:
                 emotion, p = seen
-                spark.append({"emotion": emotion, "p": p, "title": f"{fmt_time(start, tz)} {emotion} {p:.0%}"})
+                spark.append({"emotion": emotion, "p": p, "title": f"{at[start]} {emotion} {p:.0%}"})
         cards.append(
             {
                 "student": student,
