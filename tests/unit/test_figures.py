@@ -18,6 +18,7 @@ from dashboard.figures import (
     distribution_figure,
     emotion_shares,
     empty_figure,
+    heatmap_figure,
     iso_times,
     student_figure,
     timeline_figure,
@@ -193,3 +194,23 @@ def test_iso_times_are_sent_as_local_iso_strings_to_the_second() -> None:
     times = pd.Series(pd.to_datetime([T0, T0 + dt.timedelta(seconds=10.6)], utc=True))
     fig = go.Figure({"data": [{"type": "scatter", "x": iso_times(times, ZoneInfo("Europe/Berlin")), "y": [1, 2]}]})
     assert json.loads(to_json(fig))["data"][0]["x"] == ["2026-01-15T10:00:00", "2026-01-15T10:00:10"]
+
+
+def test_heatmap_cells_are_each_students_dominant_emotion_at_its_interval() -> None:
+    """The cells are placed by index arithmetic (the unstack it replaced was most of the Review page's time): each
+    student's row, each interval's column, blank (NaN, no name) where the student was not seen."""
+    t = [T0 + dt.timedelta(seconds=30 * k) for k in range(3)]
+    grid = pd.DataFrame(
+        {"interval_start": pd.to_datetime([t[2], t[0], t[0], t[1]], utc=True),
+         "student": ["Seat 2", "Seat 10", "Seat 2", "Seat 2"], "dominant": ["sad", "happy", "angry", "neutral"]}
+    )  # fmt: skip
+    fig = heatmap_figure(grid, ["Seat 2", "Seat 10"], tz=UTC)
+    (trace,) = fig.data
+    code = {e: float(i) for i, e in enumerate(EMOTIONS)}
+    np.testing.assert_array_equal(
+        trace.z, [[code["angry"], code["neutral"], code["sad"]], [code["happy"], np.nan, np.nan]]
+    )
+    assert trace.customdata.tolist() == [["angry", "neutral", "sad"], ["happy", "", ""]]
+    assert json.loads(to_json(fig))["data"][0]["x"] == ["2026-01-15T09:00:00", "2026-01-15T09:00:30", "2026-01-15T09:01:00"]
+    validated = go.Figure(fig.to_plotly_json())
+    assert json.loads(to_json(fig)) == json.loads(to_json(validated))
