@@ -485,22 +485,18 @@ def probabilities_figure(rows: pd.DataFrame) -> go.Figure:
     if not weights.sum():
         weights = pd.Series(1.0, index=rows.index)
     means = [float((rows[f"p_{e}"].astype(float) * weights).sum() / total) for e in EMOTIONS]
-    fig = go.Figure(
-        go.Bar(
-            x=list(EMOTIONS),
-            y=means,
-            text=[f"{m:.0%}" for m in means],
-            textposition="outside",
-            marker={"color": [EMOTION_COLOURS[e] for e in EMOTIONS]},
-            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
-            cliponaxis=False,
-        )
-    )
-    _base_layout(fig, height=STUDENT_HEIGHT)
-    fig.update_layout(showlegend=False)
-    fig.update_yaxes(tickformat=".0%", range=[0, max(max(means) * 1.2, 0.05)], fixedrange=True)
-    fig.update_xaxes(fixedrange=True)
-    return fig
+    bar = {
+        "type": "bar",
+        "x": list(EMOTIONS),
+        "y": means,
+        "text": [f"{m:.0%}" for m in means],
+        "textposition": "outside",
+        "marker": {"color": [EMOTION_COLOURS[e] for e in EMOTIONS]},
+        "hovertemplate": "%{x}: %{y:.1%}<extra></extra>",
+        "cliponaxis": False,
+    }
+    yaxis = {"tickformat": ".0%", "range": [0, max(max(means) * 1.2, 0.05)], "fixedrange": True}
+    return _figure([bar], _layout(STUDENT_HEIGHT, showlegend=False, yaxis=yaxis, xaxis={"fixedrange": True}))
 
 
 # --- compare ----------------------------------------------------------------------------------------------------------

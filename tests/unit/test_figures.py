@@ -20,6 +20,7 @@ from dashboard.figures import (
     empty_figure,
     heatmap_figure,
     iso_times,
+    probabilities_figure,
     student_figure,
     timeline_figure,
 )
@@ -178,8 +179,11 @@ FLAGS = pd.DataFrame(
         lambda: distribution_figure(timeline([])),
         lambda: empty_figure("Loading…"),
         lambda: student_figure(_student_rows(), notes=NOTES),
+        lambda: probabilities_figure(_student_rows()),
+        lambda: heatmap_figure(_student_rows(), ["Seat 1", "Seat 2"], notes=NOTES),
     ],
-    ids=["timeline+flags+notes", "timeline", "timeline-empty", "distribution", "distribution-empty", "empty", "student"],
+    ids=["timeline+flags+notes", "timeline", "timeline-empty", "distribution", "distribution-empty", "empty", "student",
+         "probabilities", "heatmap"],
 )
 def test_figures_built_without_validation_are_what_plotly_validation_makes(build: Callable[[], go.Figure]) -> None:
     """The builders hand Plotly their dicts unvalidated (``figures._figure``: validating cost a Live draw ~20 ms);
