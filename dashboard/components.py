@@ -406,7 +406,8 @@ def student_card(card_data: dict[str, Any]) -> dict[str, Any]:
 def student_grid(cards: Sequence[dict[str, Any]]) -> html.Div:
     if not cards:
         return html.Div(html.P("No students seen yet.", className="muted"))
-    return html.Div([student_card(c) for c in cards], className="student-grid")
+    cards_json: Any = [student_card(c) for c in cards]  # component JSON, which Dash sends on as it is
+    return html.Div(cards_json, className="student-grid")
 
 
 # --- notes ------------------------------------------------------------------------------------------------------------

@@ -469,10 +469,11 @@ def student_figure(rows: pd.DataFrame, *, tz: dt.tzinfo | None = None, notes: pd
         return empty_figure("Pick a student to see their timeline", height=STUDENT_HEIGHT)
     x = iso_times(rows["interval_start"], tz)
     shapes = note_shapes(notes, tz=tz) if notes is not None else []
+    extra: dict[str, Any] = {"shapes": shapes} if shapes else {}
     return _stacked_emotions(
         x, {e: rows[f"p_{e}"].to_numpy(dtype=float) for e in EMOTIONS}, group="p", height=STUDENT_HEIGHT,
         legend_y=-0.2, yaxis={"title": {"text": "probability"}, "tickformat": ".0%", "range": [0, 1], "fixedrange": True},
-        **({"shapes": shapes} if shapes else {}),
+        **extra,
     )  # fmt: skip
 
 

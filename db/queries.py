@@ -757,9 +757,10 @@ def student_timeline(s: Session, session_id: int, student: str) -> pd.DataFrame:
 def recent_students(s: Session, session_id: int, n_intervals: int = 12) -> pd.DataFrame:
     """The student rows of the last ``n_intervals`` intervals (columns as :func:`student_intervals`), by interval
     start then natural label order: what the live page's sparklines show."""
-    rows = s.execute(recent_students_stmt(session_id, n_intervals)).all()
+    rows: list[Any] = list(s.execute(recent_students_stmt(session_id, n_intervals)).all())
     keys = _natural_keys(r.student for r in rows)  # once per label, not once per row (40 labels, 480 rows)
-    return _student_frame(sorted(rows, key=lambda r: (r.interval_start, keys[r.student])))
+    ordered = sorted(rows, key=lambda r: (r.interval_start, keys[r.student]))
+    return _student_frame(ordered)
 
 
 def latest_presence(s: Session, session_id: int) -> dict[str, str]:
