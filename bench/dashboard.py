@@ -353,7 +353,14 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=10.0, help="the big session's interval in seconds")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--http", action="store_true", help="also time a real python -m dashboard over HTTP")
+    parser.add_argument(
+        "--no-cache", action="store_true",
+        help="serve without the shared page cache (CLASSMOOD_SHARED_CACHE=0): every Live load is a fresh draw, as "
+        "a room's first viewer gets it; with the cache, repeats of the same Live load are served from it",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.no_cache:
+        os.environ["CLASSMOOD_SHARED_CACHE"] = "0"  # read by create_app here and by the dashboard process below
     url = args.db or f"sqlite:///{tempfile.mkdtemp(prefix='classmood-bench-')}/bench.sqlite3"
     engine = make_engine(url)
     upgrade(engine)

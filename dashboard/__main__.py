@@ -187,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
 
     RetentionKeeper(session_factory(engine), threading.Event()).start()  # the school's retention, now and daily
     app = create_app(session_factory(engine), require_login=require_login, access=access)
+    from dashboard.data import freeze_startup_objects
+
+    freeze_startup_objects()
     log.info(
         "ClassMood dashboard on http://%s:%d (database %s)%s",
         args.host,

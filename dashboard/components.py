@@ -323,82 +323,91 @@ def attendance_panel(info: dict[str, Any]) -> html.Div:
     return html.Div(children)
 
 
-def _sparkline(spark: Sequence[dict[str, Any] | None]) -> html.Div:
+def html_json(tag: str, children: Any = None, **props: Any) -> dict[str, Any]:
+    """``html.<tag>(children, **props)`` in the JSON form Dash sends it in (what its ``to_plotly_json()`` returns);
+    ``props`` may use ``class_name`` for ``className`` and ``data_x`` for ``data-x``.
+
+    For the student cards, ~20 components per student and 12 of them the sparkline's bars: constructing a Dash
+    component checks every argument against its list of props, ~20-40 us each, which made the cards a third of a
+    fresh Live draw of a class of 40. The browser receives the same JSON; ``tests/unit/test_dashboard_builders.py``
+    rebuilds the cards as Dash components from it (which checks every prop name) and compares."""
+    named = {
+        "className" if k == "class_name" else k.replace("_", "-") if k.startswith("data_") else k: v
+        for k, v in props.items()
+    }
+    return {"props": {"children": children, **named}, "type": tag, "namespace": "dash_html_components"}
+
+
+def _sparkline(spark: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
     """The student's recent intervals as small bars: height the dominant emotion's probability, colour the
     emotion; a gap where they were not seen."""
     bars = []
     for point in spark:
         if point is None:
-            bars.append(html.Span(className="spark-bar spark-gap"))
+            bars.append(html_json("Span", class_name="spark-bar spark-gap"))
             continue
-        bars.append(
-            html.Span(
-                className="spark-bar",
-                style={
-                    "height": f"{max(point['p'], 0.15) * 100:.0f}%",
-                    "backgroundColor": EMOTION_COLOURS.get(point["emotion"], "#ccc"),
-                },
-                title=point["title"],
-            )
-        )
-    return html.Div(bars, className="sparkline")
+        style = {
+            "height": f"{max(point['p'], 0.15) * 100:.0f}%",
+            "backgroundColor": EMOTION_COLOURS.get(point["emotion"], "#ccc"),
+        }
+        bars.append(html_json("Span", class_name="spark-bar", style=style, title=point["title"]))
+    return html_json("Div", bars, class_name="sparkline")
 
 
-def student_card(card_data: dict[str, Any]) -> html.Div:
-    """One student's card: label (text), current emotion with emoji and colour, sparkline, flag badge, presence."""
+def student_card(card_data: dict[str, Any]) -> dict[str, Any]:
+    """One student's card (as :func:`html_json`): label (text), current emotion with emoji and colour, sparkline,
+    flag badge, presence."""
     emotion = card_data["emotion"]
     colour = EMOTION_COLOURS.get(emotion, "#d1d5db")
-    head: list[Any] = [html.Span(card_data["student"], className="student-label")]
+    head: list[Any] = [html_json("Span", card_data["student"], class_name="student-label")]
     if card_data["flag"]:
-        head.append(severity_badge(card_data["flag"], "needs attention"))
-    body: list[Any] = [html.Div(head, className="student-head")]
+        severity = card_data["flag"]
+        css = f"badge badge-{severity}" if severity in SEVERITIES else "badge"  # as severity_badge()
+        head.append(html_json("Span", "needs attention", class_name=css))
+    body: list[Any] = [html_json("Div", head, class_name="student-head")]
     uncertain = bool(emotion and card_data.get("uncertain"))
     if uncertain:
         colour = "#d1d5db"  # no emotion colour for a reading the model is not sure of
     if emotion:
         now: list[Any] = (
             [
-                html.Span("❔", className="student-emoji"),
-                html.Span("uncertain", className="student-emotion student-uncertain"),
-                html.Span(f"{emotion}? {card_data['confidence']}", className="muted"),
+                html_json("Span", "❔", class_name="student-emoji"),
+                html_json("Span", "uncertain", class_name="student-emotion student-uncertain"),
+                html_json("Span", f"{emotion}? {card_data['confidence']}", class_name="muted"),
             ]
             if uncertain
             else [
-                html.Span(EMOTION_EMOJI.get(emotion, ""), className="student-emoji"),
-                html.Span(emotion, className="student-emotion"),
-                html.Span(card_data["confidence"], className="muted"),
+                html_json("Span", EMOTION_EMOJI.get(emotion, ""), class_name="student-emoji"),
+                html_json("Span", emotion, class_name="student-emotion"),
+                html_json("Span", card_data["confidence"], class_name="muted"),
             ]
         )
         body.append(
-            html.Div(
-                now,
-                className="student-now student-stale" if card_data.get("stale") else "student-now",
-            )
+            html_json("Div", now, class_name="student-now student-stale" if card_data.get("stale") else "student-now")
         )
         if card_data.get("stale"):
-            body.append(html.Div(f"last seen {card_data['last_seen']}", className="muted small"))
+            body.append(html_json("Div", f"last seen {card_data['last_seen']}", class_name="muted small"))
     else:
-        body.append(html.Div("no face seen yet", className="student-now muted"))
+        body.append(html_json("Div", "no face seen yet", class_name="student-now muted"))
     if card_data["presence"]:
-        body.append(html.Span(card_data["presence"], className="presence"))
+        body.append(html_json("Span", card_data["presence"], class_name="presence"))
     body.append(_sparkline(card_data["spark"]))
     css = (
         "student-card"
         + (" student-flagged" if card_data["flag"] else "")
         + (" student-absent" if card_data["presence"] not in ("", "seen") else "")
     )
-    return html.Div(
-        body,
-        className=css,
-        style={"borderTopColor": colour},
-        **{"data-student": card_data["student"], "data-emotion": emotion, "data-uncertain": str(uncertain).lower()},
-    )
+    return html_json(
+        "Div", body, class_name=css, style={"borderTopColor": colour}, data_student=card_data["student"],
+        data_emotion=emotion, data_uncertain=str(uncertain).lower(),
+    )  # fmt: skip
 
 
 def student_grid(cards: Sequence[dict[str, Any]]) -> html.Div:
     if not cards:
         return html.Div(html.P("No students seen yet.", className="muted"))
-    return html.Div([student_card(c) for c in cards], className="student-grid")
+    cards_json: Any = [student_card(c) for c in cards]  # component JSON, which Dash sends on as it is
+    return html.Div(cards_json, className="student-grid")
 
 
 # --- notes ------------------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ global, so callbacks hold no state of their own and two apps in one process woul
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,3 +67,12 @@ def record_id(value: object) -> int | None:
     else:
         return None
     return number if 1 <= number <= MAX_ID else None
+
+
+def freeze_startup_objects() -> None:
+    """Move everything alive once the app is built (Dash, Plotly, pandas, SQLAlchemy: ~200,000 objects) out of the
+    garbage collector's reach, as CPython's ``gc.freeze`` documentation suggests for servers: a page draw allocates
+    tens of thousands of objects, and each full collection it triggered walked all of those again. Measured on a
+    fresh Live load of a class of 40: ~20% less CPU (55 -> 45 ms). Objects made later are collected as usual."""
+    gc.collect()
+    gc.freeze()

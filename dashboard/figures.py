@@ -42,9 +42,11 @@ MEASURES: dict[str, str] = {
 
 
 def iso_times(times: pd.Series, tz: dt.tzinfo | None = None) -> Any:
-    """UTC times as local wall-clock ISO strings (``2026-01-15T10:00:00``), which Plotly draws as they are; an
-    object array, which Plotly takes without checking each string (a list costs it three times as long)."""
-    return local_naive(times, tz).dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy(dtype=object)
+    """UTC times as local wall-clock times to the second, which Plotly draws as they are and sends as ISO strings
+    (``2026-01-15T10:00:00``). A ``datetime64[s]`` array: Plotly takes it without checking each element (a list of
+    strings costs it three times as long) and copies it in one go (an object array of strings was deep-copied one
+    string at a time, ~3 ms per chart of a 3-hour class)."""
+    return local_naive(times, tz).to_numpy(dtype="datetime64[s]")
 
 
 def plotly_text(text: str, max_chars: int | None = None) -> str:
@@ -77,24 +79,45 @@ TEMPLATE = go.layout.Template(
 
 
 def _base_layout(fig: go.Figure, *, height: int) -> go.Figure:
-    fig.update_layout(
-        template=TEMPLATE,
-        height=height,
-        margin={"l": 56, "r": 16, "t": 32, "b": 40},  # the top margin keeps the mode bar off the plot
-        font={"family": FONT, "size": 13},
-    )
+    fig.update_layout(**_layout(height))
     return fig
+
+
+def _layout(height: int, **extra: Any) -> dict[str, Any]:
+    """The charts' common layout as a plain dict with ``extra`` merged in (a dict value one level deep, as
+    ``update_layout`` would), for :func:`_figure`."""
+    layout: dict[str, Any] = {
+        "template": TEMPLATE,
+        "height": height,
+        "margin": {"l": 56, "r": 16, "t": 32, "b": 40},  # the top margin keeps the mode bar off the plot
+        "font": {"family": FONT, "size": 13},
+    }
+    for key, value in extra.items():
+        old = layout.get(key)
+        layout[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
+    return layout
+
+
+def _figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
+    """A figure built in one go from plain dicts in Plotly's own JSON form, taken as they are.
+
+    Building it step by step (``add_trace``, ``update_layout``, ``update_yaxes``...) validated and deep-copied it
+    at each step, and even one validation copies every point: the Live timeline of a 3-hour class cost ~20 ms of
+    CPU, of a Live draw's budget of ~40 ms with 20 viewers on two cores; unvalidated it is ~2 ms, with the same
+    JSON. So the dicts must be what validation would have produced (``title`` as ``{"text": ...}``, no shorthand):
+    ``tests/unit/test_figures.py`` rebuilds every builder's figure with validation and compares the JSON."""
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
 def empty_figure(message: str, *, height: int = DISTRIBUTION_HEIGHT) -> go.Figure:
     """A blank chart that says why it is blank, instead of empty axes."""
-    fig = go.Figure()
-    fig.add_annotation(
-        text=message, showarrow=False, font={"size": 15, "color": "#666"}, x=0.5, y=0.5, xref="paper", yref="paper"
+    annotation = {
+        "text": message, "showarrow": False, "font": {"size": 15, "color": "#666"}, "x": 0.5, "y": 0.5,
+        "xref": "paper", "yref": "paper",
+    }  # fmt: skip
+    return _figure(
+        [], _layout(height, annotations=[annotation], xaxis={"visible": False}, yaxis={"visible": False})
     )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _base_layout(fig, height=height)
 
 
 def emotion_shares(timeline: pd.DataFrame) -> pd.DataFrame:
@@ -186,32 +209,39 @@ def _stacked_emotions(
     legend_y: float,
     hover: str = "%{y:.0%}",
     customdata: dict[str, npt.NDArray[Any]] | None = None,
+    **layout: Any,
 ) -> go.Figure:
-    """The seven emotions as stacked areas in their colours, legend below the plot in ``EMOTIONS`` order."""
-    fig = go.Figure()
+    """The seven emotions as stacked areas in their colours, legend below the plot in ``EMOTIONS`` order;
+    ``layout``: more layout settings (merged as ``update_layout`` would)."""
+    traces = []
     for emotion in EMOTIONS:
         colour = EMOTION_COLOURS[emotion]
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=values[emotion],
-                customdata=None if customdata is None else customdata[emotion],
-                name=emotion,
-                mode="lines",
-                stackgroup=group,
-                line={"width": 0.5, "color": colour},
-                fillcolor=colour,
-                hovertemplate=f"{emotion}: {hover}<extra></extra>",
-            )
-        )
-    _base_layout(fig, height=height)
-    fig.update_layout(
-        hovermode="x unified",
-        # below the plot, in EMOTIONS order (Plotly reverses stacked traces by default)
-        legend={"orientation": "h", "traceorder": "normal", "yanchor": "top", "y": legend_y, "xanchor": "left", "x": 0},
-        margin={"b": 80},
-    )
-    return fig
+        trace: dict[str, Any] = {
+            "type": "scatter",
+            "x": x,
+            "y": values[emotion],
+            "name": emotion,
+            "mode": "lines",
+            "stackgroup": group,
+            "line": {"width": 0.5, "color": colour},
+            "fillcolor": colour,
+            "hovertemplate": f"{emotion}: {hover}<extra></extra>",
+        }
+        if customdata is not None:
+            trace["customdata"] = customdata[emotion]
+        traces.append(trace)
+    return _figure(
+        traces,
+        _layout(
+            height,
+            hovermode="x unified",
+            # below the plot, in EMOTIONS order (Plotly reverses stacked traces by default)
+            legend={"orientation": "h", "traceorder": "normal", "yanchor": "top", "y": legend_y, "xanchor": "left",
+                    "x": 0},
+            margin={"b": 80},
+            **layout,
+        ),
+    )  # fmt: skip
 
 
 def timeline_figure(
@@ -235,7 +265,8 @@ def timeline_figure(
         return empty_figure("No intervals recorded yet", height=TIMELINE_HEIGHT)
     x = iso_times(timeline["interval_start"], tz)
     shares = emotion_shares(timeline)
-    fig = _stacked_emotions(
+    shapes = flag_shapes(flags, timeline, tz=tz) + (note_shapes(notes, tz=tz) if notes is not None else [])
+    return _stacked_emotions(
         x,
         {e: shares[e].to_numpy(dtype=float) for e in EMOTIONS},
         group="mood",
@@ -243,14 +274,10 @@ def timeline_figure(
         legend_y=-0.12,
         hover="%{y:.0%} (%{customdata} students)",
         customdata={e: timeline[e].to_numpy(dtype=int) for e in EMOTIONS},
+        uirevision=uirevision,
+        yaxis={"title": {"text": "share of students"}, "tickformat": ".0%", "range": [0, 1], "fixedrange": True},
+        **({"shapes": shapes} if shapes else {}),
     )
-    fig.update_layout(uirevision=uirevision)
-    fig.update_yaxes(title="share of students", tickformat=".0%", range=[0, 1], fixedrange=True)
-    fig.update_xaxes(title=None)
-    shapes = flag_shapes(flags, timeline, tz=tz)
-    if shapes:
-        fig.update_layout(shapes=shapes)
-    return add_notes(fig, notes, tz=tz)
 
 
 def flag_shapes(
@@ -300,24 +327,20 @@ def distribution_figure(timeline: pd.DataFrame) -> go.Figure:
         return empty_figure("No students seen yet")
     counts = [int(totals[e]) for e in EMOTIONS]
     shares = [c / total for c in counts]
-    fig = go.Figure(
-        go.Bar(
-            x=list(EMOTIONS),
-            y=shares,
-            customdata=counts,
-            text=[str(c) for c in counts],
-            textposition="outside",
-            marker={"color": [EMOTION_COLOURS[e] for e in EMOTIONS]},
-            hovertemplate="%{x}: %{y:.0%} (%{customdata})<extra></extra>",
-            cliponaxis=False,
-        )
-    )
-    _base_layout(fig, height=DISTRIBUTION_HEIGHT)
-    fig.update_layout(showlegend=False)
+    bar = {
+        "type": "bar",
+        "x": list(EMOTIONS),
+        "y": shares,
+        "customdata": counts,
+        "text": [str(c) for c in counts],
+        "textposition": "outside",
+        "marker": {"color": [EMOTION_COLOURS[e] for e in EMOTIONS]},
+        "hovertemplate": "%{x}: %{y:.0%} (%{customdata})<extra></extra>",
+        "cliponaxis": False,
+    }
     # headroom so the count printed above the tallest bar is not clipped
-    fig.update_yaxes(tickformat=".0%", range=[0, max(shares) * 1.18], fixedrange=True)
-    fig.update_xaxes(fixedrange=True)
-    return fig
+    yaxis = {"tickformat": ".0%", "range": [0, max(shares) * 1.18], "fixedrange": True}
+    return _figure([bar], _layout(DISTRIBUTION_HEIGHT, showlegend=False, yaxis=yaxis, xaxis={"fixedrange": True}))
 
 
 # --- teacher notes on every chart -------------------------------------------------------------------------------------
@@ -392,52 +415,52 @@ def heatmap_figure(
     """
     if grid.empty or not students:
         return empty_figure("No students were seen", height=STUDENT_HEIGHT)
-    # one unstack of emotion codes instead of a loop over the 43,000 cells of a 3-hour class of 40; numpy arrays,
-    # which Plotly passes on as typed arrays without checking each cell
+    # each row's cell found by index arithmetic on whole columns (no loop over the 43,000 cells of a 3-hour class of
+    # 40, nor a pandas unstack, which was most of the page's time); numpy arrays, which Plotly passes on as they are
     known = grid[grid["student"].isin(students) & grid["dominant"].isin(EMOTIONS)]
-    codes = known.assign(code=known["dominant"].map({e: float(i) for i, e in enumerate(EMOTIONS)}))
-    table = codes.drop_duplicates(["student", "interval_start"]).set_index(["student", "interval_start"])["code"]
-    wide = table.unstack("interval_start").reindex(
-        index=list(students), columns=sorted(grid["interval_start"].unique())
-    )
-    z = wide.to_numpy(dtype=float)  # NaN where the student was not seen
-    names = np.array([*EMOTIONS, ""], dtype=object)[np.nan_to_num(z, nan=len(EMOTIONS)).astype(int)]
-    starts = list(wide.columns)
+    starts = pd.DatetimeIndex(grid["interval_start"]).unique().sort_values()
+    rows = pd.Index(list(students)).get_indexer(known["student"])
+    cols = starts.get_indexer(pd.DatetimeIndex(known["interval_start"]))
+    codes = pd.Categorical(known["dominant"], categories=list(EMOTIONS)).codes.astype(float)
+    z = np.full((len(students), len(starts)), np.nan)  # NaN where the student was not seen
+    z[rows[::-1], cols[::-1]] = codes[::-1]  # reversed: a duplicate cell keeps its first row, as before
+    # a fixed-width string array, not an object one: Plotly copies it in one go instead of string by string
+    names = np.array([*EMOTIONS, ""])[np.nan_to_num(z, nan=len(EMOTIONS)).astype(int)]
     x = iso_times(pd.Series(starts), tz)
     labels = [plotly_text(s, 24) for s in students]
-    fig = go.Figure(
-        go.Heatmap(
-            x=x,
-            y=list(range(len(students))),
-            z=z,
-            customdata=names,
-            zmin=-0.5,
-            zmax=len(EMOTIONS) - 0.5,
-            colorscale=_emotion_colourscale(),
-            showscale=True,
-            colorbar={
-                "tickvals": list(range(len(EMOTIONS))),
-                "ticktext": list(EMOTIONS),
-                "thickness": 12,
-                "len": 1,
-                "outlinewidth": 0,
-            },
-            xgap=1 if len(starts) <= 120 else 0,
-            ygap=2,
-            hoverongaps=False,
-            hovertemplate="%{customdata} at %{x|%H:%M:%S}<extra></extra>",
-        )
-    )
-    _base_layout(fig, height=max(STUDENT_HEIGHT, 60 + 26 * len(students)))
-    fig.update_yaxes(
-        tickvals=list(range(len(students))),
-        ticktext=labels,
-        autorange="reversed",
-        fixedrange=True,
-        title=None,
-    )
-    fig.update_layout(margin={"l": 110}, clickmode="event")
-    return add_notes(fig, notes, tz=tz)
+    heatmap = {
+        "type": "heatmap",
+        "x": x,
+        "y": list(range(len(students))),
+        "z": z,
+        "customdata": names,
+        "zmin": -0.5,
+        "zmax": len(EMOTIONS) - 0.5,
+        "colorscale": _emotion_colourscale(),
+        "showscale": True,
+        "colorbar": {
+            "tickvals": list(range(len(EMOTIONS))),
+            "ticktext": list(EMOTIONS),
+            "thickness": 12,
+            "len": 1,
+            "outlinewidth": 0,
+        },
+        "xgap": 1 if len(starts) <= 120 else 0,
+        "ygap": 2,
+        "hoverongaps": False,
+        "hovertemplate": "%{customdata} at %{x|%H:%M:%S}<extra></extra>",
+    }
+    yaxis = {
+        "tickvals": list(range(len(students))), "ticktext": labels, "autorange": "reversed", "fixedrange": True,
+    }  # fmt: skip
+    shapes = note_shapes(notes, tz=tz) if notes is not None else []
+    return _figure(
+        [heatmap],
+        _layout(
+            max(STUDENT_HEIGHT, 60 + 26 * len(students)), yaxis=yaxis, margin={"l": 110}, clickmode="event",
+            **({"shapes": shapes} if shapes else {}),
+        ),
+    )  # fmt: skip
 
 
 def student_figure(rows: pd.DataFrame, *, tz: dt.tzinfo | None = None, notes: pd.DataFrame | None = None) -> go.Figure:
@@ -445,11 +468,13 @@ def student_figure(rows: pd.DataFrame, *, tz: dt.tzinfo | None = None, notes: pd
     if rows.empty:
         return empty_figure("Pick a student to see their timeline", height=STUDENT_HEIGHT)
     x = iso_times(rows["interval_start"], tz)
-    fig = _stacked_emotions(
-        x, {e: rows[f"p_{e}"].to_numpy(dtype=float) for e in EMOTIONS}, group="p", height=STUDENT_HEIGHT, legend_y=-0.2
-    )
-    fig.update_yaxes(title="probability", tickformat=".0%", range=[0, 1], fixedrange=True)
-    return add_notes(fig, notes, tz=tz)
+    shapes = note_shapes(notes, tz=tz) if notes is not None else []
+    extra: dict[str, Any] = {"shapes": shapes} if shapes else {}
+    return _stacked_emotions(
+        x, {e: rows[f"p_{e}"].to_numpy(dtype=float) for e in EMOTIONS}, group="p", height=STUDENT_HEIGHT,
+        legend_y=-0.2, yaxis={"title": {"text": "probability"}, "tickformat": ".0%", "range": [0, 1], "fixedrange": True},
+        **extra,
+    )  # fmt: skip
 
 
 def probabilities_figure(rows: pd.DataFrame) -> go.Figure:
@@ -461,22 +486,18 @@ def probabilities_figure(rows: pd.DataFrame) -> go.Figure:
     if not weights.sum():
         weights = pd.Series(1.0, index=rows.index)
     means = [float((rows[f"p_{e}"].astype(float) * weights).sum() / total) for e in EMOTIONS]
-    fig = go.Figure(
-        go.Bar(
-            x=list(EMOTIONS),
-            y=means,
-            text=[f"{m:.0%}" for m in means],
-            textposition="outside",
-            marker={"color": [EMOTION_COLOURS[e] for e in EMOTIONS]},
-            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
-            cliponaxis=False,
-        )
-    )
-    _base_layout(fig, height=STUDENT_HEIGHT)
-    fig.update_layout(showlegend=False)
-    fig.update_yaxes(tickformat=".0%", range=[0, max(max(means) * 1.2, 0.05)], fixedrange=True)
-    fig.update_xaxes(fixedrange=True)
-    return fig
+    bar = {
+        "type": "bar",
+        "x": list(EMOTIONS),
+        "y": means,
+        "text": [f"{m:.0%}" for m in means],
+        "textposition": "outside",
+        "marker": {"color": [EMOTION_COLOURS[e] for e in EMOTIONS]},
+        "hovertemplate": "%{x}: %{y:.1%}<extra></extra>",
+        "cliponaxis": False,
+    }
+    yaxis = {"tickformat": ".0%", "range": [0, max(max(means) * 1.2, 0.05)], "fixedrange": True}
+    return _figure([bar], _layout(STUDENT_HEIGHT, showlegend=False, yaxis=yaxis, xaxis={"fixedrange": True}))
 
 
 # --- compare ----------------------------------------------------------------------------------------------------------

@@ -7,15 +7,27 @@ a school is the classroom's time zone.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import os
 
 import pandas as pd
-from dateutil.tz import tzlocal
+from dateutil.tz import gettz, tzlocal
 
 
 def local_tz() -> dt.tzinfo:
-    """The server's time zone, DST-aware (a fixed offset taken today would be wrong for last winter's sessions)."""
-    return tzlocal()
+    """The server's time zone, DST-aware (a fixed offset taken today would be wrong for last winter's sessions).
+
+    The zone file itself (``$TZ``, else ``/etc/localtime``) when there is one: pandas converts a whole column to a
+    zone file's offsets at once, while ``tzlocal()`` asks the C library once per timestamp (6 ms instead of 1 for
+    the 1,080 intervals of a 3-hour class, several times per Live draw)."""
+    return _zone(os.environ.get("TZ"))
+
+
+@functools.lru_cache(maxsize=8)
+def _zone(name: str | None) -> dt.tzinfo:
+    """The zone named ``$TZ`` (or the system's); ``gettz()`` without a name re-reads the file on every call."""
+    return gettz(name) or tzlocal()
 
 
 def to_local(when: dt.datetime, tz: dt.tzinfo | None = None) -> dt.datetime:

@@ -24,6 +24,7 @@ from flask import Flask
 
 from dashboard.access import AccessConfig, parse_networks
 from dashboard.app import create_app
+from dashboard.data import freeze_startup_objects
 from db.engine import MIGRATIONS_DIR, default_url, make_engine, redact, session_factory
 
 
@@ -66,3 +67,4 @@ def build_server() -> Flask:
 
 
 server = build_server()
+freeze_startup_objects()  # in each gunicorn worker, once its app is built

@@ -42,14 +42,12 @@ from dashboard.tables import (
     SUMMARY_COLUMNS,
     flag_rows,
     note_rows,
-    summary_from_counts,
+    summary_from_grid,
     summary_rows,
 )
 from db.queries import (
     add_note,
     class_timeline,
-    dominant_counts,
-    latest_students,
     presence_timeline,
     session_flags,
     session_notes,
@@ -91,8 +89,6 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
             if session is None:
                 return _not_found(session_id)
             timeline = class_timeline(s, sid)
-            counts = dominant_counts(s, sid)
-            latest = latest_students(s, sid)
             grid = student_grid(s, sid)
             flags = session_flags(s, sid)
             notes = session_notes(s, sid)
@@ -105,8 +101,8 @@ def layout(session_id: str | None = None, **_query: Any) -> html.Div:
         log.warning("reading session %s failed: %s", sid, exc)
         return html.Div([html.H1("Session"), html.P("The database cannot be read right now.", className="error")])
 
-    # aggregated in the database: a 3-hour session's 43,000 student rows are never loaded whole
-    summary = summary_from_counts(counts, latest)
+    # from the heatmap's rows (student, dominant, frames): no second and third pass over the session's student rows
+    summary = summary_from_grid(grid)
     students = summary["student"].tolist()
     header: list[Any] = [html.H1(name), facts, html.P(mode_line("presence" if presence_mode else "expressions"),
                                                         className="mode")]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
-from dashboard.tables import student_summary, summary_from_counts
+from dashboard.tables import student_summary, summary_from_counts, summary_from_grid
 from db import queries
 from db.emotions import EMOTIONS
 from db.labels import natural_key
@@ -161,6 +161,22 @@ def test_dominant_counts_and_the_summary_built_from_them(Session: Factory, seede
     assert {(r.student, r.dominant): r.intervals for r in counts.itertuples()} == expected
     assert counts["frames_seen"].sum() == rows["frames_seen"].sum()
     pd.testing.assert_frame_equal(summary_from_counts(counts, latest), student_summary(rows), check_dtype=False)
+
+
+@pytest.mark.parametrize("which", ["maths", "history", "lab"])
+def test_the_summary_from_the_heatmap_rows_is_the_per_row_summary(Session: Factory, seeded: Seeded, which: str) -> None:
+    """The review page derives its students table from ``student_grid`` (the heatmap's rows) instead of two more
+    queries over the session's student rows; it must say what the per-row summary says (lab: no intervals)."""
+    sid = getattr(seeded, which)
+    with Session() as s, s.begin():
+        grid = queries.student_grid(s, sid)
+        rows = queries.student_intervals(s, sid)
+    got = summary_from_grid(grid)
+    assert list(got.columns) == list(queries.SUMMARY_COLUMNS)
+    if rows.empty:
+        assert got.empty
+    else:
+        pd.testing.assert_frame_equal(got, student_summary(rows), check_dtype=False)
 
 
 def test_session_choices_are_newest_first(Session: Factory, seeded: Seeded) -> None:

@@ -4,14 +4,18 @@ heatmap, one student's charts, Compare's figures, and the small parsers, without
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import pytest
+from dash import html
+from dash._utils import to_json
 
 from dashboard.colours import EMOTION_COLOURS, EMOTION_EMOJI
-from dashboard.components import student_card
+from dashboard.components import html_json, student_card, student_grid
 from dashboard.figures import (
     ComparedSession,
     compare_distribution_figure,
@@ -176,9 +180,37 @@ def test_a_low_confidence_reading_is_uncertain_on_its_card(p: float, uncertain: 
     (card,) = student_cards(latest, latest, tz=UTC)
     assert card["uncertain"] is uncertain and card["emotion"] == "angry"
     shown = student_card(card)
-    text = str(shown.children)
+    text = str(shown["props"]["children"])
     assert ("'uncertain'" in text) is uncertain and ("angry?" in text) is uncertain
-    assert shown.to_plotly_json()["props"]["data-uncertain"] == str(uncertain).lower()
+    assert shown["props"]["data-uncertain"] == str(uncertain).lower()
+
+
+def _as_components(node: Any) -> Any:
+    """A :func:`dashboard.components.html_json` tree rebuilt as Dash components (which checks every prop name)."""
+    if isinstance(node, list):
+        return [_as_components(n) for n in node]
+    if isinstance(node, dict) and node.get("namespace") == "dash_html_components":
+        props = dict(node["props"])
+        return getattr(html, node["type"])(**{**props, "children": _as_components(props.get("children"))})
+    return node
+
+
+@pytest.mark.parametrize(
+    ("flag", "presence", "p", "stale"),
+    [("", "", 0.8, False), ("alert", "camera_off", 0.3, True), ("odd", "face_not_visible", 0.6, False)],
+)
+def test_student_cards_sent_as_json_are_valid_dash_components(flag: str, presence: str, p: float, stale: bool) -> None:
+    """The cards are built as the JSON Dash would send (``html_json``: constructing ~20 components per student was a
+    third of a fresh Live draw); rebuilt as real components the JSON must be identical, and an unknown prop raise."""
+    recent = students([(0, "Seat 1", "sad"), (1, "Seat 2", "happy"), (2, "Seat 2", "angry")])
+    latest = students([(0, "Seat 1", "sad"), (2, "Seat 2", "angry")])
+    latest["p_angry"] = p
+    cards = student_cards(latest, recent, flagged={"Seat 2": flag}, presence={"Seat 2": presence}, tz=UTC)
+    assert cards[0]["stale"] is True and cards[1]["stale"] is False
+    grid = student_grid(cards if stale else cards[1:])
+    assert json.loads(to_json(grid)) == json.loads(to_json(_as_components(grid.to_plotly_json())))
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        _as_components(html_json("Span", "x", colour="red"))
 
 
 def test_every_emotion_has_an_emoji() -> None:

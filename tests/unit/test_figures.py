@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
+from dash._utils import to_json
 
 from dashboard.colours import EMOTION_COLOURS
-from dashboard.figures import distribution_figure, emotion_shares, empty_figure, timeline_figure
+from dashboard.figures import (
+    distribution_figure,
+    emotion_shares,
+    empty_figure,
+    heatmap_figure,
+    iso_times,
+    probabilities_figure,
+    student_figure,
+    timeline_figure,
+)
 from db.emotions import EMOTIONS
 
 pytestmark = pytest.mark.unit
@@ -132,3 +145,76 @@ def test_distribution_without_students_is_an_empty_figure(frame: pd.DataFrame) -
 def test_empty_figure_hides_axes() -> None:
     fig = empty_figure("nothing")
     assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
+
+
+def _student_rows() -> pd.DataFrame:
+    rows = [
+        {"interval_start": T0 + dt.timedelta(seconds=30 * k), "interval_end": T0 + dt.timedelta(seconds=30 * k + 30),
+         "student": "Seat 1", "frames_seen": 60, "dominant": "happy",
+         **{f"p_{e}": (0.7 if e == "happy" else 0.05) for e in EMOTIONS}}
+        for k in range(3)
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows)
+    for col in ("interval_start", "interval_end"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame
+
+
+NOTES = pd.DataFrame(
+    {"id": [1], "at": pd.to_datetime([T0 + dt.timedelta(seconds=40)], utc=True), "text": ["quiz <b>started</b>"],
+     "author": [None], "created_at": pd.to_datetime([T0], utc=True)}
+)  # fmt: skip
+FLAGS = pd.DataFrame(
+    {"start": pd.to_datetime([T0], utc=True), "end": pd.to_datetime([None], utc=True), "severity": ["alert"]}
+)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: timeline_figure(SAMPLE, uirevision=7, notes=NOTES, flags=FLAGS),
+        lambda: timeline_figure(SAMPLE),
+        lambda: timeline_figure(timeline([])),
+        lambda: distribution_figure(SAMPLE.tail(1)),
+        lambda: distribution_figure(timeline([])),
+        lambda: empty_figure("Loading…"),
+        lambda: student_figure(_student_rows(), notes=NOTES),
+        lambda: probabilities_figure(_student_rows()),
+        lambda: heatmap_figure(_student_rows(), ["Seat 1", "Seat 2"], notes=NOTES),
+    ],
+    ids=["timeline+flags+notes", "timeline", "timeline-empty", "distribution", "distribution-empty", "empty", "student",
+         "probabilities", "heatmap"],
+)
+def test_figures_built_without_validation_are_what_plotly_validation_makes(build: Callable[[], go.Figure]) -> None:
+    """The builders hand Plotly their dicts unvalidated (``figures._figure``: validating cost a Live draw ~20 ms);
+    rebuilt with validation, which raises on a misspelt property and rewrites shorthand such as a ``title`` string
+    (which plotly.js 3 no longer reads) into its full form, the JSON sent to the browser must be the same."""
+    fig = build()
+    validated = go.Figure(fig.to_plotly_json())
+    assert json.loads(to_json(fig)) == json.loads(to_json(validated))
+
+
+def test_iso_times_are_sent_as_local_iso_strings_to_the_second() -> None:
+    times = pd.Series(pd.to_datetime([T0, T0 + dt.timedelta(seconds=10.6)], utc=True))
+    fig = go.Figure({"data": [{"type": "scatter", "x": iso_times(times, ZoneInfo("Europe/Berlin")), "y": [1, 2]}]})
+    assert json.loads(to_json(fig))["data"][0]["x"] == ["2026-01-15T10:00:00", "2026-01-15T10:00:10"]
+
+
+def test_heatmap_cells_are_each_students_dominant_emotion_at_its_interval() -> None:
+    """The cells are placed by index arithmetic (the unstack it replaced was most of the Review page's time): each
+    student's row, each interval's column, blank (NaN, no name) where the student was not seen."""
+    t = [T0 + dt.timedelta(seconds=30 * k) for k in range(3)]
+    grid = pd.DataFrame(
+        {"interval_start": pd.to_datetime([t[2], t[0], t[0], t[1]], utc=True),
+         "student": ["Seat 2", "Seat 10", "Seat 2", "Seat 2"], "dominant": ["sad", "happy", "angry", "neutral"]}
+    )  # fmt: skip
+    fig = heatmap_figure(grid, ["Seat 2", "Seat 10"], tz=UTC)
+    (trace,) = fig.data
+    code = {e: float(i) for i, e in enumerate(EMOTIONS)}
+    np.testing.assert_array_equal(
+        trace.z, [[code["angry"], code["neutral"], code["sad"]], [code["happy"], np.nan, np.nan]]
+    )
+    assert trace.customdata.tolist() == [["angry", "neutral", "sad"], ["happy", "", ""]]
+    assert json.loads(to_json(fig))["data"][0]["x"] == ["2026-01-15T09:00:00", "2026-01-15T09:00:30", "2026-01-15T09:01:00"]
+    validated = go.Figure(fig.to_plotly_json())
+    assert json.loads(to_json(fig)) == json.loads(to_json(validated))
