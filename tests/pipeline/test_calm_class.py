@@ -33,13 +33,6 @@ REAL_FACES = Path(os.environ.get("CLASSMOOD_REAL_FACES", REPO.parent / "shared" 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with YuNet, the default detector since issue 12, the shipped model reads the demo's portrait at low "
-    "confidence near the per-student rule's threshold (one seat angry about 35%; with MTCNN's boxes and levelled eyes "
-    "it read neutral 0.52-0.59), and the rule flags one seat after about 6 minutes; this passes, and must then lose "
-    "this marker, once a stronger model reads the portrait the same whatever the box (issue 11)",
-)
 def test_the_demo_class_raises_no_student_flag_in_ten_minutes(tmp_path: Path) -> None:
     video = demo_video(600, tmp_path)
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"

