@@ -158,6 +158,8 @@ class NameReader:
         self._steady: set[bytes] = set()  # labels read once whose very pixels came back in a later frame
         self._refused: dict[str, set[str | None]] = {}  # tile position -> reads its label must not be taken for
         self._last: list[tuple[str, bytes, bytes] | None] = []  # per tile of the last frame: position, pixels, read key
+        self._held: dict[str, bytes] = {}  # tile position -> the read key its label had last frame
+        self._twins: dict[str, bool] = {}  # text read -> another text read differs from it by a letter or two
         self.stats = OcrStats()
 
     def read(self, image: Image, grid: GalleryGrid) -> list[TileReading]:
@@ -172,6 +174,12 @@ class NameReader:
                 crop = _ocr_crop(image, box)
                 signature = _signature(crop)
                 key, known = self._lookup(signature, self._refused.get(tile.label, set()))
+                exact = _exact_key(signature)
+                if known and key != exact and self._held.get(tile.label) != key and self._has_twin(key):
+                    # a look-alike of a label read elsewhere, whose name differs from another's by a letter or two
+                    # ("Student 06", "Student 08"): likeness cannot tell those apart once the label moved over
+                    # another background, so it is read instead (one batched call per reorder, none when still)
+                    key, known = exact, False
                 if not known:
                     pending.setdefault(key, (crop, signature, True))
                 elif not self._settled(key) and _exact_key(signature) != key:
@@ -180,7 +188,7 @@ class NameReader:
                     if not self._settled(key):  # the same pixels in a later frame: the codec is done with them
                         self._steady.add(key)
                     self.stats.cache_hits += 1
-                self._last.append((tile.label, _exact_key(signature), key))
+                self._last.append((tile.label, exact, key))
             else:
                 self._last.append(None)
             found.append((tile, is_camera_off(image, tile), box, key))
@@ -196,17 +204,34 @@ class NameReader:
             for tile, _, _, key in found:  # read afresh: the read stands for itself now
                 if key in pending:
                     self._refused.pop(tile.label, None)
+            self._twins.clear()  # new texts: every text's twins are looked for again
             for (key, (_, signature, new)), text in zip(pending.items(), texts, strict=True):
                 votes = self._votes.setdefault(key, Counter())
                 votes[text] += 1
                 self._cache[key] = votes.most_common(1)[0][0]  # ties: the first read, until a look decides
                 if new:
                     self._by_width.setdefault(signature.shape[1], []).append((signature, key))
+        self._held = {tile.label: key for tile, _, _, key in found if key is not None}
         return [
             TileReading(tile, self._cache.get(key) if key is not None else None, off, box,
                         key is None or self._settled(key))
             for tile, off, box, key in found
         ]
+
+    def _has_twin(self, key: bytes) -> bool:
+        """Whether the text read for ``key`` is within two edits of another text read (``Student 06``/``08``)."""
+        from rapidfuzz.distance import Levenshtein
+
+        text = self._cache.get(key)
+        if not text:
+            return False
+        if text not in self._twins:
+            folded = text.casefold()
+            self._twins[text] = any(
+                other and other != text and Levenshtein.distance(folded, other.casefold(), score_cutoff=2) <= 2
+                for other in set(self._cache.values())
+            )
+        return self._twins[text]
 
     def doubt(self, index: int) -> None:
         """Tile ``index`` of the last frame was given a name another tile of that frame holds: a read error.
