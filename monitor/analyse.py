@@ -26,7 +26,7 @@ from monitor.frame import Frame
 from monitor.gallery import GalleryGrid, find_grid
 from monitor.gallery_view import GalleryAnalyser, GalleryView
 from monitor.identity import NameBook, Roster, SeatAssigner
-from monitor.predictions import Classifier, EmotionPredictions, classify, crop_for
+from monitor.predictions import Classifier, EmotionPredictions, classify
 
 Layout = Literal["room", "gallery", "auto"]
 
@@ -142,7 +142,7 @@ class FrameAnalyser:
                 presence = dict.fromkeys(self.seats.unreadable(weak, students), "face_not_visible")
         # no classifier: ``monitor preview`` checks tiles, names and faces, and starts in a second without TensorFlow
         preds = (
-            classify(frame, faces, self.classifier, crop_for(self.detector.name))
+            classify(frame, faces, self.classifier)
             if self.classifier is not None
             else EmotionPredictions.empty()
         )

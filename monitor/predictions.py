@@ -20,14 +20,6 @@ from monitor.frame import Frame
 WORKER_CROP = CropSpec(margin=0.1, shift_y=0.1, align=True, interpolation="area")
 
 
-# One crop for every detector for now: a YuNet-specific one (no shift down) measured 0.9 points better on the real
-# faces (57.8% against 56.9%, within the A/B halves' noise) but changed the end-to-end flag test's reading of a
-# composed sad student; choose again with the next model.
-def crop_for(detector: str) -> CropSpec:
-    """The crop that frames ``detector``'s boxes the way FER2013 frames its faces."""
-    return WORKER_CROP
-
-
 @dataclass(frozen=True)
 class EmotionPredictions:
     """Per-face class probabilities ``[N, 7]`` (``EMOTIONS`` order), row i for detection ``index[i]``.
