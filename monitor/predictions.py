@@ -14,7 +14,7 @@ from monitor.detections import FaceDetections
 from monitor.frame import Frame
 
 # How the worker cuts a detector box for the model: squared on its longer side, 10% wider on every side, moved down by
-# 10% of the box height and turned so the eyes are level (where the detector gives landmarks: MTCNN on whole frames),
+# 10% of the box height and turned so the eyes are level (where the detector gives landmarks: YuNet and MTCNN),
 # which frames a detector's box the way FER2013 frames its faces. Chosen on the real labelled photos of one half of
 # the identities and checked on the other half, through this path (models/README.md).
 WORKER_CROP = CropSpec(margin=0.1, shift_y=0.1, align=True, interpolation="area")
