@@ -2,12 +2,21 @@
 
 Zoom writes each participant's display name in the bottom-left corner of their tile, white on a translucent dark
 box. ``NameReader.read`` finds that text (bright pixels next to dark ones, in the tile's bottom strip), and reads it
-with Tesseract (Debian's ``tesseract-ocr`` through ``pytesseract``, which runs the binary once per call).
+with one of two engines (``gallery.ocr`` in the configuration):
 
-A call costs 100-300 ms, so labels are cached by their content: the binarised label, downscaled to a fixed height,
-is hashed, and a label seen before costs a hash, not an OCR call. The labels not yet in the cache are stacked into
-one image and read in ONE call, each line mapped back to its label by position; in a steady class nothing is read at
-all. Nothing is written: the crops live in memory for the call only.
+* ``rapidocr`` (default): PP-OCRv4 recognition through ``rapidocr-onnxruntime`` (the ONNX models ship inside the
+  wheel: nothing is downloaded), one batched recognition call for the new labels of a frame. Where the label box is
+  not found (a grey box over a light background) or reads poorly, PP-OCRv4's text detector finds the label line in
+  the tile's bottom strip; the box it finds is remembered for that tile, so the next frames need no detection. The
+  model knows Chinese and English but not Hangul: a label whose read is too short for its box or holds a Han
+  character (how PP-OCR misreads Hangul) is read again by Tesseract with ``gallery.tesseract_lang`` (``eng+kor``).
+* ``tesseract``: Debian's ``tesseract-ocr`` through ``pytesseract`` (the binary runs once per call), all new labels
+  of a frame stacked into one image and read in ONE call, each line mapped back to its label by position.
+
+A call costs tens to hundreds of ms, so labels are cached by their content: the binarised label, downscaled to a
+fixed height, is hashed, and a label seen before costs a hash, not an OCR call. In a steady class nothing is read at
+all. Nothing is written: the crops live in memory for the call only. ``python bench/real_names.py`` compares the
+engines on real screenshots.
 
 A tile with no video shows a flat grey surface (the name large in its middle, or initials): ``is_camera_off``
 measures how much of the tile, label strip excluded, is one flat colour.
@@ -18,8 +27,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -53,7 +64,18 @@ _FLAT_SHARE = 0.72  # share of the tile (label strip excluded) that is flat on a
 _NUMBERLIKE = re.compile(r"(?=.*\d)[\dlI|Oo]+|[lI|]{2,}")
 _ZEROS = re.compile(r"[Oo]")
 _ONES = re.compile(r"[lI|]")
-_ALLOWED = re.compile(r"[^\w .'\-()&@+]", re.UNICODE)
+_ALLOWED = re.compile(r"[^\w .,'\-()\[\]&@+]", re.UNICODE)
+_RAPID_MIN_SCORE = 0.8  # PP-OCR's mean character score below which a label is looked for again by detection
+_RAPID_SURE = 0.97  # a read this sure is not looked at again in another script
+_RAPID_NO_READ = 0.5  # and below which a read is no read
+_REDETECT = 10  # frames: a tile where detection found no label is searched again after this many
+_CHAR_ASPECT = 0.62  # a Latin letter or digit of a label is at most this wide for its text height, on average
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # Han ideographs: PP-OCR's reading of Hangul it cannot read
+_DET_STRIP = 128  # px: the bottom strip is scaled up to at least this height for PP-OCR's text detector
+_RED_ICON = 60  # levels: the red mute icon is this much redder than green and blue (masked before recognition)
+
+Engine = Literal["rapidocr", "tesseract"]
+ENGINES: tuple[Engine, ...] = ("rapidocr", "tesseract")
 
 
 @dataclass(frozen=True)
@@ -74,11 +96,12 @@ class TileReading:
 
 @dataclass
 class OcrStats:
-    """How much OCR a reader has done: calls to Tesseract, labels read, labels answered from the cache."""
+    """How much OCR a reader has done: batched OCR calls, labels read, labels answered from the cache."""
 
     calls: int = 0
     labels_read: int = 0
     cache_hits: int = 0
+    second_looks: int = 0  # rapidocr: labels read again by Tesseract (a script PP-OCR does not know)
 
 
 def clean_name(text: str) -> str | None:
@@ -147,22 +170,39 @@ def find_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
 
 
 class NameReader:
-    """Reads the names on a gallery's tiles, through a content cache and one batched Tesseract call per frame."""
+    """Reads the names on a gallery's tiles through a content cache and one batched OCR call per frame.
 
-    def __init__(self, max_cache: int = 4096) -> None:
+    ``engine``: ``rapidocr`` or ``tesseract`` (see the module docstring); ``tesseract_lang``: Tesseract's languages,
+    for the ``tesseract`` engine and for the labels PP-OCR cannot read (Hangul)."""
+
+    def __init__(self, max_cache: int = 4096, engine: Engine = "rapidocr", tesseract_lang: str = "eng+kor") -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown OCR engine {engine!r} (expected one of {', '.join(ENGINES)})")
         self.max_cache = max_cache
-        self._cache: dict[bytes, str | None] = {}  # labels read by Tesseract, by the exact key of what was read
+        self.engine: Engine = engine
+        self.tesseract_lang = tesseract_lang
+        self._cache: dict[bytes, str | None] = {}  # labels read, by the exact key of what was read
         self._aliases: dict[bytes, bytes] = {}  # a near-identical label seen since (noise, a reorder) -> its read key
         self._by_width: dict[int, list[tuple[Signature, bytes]]] = {}
         self._votes: dict[bytes, Counter[str | None]] = {}  # each label's reads so far, by its read key
+        # rapidocr, by the tile's rectangle: the label box its detector found where the contrast finder finds none,
+        # or the frame from which a tile without a label is searched again
+        self._found: dict[tuple[int, int, int, int], tuple[int, int, int, int] | int] = {}
+        self._frame = 0
         self.stats = OcrStats()
 
     def read(self, image: Image, grid: GalleryGrid) -> list[TileReading]:
         """A ``TileReading`` per tile of ``grid``, in its order."""
+        self._frame += 1
+        rapid = self.engine == "rapidocr"
         pending: dict[bytes, tuple[Image, Signature, bool]] = {}  # key -> crop, signature, a label not seen before
         found: list[tuple[Tile, bool, tuple[int, int, int, int] | None, bytes | None]] = []
+        where: dict[bytes, tuple[Tile, tuple[int, int, int, int], bool]] = {}  # a pending label's tile, box, by contrast
         for tile in grid.tiles:
-            box = find_label(image, tile)
+            # the cache is keyed by the contrast finder's box; where it finds none (a grey box over a light
+            # background) rapidocr's text detector finds the label once and the tile keeps that box
+            label = find_label(image, tile)
+            box = label if label is not None or not rapid else self._detect(image, tile)
             key = None
             if box is not None:
                 crop = _ocr_crop(image, box)
@@ -174,9 +214,14 @@ class NameReader:
                     pending.setdefault(key, (crop, signature, False))  # another look at a label read only once
                 else:
                     self.stats.cache_hits += 1
+                if key in pending:
+                    where.setdefault(key, (tile, box, label is not None))
             found.append((tile, is_camera_off(image, tile), box, key))
         if pending:
-            texts = self._ocr([crop for crop, _, _ in pending.values()])
+            if rapid:
+                texts = self._read_rapid(image, [where[k] for k in pending])
+            else:
+                texts = self._ocr([crop for crop, _, _ in pending.values()])
             if len(self._cache) + sum(new for _, _, new in pending.values()) > self.max_cache:
                 self._cache.clear()  # a long class with ever-new names: start over rather than grow
                 self._by_width.clear()
@@ -193,6 +238,58 @@ class NameReader:
                         key is None or self._settled(key))
             for tile, off, box, key in found
         ]
+
+    # ---- rapidocr ----
+
+    def _detect(self, image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
+        """The label line of a tile the contrast finder finds none on, by PP-OCR's text detector, remembered for
+        the tile (a new label read there updates it); a tile without one is searched again only after
+        ``_REDETECT`` frames. A steady class runs no detection."""
+        rect = (tile.x, tile.y, tile.w, tile.h)
+        known = self._found.get(rect)
+        if isinstance(known, tuple):
+            return known
+        if known is not None and self._frame < known:
+            return None
+        box = detect_label(image, tile)
+        if len(self._found) >= self.max_cache:
+            self._found.clear()
+        self._found[rect] = box if box is not None else self._frame + _REDETECT
+        return box
+
+    def _read_rapid(self, image: Image, places: list[tuple[Tile, tuple[int, int, int, int], bool]]) -> list[str | None]:
+        """Read every pending label: PP-OCR's detector finds its words in the tile (the contrast finder's box can
+        stop short or run on), one batched recognition call reads them; a label that reads poorly is read on the
+        other box too; one that may be in a script PP-OCR does not know goes to Tesseract, in one call."""
+        boxes: list[tuple[int, int, int, int]] = []
+        for tile, box, by_contrast in places:
+            found = detect_label(image, tile) if by_contrast else box
+            if found is not None and not by_contrast:
+                self._found[(tile.x, tile.y, tile.w, tile.h)] = found
+            boxes.append(found or box)
+        reads = _rapid_recognise([_colour_crop(image, b) for b in boxes])
+        self.stats.calls += 1
+        self.stats.labels_read += len(places)
+        out: list[str | None] = []
+        unknown: list[tuple[int, Image, str]] = []  # labels to read again in Tesseract's scripts (Hangul)
+        for i, ((tile, box, _), det, (text, score)) in enumerate(zip(places, boxes, reads, strict=True)):
+            if score < _RAPID_MIN_SCORE and det != box:
+                (text2, score2), = _rapid_recognise([_colour_crop(image, box)])
+                if score2 > score:
+                    text, score = text2, score2
+            text = _ICON_READ.sub("", text.strip())
+            wide = _widened(det, box)
+            wide_crop = _ocr_crop(image, wide if wide is not None else det)
+            if _needs_hangul(text, score, wide_crop):
+                unknown.append((i, wide_crop, text))
+            out.append(clean_name(text) if score >= _RAPID_NO_READ else None)
+        if unknown:  # one Tesseract call for all of them
+            self.stats.second_looks += len(unknown)
+            for (i, _, text), other in zip(unknown, self._ocr([c for _, c, _ in unknown], count=False), strict=True):
+                hangul = _hangul_name(other, text)
+                if hangul is not None:
+                    out[i] = hangul
+        return out
 
     def _settled(self, key: bytes) -> bool:
         """Whether a label's text is settled: two looks at it (other pixels of the same label) read alike, or
@@ -235,7 +332,7 @@ class NameReader:
             return near[0][1], True
         return key, False
 
-    def _ocr(self, crops: list[Image]) -> list[str | None]:
+    def _ocr(self, crops: list[Image], count: bool = True) -> list[str | None]:
         """Read every crop (black text on white, ``_OCR_HEIGHT`` tall) in one Tesseract call."""
         import pytesseract
 
@@ -249,12 +346,14 @@ class NameReader:
             sheet[top : top + crop.shape[0], pad : pad + crop.shape[1]] = crop
             tops.append(top)
         try:
-            data = pytesseract.image_to_data(sheet, lang="eng", config="--psm 6", output_type=pytesseract.Output.DICT)
+            data = pytesseract.image_to_data(sheet, lang=self.tesseract_lang if self.engine == "rapidocr" else "eng",
+                                             config="--psm 6", output_type=pytesseract.Output.DICT)
         except (pytesseract.TesseractError, pytesseract.TesseractNotFoundError, OSError) as exc:
             log.warning("name labels not read: tesseract failed (%s)", one_line(exc))
             return [None] * len(crops)
-        self.stats.calls += 1
-        self.stats.labels_read += len(crops)
+        if count:
+            self.stats.calls += 1
+            self.stats.labels_read += len(crops)
         words: list[list[tuple[int, str, float]]] = [[] for _ in crops]
         for text, left, top, h, conf in zip(
             data["text"], data["left"], data["top"], data["height"], data["conf"], strict=True
@@ -314,3 +413,121 @@ def _max_block_difference(a: Signature, b: Signature) -> float:
     diff = np.abs(a - b).mean(axis=0)
     blocks = max(1, len(diff) // _BLOCK)
     return float(max(chunk.mean() for chunk in np.array_split(diff, blocks)))
+
+
+# ---- rapidocr (PP-OCRv4 on onnxruntime) ----
+
+_HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")  # a Korean name: two syllables or more
+_engine: Any = None
+_engine_lock = threading.Lock()
+
+
+def _rapid() -> Any:
+    """The PP-OCRv4 engine, loaded once per process (the models ship in the wheel: nothing is downloaded). The
+    detector runs on a tile's bottom strip, so its input is scaled to a ``_DET_STRIP`` px short side, not the default 736."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            from rapidocr_onnxruntime import RapidOCR
+
+            logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+            _engine = RapidOCR(det_limit_side_len=_DET_STRIP, det_limit_type="min", print_verbose=False)
+        return _engine
+
+
+def _rapid_recognise(crops: list[Image]) -> list[tuple[str, float]]:
+    """PP-OCRv4 recognition of single text lines, batched: ``(text, mean character score)`` per crop."""
+    results, _ = _rapid().text_rec(crops)
+    return [(str(text), float(score)) for text, score in results]
+
+
+def detect_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
+    """The ``(x, y, w, h)`` of the name label's text line by PP-OCR's text detector in the tile's bottom strip:
+    the lowest line with a box starting in the left part of the tile, extended over the boxes beside it."""
+    y0 = tile.y + int(tile.h * (1 - _STRIP))
+    x1 = tile.x + int(tile.w * _STRIP_WIDTH)
+    strip = image[y0 : tile.y + tile.h, tile.x : x1]
+    if strip.shape[0] < 4 or strip.shape[1] < 16:
+        return None
+    scale = max(1.0, _DET_STRIP / strip.shape[0])
+    big = cv2.resize(strip, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else strip
+    boxes, _ = _rapid().text_det(big)
+    if boxes is None or len(boxes) == 0:
+        return None
+    rects = [(float(b[:, 0].min()) / scale, float(b[:, 1].min()) / scale, float(b[:, 0].max()) / scale,
+              float(b[:, 1].max()) / scale) for b in boxes]
+    left = [r for r in rects if r[0] <= 0.4 * tile.w and r[3] - r[1] >= 4]
+    if not left:
+        return None
+    line = max(left, key=lambda r: (r[1] + r[3]) / 2)  # Zoom's label is the lowest text starting at the left
+    top, bottom = line[1], line[3]
+    height = bottom - top
+    same = sorted((r for r in rects if top <= (r[1] + r[3]) / 2 <= bottom or r[1] <= (top + bottom) / 2 <= r[3]),
+                  key=lambda r: r[0])  # its words: boxes on the same line, left to right
+    x0, x2 = same[0][0], same[0][2]
+    if x0 > 0.4 * tile.w:
+        return None
+    top, bottom = min(top, same[0][1]), max(bottom, same[0][3])
+    for r in same[1:]:  # up to a gap wider than two letters' height
+        if r[0] - x2 > 2 * height:
+            break
+        x2 = max(x2, r[2])
+        top, bottom = min(top, r[1]), max(bottom, r[3])
+    height = bottom - top
+    return tile.x + int(x0), y0 + int(top), max(1, int(x2 - x0)), max(1, int(height))
+
+
+def _hangul_name(text: str | None, rapid: str) -> str | None:
+    """Tesseract's read of a label when it holds a Korean name (two Hangul syllables or more, written without the
+    spaces Tesseract puts between syllables, anything after the name dropped) and agrees with PP-OCR's first word
+    (the student ID before the name); else ``None``."""
+    if text is None:
+        return None
+    text = re.sub(r"(?<=[\uac00-\ud7a3]) (?=[\uac00-\ud7a3])", "", text)
+    runs = list(_HANGUL_NAME.finditer(text))
+    if not runs:
+        return None
+    first = rapid.split(" ")[0] if rapid.strip() else ""
+    if first and not _HAN.search(first) and first not in text:
+        return None
+    return clean_name(text[: runs[-1].end()])
+
+
+def _widened(box: tuple[int, int, int, int] | None,
+             label: tuple[int, int, int, int] | None) -> tuple[int, int, int, int] | None:
+    """``box`` reaching right to the end of ``label`` when both lie on one line and ``label`` reaches words
+    further (either alone when one is None)."""
+    if box is None or label is None:
+        return box or label
+    x, y, w, h = box
+    lx, ly, lw, lh = label
+    if not (ly <= y + h / 2 <= ly + lh) or lx + lw - (x + w) < max(3 * h, w // 3):
+        return box  # a few pixels more are the contrast finder's slack (a shadow, the box's edge), not a word
+    return x, y, lx + lw - x, h
+
+
+_ICON_READ = re.compile(r"^(?:[^\w\s]|[Xx%]\W?)\s+(?=\S)")  # the mute icon read as a leading "X", "%", "X:"
+
+
+def _colour_crop(image: Image, box: tuple[int, int, int, int]) -> Image:
+    """The label for PP-OCR: its colour pixels with a margin, the red mute icon painted over with the box's colour
+    (PP-OCR reads the icon as an "X" or "%")."""
+    x, y, w, h = box
+    margin = max(2, h // 3)
+    crop = image[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin].copy()
+    pixels = crop.astype(np.int16)
+    red = (pixels[..., 2] - np.maximum(pixels[..., 0], pixels[..., 1])) > _RED_ICON
+    if red.any():
+        crop[red] = np.median(crop[~red], axis=0).astype(np.uint8) if (~red).any() else 0
+    return crop
+
+
+def _needs_hangul(text: str, score: float, gray: Image) -> bool:
+    """Whether PP-OCR's read may be a label in a script it does not know: a Han character in it (how it misreads
+    Hangul), a less than sure read, or far fewer characters than a label of that width holds."""
+    if _HAN.search(text) or score < _RAPID_SURE:
+        return True
+    chars = len(text.replace(" ", ""))
+    expected = gray.shape[1] / (_CHAR_ASPECT * _OCR_HEIGHT)  # the crop is ``_OCR_HEIGHT`` tall
+    return chars < 0.65 * expected
+

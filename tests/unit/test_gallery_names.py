@@ -22,7 +22,7 @@ import pytest
 from monitor.aggregate import Aggregator, PresenceAggregate
 from monitor.detections import FaceDetections
 from monitor.gallery import GalleryGrid, find_grid
-from monitor.identity import NameBook, Roster, RosterError, TileAssigner
+from monitor.identity import NameBook, Roster, RosterError, TileAssigner, match_key
 from monitor.names import NameReader, TileReading, clean_name, is_camera_off
 from tests.helpers.classroom import FER_DIR, fer_publictest
 from tests.helpers.gallery_frames import LABEL_FONTS, Theme, TileTruth, compose_gallery
@@ -56,7 +56,9 @@ def read(image: Image, reader: NameReader | None = None) -> tuple[GalleryGrid, l
 
 
 def exact_share(readings: list[TileReading], truth: list[TileTruth]) -> float:
-    return sum(r.name == t.name for r, t in zip(readings, truth, strict=True)) / len(truth)
+    """Names read exactly, as the matcher compares them (``match_key``: case, spaces, confusables folded)."""
+    return sum(r.name is not None and match_key(r.name) == match_key(t.name)
+               for r, t in zip(readings, truth, strict=True)) / len(truth)
 
 
 # --- reading names ----------------------------------------------------------------------------------------------
