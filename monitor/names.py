@@ -67,7 +67,8 @@ _ONES = re.compile(r"[lI|]")
 _ALLOWED = re.compile(r"[^\w .,'\-()\[\]&@+]", re.UNICODE)
 _RAPID_MIN_SCORE = 0.8  # PP-OCR's mean character score below which a label is looked for again by detection
 _RAPID_SURE = 0.97  # a read this sure is not looked at again in another script
-_RAPID_NO_READ = 0.5  # and below which a read is no read
+_RAPID_NO_READ = 0.5
+_RAPID_LONGER = 0.9  # a read of the label's further reach must be this sure to add characters  # and below which a read is no read
 _REDETECT = 10  # frames: a tile where detection found no label is searched again after this many
 _CHAR_ASPECT = 0.62  # a Latin letter or digit of a label is at most this wide for its text height, on average
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # Han ideographs: PP-OCR's reading of Hangul it cannot read
@@ -267,7 +268,21 @@ class NameReader:
             if found is not None and not by_contrast:
                 self._found[(tile.x, tile.y, tile.w, tile.h)] = found
             boxes.append(found or box)
-        reads = _rapid_recognise([_colour_crop(image, b) for b in boxes])
+        # the detector can drop a narrow last glyph ("Ava 1"): where the contrast box runs further right, that
+        # reach is read too, in the same call, and kept when it only adds characters to the detector's read
+        longer: dict[int, tuple[int, int, int, int]] = {}
+        for i, (b, (_, box, _)) in enumerate(zip(boxes, places, strict=True)):
+            reach = _extended(b, box)
+            if reach is not None:
+                longer[i] = reach
+        reads = _rapid_recognise([_colour_crop(image, b) for b in boxes]
+                                 + [_colour_crop(image, b) for b in longer.values()])
+        for i, (text, score) in zip(longer, reads[len(boxes):], strict=True):
+            base = reads[i][0].replace(" ", "")
+            extra = text.replace(" ", "")
+            if score >= _RAPID_LONGER and extra.startswith(base) and extra[len(base):].isalnum():
+                reads[i] = (text, min(score, reads[i][1]))
+        reads = reads[: len(boxes)]
         self.stats.calls += 1
         self.stats.labels_read += len(places)
         out: list[str | None] = []
@@ -436,9 +451,27 @@ def _rapid() -> Any:
 
 
 def _rapid_recognise(crops: list[Image]) -> list[tuple[str, float]]:
-    """PP-OCRv4 recognition of single text lines, batched: ``(text, mean character score)`` per crop."""
-    results, _ = _rapid().text_rec(crops)
-    return [(str(text), float(score)) for text, score in results]
+    """PP-OCRv4 recognition of single text lines, batched: ``(text, mean character score)`` per crop, with the
+    spaces it dropped put back (``_spaced``)."""
+    results, _ = _rapid().text_rec(crops, return_word_box=True)
+    return [(_spaced(str(text), info), float(score)) for text, score, info in results]
+
+
+def _spaced(text: str, info: list[Any]) -> str:
+    """PP-OCR drops the narrow space of a small label ("Student01"): a space goes back between two characters
+    whose decoding columns lie at least twice the line's usual letter pitch apart (and two columns more)."""
+    chars = [c for word in info[1] for c in word]
+    cols = [int(c) for word in info[2] for c in word]
+    if len(chars) < 3 or len(chars) != len(cols) or "".join(chars) != text:
+        return text
+    pitch = float(np.median(np.diff(cols)))
+    out = [chars[0]]
+    for k in range(1, len(chars)):
+        gap = cols[k] - cols[k - 1]
+        if chars[k] != " " and chars[k - 1] != " " and gap >= max(2 * pitch, pitch + 2):
+            out.append(" ")
+        out.append(chars[k])
+    return "".join(out)
 
 
 def detect_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
@@ -491,6 +524,17 @@ def _hangul_name(text: str | None, rapid: str) -> str | None:
     if first and not _HAN.search(first) and first not in text:
         return None
     return clean_name(text[: runs[-1].end()])
+
+
+def _extended(box: tuple[int, int, int, int],
+              label: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+    """``box`` reaching right to the end of ``label`` when both lie on one line and ``label`` ends further right by
+    more than a couple of pixels; else ``None``."""
+    x, y, w, h = box
+    lx, ly, lw, lh = label
+    if box == label or not (ly <= y + h / 2 <= ly + lh) or lx + lw - (x + w) <= 2:
+        return None
+    return x, y, lx + lw - x, h
 
 
 def _widened(box: tuple[int, int, int, int] | None,
