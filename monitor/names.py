@@ -520,8 +520,8 @@ def _hangul_name(text: str | None, rapid: str) -> str | None:
     runs = list(_HANGUL_NAME.finditer(text))
     if not runs:
         return None
-    first = rapid.split(" ")[0] if rapid.strip() else ""
-    if first and not _HAN.search(first) and first not in text:
+    first = _HAN.sub("", rapid.strip().split(" ")[0]) if rapid.strip() else ""  # its Hangul misread left out
+    if first and first not in text:
         return None
     return clean_name(text[: runs[-1].end()])
 
