@@ -68,7 +68,7 @@ _ALLOWED = re.compile(r"[^\w .,'\-()\[\]&@+]", re.UNICODE)
 _RAPID_MIN_SCORE = 0.8  # PP-OCR's mean character score below which a label is looked for again by detection
 _RAPID_SURE = 0.97  # a read this sure is not looked at again in another script
 _RAPID_NO_READ = 0.5
-_RAPID_LONGER = 0.9  # a read of the label's further reach must be this sure to add characters  # and below which a read is no read
+_RAPID_LONGER = 0.75  # a read of the label's further reach must be this sure to add a word  # and below which a read is no read
 _REDETECT = 10  # frames: a tile where detection found no label is searched again after this many
 _CHAR_ASPECT = 0.62  # a Latin letter or digit of a label is at most this wide for its text height, on average
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # Han ideographs: PP-OCR's reading of Hangul it cannot read
@@ -269,7 +269,7 @@ class NameReader:
                 self._found[(tile.x, tile.y, tile.w, tile.h)] = found
             boxes.append(found or box)
         # the detector can drop a narrow last glyph ("Ava 1"): where the contrast box runs further right, that
-        # reach is read too, in the same call, and kept when it only adds characters to the detector's read
+        # reach is read too, in the same call, and kept when it only adds a word to the detector's read
         longer: dict[int, tuple[int, int, int, int]] = {}
         for i, (b, (_, box, _)) in enumerate(zip(boxes, places, strict=True)):
             reach = _extended(b, box)
@@ -278,10 +278,10 @@ class NameReader:
         reads = _rapid_recognise([_colour_crop(image, b) for b in boxes]
                                  + [_colour_crop(image, b) for b in longer.values()])
         for i, (text, score) in zip(longer, reads[len(boxes):], strict=True):
-            base = reads[i][0].replace(" ", "")
-            extra = text.replace(" ", "")
-            if score >= _RAPID_LONGER and extra.startswith(base) and extra[len(base):].isalnum():
-                reads[i] = (text, min(score, reads[i][1]))
+            base = reads[i][0].strip()
+            extra = text.strip()[len(base):]
+            if score >= _RAPID_LONGER and text.strip().startswith(base) and extra[:1] == " " and extra[1:].isalnum():
+                reads[i] = (text, min(score, reads[i][1]))  # a whole word more ("Ava" -> "Ava 1"), not a tail
         reads = reads[: len(boxes)]
         self.stats.calls += 1
         self.stats.labels_read += len(places)
@@ -451,27 +451,10 @@ def _rapid() -> Any:
 
 
 def _rapid_recognise(crops: list[Image]) -> list[tuple[str, float]]:
-    """PP-OCRv4 recognition of single text lines, batched: ``(text, mean character score)`` per crop, with the
-    spaces it dropped put back (``_spaced``)."""
-    results, _ = _rapid().text_rec(crops, return_word_box=True)
-    return [(_spaced(str(text), info), float(score)) for text, score, info in results]
-
-
-def _spaced(text: str, info: list[Any]) -> str:
-    """PP-OCR drops the narrow space of a small label ("Student01"): a space goes back between two characters
-    whose decoding columns lie at least twice the line's usual letter pitch apart (and two columns more)."""
-    chars = [c for word in info[1] for c in word]
-    cols = [int(c) for word in info[2] for c in word]
-    if len(chars) < 3 or len(chars) != len(cols) or "".join(chars) != text:
-        return text
-    pitch = float(np.median(np.diff(cols)))
-    out = [chars[0]]
-    for k in range(1, len(chars)):
-        gap = cols[k] - cols[k - 1]
-        if chars[k] != " " and chars[k - 1] != " " and gap >= max(2 * pitch, pitch + 2):
-            out.append(" ")
-        out.append(chars[k])
-    return "".join(out)
+    """PP-OCRv4 recognition of single text lines, batched: ``(text, mean character score)`` per crop. It drops the
+    narrow space of a small label now and then ("Student01"): names are matched without spaces (``match_key``)."""
+    results, _ = _rapid().text_rec(crops)
+    return [(str(text), float(score)) for text, score in results]
 
 
 def detect_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:

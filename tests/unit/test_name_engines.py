@@ -20,7 +20,7 @@ from monitor.analyse import read_image
 from monitor.config import ConfigError, load_config
 from monitor.gallery import find_grid
 from monitor.identity import best_match, match_key
-from monitor.names import NameReader, _hangul_name, _spaced
+from monitor.names import NameReader, _hangul_name
 from tests.helpers.classroom import FER_DIR, fer_publictest
 from tests.helpers.gallery_frames import compose_gallery
 
@@ -78,19 +78,6 @@ def test_a_read_without_its_space_is_still_the_student() -> None:
     assert match_key("LeaKissner") == match_key("Lea Kissner")
     assert best_match("LeaKissner", ["Lea Kissner", "Leo Kessler"], 90.0) == ("Lea Kissner", 100.0)
     assert best_match("Student01", ["Student 10", "Student 01"], 80.0) == ("Student 01", 100.0)
-
-
-@pytest.mark.parametrize(
-    ("chars", "cols", "text"),
-    [
-        ("Student01", [2, 4, 6, 8, 10, 12, 14, 19, 21], "Student 01"),  # a space's worth of columns: put back
-        ("Student 01", [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], "Student 01"),  # read with its space: unchanged
-        ("Ava", [2, 4, 6], "Ava"),
-        ("MWM", [2, 5, 8], "MWM"),  # wide letters: an even pitch is no space
-    ],
-)
-def test_dropped_spaces_come_back_from_the_decoding_columns(chars: str, cols: list[int], text: str) -> None:
-    assert _spaced(chars, [0, [list(chars)], [cols], ["en&num"], []]) == text
 
 
 @pytest.mark.parametrize(
