@@ -1,5 +1,5 @@
 """Names read on real Zoom screenshots, OCR engine against OCR engine in one run, with the worker's own reader.
-``python bench/real_names.py [--engines rapidocr,tesseract] [--show]``
+``python bench/real_names.py [--engines rapidocr,tesseract] [--tesseract-lang eng] [--show]``
 
 Material: ``../shared/data/real/galleries`` (read its README; never copied into the repository). Each screenshot
 is read by the ``NameReader`` that ``FrameAnalyser`` builds from the configuration tree (``gallery.ocr``), on the
@@ -55,11 +55,11 @@ def name_hash(text: str | None) -> str | None:
     return hashlib.sha256((SALT + key).encode()).hexdigest() if key is not None else None
 
 
-def make_analyser(engine: str) -> FrameAnalyser:
+def make_analyser(engine: str, lang: str | None) -> FrameAnalyser:
     from monitor.config import load_config
     from monitor.detections import make_detector
 
-    cfg = load_config(overrides={"gallery": {"ocr": engine}})
+    cfg = load_config(overrides={"gallery": {"ocr": engine, **({"tesseract_lang": lang} if lang else {})}})
     det = cfg.detector
     detector = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
     return FrameAnalyser(detector, None, "gallery", tile_px=det.gallery_tile_px, name_match=cfg.analysis.name_match,
@@ -67,11 +67,11 @@ def make_analyser(engine: str) -> FrameAnalyser:
                          tesseract_lang=cfg.gallery.tesseract_lang)
 
 
-def run(engine: str, truth: dict[str, list[dict[str, object]]], show: bool) -> dict[str, float]:
-    analyser = make_analyser(engine)
+def run(engine: str, lang: str | None, truth: dict[str, list[dict[str, object]]], show: bool) -> dict[str, float]:
+    analyser = make_analyser(engine, lang)
     totals = {"latin": [0, 0], "hangul": [0, 0]}
     ms_total = tiles_total = 0.0
-    print(f"\n== {engine}")
+    print(f"\n== {engine} (tesseract_lang {analyser.tesseract_lang})")
     print(f"{'file':<60} {'exact':>9} {'ms/frame':>9} {'ms/tile':>8}")
     for file, tiles in truth.items():
         image = read_image(REAL / file)
@@ -110,6 +110,7 @@ def run(engine: str, truth: dict[str, list[dict[str, object]]], show: bool) -> d
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated OCR engines to compare")
+    parser.add_argument("--tesseract-lang", help="gallery.tesseract_lang for this run (default: the config's)")
     parser.add_argument("--show", action="store_true", help="print each wrong read (real names: do not paste)")
     args = parser.parse_args()
     if not (REAL / "labels.csv").is_file():
@@ -122,7 +123,7 @@ def main() -> int:
         if engine not in ENGINES:
             print(f"error: unknown engine {engine!r} (expected one of {', '.join(ENGINES)})", file=sys.stderr)
             return 2
-        run(engine, truth, args.show)
+        run(engine, args.tesseract_lang, truth, args.show)
     return 0
 
 

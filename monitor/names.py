@@ -361,8 +361,8 @@ class NameReader:
             sheet[top : top + crop.shape[0], pad : pad + crop.shape[1]] = crop
             tops.append(top)
         try:
-            data = pytesseract.image_to_data(sheet, lang=self.tesseract_lang if self.engine == "rapidocr" else "eng",
-                                             config="--psm 6", output_type=pytesseract.Output.DICT)
+            data = pytesseract.image_to_data(sheet, lang=self.tesseract_lang, config="--psm 6",
+                                             output_type=pytesseract.Output.DICT)
         except (pytesseract.TesseractError, pytesseract.TesseractNotFoundError, OSError) as exc:
             log.warning("name labels not read: tesseract failed (%s)", one_line(exc))
             return [None] * len(crops)
