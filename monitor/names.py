@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.gallery import GalleryGrid, Tile
+from monitor.identity import match_key
 from monitor.sources.base import one_line
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ _RAPID_NO_READ = 0.5
 _RAPID_LONGER = 0.75  # a read of the label's further reach must be this sure to add a word  # and below which a read is no read
 _REDETECT = 10  # frames: a tile where detection found no label is searched again after this many
 _CHAR_ASPECT = 0.62  # a Latin letter or digit of a label is at most this wide for its text height, on average
+_JOINED = re.compile(r"[a-z][A-Z]|[A-Za-z]\d|\d[A-Za-z]|\][A-Za-z]")  # where PP-OCR's dropped spaces show
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # Han ideographs: PP-OCR's reading of Hangul it cannot read
 _DET_STRIP = 128  # px: the bottom strip is scaled up to at least this height for PP-OCR's text detector
 _RED_ICON = 60  # levels: the red mute icon is this much redder than green and blue (masked before recognition)
@@ -231,7 +233,7 @@ class NameReader:
             for (key, (_, signature, new)), text in zip(pending.items(), texts, strict=True):
                 votes = self._votes.setdefault(key, Counter())
                 votes[text] += 1
-                self._cache[key] = votes.most_common(1)[0][0]  # ties: the first read, until a look decides
+                self._cache[key] = _decided(votes)
                 if new:
                     self._by_width.setdefault(signature.shape[1], []).append((signature, key))
         return [
@@ -297,6 +299,8 @@ class NameReader:
             wide_crop = _ocr_crop(image, wide if wide is not None else det)
             if _needs_hangul(text, score, wide_crop):
                 unknown.append((i, wide_crop, text))
+            elif score >= _RAPID_NO_READ and _JOINED.search(text):
+                unknown.append((i, _ocr_crop(image, det), text))  # a space PP-OCR may have dropped
             out.append(clean_name(text) if score >= _RAPID_NO_READ else None)
         if unknown:  # one Tesseract call for all of them
             self.stats.second_looks += len(unknown)
@@ -304,13 +308,16 @@ class NameReader:
                 hangul = _hangul_name(other, text)
                 if hangul is not None:
                     out[i] = hangul
+                elif other is not None and out[i] is not None and " " in other and \
+                        match_key(other) == match_key(out[i] or ""):
+                    out[i] = other  # the same name with the spaces Tesseract keeps ("Ava1" -> "Ava 1")
         return out
 
     def _settled(self, key: bytes) -> bool:
         """Whether a label's text is settled: two looks at it (other pixels of the same label) read alike, or
         ``_MAX_LOOKS`` looks were taken. A codec's first frames are its worst: one read of them is no name yet."""
         votes = self._votes.get(key)
-        return votes is None or votes.most_common(1)[0][1] >= 2 or sum(votes.values()) >= _MAX_LOOKS
+        return votes is None or _agreeing(votes) >= 2 or sum(votes.values()) >= _MAX_LOOKS
 
     def _lookup(self, signature: Signature) -> tuple[bytes, bool]:
         """The cache key of a label read before that looks the same, and True; else this label's own key and False.
@@ -387,6 +394,27 @@ class NameReader:
         return out
 
 
+def _groups(votes: Counter[str | None]) -> dict[str | None, list[tuple[str | None, int]]]:
+    """A label's reads grouped by ``match_key`` (reads that differ only in a dropped space agree)."""
+    out: dict[str | None, list[tuple[str | None, int]]] = {}
+    for text, n in votes.items():  # insertion order: the first read first
+        out.setdefault(match_key(text) if text is not None else None, []).append((text, n))
+    return out
+
+
+def _agreeing(votes: Counter[str | None]) -> int:
+    """How many reads of a label agree, as names are matched."""
+    return max(sum(n for _, n in group) for group in _groups(votes).values())
+
+
+def _decided(votes: Counter[str | None]) -> str | None:
+    """A label's text from its reads: the group read most (ties: the first read), shown with the most spaces any
+    of its reads kept ("Ava 1" over "Ava1")."""
+    groups = list(_groups(votes).values())
+    best = max(groups, key=lambda g: sum(n for _, n in g))  # max keeps the first of equals
+    return max(best, key=lambda v: (v[0] or "").count(" "))[0]
+
+
 def _ocr_crop(image: Image, box: tuple[int, int, int, int]) -> Image:
     """The label text as dark on white, scaled so its height is ``_OCR_HEIGHT`` px minus a margin."""
     x, y, w, h = box
@@ -451,10 +479,41 @@ def _rapid() -> Any:
 
 
 def _rapid_recognise(crops: list[Image]) -> list[tuple[str, float]]:
-    """PP-OCRv4 recognition of single text lines, batched: ``(text, mean character score)`` per crop. It drops the
-    narrow space of a small label now and then ("Student01"): names are matched without spaces (``match_key``)."""
-    results, _ = _rapid().text_rec(crops)
-    return [(str(text), float(score)) for text, score in results]
+    """PP-OCRv4 recognition of single text lines, batched: ``(text, mean character score)`` per crop, with the
+    spaces it dropped between a letter and a digit (or a lower and an upper case letter) put back where the crop
+    shows a gap (``_spaced``)."""
+    results, _ = _rapid().text_rec(crops, return_word_box=True)
+    return [(_spaced(str(text), info, crop), float(score)) for (text, score, info), crop in zip(results, crops, strict=True)]
+
+
+def _spaced(text: str, info: list[Any], crop: Image) -> str:
+    """``text`` with a space put back at each joined boundary (``_JOINED``) where the label's ink has a gap of at
+    least a quarter of the text's height between the two characters (their places from PP-OCR's decoding columns)."""
+    chars = [c for word in info[1] for c in word]
+    cols = [int(c) for word in info[2] for c in word]
+    if len(chars) != len(cols) or "".join(chars) != text or not _JOINED.search(text) or not info[0]:
+        return text
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.int16)
+    ink = gray > (np.median(gray) + gray.max()) / 2  # light text on the label's dark box
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size == 0:
+        return text
+    height = int(rows[-1] - rows[0] + 1)
+    inked = ink.any(axis=0)
+    cell = crop.shape[1] / float(info[0])
+    out = [chars[0]]
+    for k in range(1, len(chars)):
+        pair = chars[k - 1] + chars[k]
+        if _JOINED.fullmatch(pair):
+            a, b = int(cols[k - 1] * cell), int(cols[k] * cell) + 1
+            run = longest = 0
+            for filled in inked[max(0, a) : min(len(inked), b)]:
+                run = 0 if filled else run + 1
+                longest = max(longest, run)
+            if longest >= max(2, height / 4):
+                out.append(" ")
+        out.append(chars[k])
+    return "".join(out)
 
 
 def detect_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
