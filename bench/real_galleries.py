@@ -47,7 +47,8 @@ def make_analyser() -> FrameAnalyser:
     det = cfg.detector
     detector = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
     return FrameAnalyser(detector, EmotionClassifier(cfg.model.path), "auto", tile_px=det.gallery_tile_px,
-                         name_match=cfg.analysis.name_match, seat_min_hits=1, name_confirm=1)
+                         name_match=cfg.analysis.name_match, seat_min_hits=1, name_confirm=1,
+                         ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang)
 
 
 def expected_tiles(grid: str) -> int:

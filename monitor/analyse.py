@@ -26,6 +26,7 @@ from monitor.frame import Frame
 from monitor.gallery import GalleryGrid, find_grid
 from monitor.gallery_view import GalleryAnalyser, GalleryView
 from monitor.identity import NameBook, Roster, SeatAssigner
+from monitor.names import Engine, NameReader
 from monitor.predictions import Classifier, EmotionPredictions, classify
 
 Layout = Literal["room", "gallery", "auto"]
@@ -104,6 +105,8 @@ class FrameAnalyser:
         seat_match: float = 1.0,
         seat_min_hits: int = 2,
         name_confirm: int = 2,
+        ocr: Engine = "rapidocr",
+        tesseract_lang: str = "eng+kor",
     ) -> None:
         self.detector = detector
         self.classifier = classifier
@@ -115,6 +118,8 @@ class FrameAnalyser:
         self.seat_match = seat_match
         self.seat_min_hits = seat_min_hits
         self.name_confirm = name_confirm
+        self.ocr: Engine = ocr
+        self.tesseract_lang = tesseract_lang
         self.reset()
 
     def reset(self) -> None:
@@ -122,7 +127,8 @@ class FrameAnalyser:
         self.layout = self.requested
         self.seats = SeatAssigner(seat_match=self.seat_match, min_hits=self.seat_min_hits)
         book = NameBook(self.roster, self.name_match, self.name_confirm)
-        self.gallery = GalleryAnalyser(self.detector, self.tile_px, book)
+        self.gallery = GalleryAnalyser(self.detector, self.tile_px, book,
+                                       NameReader(engine=self.ocr, tesseract_lang=self.tesseract_lang))
 
     def analyse(self, frame: Frame) -> FrameResult:
         grid = find_grid(frame.image) if self.layout != "room" else None  # once per frame: windows get resized
@@ -235,7 +241,8 @@ def run_analyse(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     analyser = FrameAnalyser(detector, classifier, cfg.analysis.layout, tile_px=det.gallery_tile_px, roster=roster,
                              name_match=cfg.analysis.name_match, seat_match=cfg.analysis.seat_match,
-                             seat_min_hits=1, name_confirm=1)  # one image: no second look to wait for
+                             seat_min_hits=1, name_confirm=1,  # one image: no second look to wait for
+                             ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang)
     out = None
     if args.json == "-":
         out = sys.stdout

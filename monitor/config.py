@@ -73,6 +73,17 @@ class AnalysisConfig(_Section):
     per_student: bool = Field(True, description="False: store class-level aggregates only, no student labels")
 
 
+class GalleryConfig(_Section):
+    ocr: Literal["rapidocr", "tesseract"] = Field(
+        "rapidocr", description="gallery: OCR engine for the name labels (rapidocr: PP-OCRv4 bundled; tesseract)"
+    )
+    tesseract_lang: str = Field(
+        "eng+kor", pattern=r"^[a-z_]+(\+[a-z_]+)*$", max_length=100,
+        description="gallery: Tesseract languages (Debian tesseract-ocr-LANG packs), for the tesseract engine and "
+        "for the labels rapidocr cannot read (Hangul)",
+    )
+
+
 class StorageConfig(_Section):
     db_url: str = Field(default_factory=default_url, description="SQLAlchemy URL (sqlite:///FILE or postgresql://)")
     retry_initial_s: float = Field(0.5, gt=0, le=60, description="first retry delay when the database is busy/down")
@@ -93,6 +104,7 @@ class Config(_Section):
     detector: DetectorConfig = DetectorConfig()
     model: ModelConfig = ModelConfig()
     analysis: AnalysisConfig = AnalysisConfig()
+    gallery: GalleryConfig = GalleryConfig()
     storage: StorageConfig = StorageConfig()
 
 

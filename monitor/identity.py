@@ -215,6 +215,12 @@ joined by "_" is a word of its own)."""
     return _WORD.sub(lambda m: _as_number(m.group()), text).casefold()
 
 
+def match_key(text: str) -> str:
+    """``normalise_name`` without spaces: how reads are matched, since OCR drops the narrow space of a small label
+    ("LeaKissner" is Lea Kissner). The display text keeps the spaces as read."""
+    return normalise_name(text).replace(" ", "")
+
+
 def _as_number(word: str) -> str:
     return word.translate(_AS_ZERO).translate(_AS_ONE) if any(ch.isdigit() for ch in word) else word
 
@@ -227,11 +233,11 @@ def _same_digits(a: str, b: str) -> bool:
 
 
 def best_match(name: str, choices: Sequence[str], cutoff: float) -> tuple[str, float] | None:
-    """The choice most like ``name`` (rapidfuzz's ``ratio`` on normalised text) scoring at least ``cutoff``."""
+    """The choice most like ``name`` (rapidfuzz's ``ratio`` on ``match_key`` text) scoring at least ``cutoff``."""
     from rapidfuzz import fuzz, process, utils
 
-    key = normalise_name(name)
-    folded = {c: normalise_name(c) for c in choices}
+    key = match_key(name)
+    folded = {c: match_key(c) for c in choices}
     folded = {c: f for c, f in folded.items() if _same_digits(key, f)}
     if not folded:
         return None
@@ -365,10 +371,10 @@ class NameBook:
                 prev = before[where[i]]
                 claims.append((int(prev is not None and prev.student == hit[0]), hit[1], i, hit[0]))
                 continue
-            key = normalise_name(name)
+            key = match_key(name)
             prev = before[where[i]]
             if prev is not None and prev.student is not None and _stable(prev, widths[i]) and \
-                    _resembles(key, normalise_name(prev.student)):
+                    _resembles(key, match_key(prev.student)):
                 continue  # the tile's own student, misread: never a new student, however often
             streak = prev.streak + 1 if prev is not None and prev.streak_key == key else 1
             if settled is not None and not settled[i] and self.confirm > 1:  # one image (confirm 1): no 2nd look

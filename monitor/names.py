@@ -2,12 +2,21 @@
 
 Zoom writes each participant's display name in the bottom-left corner of their tile, white on a translucent dark
 box. ``NameReader.read`` finds that text (bright pixels next to dark ones, in the tile's bottom strip), and reads it
-with Tesseract (Debian's ``tesseract-ocr`` through ``pytesseract``, which runs the binary once per call).
+with one of two engines (``gallery.ocr`` in the configuration):
 
-A call costs 100-300 ms, so labels are cached by their content: the binarised label, downscaled to a fixed height,
-is hashed, and a label seen before costs a hash, not an OCR call. The labels not yet in the cache are stacked into
-one image and read in ONE call, each line mapped back to its label by position; in a steady class nothing is read at
-all. Nothing is written: the crops live in memory for the call only.
+* ``rapidocr`` (default): PP-OCRv4 recognition through ``rapidocr-onnxruntime`` (the ONNX models ship inside the
+  wheel: nothing is downloaded), one batched recognition call for the new labels of a frame. Where the label box is
+  not found (a grey box over a light background) or reads poorly, PP-OCRv4's text detector finds the label line in
+  the tile's bottom strip; the box it finds is remembered for that tile, so the next frames need no detection. The
+  model knows Chinese and English but not Hangul: a label whose read is too short for its box or holds a Han
+  character (how PP-OCR misreads Hangul) is read again by Tesseract with ``gallery.tesseract_lang`` (``eng+kor``).
+* ``tesseract``: Debian's ``tesseract-ocr`` through ``pytesseract`` (the binary runs once per call), all new labels
+  of a frame stacked into one image and read in ONE call, each line mapped back to its label by position.
+
+A call costs tens to hundreds of ms, so labels are cached by their content: the binarised label, downscaled to a
+fixed height, is hashed, and a label seen before costs a hash, not an OCR call. In a steady class nothing is read at
+all. Nothing is written: the crops live in memory for the call only. ``python bench/real_names.py`` compares the
+engines on real screenshots.
 
 A tile with no video shows a flat grey surface (the name large in its middle, or initials): ``is_camera_off``
 measures how much of the tile, label strip excluded, is one flat colour.
@@ -18,14 +27,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from monitor.gallery import GalleryGrid, Tile
+from monitor.identity import match_key
 from monitor.sources.base import one_line
 
 log = logging.getLogger(__name__)
@@ -53,7 +65,20 @@ _FLAT_SHARE = 0.72  # share of the tile (label strip excluded) that is flat on a
 _NUMBERLIKE = re.compile(r"(?=.*\d)[\dlI|Oo]+|[lI|]{2,}")
 _ZEROS = re.compile(r"[Oo]")
 _ONES = re.compile(r"[lI|]")
-_ALLOWED = re.compile(r"[^\w .'\-()&@+]", re.UNICODE)
+_ALLOWED = re.compile(r"[^\w .,'\-()\[\]&@+]", re.UNICODE)
+_RAPID_MIN_SCORE = 0.8  # PP-OCR's mean character score below which a label is looked for again by detection
+_RAPID_SURE = 0.97  # a read this sure is not looked at again in another script
+_RAPID_NO_READ = 0.5
+_RAPID_LONGER = 0.75  # a read of the label's further reach must be this sure to add a word  # and below which a read is no read
+_REDETECT = 10  # frames: a tile where detection found no label is searched again after this many
+_CHAR_ASPECT = 0.62  # a Latin letter or digit of a label is at most this wide for its text height, on average
+_JOINED = re.compile(r"[a-z][A-Z]|[A-Za-z]\d|\d[A-Za-z]|\][A-Za-z]")  # where PP-OCR's dropped spaces show
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # Han ideographs: PP-OCR's reading of Hangul it cannot read
+_DET_STRIP = 128  # px: the bottom strip is scaled up to at least this height for PP-OCR's text detector
+_RED_ICON = 60  # levels: the red mute icon is this much redder than green and blue (masked before recognition)
+
+Engine = Literal["rapidocr", "tesseract"]
+ENGINES: tuple[Engine, ...] = ("rapidocr", "tesseract")
 
 
 @dataclass(frozen=True)
@@ -74,11 +99,12 @@ class TileReading:
 
 @dataclass
 class OcrStats:
-    """How much OCR a reader has done: calls to Tesseract, labels read, labels answered from the cache."""
+    """How much OCR a reader has done: batched OCR calls, labels read, labels answered from the cache."""
 
     calls: int = 0
     labels_read: int = 0
     cache_hits: int = 0
+    second_looks: int = 0  # rapidocr: labels read again by Tesseract (a script PP-OCR does not know)
 
 
 def clean_name(text: str) -> str | None:
@@ -147,91 +173,156 @@ def find_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
 
 
 class NameReader:
-    """Reads the names on a gallery's tiles, through a content cache and one batched Tesseract call per frame."""
+    """Reads the names on a gallery's tiles through a content cache and one batched OCR call per frame.
 
-    def __init__(self, max_cache: int = 4096) -> None:
+    ``engine``: ``rapidocr`` or ``tesseract`` (see the module docstring); ``tesseract_lang``: Tesseract's languages,
+    for the ``tesseract`` engine and for the labels PP-OCR cannot read (Hangul)."""
+
+    def __init__(self, max_cache: int = 4096, engine: Engine = "rapidocr", tesseract_lang: str = "eng+kor") -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown OCR engine {engine!r} (expected one of {', '.join(ENGINES)})")
         self.max_cache = max_cache
-        self._cache: dict[bytes, str | None] = {}  # labels read by Tesseract, by the exact key of what was read
+        self.engine: Engine = engine
+        self.tesseract_lang = tesseract_lang
+        self._cache: dict[bytes, str | None] = {}  # labels read, by the exact key of what was read
         self._aliases: dict[bytes, bytes] = {}  # a near-identical label seen since (noise, a reorder) -> its read key
         self._by_width: dict[int, list[tuple[Signature, bytes]]] = {}
         self._votes: dict[bytes, Counter[str | None]] = {}  # each label's reads so far, by its read key
-        self._steady: set[bytes] = set()  # labels read once whose very pixels came back in a later frame
         self._refused: dict[str, set[str | None]] = {}  # tile position -> reads its label must not be taken for
         self._last: list[tuple[str, bytes, bytes] | None] = []  # per tile of the last frame: position, pixels, read key
-        self._held: dict[str, bytes] = {}  # tile position -> the read key its label had last frame
-        self._twins: dict[str, bool] = {}  # text read -> another text read differs from it by a letter or two
+        # rapidocr, by the tile's rectangle: the label box its detector found where the contrast finder finds none,
+        # or the frame from which a tile without a label is searched again
+        self._found: dict[tuple[int, int, int, int], tuple[int, int, int, int] | int] = {}
+        self._frame = 0
         self.stats = OcrStats()
 
     def read(self, image: Image, grid: GalleryGrid) -> list[TileReading]:
         """A ``TileReading`` per tile of ``grid``, in its order."""
+        self._frame += 1
+        rapid = self.engine == "rapidocr"
         pending: dict[bytes, tuple[Image, Signature, bool]] = {}  # key -> crop, signature, a label not seen before
         found: list[tuple[Tile, bool, tuple[int, int, int, int] | None, bytes | None]] = []
         self._last = []
+        where: dict[bytes, tuple[Tile, tuple[int, int, int, int], bool]] = {}  # a pending label's tile, box, by contrast
         for tile in grid.tiles:
-            box = find_label(image, tile)
+            # the cache is keyed by the contrast finder's box; where it finds none (a grey box over a light
+            # background) rapidocr's text detector finds the label once and the tile keeps that box
+            label = find_label(image, tile)
+            box = label if label is not None or not rapid else self._detect(image, tile)
             key = None
             if box is not None:
                 crop = _ocr_crop(image, box)
                 signature = _signature(crop)
                 key, known = self._lookup(signature, self._refused.get(tile.label, set()))
                 exact = _exact_key(signature)
-                if known and key != exact and self._held.get(tile.label) != key and self._has_twin(key):
-                    # a look-alike of a label read elsewhere, whose name differs from another's by a letter or two
-                    # ("Student 06", "Student 08"): likeness cannot tell those apart once the label moved over
-                    # another background, so it is read instead (one batched call per reorder, none when still)
-                    key, known = exact, False
                 if not known:
                     pending.setdefault(key, (crop, signature, True))
                 elif not self._settled(key) and _exact_key(signature) != key:
                     pending.setdefault(key, (crop, signature, False))  # another look at a label read only once
                 else:
-                    if not self._settled(key):  # the same pixels in a later frame: the codec is done with them
-                        self._steady.add(key)
                     self.stats.cache_hits += 1
+                if key in pending:
+                    where.setdefault(key, (tile, box, label is not None))
                 self._last.append((tile.label, exact, key))
             else:
                 self._last.append(None)
             found.append((tile, is_camera_off(image, tile), box, key))
         if pending:
-            texts = self._ocr([crop for crop, _, _ in pending.values()])
+            if rapid:
+                texts = self._read_rapid(image, [where[k] for k in pending])
+            else:
+                texts = self._ocr([crop for crop, _, _ in pending.values()])
             if len(self._cache) + sum(new for _, _, new in pending.values()) > self.max_cache:
                 self._cache.clear()  # a long class with ever-new names: start over rather than grow
                 self._by_width.clear()
                 self._aliases.clear()
                 self._votes.clear()
-                self._steady.clear()
                 self._refused.clear()
             for tile, _, _, key in found:  # read afresh: the read stands for itself now
                 if key in pending:
                     self._refused.pop(tile.label, None)
-            self._twins.clear()  # new texts: every text's twins are looked for again
             for (key, (_, signature, new)), text in zip(pending.items(), texts, strict=True):
                 votes = self._votes.setdefault(key, Counter())
                 votes[text] += 1
-                self._cache[key] = votes.most_common(1)[0][0]  # ties: the first read, until a look decides
+                self._cache[key] = _decided(votes)
                 if new:
                     self._by_width.setdefault(signature.shape[1], []).append((signature, key))
-        self._held = {tile.label: key for tile, _, _, key in found if key is not None}
         return [
             TileReading(tile, self._cache.get(key) if key is not None else None, off, box,
                         key is None or self._settled(key))
             for tile, off, box, key in found
         ]
 
-    def _has_twin(self, key: bytes) -> bool:
-        """Whether the text read for ``key`` is within two edits of another text read (``Student 06``/``08``)."""
-        from rapidfuzz.distance import Levenshtein
+    # ---- rapidocr ----
 
-        text = self._cache.get(key)
-        if not text:
-            return False
-        if text not in self._twins:
-            folded = text.casefold()
-            self._twins[text] = any(
-                other and other != text and Levenshtein.distance(folded, other.casefold(), score_cutoff=2) <= 2
-                for other in set(self._cache.values())
-            )
-        return self._twins[text]
+    def _detect(self, image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
+        """The label line of a tile the contrast finder finds none on, by PP-OCR's text detector, remembered for
+        the tile (a new label read there updates it); a tile without one is searched again only after
+        ``_REDETECT`` frames. A steady class runs no detection."""
+        rect = (tile.x, tile.y, tile.w, tile.h)
+        known = self._found.get(rect)
+        if isinstance(known, tuple):
+            return known
+        if known is not None and self._frame < known:
+            return None
+        box = detect_label(image, tile)
+        if len(self._found) >= self.max_cache:
+            self._found.clear()
+        self._found[rect] = box if box is not None else self._frame + _REDETECT
+        return box
+
+    def _read_rapid(self, image: Image, places: list[tuple[Tile, tuple[int, int, int, int], bool]]) -> list[str | None]:
+        """Read every pending label: PP-OCR's detector finds its words in the tile (the contrast finder's box can
+        stop short or run on), one batched recognition call reads them; a label that reads poorly is read on the
+        other box too; one that may be in a script PP-OCR does not know goes to Tesseract, in one call."""
+        boxes: list[tuple[int, int, int, int]] = []
+        for tile, box, by_contrast in places:
+            found = detect_label(image, tile) if by_contrast else box
+            if found is not None and not by_contrast:
+                self._found[(tile.x, tile.y, tile.w, tile.h)] = found
+            boxes.append(found or box)
+        # the detector can drop a narrow last glyph ("Ava 1"): where the contrast box runs further right, that
+        # reach is read too, in the same call, and kept when it only adds a word to the detector's read
+        longer: dict[int, tuple[int, int, int, int]] = {}
+        for i, (b, (_, box, _)) in enumerate(zip(boxes, places, strict=True)):
+            reach = _extended(b, box)
+            if reach is not None:
+                longer[i] = reach
+        reads = _rapid_recognise([_colour_crop(image, b) for b in boxes]
+                                 + [_colour_crop(image, b) for b in longer.values()])
+        for i, (text, score) in zip(longer, reads[len(boxes):], strict=True):
+            base = reads[i][0].strip()
+            extra = text.strip()[len(base):]
+            if score >= _RAPID_LONGER and text.strip().startswith(base) and extra[:1] == " " and extra[1:].isalnum():
+                reads[i] = (text, min(score, reads[i][1]))  # a whole word more ("Ava" -> "Ava 1"), not a tail
+        reads = reads[: len(boxes)]
+        self.stats.calls += 1
+        self.stats.labels_read += len(places)
+        out: list[str | None] = []
+        unknown: list[tuple[int, Image, str]] = []  # labels to read again in Tesseract's scripts (Hangul)
+        for i, ((tile, box, _), det, (text, score)) in enumerate(zip(places, boxes, reads, strict=True)):
+            if score < _RAPID_MIN_SCORE and det != box:
+                (text2, score2), = _rapid_recognise([_colour_crop(image, box)])
+                if score2 > score:
+                    text, score = text2, score2
+            text = _ICON_READ.sub("", text.strip())
+            wide = _widened(det, box)
+            wide_crop = _ocr_crop(image, wide if wide is not None else det)
+            if _needs_hangul(text, score, wide_crop):
+                unknown.append((i, wide_crop, text))
+            elif score >= _RAPID_NO_READ and _JOINED.search(text):
+                unknown.append((i, _ocr_crop(image, det), text))  # a space PP-OCR may have dropped
+            out.append(clean_name(text) if score >= _RAPID_NO_READ else None)
+        if unknown:  # one Tesseract call for all of them
+            self.stats.second_looks += len(unknown)
+            for (i, _, text), other in zip(unknown, self._ocr([c for _, c, _ in unknown], count=False), strict=True):
+                hangul = _hangul_name(other, text)
+                if hangul is not None:
+                    out[i] = hangul
+                elif other is not None and out[i] is not None and " " in other and \
+                        match_key(other) == match_key(out[i] or ""):
+                    out[i] = other  # the same name with the spaces Tesseract keeps ("Ava1" -> "Ava 1")
+        return out
 
     def doubt(self, index: int) -> None:
         """Tile ``index`` of the last frame was given a name another tile of that frame holds: a read error.
@@ -251,15 +342,9 @@ class NameReader:
 
     def _settled(self, key: bytes) -> bool:
         """Whether a label's text is settled: two looks at it (other pixels of the same label) read alike, or
-        ``_MAX_LOOKS`` looks were taken, or the very pixels read came back unchanged in a later frame.
-
-        A codec's first frames are its worst, so one read of them is no name yet while the codec is still refining
-        the picture. But H.264 copies a still region exactly from frame to frame (skipped blocks): identical pixels
-        in a later frame mean the label will not get any sharper, and reading them again would only repeat the read.
-        Waiting for new pixels there kept a still tile nameless until something moved over it."""
+        ``_MAX_LOOKS`` looks were taken. A codec's first frames are its worst: one read of them is no name yet."""
         votes = self._votes.get(key)
-        return (votes is None or key in self._steady or votes.most_common(1)[0][1] >= 2
-                or sum(votes.values()) >= _MAX_LOOKS)
+        return votes is None or _agreeing(votes) >= 2 or sum(votes.values()) >= _MAX_LOOKS
 
     def _lookup(self, signature: Signature, refused: set[str | None] | frozenset[str | None] = frozenset()
                 ) -> tuple[bytes, bool]:
@@ -299,7 +384,7 @@ class NameReader:
             return near[0][1], True
         return key, False
 
-    def _ocr(self, crops: list[Image]) -> list[str | None]:
+    def _ocr(self, crops: list[Image], count: bool = True) -> list[str | None]:
         """Read every crop (black text on white, ``_OCR_HEIGHT`` tall) in one Tesseract call."""
         import pytesseract
 
@@ -313,12 +398,14 @@ class NameReader:
             sheet[top : top + crop.shape[0], pad : pad + crop.shape[1]] = crop
             tops.append(top)
         try:
-            data = pytesseract.image_to_data(sheet, lang="eng", config="--psm 6", output_type=pytesseract.Output.DICT)
+            data = pytesseract.image_to_data(sheet, lang=self.tesseract_lang, config="--psm 6",
+                                             output_type=pytesseract.Output.DICT)
         except (pytesseract.TesseractError, pytesseract.TesseractNotFoundError, OSError) as exc:
             log.warning("name labels not read: tesseract failed (%s)", one_line(exc))
             return [None] * len(crops)
-        self.stats.calls += 1
-        self.stats.labels_read += len(crops)
+        if count:
+            self.stats.calls += 1
+            self.stats.labels_read += len(crops)
         words: list[list[tuple[int, str, float]]] = [[] for _ in crops]
         for text, left, top, h, conf in zip(
             data["text"], data["left"], data["top"], data["height"], data["conf"], strict=True
@@ -335,6 +422,27 @@ class NameReader:
                 continue
             out.append(clean_name(" ".join(t for _, t, _ in sorted(line))))
         return out
+
+
+def _groups(votes: Counter[str | None]) -> dict[str | None, list[tuple[str | None, int]]]:
+    """A label's reads grouped by ``match_key`` (reads that differ only in a dropped space agree)."""
+    out: dict[str | None, list[tuple[str | None, int]]] = {}
+    for text, n in votes.items():  # insertion order: the first read first
+        out.setdefault(match_key(text) if text is not None else None, []).append((text, n))
+    return out
+
+
+def _agreeing(votes: Counter[str | None]) -> int:
+    """How many reads of a label agree, as names are matched."""
+    return max(sum(n for _, n in group) for group in _groups(votes).values())
+
+
+def _decided(votes: Counter[str | None]) -> str | None:
+    """A label's text from its reads: the group read most (ties: the first read), shown with the most spaces any
+    of its reads kept ("Ava 1" over "Ava1")."""
+    groups = list(_groups(votes).values())
+    best = max(groups, key=lambda g: sum(n for _, n in g))  # max keeps the first of equals
+    return max(best, key=lambda v: (v[0] or "").count(" "))[0]
 
 
 def _ocr_crop(image: Image, box: tuple[int, int, int, int]) -> Image:
@@ -378,3 +486,164 @@ def _max_block_difference(a: Signature, b: Signature) -> float:
     diff = np.abs(a - b).mean(axis=0)
     blocks = max(1, len(diff) // _BLOCK)
     return float(max(chunk.mean() for chunk in np.array_split(diff, blocks)))
+
+
+# ---- rapidocr (PP-OCRv4 on onnxruntime) ----
+
+_HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")  # a Korean name: two syllables or more
+_engine: Any = None
+_engine_lock = threading.Lock()
+
+
+def _rapid() -> Any:
+    """The PP-OCRv4 engine, loaded once per process (the models ship in the wheel: nothing is downloaded). The
+    detector runs on a tile's bottom strip, so its input is scaled to a ``_DET_STRIP`` px short side, not the default 736."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            from rapidocr_onnxruntime import RapidOCR
+
+            logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+            _engine = RapidOCR(det_limit_side_len=_DET_STRIP, det_limit_type="min", print_verbose=False)
+        return _engine
+
+
+def _rapid_recognise(crops: list[Image]) -> list[tuple[str, float]]:
+    """PP-OCRv4 recognition of single text lines, batched: ``(text, mean character score)`` per crop, with the
+    spaces it dropped between a letter and a digit (or a lower and an upper case letter) put back where the crop
+    shows a gap (``_spaced``)."""
+    results, _ = _rapid().text_rec(crops, return_word_box=True)
+    return [(_spaced(str(text), info, crop), float(score)) for (text, score, info), crop in zip(results, crops, strict=True)]
+
+
+def _spaced(text: str, info: list[Any], crop: Image) -> str:
+    """``text`` with a space put back at each joined boundary (``_JOINED``) where the label's ink has a gap of at
+    least a quarter of the text's height between the two characters (their places from PP-OCR's decoding columns)."""
+    chars = [c for word in info[1] for c in word]
+    cols = [int(c) for word in info[2] for c in word]
+    if len(chars) != len(cols) or "".join(chars) != text or not _JOINED.search(text) or not info[0]:
+        return text
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.int16)
+    ink = gray > (np.median(gray) + gray.max()) / 2  # light text on the label's dark box
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size == 0:
+        return text
+    height = int(rows[-1] - rows[0] + 1)
+    inked = ink.any(axis=0)
+    cell = crop.shape[1] / float(info[0])
+    out = [chars[0]]
+    for k in range(1, len(chars)):
+        pair = chars[k - 1] + chars[k]
+        if _JOINED.fullmatch(pair):
+            a, b = int(cols[k - 1] * cell), int(cols[k] * cell) + 1
+            run = longest = 0
+            for filled in inked[max(0, a) : min(len(inked), b)]:
+                run = 0 if filled else run + 1
+                longest = max(longest, run)
+            if longest >= max(2, height / 4):
+                out.append(" ")
+        out.append(chars[k])
+    return "".join(out)
+
+
+def detect_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
+    """The ``(x, y, w, h)`` of the name label's text line by PP-OCR's text detector in the tile's bottom strip:
+    the lowest line with a box starting in the left part of the tile, extended over the boxes beside it."""
+    y0 = tile.y + int(tile.h * (1 - _STRIP))
+    x1 = tile.x + int(tile.w * _STRIP_WIDTH)
+    strip = image[y0 : tile.y + tile.h, tile.x : x1]
+    if strip.shape[0] < 4 or strip.shape[1] < 16:
+        return None
+    scale = max(1.0, _DET_STRIP / strip.shape[0])
+    big = cv2.resize(strip, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else strip
+    boxes, _ = _rapid().text_det(big)
+    if boxes is None or len(boxes) == 0:
+        return None
+    rects = [(float(b[:, 0].min()) / scale, float(b[:, 1].min()) / scale, float(b[:, 0].max()) / scale,
+              float(b[:, 1].max()) / scale) for b in boxes]
+    left = [r for r in rects if r[0] <= 0.4 * tile.w and r[3] - r[1] >= 4]
+    if not left:
+        return None
+    line = max(left, key=lambda r: (r[1] + r[3]) / 2)  # Zoom's label is the lowest text starting at the left
+    top, bottom = line[1], line[3]
+    height = bottom - top
+    same = sorted((r for r in rects if top <= (r[1] + r[3]) / 2 <= bottom or r[1] <= (top + bottom) / 2 <= r[3]),
+                  key=lambda r: r[0])  # its words: boxes on the same line, left to right
+    x0, x2 = same[0][0], same[0][2]
+    if x0 > 0.4 * tile.w:
+        return None
+    top, bottom = min(top, same[0][1]), max(bottom, same[0][3])
+    for r in same[1:]:  # up to a gap wider than two letters' height
+        if r[0] - x2 > 2 * height:
+            break
+        x2 = max(x2, r[2])
+        top, bottom = min(top, r[1]), max(bottom, r[3])
+    height = bottom - top
+    return tile.x + int(x0), y0 + int(top), max(1, int(x2 - x0)), max(1, int(height))
+
+
+def _hangul_name(text: str | None, rapid: str) -> str | None:
+    """Tesseract's read of a label when it holds a Korean name (two Hangul syllables or more, written without the
+    spaces Tesseract puts between syllables, anything after the name dropped) and agrees with PP-OCR's first word
+    (the student ID before the name); else ``None``."""
+    if text is None:
+        return None
+    text = re.sub(r"(?<=[\uac00-\ud7a3]) (?=[\uac00-\ud7a3])", "", text)
+    runs = list(_HANGUL_NAME.finditer(text))
+    if not runs:
+        return None
+    first = _HAN.sub("", rapid.strip().split(" ")[0]) if rapid.strip() else ""  # its Hangul misread left out
+    if first and first not in text:
+        return None
+    return clean_name(text[: runs[-1].end()])
+
+
+def _extended(box: tuple[int, int, int, int],
+              label: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+    """``box`` reaching right to the end of ``label`` when both lie on one line and ``label`` ends further right by
+    more than a couple of pixels; else ``None``."""
+    x, y, w, h = box
+    lx, ly, lw, lh = label
+    if box == label or not (ly <= y + h / 2 <= ly + lh) or lx + lw - (x + w) <= 2:
+        return None
+    return x, y, lx + lw - x, h
+
+
+def _widened(box: tuple[int, int, int, int] | None,
+             label: tuple[int, int, int, int] | None) -> tuple[int, int, int, int] | None:
+    """``box`` reaching right to the end of ``label`` when both lie on one line and ``label`` reaches words
+    further (either alone when one is None)."""
+    if box is None or label is None:
+        return box or label
+    x, y, w, h = box
+    lx, ly, lw, lh = label
+    if not (ly <= y + h / 2 <= ly + lh) or lx + lw - (x + w) < max(3 * h, w // 3):
+        return box  # a few pixels more are the contrast finder's slack (a shadow, the box's edge), not a word
+    return x, y, lx + lw - x, h
+
+
+_ICON_READ = re.compile(r"^(?:[^\w\s]|[Xx%]\W?)\s+(?=\S)")  # the mute icon read as a leading "X", "%", "X:"
+
+
+def _colour_crop(image: Image, box: tuple[int, int, int, int]) -> Image:
+    """The label for PP-OCR: its colour pixels with a margin, the red mute icon painted over with the box's colour
+    (PP-OCR reads the icon as an "X" or "%")."""
+    x, y, w, h = box
+    margin = max(2, h // 3)
+    crop = image[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin].copy()
+    pixels = crop.astype(np.int16)
+    red = (pixels[..., 2] - np.maximum(pixels[..., 0], pixels[..., 1])) > _RED_ICON
+    if red.any():
+        crop[red] = np.median(crop[~red], axis=0).astype(np.uint8) if (~red).any() else 0
+    return crop
+
+
+def _needs_hangul(text: str, score: float, gray: Image) -> bool:
+    """Whether PP-OCR's read may be a label in a script it does not know: a Han character in it (how it misreads
+    Hangul), a less than sure read, or far fewer characters than a label of that width holds."""
+    if _HAN.search(text) or score < _RAPID_SURE:
+        return True
+    chars = len(text.replace(" ", ""))
+    expected = gray.shape[1] / (_CHAR_ASPECT * _OCR_HEIGHT)  # the crop is ``_OCR_HEIGHT`` tall
+    return chars < 0.65 * expected
+

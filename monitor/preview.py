@@ -68,7 +68,8 @@ def annotate(image: Image, detector_kind: str | None = None, roster_path: Path |
     # the worker's own per-frame path, on one frame: a name read is the tile's name (no second look to wait for)
     analyser = FrameAnalyser(detector, None, "gallery", tile_px=det.gallery_tile_px,
                              roster=Roster.load(roster_path) if roster_path is not None else None,
-                             name_match=cfg.analysis.name_match, seat_min_hits=1, name_confirm=1)
+                             name_match=cfg.analysis.name_match, seat_min_hits=1, name_confirm=1,
+                             ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang)
     out = image.copy()
     result = analyser.analyse(Frame(image, 0.0, 0))
     grid, view = result.grid, result.view

@@ -178,6 +178,7 @@ class Worker:
         self.frames = FrameAnalyser(
             prepared.detector, prepared.classifier, self.layout, tile_px=cfg.detector.gallery_tile_px,
             roster=prepared.roster, name_match=cfg.analysis.name_match, seat_match=cfg.analysis.seat_match,
+            ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang,
         )
         presence = cfg.analysis.mode == "presence"
         self.flags = FlagEngine(presence_rules_only(prepared.flag_settings) if presence else prepared.flag_settings)
