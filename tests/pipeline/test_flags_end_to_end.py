@@ -85,7 +85,11 @@ def test_student_turning_sad_raises_exactly_their_flag(fer, classifier, tmp_path
     assert "sustained_negative" in {f.rule for f in flags}
     assert {f.rule for f in flags} <= {"sustained_negative", "baseline_shift"}
     # the flagged seat is the student who turned sad, and the flag came after the change
-    assert rows[0].dominant == "happy" and rows[-1].dominant == "sad", [r.dominant for r in rows]
+    # (the sad face reads sad at about 0.45-0.55 through the worker's crop: a single interval may tip to happy)
+    trace = " ".join(f"{r.dominant}:{r.p_sad:.2f}/{r.p_happy:.2f}" for r in rows)
+    later = rows[len(rows) // 2 :]  # the change came 60 of 150 s in: the later half is all after it
+    assert rows[0].dominant == "happy", trace
+    assert sum(r.dominant == "sad" for r in later) >= 0.75 * len(later), trace
     assert all((f.start - cs.started_at).total_seconds() >= 55 for f in flags)
     assert all(f.frames >= 5 and student in f.reason for f in flags)
     assert all(f.end is not None and f.end <= cs.ended_at for f in flags)  # the session's end closes them all

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -44,6 +45,7 @@ def xvfb_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         number = _read_display_number(read_fd, timeout_s=10.0)
         if number is None:
             pytest.fail("Xvfb did not report a display within 10 s")
+        _wait_for_connections(f":{number}", timeout_s=10.0)
         monkeypatch.setenv("DISPLAY", f":{number}")
         yield f":{number}"
     finally:
@@ -54,6 +56,21 @@ def xvfb_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def _wait_for_connections(display: str, timeout_s: float) -> None:
+    """Until the display takes a client: on a loaded machine Xvfb can name its display a moment before it accepts
+    connections, and a test's first grab then failed with "cannot open the screen" (CI, 2026-11-30)."""
+    xdpyinfo = shutil.which("xdpyinfo")  # x11-utils, which .ci/run installs
+    deadline = time.monotonic() + timeout_s
+    while xdpyinfo is not None:
+        done = subprocess.run([xdpyinfo, "-display", display], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              check=False, timeout=timeout_s)
+        if done.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"Xvfb display {display} took no connection within {timeout_s:.0f} s")
+        time.sleep(0.1)
 
 
 def _read_display_number(fd: int, timeout_s: float) -> int | None:
