@@ -26,6 +26,21 @@ def fer_publictest() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
         return z["x"], z["y"]
 
 
+def publictest_faces(count: int, seed: int | None = None) -> list[npt.NDArray[np.uint8]]:
+    """``count`` PublicTest faces (the first ones, or drawn with ``seed``) for a test: read at run time from ../shared,
+    never written anywhere; a test without the data is skipped, or fails under CI, which must have it."""
+    import pytest
+
+    if not (FER_DIR / "fer2013_publictest.npz").is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"FER2013 data missing at {FER_DIR} under CI")
+        pytest.skip(f"FER2013 data not found at {FER_DIR}")
+    x, _ = fer_publictest()
+    if seed is None:
+        return list(x[:count])
+    return list(x[np.random.default_rng(seed).choice(len(x), count, replace=False)])
+
+
 @dataclass(frozen=True)
 class Placed:
     x: int

@@ -8,7 +8,6 @@ not asserted here.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 
 import cv2
@@ -17,7 +16,7 @@ import numpy.typing as npt
 import pytest
 
 from monitor.gallery import GalleryGrid, Tile, find_grid
-from tests.helpers.classroom import FER_DIR, background, compose_class, fer_publictest
+from tests.helpers.classroom import background, compose_class, publictest_faces
 from tests.helpers.gallery_frames import Theme, TileTruth, compose_gallery, grid_shape, smooth_noise
 
 pytestmark = pytest.mark.unit
@@ -34,12 +33,7 @@ WINDOWS = [
 @pytest.fixture(scope="module")
 def faces() -> list[Image]:
     """64 FER2013 PublicTest crops, read at run time from ../shared and never written anywhere."""
-    if not (FER_DIR / "fer2013_publictest.npz").is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"FER2013 data missing at {FER_DIR} under CI")
-        pytest.skip(f"FER2013 data not found at {FER_DIR}")
-    x, _ = fer_publictest()
-    return list(x[np.random.default_rng(0).choice(len(x), 64, replace=False)])
+    return publictest_faces(64, seed=0)
 
 
 def assert_matches(grid: GalleryGrid | None, truth: list[TileTruth]) -> None:

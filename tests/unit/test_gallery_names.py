@@ -9,7 +9,6 @@ over many random frames are measured by ``python bench/gallery_names.py``; here 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ from monitor.detections import FaceDetections
 from monitor.gallery import GalleryGrid, find_grid
 from monitor.identity import NameBook, Roster, RosterError, TileAssigner, match_key
 from monitor.names import NameReader, TileReading, clean_name, is_camera_off
-from tests.helpers.classroom import FER_DIR, fer_publictest
+from tests.helpers.classroom import publictest_faces
 from tests.helpers.gallery_frames import LABEL_FONTS, Theme, TileTruth, compose_gallery
 
 pytestmark = pytest.mark.unit
@@ -41,12 +40,7 @@ CLASS = ["Ava Thompson", "Ben Okafor", "Chloe Martin", "Daniel Kim", "Ella Novak
 @pytest.fixture(scope="module")
 def faces() -> list[Image]:
     """FER2013 PublicTest crops, read at run time from ../shared and never written anywhere."""
-    if not (FER_DIR / "fer2013_publictest.npz").is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"FER2013 data missing at {FER_DIR} under CI")
-        pytest.skip(f"FER2013 data not found at {FER_DIR}")
-    x, _ = fer_publictest()
-    return list(x[np.random.default_rng(1).choice(len(x), 49, replace=False)])
+    return publictest_faces(49, seed=1)
 
 
 def read(image: Image, reader: NameReader | None = None) -> tuple[GalleryGrid, list[TileReading]]:

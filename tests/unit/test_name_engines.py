@@ -21,7 +21,7 @@ from monitor.config import ConfigError, load_config
 from monitor.gallery import find_grid
 from monitor.identity import best_match, match_key
 from monitor.names import NameReader, _hangul_name
-from tests.helpers.classroom import FER_DIR, fer_publictest
+from tests.helpers.classroom import publictest_faces
 from tests.helpers.gallery_frames import compose_gallery
 
 pytestmark = pytest.mark.unit
@@ -33,12 +33,7 @@ NAMES = ["Ava Thompson", "Ben Okafor", "Chloe Martin", "Daniel Kim", "Ella Novak
 
 @pytest.fixture(scope="module")
 def faces() -> list[Image]:
-    if not (FER_DIR / "fer2013_publictest.npz").is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"FER2013 data missing at {FER_DIR} under CI")
-        pytest.skip(f"FER2013 data not found at {FER_DIR}")
-    x, _ = fer_publictest()
-    return list(x[:9])
+    return publictest_faces(9)
 
 
 def test_the_engine_is_chosen_in_the_config_tree_and_validated() -> None:
