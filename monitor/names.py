@@ -213,11 +213,11 @@ class NameReader:
             if box is not None:
                 crop = _ocr_crop(image, box)
                 signature = _signature(crop)
-                key, known = self._lookup(signature, self._refused.get(tile.label, set()))
                 exact = _exact_key(signature)
+                key, known = self._lookup(signature, exact, self._refused.get(tile.label, set()))
                 if not known:
                     pending.setdefault(key, (crop, signature, True))
-                elif not self._settled(key) and _exact_key(signature) != key:
+                elif not self._settled(key) and exact != key:
                     pending.setdefault(key, (crop, signature, False))  # another look at a label read only once
                 else:
                     self.stats.cache_hits += 1
@@ -346,15 +346,15 @@ class NameReader:
         votes = self._votes.get(key)
         return votes is None or _agreeing(votes) >= 2 or sum(votes.values()) >= _MAX_LOOKS
 
-    def _lookup(self, signature: Signature, refused: set[str | None] | frozenset[str | None] = frozenset()
+    def _lookup(self, signature: Signature, key: bytes, refused: set[str | None] | frozenset[str | None] = frozenset()
                 ) -> tuple[bytes, bool]:
         """The cache key of a label read before that looks the same, and True; else this label's own key and False.
 
         The same pixels is the fast path; otherwise every letter-sized block within a few levels (the translucent
         box shows another background after a reorder, and a recording adds noise), so two names differing in one
         letter stay apart. A near match is remembered as an alias, kept apart from the labels read, so a long noisy
-        class fills and clears only the aliases and never throws away what Tesseract read."""
-        key = _exact_key(signature)
+        class fills and clears only the aliases and never throws away what Tesseract read. ``key`` is the
+        signature's exact key (``_exact_key``), hashed once by the caller."""
         if key in self._cache:
             return key, True
         if key in self._aliases and self._cache.get(self._aliases[key]) not in refused:
