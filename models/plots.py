@@ -46,19 +46,26 @@ def plot_confusion(rep: Report, out: Path) -> None:
     plt.close(fig)
 
 
-def plot_curves(history: dict[str, list[float]], out: Path) -> None:
+def plot_curves(history: dict[str, list[float]] | list[dict[str, float]], out: Path) -> None:
+    """Training curves from either history shape: Keras' ``fit`` history (a dict of per-epoch lists) or the
+    resumable run's ``history.json`` (one record per epoch: training loss and PublicTest accuracy with the flip)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
-    epochs = range(1, len(history["loss"]) + 1)
-    a.plot(epochs, history["loss"], label="training")
-    a.plot(epochs, history["val_loss"], label="PublicTest")
+    if isinstance(history, list):
+        epochs = [int(h["epoch"]) for h in history]
+        a.plot(epochs, [h["loss"] for h in history], label="training (cutmix, label smoothing)")
+        b.plot(epochs, [h["val_accuracy_flip"] for h in history], label="PublicTest (with the mirrored view)")
+    else:
+        epochs = list(range(1, len(history["loss"]) + 1))
+        a.plot(epochs, history["loss"], label="training")
+        a.plot(epochs, history["val_loss"], label="PublicTest")
+        b.plot(epochs, history["categorical_accuracy"], label="training (augmented)")
+        b.plot(epochs, history["val_categorical_accuracy"], label="PublicTest")
     a.set_title("loss")
-    b.plot(epochs, history["categorical_accuracy"], label="training (augmented)")
-    b.plot(epochs, history["val_categorical_accuracy"], label="PublicTest")
     b.set_title("accuracy")
     for ax in (a, b):
         ax.set_xlabel("epoch")

@@ -41,6 +41,24 @@ def publictest_faces(count: int, seed: int | None = None) -> list[npt.NDArray[np
     return list(x[np.random.default_rng(seed).choice(len(x), count, replace=False)])
 
 
+def worker_reading(
+    x: npt.NDArray[np.uint8], i: int, detector: object, classifier: object, *, seats: int = 1, width: int = 320,
+    height: int = 240, cols: int | None = None,
+) -> npt.NDArray[np.float64] | None:
+    """What the worker's path reads in PublicTest face ``i`` in a composed room frame (``seats`` copies of it, as a
+    test lays its class out; the detector's box, ``WORKER_CROP``, the model): the mean of its probabilities over
+    the copies, or ``None`` when the detector does not find every copy. Tests pick their faces with it so that what
+    they expect is what the product's own path reads confidently."""
+    from monitor.frame import Frame
+    from monitor.predictions import classify
+
+    frame = Frame(compose_class(x, [i] * seats, width, height, cols=cols or seats)[0], 0.0, 0)
+    found = detector.detect(frame)  # type: ignore[attr-defined]
+    if len(found) != seats:
+        return None
+    return classify(frame, found, classifier).probs.mean(axis=0)  # type: ignore[arg-type,no-any-return]
+
+
 @dataclass(frozen=True)
 class Placed:
     x: int
