@@ -83,6 +83,20 @@ class FaceDetections:
             log.debug("dropped %d face(s) smaller than %d px or outside the frame", int((~ok).sum()), min_face_px)
         return cls(out[ok], s[ok].astype(np.float32), None if e is None else e[ok].astype(np.float32))
 
+    @classmethod
+    def concat(cls, parts: Sequence[FaceDetections]) -> FaceDetections:
+        """All faces of ``parts``, in order; eyes kept only when every part with faces has them."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        eyes = None if any(p.eyes is None for p in parts) else np.concatenate([p.eyes for p in parts if p.eyes is not None])
+        return cls(np.concatenate([p.boxes for p in parts]), np.concatenate([p.scores for p in parts]), eyes)
+
+    def subset(self, index: npt.ArrayLike) -> FaceDetections:
+        """The faces at ``index``, in that order."""
+        i = np.asarray(index, np.int64).reshape(-1)
+        return FaceDetections(self.boxes[i], self.scores[i], None if self.eyes is None else self.eyes[i])
+
     def without_nested(self, overlap: float = 0.6) -> FaceDetections:
         """Drop a box that mostly contains a smaller one: cascades often add a loose second box around a face."""
         if len(self) < 2:

@@ -12,8 +12,12 @@ took 87 ms of CPU a frame in full and about 35 ms through the windows (docs/perf
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import numpy.typing as npt
 
 from monitor.detections import FaceDetections, FaceDetector, Region
 from monitor.frame import Frame
@@ -57,6 +61,26 @@ class _Seen:
     full_at: float
 
 
+STILL_PX = (32, 18)  # a tile's thumbnail (each pixel the mean of about 10x10 tile pixels at 1080p 5x5)
+STILL_DIFF = 6  # grey levels: a thumbnail pixel that moved more than this is a tile that changed (a face moving,
+# arriving or leaving moves dozens; webcam and H.264 noise, averaged over the thumbnail's pixel, one or two)
+
+
+def _thumb(image: npt.NDArray[np.uint8], tile: Tile) -> npt.NDArray[np.int16]:
+    crop = image[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w]
+    return np.asarray(cv2.resize(crop, STILL_PX, interpolation=cv2.INTER_AREA), np.int16)
+
+
+@dataclass
+class _Searched:
+    """A tile's last search: its rectangle and thumbnail then, when (source seconds) and the faces it found."""
+
+    tile: Region
+    thumb: npt.NDArray[np.int16]
+    at: float
+    faces: FaceDetections
+
+
 @dataclass
 class GalleryAnalyser:
     """Keeps what must last across frames: the OCR cache, the names already seen, the tile assignment and each
@@ -69,6 +93,7 @@ class GalleryAnalyser:
     tiles: TileAssigner = field(default_factory=TileAssigner)
     full_search_s: float = FULL_SEARCH_S  # 0: every tile in full in every frame
     seen: dict[str, _Seen] = field(default_factory=dict)  # tile label -> its face as last found
+    searched: dict[str, _Searched] = field(default_factory=dict)  # tile label -> its last search
 
     def analyse(self, frame: Frame, grid: GalleryGrid) -> GalleryView:
         readings = self.reader.read(frame.image, grid)
@@ -80,15 +105,20 @@ class GalleryAnalyser:
             self.reader.doubt(i)
         off = {r.tile.label for r in readings if r.camera_off}
         video_tiles = [t for t in grid.tiles if t.label not in off]
-        video = [(t.x, t.y, t.w, t.h) for t in video_tiles]
-        windows = self._windows(frame.t, video_tiles)
+        thumbs = {t.label: _thumb(frame.image, t) for t in video_tiles}
+        still = self._still(frame.t, video_tiles, thumbs)
+        searched = [t for t in video_tiles if t.label not in still]
+        video = [(t.x, t.y, t.w, t.h) for t in searched]
+        windows = self._windows(frame.t, searched)
         if any(w is not None for w in windows):
             # only YuNet takes windows: ``_windows`` hands the other detectors none
-            faces = self.detector.detect_in(frame, video, self.tile_px, windows=windows)  # type: ignore[call-arg]
+            found = self.detector.detect_in(frame, video, self.tile_px, windows=windows)  # type: ignore[call-arg]
         else:
-            faces = self.detector.detect_in(frame, video, self.tile_px)
+            found = self.detector.detect_in(frame, video, self.tile_px)
+        faces = FaceDetections.concat([found, *still.values()])
         tile_of_face = self.tiles.assign(faces, grid, skip=off)
-        self._remember(frame.t, video_tiles, windows, faces, tile_of_face)
+        self._remember(frame.t, searched, windows, faces, tile_of_face, keep=still.keys())
+        self._keep_searched(frame.t, searched, found, thumbs)
         # A tile whose name was read but is no student yet (read once so far) is counted for no one this frame;
         # ``Tile R-C`` is for a tile whose name was never readable.
         student_of: dict[str, str | None] = {
@@ -102,6 +132,36 @@ class GalleryAnalyser:
         }
         face_students = [student_of[t] if t is not None else None for t in tile_of_face]
         return GalleryView(readings, names, faces, face_students, presence, list(tile_of_face))
+
+    def _still(
+        self, t: float, tiles: Sequence[Tile], thumbs: dict[str, npt.NDArray[np.int16]]
+    ) -> dict[str, FaceDetections]:
+        """The tiles whose picture has not changed since their last search (screen capture and H.264 repeat still
+        regions), with the faces that search found there (none, or the face): they are not searched again until
+        ``full_search_s`` after it. A face's emotion is still read from this frame's pixels: it never freezes."""
+        if self.full_search_s <= 0:
+            return {}
+        out: dict[str, FaceDetections] = {}
+        for tile in tiles:
+            last = self.searched.get(tile.label)
+            if (last is not None and last.tile == (tile.x, tile.y, tile.w, tile.h)
+                    and 0 <= t - last.at < self.full_search_s
+                    and int(np.abs(thumbs[tile.label] - last.thumb).max()) <= STILL_DIFF):
+                out[tile.label] = last.faces
+        return out
+
+    def _keep_searched(
+        self, t: float, tiles: Sequence[Tile], found: FaceDetections, thumbs: dict[str, npt.NDArray[np.int16]]
+    ) -> None:
+        """Keep each searched tile's thumbnail and faces, for ``_still`` in the next frames."""
+        if self.full_search_s <= 0:
+            return
+        centres = found.boxes[:, :2] + found.boxes[:, 2:] / 2
+        for tile in tiles:
+            inside = ((centres[:, 0] >= tile.x) & (centres[:, 0] < tile.x + tile.w)
+                      & (centres[:, 1] >= tile.y) & (centres[:, 1] < tile.y + tile.h))
+            self.searched[tile.label] = _Searched((tile.x, tile.y, tile.w, tile.h), thumbs[tile.label], t,
+                                                  found.subset(np.flatnonzero(inside)))
 
     def _windows(self, t: float, tiles: Sequence[Tile]) -> list[Region | None]:
         """Per video tile, the window to search (around its last face), or ``None`` to search the whole tile: no
@@ -125,14 +185,14 @@ class GalleryAnalyser:
 
     def _remember(
         self, t: float, tiles: Sequence[Tile], windows: Sequence[Region | None], faces: FaceDetections,
-        tile_of_face: Sequence[str | None],
+        tile_of_face: Sequence[str | None], keep: Collection[str] = (),
     ) -> None:
         """Keep each tile's face for the next frame's window; a tile searched in full restarts its clock (a window
         that found nothing was searched in full by the detector, and its tile is forgotten here until a face is
-        found again)."""
+        found again); the tiles of ``keep`` (not searched: still) keep theirs."""
         box_of = {label: tuple(int(v) for v in faces.boxes[i]) for i, label in enumerate(tile_of_face)
                   if label is not None}
-        seen: dict[str, _Seen] = {}
+        seen = {label: self.seen[label] for label in keep if label in self.seen}
         for tile, window in zip(tiles, windows, strict=True):
             box = box_of.get(tile.label)
             if box is None:

@@ -107,3 +107,30 @@ def test_gallery_searches_windows_between_full_searches_on_its_clock(yunet: YuNe
     haar = GalleryAnalyser(make_detector("haar", 0, 960), 112, NameBook(None, 80.0))
     haar.seen = tracked.seen
     assert haar._windows(0.5, tiles) == [None] * 25
+
+
+def test_a_still_tile_is_not_searched_again_until_its_clock_runs_out(yunet: YuNetDetector, fer) -> None:  # type: ignore[no-untyped-def]
+    """Screen capture and H.264 repeat still regions: a tile whose thumbnail has not moved since its last search
+    keeps that search's faces (its emotion is still read from the new pixels) and is not searched again; a tile
+    whose face changed is, and after ``full_search_s`` every tile is."""
+    x, _ = fer
+    faces = list(x[50:75])
+    image, truth = compose_gallery(25, 5, 1920, 1080, faces=faces)
+    grid = find_grid(image)
+    assert grid is not None
+    rng = np.random.default_rng(0)
+    noisy = np.clip(image.astype(np.int16) + rng.integers(-3, 4, image.shape), 0, 255).astype(np.uint8)
+    changed_faces = [*faces[:7], x[200], *faces[8:]]  # tile 8's student changed their face (another person)
+    changed, _ = compose_gallery(25, 5, 1920, 1080, faces=changed_faces)
+    g = GalleryAnalyser(yunet, 112, NameBook(None, 80.0), full_search_s=2.0)
+    first = g.analyse(Frame(image, 0.0, 0), grid)
+    assert len(first.faces) >= 18 and {t.label for t in grid.tiles} == set(g.searched)
+    again = g.analyse(Frame(noisy, 0.5, 1), grid)  # the same picture, with webcam-like noise
+    assert {s.at for s in g.searched.values()} == {0.0}  # nothing searched again
+    assert sorted(map(tuple, again.faces.boxes.tolist())) == sorted(map(tuple, first.faces.boxes.tolist()))
+    assert sorted(s for s in again.face_tiles if s) == sorted(s for s in first.face_tiles if s)
+    g.analyse(Frame(changed, 1.0, 2), grid)
+    moved = {label for label, s in g.searched.items() if s.at == 1.0}
+    assert moved == {truth[7].label}
+    g.analyse(Frame(changed, 2.5, 3), grid)  # the clock: every tile searched again 2 s after its last search
+    assert {label: s.at for label, s in g.searched.items()} == {t.label: 1.0 if t.label == truth[7].label else 2.5 for t in truth}
