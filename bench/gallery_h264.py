@@ -31,6 +31,7 @@ import numpy as np
 
 from bench.real_galleries import make_analyser
 from monitor.frame import Frame
+from monitor.gallery_view import FULL_SEARCH_S
 from monitor.identity import match_key
 from tests.helpers.classroom import fer_publictest, write_h264
 
@@ -55,7 +56,7 @@ RECORDING_FPS, ANALYSED_FPS = 4, 2
 
 
 def run_class(n: int, width: int, height: int, theme: str, seconds: int, phase: int, seed: int,
-              verbose: bool = False, faces: str = "real") -> str:
+              verbose: bool = False, faces: str = "real", full_search_s: float = FULL_SEARCH_S) -> str:
     rng = np.random.default_rng(seed)
     faces_all = face_pool(faces)
     names = [f"Student {k:02d}" for k in range(1, n + 2)]
@@ -80,6 +81,7 @@ def run_class(n: int, width: int, height: int, theme: str, seconds: int, phase: 
     analyser.layout = analyser.requested = "gallery"
     analyser.name_confirm = 2
     analyser.seat_min_hits = 2
+    analyser.full_search_s = full_search_s
     analyser.reset()
     students: set[str] = set()
     matched = shown_as_is = tiles = covered = face_tiles = found = attributed = 0
@@ -139,9 +141,12 @@ def main() -> int:
     parser.add_argument("--faces", choices=["real", "fer"], default="real",
                         help="compose with the real photos of ../shared/data/real/faces (default) or FER2013's")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the tiles whose name was not matched")
+    parser.add_argument("--full-search-s", type=float, default=FULL_SEARCH_S,
+                        help="every tile searched in full this often, between around its last face (0: every frame)")
     args = parser.parse_args()
     for n, w, h, theme, seed in [(16, 1280, 720, "dark", 1), (25, 1920, 1080, "light", 2)]:
-        print(run_class(n, w, h, theme, args.seconds, args.phase, seed, args.verbose, args.faces), flush=True)
+        print(run_class(n, w, h, theme, args.seconds, args.phase, seed, args.verbose, args.faces,
+                        args.full_search_s), flush=True)
     return 0
 
 

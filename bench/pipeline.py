@@ -125,12 +125,15 @@ def peer_path() -> Callable[[np.ndarray], int]:
 
 
 def our_path(det: FaceDetector, clf: EmotionClassifier, layout: str) -> Callable[[np.ndarray], int]:
-    """The worker's own path for one layout: detect (tile by tile in a gallery), classify, label."""
+    """The worker's own path for one layout: detect (tile by tile in a gallery), classify, label. Frames carry the
+    wall-clock time since the first, as a live source's do: the gallery searches every tile in full every
+    ``FULL_SEARCH_S`` seconds of it and around each known face between."""
     seats = SeatAssigner()
     gallery = GalleryAnalyser(det, 112, NameBook(None, 80.0))
+    start = time.perf_counter()
 
     def run(image: np.ndarray) -> int:
-        frame = Frame(image, 0.0, 0)
+        frame = Frame(image, time.perf_counter() - start, 0)
         if layout == "gallery":
             grid = find_grid(image)
             if grid is None:

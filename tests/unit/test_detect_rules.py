@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor.detections import DETECTABLE_PX, FaceDetections, _downscale, min_face_for
+from monitor.detections import DETECTABLE_PX, FaceDetections, _downscale, _window_in, min_face_for
 
 pytestmark = pytest.mark.unit
 
@@ -72,3 +72,23 @@ def test_from_yunet_keeps_the_eye_landmarks_scaled_with_their_faces() -> None:
     d = FaceDetections.from_yunet(raw, frame_shape=(200, 200, 3), scale=0.5, min_confidence=0.5)
     assert d.boxes.tolist() == [[20, 20, 40, 40]]
     assert d.eyes is not None and d.eyes.tolist() == [[[30.0, 36.0], [50.0, 34.0]]]
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        (None, None),  # no face known: the whole tile
+        ((100 + 40, 50 + 20, 60, 80), (32, 0, 100, 100)),  # corner moved back onto the 32 px stride
+        ((100 + 80, 50 + 64, 40, 40), (64, 64, 120, 104)),
+        ((100, 50, 180, 150), None),  # 70% of the tile or more: search it all
+        ((100 + 10, 50 + 10, 20, 20), None),  # narrower than one stride once aligned: the whole tile
+        ((90, 40, 50, 60), (0, 0, 40, 50)),  # clipped to the tile
+    ],
+)
+def test_a_gallery_window_is_cut_on_yunet_s_stride_or_not_at_all(
+    window: tuple[int, int, int, int] | None, expected: tuple[int, int, int, int] | None
+) -> None:
+    """The tile (100, 50, 200, 160) resized to 200x160 for the search: the window's corner goes down onto YuNet's
+    32 px stride, so the network sees the same pixels at the same phase as in the full search."""
+    crop = np.zeros((160, 200, 3), np.uint8)
+    assert _window_in(crop, (100, 50, 200, 160), window, [200.0, 160.0]) == expected
