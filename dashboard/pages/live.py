@@ -65,10 +65,10 @@ from dashboard.tables import attention_items, rows_fingerprint
 from db.queries import (
     acknowledge_flag,
     add_note,
+    flag_rows,
     is_interrupted,
     latest_session,
     live_session,
-    session_flags,
     source_status,
     viewable_session,
 )
@@ -342,7 +342,7 @@ def refresh(
                 # what every viewer of this session would read alike, shared for as long as its data version holds
                 data = cache.get(("live-data", *version), lambda: live_data(s, session_id, presence_mode), LIVE_TTL_S)
             status = source_status(s, session_id)  # the heartbeat: every 2 s, read fresh
-            flag_items = attention_items(session_flags(s, session_id, open_only=True), now=now, tz=tz)
+            flag_items = attention_items(flag_rows(s, session_id, open_only=True), now=now, tz=tz)
             banner = _banner(session, running, tz, now, status, stored.last_end if stored else last_end(data))
             status_panel = source_status_panel(status, now=now, tz=tz)
     except SQLAlchemyError as exc:
