@@ -13,9 +13,11 @@ What is stored is never per viewer: the page's scoping (``_shown_session``: a te
 found") runs before the stored render is looked up by that session's id, exactly as for the per-process cache.
 
 Freshness: a render is served when it was drawn for the session's current data version, or, on a page load only,
-when it is less than one poll old (the newest interval may have landed a moment ago and be being drawn); the page's
-fingerprint then describes what the render shows, so the page's next poll finds the difference and sends it, as
-it does for any change. Forgetting a student deletes every render (:func:`db.privacy.forget_student`).
+when it was drawn less than one of the session's intervals ago (the newest interval may have landed a moment ago
+and be waiting for its turn): a page is never further behind than its newest interval already is by nature. The
+page's fingerprint then describes what the render shows, so the page's first poll finds the difference and sends
+it, as it does for any change; the banner's analysis lag is the render's own, so it never claims fresher data.
+Forgetting a student deletes every render (:func:`db.privacy.forget_student`).
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ RUNNING_VERSIONS = (
     )
     .outerjoin(LiveRender, LiveRender.session_id == ClassSession.id)
     .where(ClassSession.ended_at.is_(None))
+    # the longest-waiting first: when the renderer falls behind, every room's render ages alike
+    .order_by(LiveRender.rendered_at.is_not(None), LiveRender.rendered_at, ClassSession.id)
 )
 
 
@@ -298,7 +302,10 @@ def render_due(factory: sessionmaker[Session], now: dt.datetime | None = None, t
             continue
         try:
             with factory() as s, s.begin():
-                # the version was read before the data, so what is stored is at least as new as its key says
+                # the version read again just before the data (rooms change while others are drawn), and never
+                # after it: what is stored is at least as new as its key says
+                version = tuple(s.execute(LIVE_VERSION, {"session_id": session_id}).one())
+                key = version_key(session_id, presence_mode, expected, version)
                 payload = render_payload(live_data(s, session_id, presence_mode), session_id, expected, tz)
                 s.execute(
                     update(LiveRender)

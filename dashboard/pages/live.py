@@ -84,7 +84,14 @@ HIDDEN = {"display": "none"}
 LOADING: dict[str, Any] = empty_figure("Loading…").to_plotly_json()
 SHOWN: dict[str, str] = {}
 LIVE_TTL_S = 5.0  # a backstop: the data version (LIVE_VERSION) already changes with every interval, flag and note
-LIVE_STALE_S = REFRESH_MS / 1000  # a page load may show a stored render this old: its first poll brings the rest
+# A page load may be shown a stored render drawn up to one of the session's intervals ago (at least one poll): no
+# older than the newest interval already is by nature (an interval is written when it closes), and the page's first
+# poll brings whatever landed since. The banner's analysis lag is the render's, so it says how old what it shows is.
+LIVE_STALE_S = REFRESH_MS / 1000
+
+
+def stale_window(session: ClassSession) -> float:
+    return max(LIVE_STALE_S, float(session.interval_s))
 
 
 def live_target(query: dict[str, Any]) -> dict[str, Any] | None:
@@ -337,7 +344,7 @@ def refresh(
             if cache.enabled and (not old or old["data"][0] != session_id):
                 # a page load (or another session): the page as drawn ahead for every viewer, when it is current
                 stored = stored_render(s, version_key(session_id, presence_mode, expected, version[2:]), now,
-                                       LIVE_STALE_S)  # fmt: skip
+                                       stale_window(session))  # fmt: skip
             if stored is None:
                 # what every viewer of this session would read alike, shared for as long as its data version holds
                 data = cache.get(("live-data", *version), lambda: live_data(s, session_id, presence_mode), LIVE_TTL_S)

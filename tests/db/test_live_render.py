@@ -139,8 +139,8 @@ def test_a_viewer_sees_the_newest_interval_on_the_first_poll_after_it_lands(
     app: Dash, engine: Engine, school: dict[str, int]
 ) -> None:
     """The interval lands between two turns of the renderer: a page load in that moment is served the render of
-    the interval before (less than one poll old), with that render's fingerprint, so its first poll sends the new
-    interval; a render older than one poll is never served for a version it was not drawn for."""
+    the interval before (drawn less than one interval ago), with that render's fingerprint, so its first poll sends
+    the new interval; an older render is never served for a version it was not drawn for."""
     live = page("live")
     room = {"classroom": "Room 7"}
     render_due(session_factory(engine))
@@ -158,8 +158,10 @@ def test_a_viewer_sees_the_newest_interval_on_the_first_poll_after_it_lands(
         session = s.get(ClassSession, school["Room 7"])
         assert session is not None
         key = version_key(session.id, False, session.expected_students, tuple(s.execute(LIVE_VERSION, {"session_id": session.id}).one()))
-        later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=live.LIVE_STALE_S)
-        assert stored_render(s, key, later, live.LIVE_STALE_S) is None  # too old for the new version
+        window = live.stale_window(session)
+        assert window == session.interval_s == 10  # one interval
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=window)
+        assert stored_render(s, key, later, window) is None  # too old for the new version
     render_due(session_factory(engine))
     with as_viewer(app, ADMIN):
         assert "Seat 9" in text(live.refresh(0, None, None, room)[6])  # drawn for it: served
