@@ -61,6 +61,10 @@ log = logging.getLogger(__name__)
 SPARK_INTERVALS = 12  # the student cards' sparklines: the last 12 intervals (2 minutes at 10-s intervals)
 MOOD_WINDOW_MIN = 5.0  # the mood indicator's trend: the latest interval against the 5 minutes before it
 RENDER_PERIOD_S = 1.0  # how often the renderer looks for changed sessions
+# A room is redrawn at most once per poll of the page (3 s): a page load is shown the render and polls 3 s later, so
+# drawing a room more often shows nobody anything sooner (with 10-s intervals it never waits; bench/school.py's
+# compressed clock lands a room's intervals 2 s apart)
+MIN_REDRAW_S = 3.0
 CLAIM_S = 30.0  # a claim older than this was left by a process that died mid-draw: another may take it over
 OUTPUTS = 7  # timeline, distribution, its caption, cards, mood, attendance, notes (see draw())
 
@@ -92,6 +96,7 @@ RUNNING_VERSIONS = (
         *_version_columns(ClassSession.id),
         LiveRender.version,
         LiveRender.claimed_at,
+        LiveRender.rendered_at,
     )
     .outerjoin(LiveRender, LiveRender.session_id == ClassSession.id)
     .where(ClassSession.ended_at.is_(None))
@@ -294,9 +299,11 @@ def render_due(factory: sessionmaker[Session], now: dt.datetime | None = None, t
     for row in rows:
         session_id, mode, expected = row[0], row[1], row[2]
         presence_mode = mode == "presence"
-        key = version_key(session_id, presence_mode, expected, tuple(row[3:-2]))
-        stored, claimed_at = row[-2], row[-1]
+        key = version_key(session_id, presence_mode, expected, tuple(row[3:-3]))
+        stored, claimed_at, rendered_at = row[-3:]
         if stored == key or (claimed_at is not None and (now - claimed_at).total_seconds() < CLAIM_S):
+            continue
+        if rendered_at is not None and (now - rendered_at).total_seconds() < MIN_REDRAW_S:
             continue
         if not _claim(factory, session_id, now, exists=stored is not None):
             continue

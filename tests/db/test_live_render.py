@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select, update
 
 from dashboard.access import LOGIN_KEY
 from dashboard.data import CACHE_KEY, install
-from dashboard.live_render import CLAIM_S, LIVE_VERSION, render_due, stored_render, version_key
+from dashboard.live_render import CLAIM_S, LIVE_VERSION, MIN_REDRAW_S, render_due, stored_render, version_key
 from dashboard.shared_cache import SharedCache
 from db.accounts import Viewer
 from db.emotions import EMOTIONS
@@ -68,6 +68,11 @@ def as_json(outputs: Any) -> Any:
     return json.loads(to_json_plotly(list(outputs) if isinstance(outputs, tuple | list) else outputs))
 
 
+def later(seconds: float = MIN_REDRAW_S) -> dt.datetime:
+    """The renderer's next turn once a room drawn now may be drawn again."""
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+
+
 def text(output: Any) -> str:
     """An output as the browser receives it, as one string (a component, a stored render's dict, a figure)."""
     return json.dumps(as_json(output), ensure_ascii=False)
@@ -108,13 +113,14 @@ def test_a_page_load_is_served_the_stored_render_and_it_is_what_a_draw_on_reques
 def test_each_change_of_a_running_session_is_drawn_once(engine: Engine, school: dict[str, int]) -> None:
     factory = session_factory(engine)
     assert render_due(factory) == RUNNING
-    assert render_due(factory) == 0  # nothing changed
+    assert render_due(factory, now=later()) == 0  # nothing changed
     add_interval(engine, school["Room 7"])
-    assert render_due(factory) == 1
+    assert render_due(factory) == 0  # drawn a moment ago: not again before the page's next poll
+    assert render_due(factory, now=later()) == 1
     with factory() as s, s.begin():
         s.add(Note(session_id=school["Room 2"], at=dt.datetime.now(dt.UTC), text="quiz", created_at=dt.datetime.now(dt.UTC)))
         s.execute(update(ClassSession).where(ClassSession.id == school["Room 3"]).values(ended_at=dt.datetime.now(dt.UTC)))
-    assert render_due(factory) == 1  # Room 2's note; Room 3 has ended and is no longer drawn ahead
+    assert render_due(factory, now=later()) == 1  # Room 2's note; Room 3 has ended and is no longer drawn ahead
     with factory() as s, s.begin():
         renders = {r.session_id: r for r in s.scalars(select(LiveRender))}
         assert school["Room 6"] not in renders  # ended before: never drawn ahead
@@ -131,7 +137,7 @@ def test_a_session_claimed_by_another_process_is_left_to_it_unless_its_claim_is_
     now = dt.datetime.now(dt.UTC)
     with factory() as s, s.begin():  # another dashboard process is drawing Room 7
         s.execute(update(LiveRender).where(LiveRender.session_id == school["Room 7"]).values(claimed_at=now))
-    assert render_due(factory, now=now + dt.timedelta(seconds=1)) == 0
+    assert render_due(factory, now=now + dt.timedelta(seconds=MIN_REDRAW_S)) == 0
     assert render_due(factory, now=now + dt.timedelta(seconds=CLAIM_S + 1)) == 1  # it died mid-draw: taken over
 
 
@@ -160,9 +166,8 @@ def test_a_viewer_sees_the_newest_interval_on_the_first_poll_after_it_lands(
         key = version_key(session.id, False, session.expected_students, tuple(s.execute(LIVE_VERSION, {"session_id": session.id}).one()))
         window = live.stale_window(session)
         assert window == session.interval_s == 10  # one interval
-        later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=window)
-        assert stored_render(s, key, later, window) is None  # too old for the new version
-    render_due(session_factory(engine))
+        assert stored_render(s, key, later(window), window) is None  # too old for the new version
+    render_due(session_factory(engine), now=later())
     with as_viewer(app, ADMIN):
         assert "Seat 9" in text(live.refresh(0, None, None, room)[6])  # drawn for it: served
 
@@ -203,7 +208,7 @@ def test_forgetting_a_student_forgets_every_render(engine: Engine, school: dict[
         forget_student(s, "Ada Lovelace")
     with factory() as s, s.begin():
         assert s.scalars(select(LiveRender)).all() == []
-    render_due(factory)
+    render_due(factory, now=later())
     with factory() as s, s.begin():
         payloads = " ".join(r.payload or "" for r in s.scalars(select(LiveRender)))
     assert "Seat" in payloads and "Ada Lovelace" not in payloads
