@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import threading
+import zlib
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -232,17 +233,24 @@ def draw(
 ALL_PARTS = frozenset({"data", "flags", "presence", "notes", "roster"})
 
 
-def render_payload(data: LiveData, session_id: int, expected: int | None, tz: dt.tzinfo | None) -> str:
-    """The page as a fresh viewer is first shown it, as JSON: the seven drawn outputs, the fingerprint (its
-    ``running`` is the viewer's request's to set) and the newest interval's end."""
+def render_payload(data: LiveData, session_id: int, expected: int | None, tz: dt.tzinfo | None) -> bytes:
+    """The page as a fresh viewer is first shown it, as zlib-compressed JSON: the seven drawn outputs, the
+    fingerprint (its ``running`` is the viewer's request's to set) and the newest interval's end. Compressed here
+    (~1 ms): a school-sized room's 150 kB of JSON is ~20 kB to write, log and read back, every few seconds per room."""
     end = last_end(data)
-    return to_json_plotly(
+    text = to_json_plotly(
         {
             "outputs": list(draw(data, ALL_PARTS, True, session_id, expected, tz)),
             "fingerprint": fingerprint(data, session_id, False, expected),
             "last_end": end.isoformat() if end is not None else None,
         }
     )
+    return zlib.compress(text.encode(), 1)
+
+
+def payload_text(payload: bytes) -> str:
+    """A stored payload as its JSON text."""
+    return zlib.decompress(payload).decode()
 
 
 class StoredRender(NamedTuple):
@@ -264,7 +272,7 @@ def stored_render(s: Session, key: str, now: dt.datetime, stale_s: float) -> Sto
         return None
     if row.version != key and (now - row.rendered_at).total_seconds() >= stale_s:
         return None
-    payload = json.loads(row.payload)
+    payload = json.loads(zlib.decompress(row.payload))
     end = payload["last_end"]
     return StoredRender(payload["outputs"], payload["fingerprint"], dt.datetime.fromisoformat(end) if end else None)
 

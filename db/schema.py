@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -327,7 +328,9 @@ class LiveRender(Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(
         UTCDateTime, default=None, doc="set while one dashboard process draws it, so the others do not"
     )
-    payload: Mapped[str | None] = mapped_column(Text, default=None, doc="the drawn outputs and fingerprint, JSON")
+    payload: Mapped[bytes | None] = mapped_column(
+        LargeBinary, default=None, doc="the drawn outputs and fingerprint, zlib-compressed JSON"
+    )
 
     def __repr__(self) -> str:
         return f"<LiveRender session={self.session_id} {self.version!r}>"

@@ -22,7 +22,15 @@ from sqlalchemy import Engine, select, update
 
 from dashboard.access import LOGIN_KEY
 from dashboard.data import CACHE_KEY, install
-from dashboard.live_render import CLAIM_S, LIVE_VERSION, MIN_REDRAW_S, render_due, stored_render, version_key
+from dashboard.live_render import (
+    CLAIM_S,
+    LIVE_VERSION,
+    MIN_REDRAW_S,
+    payload_text,
+    render_due,
+    stored_render,
+    version_key,
+)
 from dashboard.shared_cache import SharedCache
 from db.accounts import Viewer
 from db.emotions import EMOTIONS
@@ -124,7 +132,7 @@ def test_each_change_of_a_running_session_is_drawn_once(engine: Engine, school: 
     with factory() as s, s.begin():
         renders = {r.session_id: r for r in s.scalars(select(LiveRender))}
         assert school["Room 6"] not in renders  # ended before: never drawn ahead
-        assert "quiz" in (renders[school["Room 2"]].payload or "")
+        assert "quiz" in payload_text(renders[school["Room 2"]].payload or b"")
         assert all(r.claimed_at is None and r.rendered_at is not None for r in renders.values())
 
 
@@ -210,7 +218,7 @@ def test_forgetting_a_student_forgets_every_render(engine: Engine, school: dict[
         assert s.scalars(select(LiveRender)).all() == []
     render_due(factory, now=later())
     with factory() as s, s.begin():
-        payloads = " ".join(r.payload or "" for r in s.scalars(select(LiveRender)))
+        payloads = " ".join(payload_text(r.payload or b"") for r in s.scalars(select(LiveRender)))
     assert "Seat" in payloads and "Ada Lovelace" not in payloads
 
 

@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("version", sa.String(length=200), nullable=False),
         sa.Column("rendered_at", sa.DateTime(), nullable=True),
         sa.Column("claimed_at", sa.DateTime(), nullable=True),
-        sa.Column("payload", sa.Text(), nullable=True),
+        sa.Column("payload", sa.LargeBinary(), nullable=True),
         sa.ForeignKeyConstraint(
             ["session_id"], ["class_session.id"], name=op.f("fk_live_render_session_id_class_session"),
             ondelete="CASCADE",
