@@ -188,9 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     RetentionKeeper(session_factory(engine), threading.Event()).start()  # the school's retention, now and daily
     app = create_app(session_factory(engine), require_login=require_login, access=access)
     from dashboard.data import freeze_startup_objects
-    from dashboard.live_render import start_live_renderer
+    from dashboard.render_process import spawn
 
-    start_live_renderer(session_factory(engine))
+    spawn(url)
 
     freeze_startup_objects()
     log.info(

@@ -4,9 +4,10 @@ session, stored in the database (``live_render``) and served as it is to every v
 Why ahead: a fresh Live load of a school-sized room is ~45 ms of CPU (seven reads, the figures, the cards), and
 twenty teachers opening twenty rooms at the same moment queue for a second or two on a 2-core server, although
 every one of those drawings was the same for whoever looked. So the dashboard draws a room when its newest interval
-(flag, note, roster) lands, not when someone asks: :class:`LiveRenderer`, a thread in each dashboard process, reads
-the data version of every running session in one query every second, claims each changed one in the database (so
-one process draws it, whichever), draws it and stores the JSON. A page load then reads the stored JSON (one query)
+(flag, note, roster) lands, not when someone asks: the renderer (:func:`render_due`, run every second by
+``dashboard.render_process`` beside the dashboard's processes) reads the data version of every running session in
+one query, claims each changed one in the database (so one process draws it, whichever), draws it and stores the
+JSON. A page load then reads the stored JSON (one query)
 and adds only what is per viewer or per second: the banner, the source's heartbeat and the "Needs attention" panel.
 
 What is stored is never per viewer: the page's scoping (``_shown_session``: a teacher's own sessions, or "not
@@ -25,8 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import threading
 import zlib
 from typing import Any, NamedTuple
 
@@ -35,7 +34,7 @@ import plotly.graph_objects as go
 from dash import Patch, html, no_update
 from plotly.io.json import to_json_plotly
 from sqlalchemy import ColumnElement, bindparam, func, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard import ids
@@ -335,34 +334,3 @@ def render_due(factory: sessionmaker[Session], now: dt.datetime | None = None, t
             continue
         drawn += 1
     return drawn
-
-
-class LiveRenderer(threading.Thread):
-    """Draws every running session's Live page when its data changes (:func:`render_due`) every ``period_s``
-    seconds until ``stop`` is set; one per dashboard process, the database deciding which draws what."""
-
-    def __init__(
-        self, factory: sessionmaker[Session], stop: threading.Event, period_s: float = RENDER_PERIOD_S
-    ) -> None:
-        super().__init__(name="live-renderer", daemon=True)
-        self.factory = factory
-        self.stop = stop
-        self.period_s = period_s
-
-    def run(self) -> None:
-        while not self.stop.wait(self.period_s):
-            try:
-                render_due(self.factory)
-            except SQLAlchemyError as exc:  # the database away: try again next turn
-                log.warning("the Live renderer could not read the running sessions: %s", exc)
-
-
-def start_live_renderer(factory: sessionmaker[Session]) -> LiveRenderer | None:
-    """Start this dashboard process's renderer (``dashboard/wsgi.py`` in each gunicorn worker, and the development
-    server); not with ``CLASSMOOD_SHARED_CACHE=0``, which serves every page as drawn on request (what
-    ``bench/school.py --no-cache`` compares against)."""
-    if os.environ.get("CLASSMOOD_SHARED_CACHE", "1").strip() == "0":
-        return None
-    renderer = LiveRenderer(factory, threading.Event())
-    renderer.start()
-    return renderer

@@ -25,7 +25,7 @@ from flask import Flask
 from dashboard.access import AccessConfig, parse_networks
 from dashboard.app import create_app
 from dashboard.data import freeze_startup_objects
-from dashboard.live_render import start_live_renderer
+from dashboard.render_process import spawn
 from db.engine import MIGRATIONS_DIR, default_url, make_engine, redact, session_factory
 
 
@@ -64,7 +64,7 @@ def build_server() -> Flask:
     )
     factory = session_factory(make_engine(url))
     app = create_app(factory, require_login=_flag("CLASSMOOD_LOGIN", True), access=access)
-    start_live_renderer(factory)  # the Live page drawn once per change, for every viewer (dashboard.live_render)
+    spawn(url)  # the Live page drawn once per change, for every viewer (dashboard.live_render)
     server: Flask = app.server
     return server
 

@@ -234,3 +234,41 @@ def test_the_attention_panel_from_plain_rows_is_the_one_from_the_data_frame(engi
         frame = attention_items(session_flags(s, school["Room 3"], open_only=True), now=now)
         rows = attention_items(flag_rows(s, school["Room 3"], open_only=True), now=now)
     assert len(rows) == 2 and rows == frame
+
+
+def test_the_renderer_process_draws_the_running_rooms_and_stops_with_its_dashboard(
+    db_url: str, engine: Engine, school: dict[str, int]
+) -> None:
+    """What each dashboard process starts (``dashboard.render_process.spawn``): a process of its own drawing every
+    running room; two started as two gunicorn workers do (one draws, the other waits for the lock), both stopped by
+    SIGTERM."""
+    import time
+
+    from dashboard.render_process import spawn
+
+    first, second = spawn(db_url), spawn(db_url)
+    assert first is not None and second is not None
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with session_factory(engine)() as s, s.begin():
+                if len([r for r in s.scalars(select(LiveRender)) if r.payload]) == RUNNING:
+                    break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the renderer process drew nothing within 60 s")
+    finally:
+        first.terminate()
+        second.terminate()
+        assert first.wait(timeout=30) == 0 and second.wait(timeout=30) == 0
+
+
+def test_the_renderer_process_refuses_to_start_without_its_dashboard() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CLASSMOOD_RENDERER_PARENT"}}
+    done = subprocess.run([sys.executable, "-m", "dashboard.render_process"], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
