@@ -187,11 +187,12 @@ def main(argv: list[str] | None = None) -> int:
 
     RetentionKeeper(session_factory(engine), threading.Event()).start()  # the school's retention, now and daily
     app = create_app(session_factory(engine), require_login=require_login, access=access)
-    from dashboard.data import freeze_startup_objects
+    from dashboard.data import freeze_startup_objects, set_up_before_serving
     from dashboard.render_process import spawn
 
     spawn(url)
 
+    set_up_before_serving(app.server)
     freeze_startup_objects()
     log.info(
         "ClassMood dashboard on http://%s:%d (database %s)%s",

@@ -24,7 +24,7 @@ from flask import Flask
 
 from dashboard.access import AccessConfig, parse_networks
 from dashboard.app import create_app
-from dashboard.data import freeze_startup_objects
+from dashboard.data import freeze_startup_objects, set_up_before_serving
 from dashboard.render_process import spawn
 from db.engine import MIGRATIONS_DIR, default_url, make_engine, redact, session_factory
 
@@ -70,4 +70,5 @@ def build_server() -> Flask:
 
 
 server = build_server()
+set_up_before_serving(server)
 freeze_startup_objects()  # in each gunicorn worker, once its app is built
