@@ -180,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.workers:
         engine.dispose()
+        from dashboard.render_process import spawn
+
+        # the Live renderer starts importing now, while gunicorn boots its workers (this pid becomes gunicorn's,
+        # so it stays its parent); the workers' own renderers wait for its lock
+        spawn(url)
         _exec_gunicorn(args, url, require_login, access)  # does not return
 
     from dashboard.app import create_app  # after the database check, so a bad URL fails in well under a second
