@@ -180,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.workers:
         engine.dispose()
+        from dashboard.render_process import spawn
+
+        # the Live renderer starts importing now, while gunicorn boots its workers (this pid becomes gunicorn's,
+        # so it stays its parent); the workers' own renderers wait for its lock
+        spawn(url)
         _exec_gunicorn(args, url, require_login, access)  # does not return
 
     from dashboard.app import create_app  # after the database check, so a bad URL fails in well under a second
@@ -187,8 +192,12 @@ def main(argv: list[str] | None = None) -> int:
 
     RetentionKeeper(session_factory(engine), threading.Event()).start()  # the school's retention, now and daily
     app = create_app(session_factory(engine), require_login=require_login, access=access)
-    from dashboard.data import freeze_startup_objects
+    from dashboard.data import freeze_startup_objects, set_up_before_serving
+    from dashboard.render_process import spawn
 
+    spawn(url)
+
+    set_up_before_serving(app.server)
     freeze_startup_objects()
     log.info(
         "ClassMood dashboard on http://%s:%d (database %s)%s",

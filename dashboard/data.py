@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.shared_cache import SharedCache
@@ -67,6 +67,16 @@ def record_id(value: object) -> int | None:
     else:
         return None
     return number if 1 <= number <= MAX_ID else None
+
+
+def set_up_before_serving(server: Flask) -> None:
+    """Let Dash finish setting the app up (its callback map, scripts, layout check) before the first real request.
+
+    Dash does that in a ``before_request`` hook that marks itself done *before* doing it, so when a fresh gunicorn
+    worker's first requests arrive together (twenty teachers at 8:00, or ``bench/school.py``'s burst), a second
+    thread went on with an empty callback map: "Callback function not found for output 'school-summary...'", a 500.
+    One request through the test client, here, runs the hook while nothing else can."""
+    server.test_client().get("/_dash-dependencies")
 
 
 def freeze_startup_objects() -> None:

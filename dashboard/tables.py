@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import Row
 
 from dashboard.formatting import fmt_datetime, fmt_duration, fmt_share, fmt_time
 from dashboard.mood import MoodShares
@@ -95,13 +96,17 @@ def _frames(n: int) -> str:
     return f"based on {n:,} analysed frame{'' if n == 1 else 's'}"
 
 
-def attention_items(flags: pd.DataFrame, *, now: dt.datetime, tz: dt.tzinfo | None = None) -> list[dict[str, Any]]:
-    """The live "Needs attention" list from ``db.queries.session_flags(..., open_only=True)``.
+def attention_items(
+    flags: pd.DataFrame | Sequence[Row[Any]], *, now: dt.datetime, tz: dt.tzinfo | None = None
+) -> list[dict[str, Any]]:
+    """The live "Needs attention" list from ``db.queries.session_flags(..., open_only=True)``, or its plain rows
+    (``flag_rows``: what the Live page reads on every poll, without building a DataFrame).
 
     Closed flags are skipped. Order: not yet acknowledged before acknowledged, then alert before warning before
     info, then the oldest first. Each item holds the flag ``id`` (an int, for the Acknowledge button) and strings.
     """
-    records = [r for r in flags.to_dict("records") if _missing(r["end"])]
+    rows = flags.to_dict("records") if isinstance(flags, pd.DataFrame) else [dict(r._mapping) for r in flags]
+    records = [r for r in rows if _missing(r["end"])]
     records.sort(
         key=lambda r: (
             not _missing(r["acknowledged_at"]),

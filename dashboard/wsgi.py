@@ -24,7 +24,8 @@ from flask import Flask
 
 from dashboard.access import AccessConfig, parse_networks
 from dashboard.app import create_app
-from dashboard.data import freeze_startup_objects
+from dashboard.data import freeze_startup_objects, set_up_before_serving
+from dashboard.render_process import spawn
 from db.engine import MIGRATIONS_DIR, default_url, make_engine, redact, session_factory
 
 
@@ -61,10 +62,13 @@ def build_server() -> Flask:
     access = AccessConfig(
         trusted_proxies=tuple(proxies), secure_cookies=_flag("CLASSMOOD_SECURE_COOKIES", bool(proxies))
     )
-    app = create_app(session_factory(make_engine(url)), require_login=_flag("CLASSMOOD_LOGIN", True), access=access)
+    factory = session_factory(make_engine(url))
+    app = create_app(factory, require_login=_flag("CLASSMOOD_LOGIN", True), access=access)
+    spawn(url)  # the Live page drawn once per change, for every viewer (dashboard.live_render)
     server: Flask = app.server
     return server
 
 
 server = build_server()
+set_up_before_serving(server)
 freeze_startup_objects()  # in each gunicorn worker, once its app is built

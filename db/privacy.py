@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.emotions import EMOTIONS
 from db.export import iso_utc, neutralise
-from db.schema import ClassSession, Flag, Interval, RosterStudent, StudentInterval, StudentPresence
+from db.schema import ClassSession, Flag, Interval, LiveRender, RosterStudent, StudentInterval, StudentPresence
 from db.settings import SettingsError, load_privacy_settings
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,7 @@ def forget_student(s: Session, student: str) -> ForgetCounts:
     counts = count_student(s, student)
     for model in (StudentInterval, StudentPresence, Flag, RosterStudent):
         s.execute(delete(model).where(model.student == student))
+    s.execute(delete(LiveRender))  # drawn pages name students; they are redrawn from what is left
     return counts
 
 

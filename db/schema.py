@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -311,6 +312,28 @@ class Note(Base):
 
     def __repr__(self) -> str:
         return f"<Note session={self.session_id} {self.at:%H:%M:%S} {self.text[:20]!r}>"
+
+
+class LiveRender(Base):
+    """The Live page of a running session as every viewer allowed to see it is first shown it, drawn once when its
+    data changes (``dashboard.live_render``) and served as stored JSON to each fresh viewer, in any dashboard
+    process. Derived data only (the same aggregates and labels as the tables it is drawn from); one row per
+    session, replaced at each change, deleted with the session and whenever a student is forgotten."""
+
+    __tablename__ = "live_render"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_session.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[str] = mapped_column(String(200), default="", doc="the session's data version it was drawn for")
+    rendered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(
+        UTCDateTime, default=None, doc="set while one dashboard process draws it, so the others do not"
+    )
+    payload: Mapped[bytes | None] = mapped_column(
+        LargeBinary, default=None, doc="the drawn outputs and fingerprint, zlib-compressed JSON"
+    )
+
+    def __repr__(self) -> str:
+        return f"<LiveRender session={self.session_id} {self.version!r}>"
 
 
 class User(Base):

@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, NamedTuple
+from typing import Any
 
-import pandas as pd
-import plotly.graph_objects as go
-from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update, register_page
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update, register_page
 from dash.exceptions import PreventUpdate
-from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -42,76 +39,59 @@ from dashboard.components import (
     GRAPH_CONFIG,
     HONESTY_NOTE,
     PRESENCE_HONESTY_NOTE,
-    attendance_panel,
     attention_panel,
     card,
     download_bar,
     empty_state,
-    mood_indicator,
     notes_form,
-    notes_list,
     session_facts,
     source_status_panel,
-    student_grid,
 )
 from dashboard.data import read_session, record_id, shared_cache, write_session
-from dashboard.figures import distribution_figure, empty_figure, note_shapes, timeline_figure
+from dashboard.figures import empty_figure
 from dashboard.formatting import fmt_datetime, fmt_duration, fmt_time
-from dashboard.mood import class_mood
-from dashboard.notice import mode_line
-from dashboard.presence_figures import presence_now_figure, presence_timeline_figure
-from dashboard.tables import (
-    attendance,
-    attention_items,
-    flagged_students,
-    note_rows,
-    rows_fingerprint,
-    student_cards,
+from dashboard.live_render import (
+    LIVE_VERSION,
+    StoredRender,
+    draw,
+    last_end,
+    live_data,
+    stored_render,
+    version_key,
 )
+from dashboard.live_render import fingerprint as fingerprint_of
+from dashboard.notice import mode_line
+from dashboard.tables import attention_items, rows_fingerprint
 from db.queries import (
     acknowledge_flag,
     add_note,
-    class_timeline,
+    flag_rows,
     is_interrupted,
-    latest_presence,
     latest_session,
-    latest_students,
     live_session,
-    presence_timeline,
-    recent_students,
-    roster,
-    session_flags,
-    session_notes,
     source_status,
     viewable_session,
 )
-from db.schema import ClassSession, Flag, Interval, Note, RosterStudent, SourceStatus
+from db.schema import ClassSession, SourceStatus
 
 register_page(__name__, path="/", name="Live", title="ClassMood · Live", order=0)
 
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 3000
-SPARK_INTERVALS = 12  # the student cards' sparklines: the last 12 intervals (2 minutes at 10-s intervals)
-MOOD_WINDOW_MIN = 5.0  # the mood indicator's trend: the latest interval against the 5 minutes before it
 HIDDEN = {"display": "none"}
 # the charts' placeholder, built once: a Plotly figure costs ~20 ms to validate, and every page load showed two
 LOADING: dict[str, Any] = empty_figure("Loading…").to_plotly_json()
 SHOWN: dict[str, str] = {}
-LIVE_TTL_S = 5.0  # a backstop: the data version below already changes with every interval, flag and note
-# The shown session's data version, one cheap indexed read per poll: any new interval (and with it its student and
-# presence rows), flag opened, closed or acknowledged, note added or removed, or roster change makes a new one.
-_sid = bindparam("session_id")
-LIVE_VERSION = select(
-    select(func.max(Interval.id)).where(Interval.session_id == _sid).scalar_subquery(),
-    select(func.count(Interval.id)).where(Interval.session_id == _sid).scalar_subquery(),
-    select(func.max(Flag.id)).where(Flag.session_id == _sid).scalar_subquery(),
-    select(func.count(Flag.id)).where(Flag.session_id == _sid, Flag.end.is_(None)).scalar_subquery(),
-    select(func.count(Flag.id)).where(Flag.session_id == _sid, Flag.acknowledged_at.is_not(None)).scalar_subquery(),
-    select(func.max(Note.id)).where(Note.session_id == _sid).scalar_subquery(),
-    select(func.count(Note.id)).where(Note.session_id == _sid).scalar_subquery(),
-    select(func.count(RosterStudent.id)).where(RosterStudent.session_id == _sid).scalar_subquery(),
-)
+LIVE_TTL_S = 5.0  # a backstop: the data version (LIVE_VERSION) already changes with every interval, flag and note
+# A page load may be shown a stored render drawn up to one of the session's intervals ago (at least one poll): no
+# older than the newest interval already is by nature (an interval is written when it closes), and the page's first
+# poll brings whatever landed since. The banner's analysis lag is the render's, so it says how old what it shows is.
+LIVE_STALE_S = REFRESH_MS / 1000
+
+
+def stale_window(session: ClassSession) -> float:
+    return max(LIVE_STALE_S, float(session.interval_s))
 
 
 def live_target(query: dict[str, Any]) -> dict[str, Any] | None:
@@ -310,25 +290,6 @@ def _banner(
     return html.Div([html.H1(title), session_facts(session, tz=tz, now=now), mode, html.P(note, className="note")])
 
 
-def _distribution_caption(timeline: pd.DataFrame, tz: dt.tzinfo | None) -> str:
-    last = timeline.iloc[-1]
-    seen = int(last["students_seen"])
-    return (
-        f"Interval {fmt_time(last['interval_start'], tz)}–{fmt_time(last['interval_end'], tz)} · "
-        f"{seen} student{'s' if seen != 1 else ''}"
-    )
-
-
-def _data_only(fig: go.Figure) -> Patch:
-    """A patch replacing each trace's points and nothing else (layout, zoom and legend state stay as they are)."""
-    patch = Patch()
-    for i, trace in enumerate(fig.data):
-        patch["data"][i]["x"] = trace.x
-        patch["data"][i]["y"] = trace.y
-        patch["data"][i]["customdata"] = trace.customdata
-    return patch
-
-
 @callback(
     Output(ids.LIVE_BANNER, "children"),
     Output(ids.LIVE_CONTENT, "style"),
@@ -369,6 +330,8 @@ def refresh(
     now = dt.datetime.now(dt.UTC)
     tz = None  # the server's local zone
     cache = shared_cache()
+    old = fingerprint if isinstance(fingerprint, dict) else {}
+    stored: StoredRender | None = None
     try:
         with read_session() as s:
             session, running = _shown_session(s, target, now)  # per viewer: scoping happens here, never cached
@@ -376,15 +339,18 @@ def refresh(
                 return (_nothing_to_show(target), HIDDEN, None, *([no_update] * 7), None, None, None, None)
             session_id = session.id
             presence_mode = session.mode == "presence"
-            # what every viewer of this session would read alike, shared for as long as its data version holds
-            version = (session_id, presence_mode, *s.execute(LIVE_VERSION, {"session_id": session_id}).one())
-            data = cache.get(("live-data", *version), lambda: _live_data(s, session_id, presence_mode), LIVE_TTL_S)
             expected = session.expected_students
+            version = (session_id, presence_mode, *s.execute(LIVE_VERSION, {"session_id": session_id}).one())
+            if cache.enabled and (not old or old["data"][0] != session_id):
+                # a page load (or another session): the page as drawn ahead for every viewer, when it is current
+                stored = stored_render(s, version_key(session_id, presence_mode, expected, version[2:]), now,
+                                       stale_window(session))  # fmt: skip
+            if stored is None:
+                # what every viewer of this session would read alike, shared for as long as its data version holds
+                data = cache.get(("live-data", *version), lambda: live_data(s, session_id, presence_mode), LIVE_TTL_S)
             status = source_status(s, session_id)  # the heartbeat: every 2 s, read fresh
-            flag_items = attention_items(session_flags(s, session_id, open_only=True), now=now, tz=tz)
-            timeline = data.timeline
-            last_end_at = timeline["interval_end"].iloc[-1].to_pydatetime() if not timeline.empty else None
-            banner = _banner(session, running, tz, now, status, last_end_at)
+            flag_items = attention_items(flag_rows(s, session_id, open_only=True), now=now, tz=tz)
+            banner = _banner(session, running, tz, now, status, stored.last_end if stored else last_end(data))
             status_panel = source_status_panel(status, now=now, tz=tz)
     except SQLAlchemyError as exc:
         log.warning("live refresh failed: %s", exc)
@@ -393,17 +359,10 @@ def refresh(
 
     flags_new = f"{session_id}:{rows_fingerprint(flag_items)}"
     flags = (no_update, no_update) if flags_new == flags_shown else (attention_panel(flag_items), flags_new)
-    last_end = timeline["interval_end"].iloc[-1].isoformat() if not timeline.empty else None
-    notes = data.notes
-    # lists, not tuples: the fingerprint comes back from the browser's store as JSON
-    new = {
-        "data": [session_id, running, len(timeline), last_end, len(data.students)],
-        "flags": [[student, severity] for student, severity in sorted(data.flagged.items())],
-        "presence": sorted([student, state] for student, state in data.presence.items()),
-        "notes": [[int(i), str(text)] for i, text in zip(notes["id"], notes["text"], strict=True)],
-        "roster": [expected, len(data.class_list)],
-    }
-    old = fingerprint if isinstance(fingerprint, dict) else {}
+    if stored is not None:  # everything drawn, and the fingerprint of what it shows
+        shown = {**stored.fingerprint, "data": [session_id, running, *stored.fingerprint["data"][2:]]}
+        return (banner, SHOWN, status_panel, *stored.outputs, *flags, session_id, shown)
+    new = fingerprint_of(data, session_id, running, expected)
     same_session = bool(old) and old["data"][0] == session_id
     shown_id = no_update if same_session else session_id  # the store already holds it
     changed = frozenset(key for key in new if old.get(key) != new[key])
@@ -411,90 +370,14 @@ def refresh(
         # nothing new: leave the charts and cards alone so hover labels and selections are not redrawn away
         return (banner, SHOWN, status_panel, *([no_update] * 7), *flags, shown_id, no_update)
 
-    whole_timeline = not same_session or not old["data"][2] or timeline.empty
+    whole_timeline = not same_session or not old["data"][2] or data.timeline.empty
     # the same change drawn for the same data is the same for every viewer: 20 viewers opening a room draw it once
     drawn = cache.get(
         ("live-drawn", *version, expected, changed, whole_timeline),
-        lambda: _draw(data, changed, whole_timeline, session_id, expected, tz),
+        lambda: draw(data, changed, whole_timeline, session_id, expected, tz),
         LIVE_TTL_S,
     )
     return (banner, SHOWN, status_panel, *drawn, *flags, shown_id, new)
-
-
-class LiveData(NamedTuple):  # not a dataclass: Dash Pages loads this module outside sys.modules
-    """What the Live page reads for one session, identical for every viewer allowed to see it (read-only)."""
-
-    timeline: pd.DataFrame
-    students: pd.DataFrame
-    recent: pd.DataFrame
-    presence: dict[str, str]
-    flagged: dict[str, str]
-    notes: pd.DataFrame
-    class_list: list[str]
-    ptimeline: pd.DataFrame | None
-
-
-def _live_data(s: Session, session_id: int, presence_mode: bool) -> LiveData:
-    return LiveData(
-        timeline=class_timeline(s, session_id),
-        students=latest_students(s, session_id),
-        recent=recent_students(s, session_id, SPARK_INTERVALS),
-        presence=latest_presence(s, session_id),
-        flagged=flagged_students(session_flags(s, session_id, open_only=True)),
-        notes=session_notes(s, session_id),
-        class_list=roster(s, session_id),
-        ptimeline=presence_timeline(s, session_id) if presence_mode else None,
-    )
-
-
-def _draw(
-    data: LiveData, changed: frozenset[str], whole_timeline: bool, session_id: int, expected: int | None,
-    tz: dt.tzinfo | None,
-) -> tuple[Any, ...]:
-    """The seven outputs that show the session's data, each re-drawn only if a part it depends on is in
-    ``changed`` (else ``no_update``); ``whole_timeline``: a new figure rather than a patch of its data."""
-    timeline, notes, presence = data.timeline, data.notes, data.presence
-    if whole_timeline:
-        timeline_fig: Any = timeline_figure(timeline, tz=tz, uirevision=session_id, notes=notes)
-    elif "data" in changed:
-        timeline_fig = _data_only(timeline_figure(timeline, tz=tz, uirevision=session_id))  # keep the user's view
-        if "notes" in changed:
-            timeline_fig["layout"]["shapes"] = note_shapes(notes, tz=tz)
-    elif "notes" in changed:
-        timeline_fig = Patch()
-        timeline_fig["layout"]["shapes"] = note_shapes(notes, tz=tz)
-    else:
-        timeline_fig = no_update
-
-    distribution_fig: Any = no_update
-    caption: Any = no_update
-    mood: Any = no_update
-    if "data" in changed:
-        if timeline.empty:
-            distribution_fig, caption = empty_figure("No intervals recorded yet"), ""
-        else:
-            distribution_fig, caption = distribution_figure(timeline.tail(1)), _distribution_caption(timeline, tz)
-        mood = mood_indicator(class_mood(timeline, window_min=MOOD_WINDOW_MIN))
-    cards: Any = no_update
-    if changed & {"data", "flags", "presence"}:
-        cards = student_grid(student_cards(data.students, data.recent, flagged=data.flagged, presence=presence, tz=tz))
-    seen: Any = no_update
-    if changed & {"data", "presence", "roster"}:
-        seen_now = int(timeline["students_seen"].iloc[-1]) if not timeline.empty else 0
-        seen = attendance_panel(
-            attendance(
-                seen_now, data.students["student"].tolist(), roster=data.class_list, expected=expected,
-                presence=presence,
-            )
-        )
-    notes_out: Any = (
-        notes_list(note_rows(notes, tz=tz), list_id=ids.LIVE_NOTES + "-list") if "notes" in changed else no_update
-    )
-    if data.ptimeline is not None and changed & {"data", "presence"}:  # presence mode: presence, not emotions
-        timeline_fig = presence_timeline_figure(data.ptimeline, tz=tz, uirevision=session_id)
-        distribution_fig, caption = presence_now_figure(presence), "Students of the latest interval"
-        mood = html.P("Presence mode: no emotion or mood is inferred.", className="muted")
-    return timeline_fig, distribution_fig, caption, cards, mood, seen, notes_out
 
 
 @callback(

@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 
 from dashboard import ids
 from db.emotions import EMOTIONS
-from db.schema import ClassSession, SourceStatus
+from db.schema import ClassSession, LiveRender, SourceStatus
 from tests.browser.conftest import Dashboard
 from tests.browser.helpers import graph_data, graph_layout, wait_for
 from tests.browser.seed import LIVE_STUDENTS, add_interval, add_session
@@ -84,3 +84,55 @@ def test_live_page_follows_the_monitor(page: Chrome, empty_dashboard: Dashboard)
     banner = wait_for(ended_banner, timeout=REFRESH_WAIT_S, what="the 'no class is running' banner")
     assert "showing the last session from" in banner and "Chemistry 1C" in banner
     assert points(page) == 4
+
+
+def test_a_page_load_is_served_the_render_drawn_ahead_and_a_new_interval_arrives_with_the_next_poll(
+    page: Chrome, empty_dashboard: Dashboard
+) -> None:
+    """The dashboard's renderer draws a running class's Live page when its data changes and stores it
+    (``dashboard.live_render``); a teacher opening the page is shown that render, and must still see each new
+    interval on the first poll after it lands (a poll is answered from the database, never from a render).
+
+    "The first poll" without timing the machine: the page's update requests after the interval is committed are
+    grouped into polls (a poll and the callbacks it sets off come within a moment, polls 3 s apart); the new point
+    must be drawn before a second poll starts."""
+    sessions = empty_dashboard.sessions
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)
+    with sessions() as s, s.begin():
+        seeded = add_session(s, name="Physics 2A", started_at=started, n_intervals=5, students=LIVE_STUDENTS,
+                             running=True)  # fmt: skip
+
+    def rendered() -> bool:
+        with sessions() as s, s.begin():
+            render = s.get(LiveRender, seeded.id)
+            return render is not None and render.payload is not None and render.version.split("|")[4] == "5"
+
+    wait_for(rendered, timeout=REFRESH_WAIT_S, what="the renderer to store the class's page")
+    page.get(empty_dashboard.url + f"/?session={seeded.id}")
+    wait_for(lambda: points(page) == 5, timeout=REFRESH_WAIT_S, what="the rendered page's 5 intervals")
+    assert "Physics 2A" in page.find_element(By.ID, ids.LIVE_BANNER).text
+    assert len(page.find_elements(By.CSS_SELECTOR, ".student-card")) == len(LIVE_STUDENTS)
+
+    committed = page.execute_script("return performance.now();")
+    with sessions() as s, s.begin():
+        session = s.get(ClassSession, seeded.id)
+        assert session is not None
+        new = add_interval(s, session, 5, LIVE_STUDENTS, interval_s=30.0)
+    wait_for(lambda: points(page) == 6, timeout=REFRESH_WAIT_S, what="a 6th point after the new interval")
+    seen = page.execute_script("return performance.now();")
+    traces = {t["name"]: t for t in graph_data(page, ids.LIVE_TIMELINE) or []}
+    assert [traces[e]["y"][-1] for e in EMOTIONS] == pytest.approx([new.shares()[e] for e in EMOTIONS])
+
+    starts = sorted(
+        page.execute_script(
+            "return performance.getEntriesByType('resource')"
+            ".filter(e => e.name.includes('_dash-update-component')).map(e => e.startTime);"
+        )
+    )
+    polls = 0
+    last = None
+    for start in (t for t in starts if committed < t < seen):
+        if last is None or start - last > 1500:  # a new poll, not a callback the previous one set off
+            polls += 1
+        last = start
+    assert polls <= 1, f"the new interval took {polls} polls to arrive"

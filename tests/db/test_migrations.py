@@ -22,6 +22,7 @@ pytestmark = pytest.mark.db
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {
     "web_session",
+    "live_render",
     "login_throttle",
     "class_session",
     "interval",
