@@ -72,9 +72,18 @@ _RAPID_NO_READ = 0.5
 _RAPID_LONGER = 0.75  # a read of the label's further reach must be this sure to add a word  # and below which a read is no read
 _REDETECT = 10  # frames: a tile where detection found no label is searched again after this many
 _CHAR_ASPECT = 0.62  # a Latin letter or digit of a label is at most this wide for its text height, on average
+_BARE_ID = re.compile(r"\S{0,2}\s*\d{4,}(?:[\s_]+\S{1,2})*")  # a student ID and fragments: the name unread
 _JOINED = re.compile(r"[a-z][A-Z]|[A-Za-z]\d|\d[A-Za-z]|\][A-Za-z]")  # where PP-OCR's dropped spaces show
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # Han ideographs: PP-OCR's reading of Hangul it cannot read
 _DET_STRIP = 128  # px: the bottom strip is scaled up to at least this height for PP-OCR's text detector
+_DET_SHARE = 0.35  # the detector sees this bottom share of the tile: a tiny label needs the video above as context
+_DET_WIDTH = 0.95  # and this share of its width from the left
+_DET_SCALES = (_DET_STRIP, 2 * _DET_STRIP)  # px: a new label is looked for at both (DBNet finds a line best near one
+#  text height: 128 suits ~14 px labels, 256 the ~5 px labels of a 7x7 gallery at 640x400); the surer read is kept
+_DET_MARGIN = 0.05  # of the line's height above and beside it: DBNet's boxes are already padded, and more video
+#  around a tiny label misleads the recogniser
+_DET_BELOW = 0.2  # and below it: an underscore ("15117032_Nazri") hangs under the box
+_FULLER_SLACK = 0.1  # a read that holds another and more wins when at most this much less sure
 _RED_ICON = 60  # levels: the red mute icon is this much redder than green and blue (masked before recognition)
 
 Engine = Literal["rapidocr", "tesseract"]
@@ -275,12 +284,20 @@ class NameReader:
         """Read every pending label: PP-OCR's detector finds its words in the tile (the contrast finder's box can
         stop short or run on), one batched recognition call reads them; a label that reads poorly is read on the
         other box too; one that may be in a script PP-OCR does not know goes to Tesseract, in one call."""
-        boxes: list[tuple[int, int, int, int]] = []
+        # each label's candidate lines: the detector's at both scales (a tile without a contrast box already has
+        # the first-scale box from ``_detect``), else the contrast box; all read in one batch, the surest kept
+        candidates: list[list[tuple[int, int, int, int]]] = []
         for tile, box, by_contrast in places:
-            found = detect_label(image, tile) if by_contrast else box
-            if found is not None and not by_contrast:
-                self._found[(tile.x, tile.y, tile.w, tile.h)] = found
-            boxes.append(found or box)
+            found = [detect_label(image, tile, side) for side in (_DET_SCALES if by_contrast else _DET_SCALES[1:])]
+            candidates.append(list(dict.fromkeys(b for b in ([] if by_contrast else [box]) + found if b is not None)))
+        flat = [(i, b) for i, found in enumerate(candidates) for b in found]
+        first = _rapid_recognise([_colour_crop(image, b, _DET_MARGIN) for _, b in flat]) if flat else []
+        boxes = [box for _, box, _ in places]
+        sure: dict[int, tuple[str, float]] = {}
+        for (i, b), read in zip(flat, first, strict=True):
+            if i not in sure or _better(read, sure[i]):
+                sure[i], boxes[i] = read, b
+        missing = [i for i in range(len(places)) if i not in sure]  # no line detected: the contrast box
         # the detector can drop a narrow last glyph ("Ava 1"): where the contrast box runs further right, that
         # reach is read too, in the same call, and kept when it only adds a word to the detector's read
         longer: dict[int, tuple[int, int, int, int]] = {}
@@ -288,8 +305,11 @@ class NameReader:
             reach = _extended(b, box)
             if reach is not None:
                 longer[i] = reach
-        reads = _rapid_recognise([_colour_crop(image, b) for b in boxes]
-                                 + [_colour_crop(image, b) for b in longer.values()])
+        second = [_colour_crop(image, boxes[i]) for i in missing] + [_colour_crop(image, b, _DET_MARGIN)
+                                                                       for b in longer.values()]
+        more = _rapid_recognise(second) if second else []
+        sure.update(zip(missing, more, strict=False))
+        reads = [sure[i] for i in range(len(places))] + more[len(missing):]
         for i, (text, score) in zip(longer, reads[len(boxes):], strict=True):
             base = reads[i][0].strip()
             extra = text.strip()[len(base):]
@@ -546,22 +566,23 @@ def _spaced(text: str, info: list[Any], crop: Image) -> str:
     return "".join(out)
 
 
-def detect_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
-    """The ``(x, y, w, h)`` of the name label's text line by PP-OCR's text detector in the tile's bottom strip:
-    the lowest line with a box starting in the left part of the tile, extended over the boxes beside it."""
-    y0 = tile.y + int(tile.h * (1 - _STRIP))
-    x1 = tile.x + int(tile.w * _STRIP_WIDTH)
+def detect_label(image: Image, tile: Tile, side: int = _DET_STRIP) -> tuple[int, int, int, int] | None:
+    """The ``(x, y, w, h)`` of the name label's text line by PP-OCR's text detector in the tile's bottom strip
+    (scaled up to a ``side`` px short side): the lowest line with a box starting in the left part of the tile,
+    extended over the boxes beside it."""
+    y0 = tile.y + int(tile.h * (1 - _DET_SHARE))
+    x1 = tile.x + int(tile.w * _DET_WIDTH)
     strip = image[y0 : tile.y + tile.h, tile.x : x1]
     if strip.shape[0] < 4 or strip.shape[1] < 16:
         return None
-    scale = max(1.0, _DET_STRIP / strip.shape[0])
+    scale = max(1.0, side / strip.shape[0])
     big = cv2.resize(strip, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else strip
     boxes, _ = _rapid().text_det(big)
     if boxes is None or len(boxes) == 0:
         return None
     rects = [(float(b[:, 0].min()) / scale, float(b[:, 1].min()) / scale, float(b[:, 0].max()) / scale,
               float(b[:, 1].max()) / scale) for b in boxes]
-    left = [r for r in rects if r[0] <= 0.4 * tile.w and r[3] - r[1] >= 4]
+    left = [r for r in rects if r[0] <= 0.4 * tile.w and r[3] - r[1] >= 3]
     if not left:
         return None
     line = max(left, key=lambda r: (r[1] + r[3]) / 2)  # Zoom's label is the lowest text starting at the left
@@ -578,19 +599,33 @@ def detect_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
             break
         x2 = max(x2, r[2])
         top, bottom = min(top, r[1]), max(bottom, r[3])
-    height = bottom - top
-    return tile.x + int(x0), y0 + int(top), max(1, int(x2 - x0)), max(1, int(height))
+    # outward to whole pixels: on a 5 px label the row a truncation drops is a fifth of the letters
+    start, up = int(np.floor(x0)), int(np.floor(top))
+    return tile.x + start, y0 + up, max(1, int(np.ceil(x2)) - start), max(1, int(np.ceil(bottom)) - up)
+
+
+def _better(read: tuple[str, float], other: tuple[str, float]) -> bool:
+    """Whether one PP-OCR read of a label (another crop of it) beats ``other``: a read holding the other whole and
+    more ("Zach Mcintyre" over "Zach Mcinty": a detector box cut short at one scale) when it is nearly as sure
+    (its mean character score does not count the letters the other missed), else the surer read."""
+    a, b = read[0].replace(" ", ""), other[0].replace(" ", "")
+    if len(a) > len(b) and b in a and read[1] >= other[1] - _FULLER_SLACK:
+        return True
+    if len(b) > len(a) and a in b and other[1] >= read[1] - _FULLER_SLACK:
+        return False
+    return read[1] > other[1]
 
 
 def _hangul_name(text: str | None, rapid: str) -> str | None:
     """Tesseract's read of a label when it holds a Korean name (two Hangul syllables or more, written without the
     spaces Tesseract puts between syllables, anything after the name dropped) and agrees with PP-OCR's first word
-    (the student ID before the name); else ``None``."""
+    (the student ID before the name), with no Latin word before it (Tesseract's Hangul for the noise after a Latin
+    name PP-OCR read: "Darlene Alvarez 나 개"); else ``None``."""
     if text is None:
         return None
     text = re.sub(r"(?<=[\uac00-\ud7a3]) (?=[\uac00-\ud7a3])", "", text)
     runs = list(_HANGUL_NAME.finditer(text))
-    if not runs:
+    if not runs or re.search(r"[A-Za-z]{3,}", text[: runs[0].start()]):
         return None
     first = _HAN.sub("", rapid.strip().split(" ")[0]) if rapid.strip() else ""  # its Hangul misread left out
     if first and first not in text:
@@ -622,15 +657,18 @@ def _widened(box: tuple[int, int, int, int] | None,
     return x, y, lx + lw - x, h
 
 
-_ICON_READ = re.compile(r"^(?:[^\w\s]|[Xx%]\W?)\s+(?=\S)")  # the mute icon read as a leading "X", "%", "X:"
+# the mute icon read as a leading "X", "%", "X:", or as any lone letter before a student ID ("K 20200756")
+_ICON_READ = re.compile(r"^(?:[^\w\s]|[Xx%]\W?)\s+(?=\S)|^\w\W?\s+(?=\d{4,})")
 
 
-def _colour_crop(image: Image, box: tuple[int, int, int, int]) -> Image:
-    """The label for PP-OCR: its colour pixels with a margin, the red mute icon painted over with the box's colour
-    (PP-OCR reads the icon as an "X" or "%")."""
+def _colour_crop(image: Image, box: tuple[int, int, int, int], share: float | None = None) -> Image:
+    """The label for PP-OCR: its colour pixels with a margin (``share`` of the box's height; default a third, at
+    least 2 px: the contrast finder's box is tight on the letters), the red mute icon painted over with the box's
+    colour (PP-OCR reads the icon as an "X" or "%")."""
     x, y, w, h = box
-    margin = max(2, h // 3)
-    crop = image[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin].copy()
+    margin = max(2, h // 3) if share is None else max(1, round(share * h))
+    below = margin if share is None else max(1, round(_DET_BELOW * h))
+    crop = image[max(0, y - margin) : y + h + below, max(0, x - margin) : x + w + margin].copy()
     pixels = crop.astype(np.int16)
     red = (pixels[..., 2] - np.maximum(pixels[..., 0], pixels[..., 1])) > _RED_ICON
     if red.any():
@@ -640,10 +678,10 @@ def _colour_crop(image: Image, box: tuple[int, int, int, int]) -> Image:
 
 def _needs_hangul(text: str, score: float, gray: Image) -> bool:
     """Whether PP-OCR's read may be a label in a script it does not know: a Han character in it (how it misreads
-    Hangul), a less than sure read, or far fewer characters than a label of that width holds."""
-    if _HAN.search(text) or score < _RAPID_SURE:
+    Hangul), a less than sure read, a student ID with nothing after it but a letter or two (the name it could not
+    read: "20190723 0"), or far fewer characters than a label of that width holds."""
+    if _HAN.search(text) or score < _RAPID_SURE or _BARE_ID.fullmatch(text.strip()):
         return True
     chars = len(text.replace(" ", ""))
     expected = gray.shape[1] / (_CHAR_ASPECT * _OCR_HEIGHT)  # the crop is ``_OCR_HEIGHT`` tall
     return chars < 0.65 * expected
-
