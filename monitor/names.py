@@ -201,7 +201,8 @@ class NameReader:
         self._last: list[tuple[str, bytes, bytes] | None] = []  # per tile of the last frame: position, pixels, read key
         # rapidocr, by the tile's rectangle: the label box its detector found where the contrast finder finds none,
         # or the frame from which a tile without a label is searched again
-        self._found: dict[tuple[int, int, int, int], tuple[int, int, int, int] | int] = {}
+        self._found: dict[tuple[int, int, int, int, int], tuple[int, int, int, int] | int] = {}
+        self._centred: set[tuple[int, int, int, int]] = set()  # boxes of the big centred name of a camera-off tile
         self._frame = 0
         self.stats = OcrStats()
 
@@ -217,7 +218,8 @@ class NameReader:
             # the cache is keyed by the contrast finder's box; where it finds none (a grey box over a light
             # background) rapidocr's text detector finds the label once and the tile keeps that box
             label = find_label(image, tile)
-            box = label if label is not None or not rapid else self._detect(image, tile)
+            off = is_camera_off(image, tile)
+            box = label if label is not None or not rapid else self._detect(image, tile, off)
             key = None
             if box is not None:
                 crop = _ocr_crop(image, box)
@@ -235,7 +237,7 @@ class NameReader:
                 self._last.append((tile.label, exact, key))
             else:
                 self._last.append(None)
-            found.append((tile, is_camera_off(image, tile), box, key))
+            found.append((tile, off, box, key))
         if pending:
             if rapid:
                 texts = self._read_rapid(image, [where[k] for k in pending])
@@ -264,17 +266,22 @@ class NameReader:
 
     # ---- rapidocr ----
 
-    def _detect(self, image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
+    def _detect(self, image: Image, tile: Tile, off: bool = False) -> tuple[int, int, int, int] | None:
         """The label line of a tile the contrast finder finds none on, by PP-OCR's text detector, remembered for
-        the tile (a new label read there updates it); a tile without one is searched again only after
-        ``_REDETECT`` frames. A steady class runs no detection."""
-        rect = (tile.x, tile.y, tile.w, tile.h)
+        the tile; a tile without one is searched again only after ``_REDETECT`` frames. A steady class runs no
+        detection. A camera-off tile without a bottom-left label shows its name large in its middle
+        (``detect_centre_name``), remembered apart: the tile's pixels are still while its camera is off."""
+        rect = (tile.x, tile.y, tile.w, tile.h, int(off))
         known = self._found.get(rect)
         if isinstance(known, tuple):
             return known
         if known is not None and self._frame < known:
             return None
         box = detect_label(image, tile)
+        if box is None and off:
+            box = detect_centre_name(image, tile)
+            if box is not None:
+                self._centred.add(box)
         if len(self._found) >= self.max_cache:
             self._found.clear()
         self._found[rect] = box if box is not None else self._frame + _REDETECT
@@ -288,7 +295,8 @@ class NameReader:
         # the first-scale box from ``_detect``), else the contrast box; all read in one batch, the surest kept
         candidates: list[list[tuple[int, int, int, int]]] = []
         for tile, box, by_contrast in places:
-            found = [detect_label(image, tile, side) for side in (_DET_SCALES if by_contrast else _DET_SCALES[1:])]
+            sides = () if box in self._centred else _DET_SCALES if by_contrast else _DET_SCALES[1:]
+            found = [detect_label(image, tile, side) for side in sides]
             candidates.append(list(dict.fromkeys(b for b in ([] if by_contrast else [box]) + found if b is not None)))
         flat = [(i, b) for i, found in enumerate(candidates) for b in found]
         first = _rapid_recognise([_colour_crop(image, b, _DET_MARGIN) for _, b in flat]) if flat else []
@@ -602,6 +610,31 @@ def detect_label(image: Image, tile: Tile, side: int = _DET_STRIP) -> tuple[int,
     # outward to whole pixels: on a 5 px label the row a truncation drops is a fifth of the letters
     start, up = int(np.floor(x0)), int(np.floor(top))
     return tile.x + start, y0 + up, max(1, int(np.ceil(x2)) - start), max(1, int(np.ceil(bottom)) - up)
+
+
+def detect_centre_name(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
+    """The ``(x, y, w, h)`` of the big name Zoom writes in the middle of a camera-off tile, by PP-OCR's text
+    detector on the tile's middle half: the line nearest the tile's centre, over the boxes beside it."""
+    y0, x0 = tile.y + tile.h // 4, tile.x + tile.w // 20
+    band = image[y0 : tile.y + 3 * tile.h // 4, x0 : tile.x + tile.w - tile.w // 20]
+    if band.shape[0] < 8 or band.shape[1] < 16:
+        return None
+    scale = max(1.0, _DET_STRIP / band.shape[0])
+    big = cv2.resize(band, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else band
+    boxes, _ = _rapid().text_det(big)
+    if boxes is None or len(boxes) == 0:
+        return None
+    rects = [(float(b[:, 0].min()) / scale, float(b[:, 1].min()) / scale, float(b[:, 0].max()) / scale,
+              float(b[:, 1].max()) / scale) for b in boxes]
+    mid = (tile.y + tile.h / 2) - y0
+    line = min(rects, key=lambda r: abs((r[1] + r[3]) / 2 - mid))
+    same = [r for r in rects if line[1] <= (r[1] + r[3]) / 2 <= line[3]]
+    left, top = min(r[0] for r in same), min(r[1] for r in same)
+    right, bottom = max(r[2] for r in same), max(r[3] for r in same)
+    if bottom - top < 4:
+        return None
+    start, up = int(np.floor(left)), int(np.floor(top))
+    return x0 + start, y0 + up, max(1, int(np.ceil(right)) - start), max(1, int(np.ceil(bottom)) - up)
 
 
 def _better(read: tuple[str, float], other: tuple[str, float]) -> bool:
