@@ -83,6 +83,7 @@ _DET_SCALES = (_DET_STRIP, 2 * _DET_STRIP)  # px: a new label is looked for at b
 _DET_MARGIN = 0.05  # of the line's height above and beside it: DBNet's boxes are already padded, and more video
 #  around a tiny label misleads the recogniser
 _DET_BELOW = 0.2  # and below it: an underscore ("15117032_Nazri") hangs under the box
+_TWICE_SURE = 0.95  # a read every character of which PP-OCR gives at least this, on two crops, is settled at once
 _FULLER_SLACK = 0.1  # a read that holds another and more wins when at most this much less sure
 _RED_ICON = 60  # levels: the red mute icon is this much redder than green and blue (masked before recognition)
 
@@ -239,8 +240,9 @@ class NameReader:
                 self._last.append(None)
             found.append((tile, off, box, key))
         if pending:
+            twice = [False] * len(pending)
             if rapid:
-                texts = self._read_rapid(image, [where[k] for k in pending])
+                texts, twice = self._read_rapid(image, [where[k] for k in pending])
             else:
                 texts = self._ocr([crop for crop, _, _ in pending.values()])
             if len(self._cache) + sum(new for _, _, new in pending.values()) > self.max_cache:
@@ -252,9 +254,9 @@ class NameReader:
             for tile, _, _, key in found:  # read afresh: the read stands for itself now
                 if key in pending:
                     self._refused.pop(tile.label, None)
-            for (key, (_, signature, new)), text in zip(pending.items(), texts, strict=True):
+            for (key, (_, signature, new)), text, sure in zip(pending.items(), texts, twice, strict=True):
                 votes = self._votes.setdefault(key, Counter())
-                votes[text] += 1
+                votes[text] += 2 if sure else 1  # two crops that agree, every letter sure: settled at once
                 self._cache[key] = _decided(votes)
                 if new:
                     self._by_width.setdefault(signature.shape[1], []).append((signature, key))
@@ -287,10 +289,17 @@ class NameReader:
         self._found[rect] = box if box is not None else self._frame + _REDETECT
         return box
 
-    def _read_rapid(self, image: Image, places: list[tuple[Tile, tuple[int, int, int, int], bool]]) -> list[str | None]:
+    def _read_rapid(self, image: Image, places: list[tuple[Tile, tuple[int, int, int, int], bool]]
+                    ) -> tuple[list[str | None], list[bool]]:
         """Read every pending label: PP-OCR's detector finds its words in the tile (the contrast finder's box can
         stop short or run on), one batched recognition call reads them; a label that reads poorly is read on the
-        other box too; one that may be in a script PP-OCR does not know goes to Tesseract, in one call."""
+        other box too; one that may be in a script PP-OCR does not know goes to Tesseract, in one call.
+
+        Also, per label, whether two of its crops (the detector's lines at its two scales: other boxes, other
+        scales, other pixels for the recogniser) read exactly alike with every character at least ``_TWICE_SURE``
+        sure, and the name kept is that read: independent evidence, as two frames would be. A recording copies a
+        still label's pixels exactly, so waiting for a second look on new pixels left each label pending for its
+        first seconds; a misread ("Student 0g") has an unsure character and waits as before."""
         # each label's candidate lines: the detector's at both scales (a tile without a contrast box already has
         # the first-scale box from ``_detect``), else the contrast box; all read in one batch, the surest kept
         candidates: list[list[tuple[int, int, int, int]]] = []
@@ -299,10 +308,18 @@ class NameReader:
             found = [detect_label(image, tile, side) for side in sides]
             candidates.append(list(dict.fromkeys(b for b in ([] if by_contrast else [box]) + found if b is not None)))
         flat = [(i, b) for i, found in enumerate(candidates) for b in found]
-        first = _rapid_recognise([_colour_crop(image, b, _DET_MARGIN) for _, b in flat]) if flat else []
+        first = _rapid_recognise_least([_colour_crop(image, b, _DET_MARGIN) for _, b in flat]) if flat else []
         boxes = [box for _, box, _ in places]
         sure: dict[int, tuple[str, float]] = {}
-        for (i, b), read in zip(flat, first, strict=True):
+        agreed: dict[int, set[str]] = {}  # per label: the match keys of reads every character of which is sure
+        for (i, b), (text, score, least) in zip(flat, first, strict=True):
+            read = (text, score)
+            if least >= _TWICE_SURE and text.strip():
+                key = match_key(_ICON_READ.sub("", text.strip()))
+                agreed.setdefault(i, set())
+                if key in agreed[i]:
+                    agreed[i].add("\0" + key)  # seen twice
+                agreed[i].add(key)
             if i not in sure or _better(read, sure[i]):
                 sure[i], boxes[i] = read, b
         missing = [i for i in range(len(places)) if i not in sure]  # no line detected: the contrast box
@@ -350,7 +367,8 @@ class NameReader:
                 elif other is not None and out[i] is not None and " " in other and \
                         match_key(other) == match_key(out[i] or ""):
                     out[i] = other  # the same name with the spaces Tesseract keeps ("Ava1" -> "Ava 1")
-        return out
+        twice = [o is not None and "\0" + match_key(o) in agreed.get(i, set()) for i, o in enumerate(out)]
+        return out, twice
 
     def doubt(self, index: int) -> None:
         """Tile ``index`` of the last frame was given a name another tile of that frame holds: a read error.
@@ -540,8 +558,19 @@ def _rapid_recognise(crops: list[Image]) -> list[tuple[str, float]]:
     """PP-OCRv4 recognition of single text lines, batched: ``(text, mean character score)`` per crop, with the
     spaces it dropped between a letter and a digit (or a lower and an upper case letter) put back where the crop
     shows a gap (``_spaced``)."""
+    return [(text, score) for text, score, _ in _rapid_recognise_least(crops)]
+
+
+def _rapid_recognise_least(crops: list[Image]) -> list[tuple[str, float, float]]:
+    """``_rapid_recognise`` with, third, the score of its least sure character (spaces left out; 0 for no text)."""
     results, _ = _rapid().text_rec(crops, return_word_box=True)
-    return [(_spaced(str(text), info, crop), float(score)) for (text, score, info), crop in zip(results, crops, strict=True)]
+    out = []
+    for (text, score, info), crop in zip(results, crops, strict=True):
+        chars = [c for word in info[1] for c in word] if len(info) > 4 else []
+        scores = [float(v) for v in info[4]] if len(info) > 4 else []
+        letters = [v for c, v in zip(chars, scores, strict=False) if c.strip()]
+        out.append((_spaced(str(text), info, crop), float(score), min(letters) if letters else 0.0))
+    return out
 
 
 def _spaced(text: str, info: list[Any], crop: Image) -> str:
