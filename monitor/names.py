@@ -78,8 +78,10 @@ _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # Han ideographs: PP-OCR's r
 _DET_STRIP = 128  # px: the bottom strip is scaled up to at least this height for PP-OCR's text detector
 _DET_SHARE = 0.35  # the detector sees this bottom share of the tile: a tiny label needs the video above as context
 _DET_WIDTH = 0.95  # and this share of its width from the left
-_DET_SCALES = (_DET_STRIP, 2 * _DET_STRIP)  # px: a new label is looked for at both (DBNet finds a line best near one
-#  text height: 128 suits ~14 px labels, 256 the ~5 px labels of a 7x7 gallery at 640x400); the surer read is kept
+_DET_SCALES = (_DET_STRIP, 2 * _DET_STRIP)  # px: a new label is looked for at the first, a small tile's at both
+#  (DBNet finds a line best near one text height: 128 suits ~14 px labels, 256 the ~5 px labels of a 7x7 gallery at
+#  640x400, and costs about 7 times as much); the surer read is kept
+_FINE_BELOW = 3.0  # the finer scale too where the first enlarges the strip more than this (tiles under ~120 px)
 _DET_MARGIN = 0.05  # of the line's height above and beside it: DBNet's boxes are already padded, and more video
 #  around a tiny label misleads the recogniser
 _DET_BELOW = 0.2  # and below it: an underscore ("15117032_Nazri") hangs under the box
@@ -300,19 +302,27 @@ class NameReader:
         sure, and the name kept is that read: independent evidence, as two frames would be. A recording copies a
         still label's pixels exactly, so waiting for a second look on new pixels left each label pending for its
         first seconds; a misread ("Student 0g") has an unsure character and waits as before."""
-        # each label's candidate lines: the detector's at both scales (a tile without a contrast box already has
-        # the first-scale box from ``_detect``), else the contrast box; all read in one batch, the surest kept
+        # each label's candidate lines: the detector's (a tile without a contrast box already has the first-scale
+        # box from ``_detect``; a small tile's strip is looked at at the finer scale too), else the contrast box; all
+        # read in one batch, the surest kept. Witness crops, the first line with a wider margin and the contrast
+        # finder's box (other pixels around the letters, another scale for the recogniser), are read in the same
+        # batch: they only vote.
         candidates: list[list[tuple[int, int, int, int]]] = []
         for tile, box, by_contrast in places:
-            sides = () if box in self._centred else _DET_SCALES if by_contrast else _DET_SCALES[1:]
+            sides: tuple[int, ...] = _DET_SCALES if tile.h * _DET_SHARE < _DET_SCALES[0] / _FINE_BELOW else _DET_SCALES[:1]
+            sides = () if box in self._centred else sides if by_contrast else sides[1:]
             found = [detect_label(image, tile, side) for side in sides]
             candidates.append(list(dict.fromkeys(b for b in ([] if by_contrast else [box]) + found if b is not None)))
-        flat = [(i, b) for i, found in enumerate(candidates) for b in found]
-        first = _rapid_recognise_least([_colour_crop(image, b, _DET_MARGIN) for _, b in flat]) if flat else []
+        flat: list[tuple[int, tuple[int, int, int, int], float | None]] = [
+            (i, b, _DET_MARGIN) for i, found in enumerate(candidates) for b in found]
+        flat += [(i, found[0], None) for i, found in enumerate(candidates) if found]  # the witnesses
+        flat += [(i, box, None) for i, ((_, box, by_contrast), found) in enumerate(zip(places, candidates, strict=True))
+                 if by_contrast and found and box != found[0]]  # and the contrast finder's box, where it found one
+        first = _rapid_recognise_least([_colour_crop(image, b, m) for _, b, m in flat]) if flat else []
         boxes = [box for _, box, _ in places]
         sure: dict[int, tuple[str, float]] = {}
         agreed: dict[int, set[str]] = {}  # per label: the match keys of reads every character of which is sure
-        for (i, b), (text, score, least) in zip(flat, first, strict=True):
+        for (i, b, margin), (text, score, least) in zip(flat, first, strict=True):
             read = (text, score)
             if least >= _TWICE_SURE and text.strip():
                 key = match_key(_ICON_READ.sub("", text.strip()))
@@ -320,7 +330,7 @@ class NameReader:
                 if key in agreed[i]:
                     agreed[i].add("\0" + key)  # seen twice
                 agreed[i].add(key)
-            if i not in sure or _better(read, sure[i]):
+            if margin is not None and (i not in sure or _better(read, sure[i])):
                 sure[i], boxes[i] = read, b
         missing = [i for i in range(len(places)) if i not in sure]  # no line detected: the contrast box
         # the detector can drop a narrow last glyph ("Ava 1"): where the contrast box runs further right, that
