@@ -7,7 +7,10 @@ with one of two engines (``gallery.ocr`` in the configuration):
 * ``rapidocr`` (default): PP-OCRv4 recognition through ``rapidocr-onnxruntime`` (the ONNX models ship inside the
   wheel: nothing is downloaded), one batched recognition call for the new labels of a frame. Where the label box is
   not found (a grey box over a light background) or reads poorly, PP-OCRv4's text detector finds the label line in
-  the tile's bottom strip; the box it finds is remembered for that tile, so the next frames need no detection. The
+  the tile's bottom strip (its bottom 35%, and for a small tile at a second, finer scale, the surer or fuller read
+  kept); the box it finds is remembered for that tile, so the next frames need no detection. A camera-off tile
+  without a label is read by the big name in its middle. A new label whose crops (the line, the line with a wider
+  margin, the contrast box) read exactly alike with every character sure is settled at once. The
   model knows Chinese and English but not Hangul: a label whose read is too short for its box or holds a Han
   character (how PP-OCR misreads Hangul) is read again by Tesseract with ``gallery.tesseract_lang`` (``eng+kor``).
 * ``tesseract``: Debian's ``tesseract-ocr`` through ``pytesseract`` (the binary runs once per call), all new labels
@@ -72,9 +75,21 @@ _RAPID_NO_READ = 0.5
 _RAPID_LONGER = 0.75  # a read of the label's further reach must be this sure to add a word  # and below which a read is no read
 _REDETECT = 10  # frames: a tile where detection found no label is searched again after this many
 _CHAR_ASPECT = 0.62  # a Latin letter or digit of a label is at most this wide for its text height, on average
+_BARE_ID = re.compile(r"\S{0,2}\s*\d{4,}(?:[\s_]+\S{1,2})*")  # a student ID and fragments: the name unread
 _JOINED = re.compile(r"[a-z][A-Z]|[A-Za-z]\d|\d[A-Za-z]|\][A-Za-z]")  # where PP-OCR's dropped spaces show
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # Han ideographs: PP-OCR's reading of Hangul it cannot read
 _DET_STRIP = 128  # px: the bottom strip is scaled up to at least this height for PP-OCR's text detector
+_DET_SHARE = 0.35  # the detector sees this bottom share of the tile: a tiny label needs the video above as context
+_DET_WIDTH = 0.95  # and this share of its width from the left
+_DET_SCALES = (_DET_STRIP, 2 * _DET_STRIP)  # px: a new label is looked for at the first, a small tile's at both
+#  (DBNet finds a line best near one text height: 128 suits ~14 px labels, 256 the ~5 px labels of a 7x7 gallery at
+#  640x400, and costs about 7 times as much); the surer read is kept
+_FINE_BELOW = 3.0  # the finer scale too where the first enlarges the strip more than this (tiles under ~120 px)
+_DET_MARGIN = 0.05  # of the line's height above and beside it: DBNet's boxes are already padded, and more video
+#  around a tiny label misleads the recogniser
+_DET_BELOW = 0.2  # and below it: an underscore ("15117032_Nazri") hangs under the box
+_TWICE_SURE = 0.95  # a read every character of which PP-OCR gives at least this, on two crops, is settled at once
+_FULLER_SLACK = 0.1  # a read that holds another and more wins when at most this much less sure
 _RED_ICON = 60  # levels: the red mute icon is this much redder than green and blue (masked before recognition)
 
 Engine = Literal["rapidocr", "tesseract"]
@@ -192,7 +207,8 @@ class NameReader:
         self._last: list[tuple[str, bytes, bytes] | None] = []  # per tile of the last frame: position, pixels, read key
         # rapidocr, by the tile's rectangle: the label box its detector found where the contrast finder finds none,
         # or the frame from which a tile without a label is searched again
-        self._found: dict[tuple[int, int, int, int], tuple[int, int, int, int] | int] = {}
+        self._found: dict[tuple[int, int, int, int, int], tuple[int, int, int, int] | int] = {}
+        self._centred: set[tuple[int, int, int, int]] = set()  # boxes of the big centred name of a camera-off tile
         self._frame = 0
         self.stats = OcrStats()
 
@@ -208,7 +224,8 @@ class NameReader:
             # the cache is keyed by the contrast finder's box; where it finds none (a grey box over a light
             # background) rapidocr's text detector finds the label once and the tile keeps that box
             label = find_label(image, tile)
-            box = label if label is not None or not rapid else self._detect(image, tile)
+            off = is_camera_off(image, tile)
+            box = label if label is not None or not rapid else self._detect(image, tile, off)
             key = None
             if box is not None:
                 crop = _ocr_crop(image, box)
@@ -226,10 +243,11 @@ class NameReader:
                 self._last.append((tile.label, exact, key))
             else:
                 self._last.append(None)
-            found.append((tile, is_camera_off(image, tile), box, key))
+            found.append((tile, off, box, key))
         if pending:
+            twice = [False] * len(pending)
             if rapid:
-                texts = self._read_rapid(image, [where[k] for k in pending])
+                texts, twice = self._read_rapid(image, [where[k] for k in pending])
             else:
                 texts = self._ocr([crop for crop, _, _ in pending.values()])
             if len(self._cache) + sum(new for _, _, new in pending.values()) > self.max_cache:
@@ -241,9 +259,9 @@ class NameReader:
             for tile, _, _, key in found:  # read afresh: the read stands for itself now
                 if key in pending:
                     self._refused.pop(tile.label, None)
-            for (key, (_, signature, new)), text in zip(pending.items(), texts, strict=True):
+            for (key, (_, signature, new)), text, sure in zip(pending.items(), texts, twice, strict=True):
                 votes = self._votes.setdefault(key, Counter())
-                votes[text] += 1
+                votes[text] += 2 if sure else 1  # two crops that agree, every letter sure: settled at once
                 self._cache[key] = _decided(votes)
                 if new:
                     self._by_width.setdefault(signature.shape[1], []).append((signature, key))
@@ -255,32 +273,69 @@ class NameReader:
 
     # ---- rapidocr ----
 
-    def _detect(self, image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
+    def _detect(self, image: Image, tile: Tile, off: bool = False) -> tuple[int, int, int, int] | None:
         """The label line of a tile the contrast finder finds none on, by PP-OCR's text detector, remembered for
-        the tile (a new label read there updates it); a tile without one is searched again only after
-        ``_REDETECT`` frames. A steady class runs no detection."""
-        rect = (tile.x, tile.y, tile.w, tile.h)
+        the tile; a tile without one is searched again only after ``_REDETECT`` frames. A steady class runs no
+        detection. A camera-off tile without a bottom-left label shows its name large in its middle
+        (``detect_centre_name``), remembered apart: the tile's pixels are still while its camera is off."""
+        rect = (tile.x, tile.y, tile.w, tile.h, int(off))
         known = self._found.get(rect)
         if isinstance(known, tuple):
             return known
         if known is not None and self._frame < known:
             return None
         box = detect_label(image, tile)
+        if box is None and off:
+            box = detect_centre_name(image, tile)
+            if box is not None:
+                self._centred.add(box)
         if len(self._found) >= self.max_cache:
             self._found.clear()
         self._found[rect] = box if box is not None else self._frame + _REDETECT
         return box
 
-    def _read_rapid(self, image: Image, places: list[tuple[Tile, tuple[int, int, int, int], bool]]) -> list[str | None]:
+    def _read_rapid(self, image: Image, places: list[tuple[Tile, tuple[int, int, int, int], bool]]
+                    ) -> tuple[list[str | None], list[bool]]:
         """Read every pending label: PP-OCR's detector finds its words in the tile (the contrast finder's box can
         stop short or run on), one batched recognition call reads them; a label that reads poorly is read on the
-        other box too; one that may be in a script PP-OCR does not know goes to Tesseract, in one call."""
-        boxes: list[tuple[int, int, int, int]] = []
+        other box too; one that may be in a script PP-OCR does not know goes to Tesseract, in one call.
+
+        Also, per label, whether two of its crops (the detector's lines at its two scales: other boxes, other
+        scales, other pixels for the recogniser) read exactly alike with every character at least ``_TWICE_SURE``
+        sure, and the name kept is that read: independent evidence, as two frames would be. A recording copies a
+        still label's pixels exactly, so waiting for a second look on new pixels left each label pending for its
+        first seconds; a misread ("Student 0g") has an unsure character and waits as before."""
+        # each label's candidate lines: the detector's (a tile without a contrast box already has the first-scale
+        # box from ``_detect``; a small tile's strip is looked at at the finer scale too), else the contrast box; all
+        # read in one batch, the surest kept. Witness crops, the first line with a wider margin and the contrast
+        # finder's box (other pixels around the letters, another scale for the recogniser), are read in the same
+        # batch: they only vote.
+        candidates: list[list[tuple[int, int, int, int]]] = []
         for tile, box, by_contrast in places:
-            found = detect_label(image, tile) if by_contrast else box
-            if found is not None and not by_contrast:
-                self._found[(tile.x, tile.y, tile.w, tile.h)] = found
-            boxes.append(found or box)
+            sides: tuple[int, ...] = _DET_SCALES if tile.h * _DET_SHARE < _DET_SCALES[0] / _FINE_BELOW else _DET_SCALES[:1]
+            sides = () if box in self._centred else sides if by_contrast else sides[1:]
+            found = [detect_label(image, tile, side) for side in sides]
+            candidates.append(list(dict.fromkeys(b for b in ([] if by_contrast else [box]) + found if b is not None)))
+        flat: list[tuple[int, tuple[int, int, int, int], float | None]] = [
+            (i, b, _DET_MARGIN) for i, found in enumerate(candidates) for b in found]
+        flat += [(i, found[0], None) for i, found in enumerate(candidates) if found]  # the witnesses
+        flat += [(i, box, None) for i, ((_, box, by_contrast), found) in enumerate(zip(places, candidates, strict=True))
+                 if by_contrast and found and box != found[0]]  # and the contrast finder's box, where it found one
+        first = _rapid_recognise_least([_colour_crop(image, b, m) for _, b, m in flat]) if flat else []
+        boxes = [box for _, box, _ in places]
+        sure: dict[int, tuple[str, float]] = {}
+        agreed: dict[int, set[str]] = {}  # per label: the match keys of reads every character of which is sure
+        for (i, b, margin), (text, score, least) in zip(flat, first, strict=True):
+            read = (text, score)
+            if least >= _TWICE_SURE and text.strip():
+                key = match_key(_ICON_READ.sub("", text.strip()))
+                agreed.setdefault(i, set())
+                if key in agreed[i]:
+                    agreed[i].add("\0" + key)  # seen twice
+                agreed[i].add(key)
+            if margin is not None and (i not in sure or _better(read, sure[i])):
+                sure[i], boxes[i] = read, b
+        missing = [i for i in range(len(places)) if i not in sure]  # no line detected: the contrast box
         # the detector can drop a narrow last glyph ("Ava 1"): where the contrast box runs further right, that
         # reach is read too, in the same call, and kept when it only adds a word to the detector's read
         longer: dict[int, tuple[int, int, int, int]] = {}
@@ -288,8 +343,11 @@ class NameReader:
             reach = _extended(b, box)
             if reach is not None:
                 longer[i] = reach
-        reads = _rapid_recognise([_colour_crop(image, b) for b in boxes]
-                                 + [_colour_crop(image, b) for b in longer.values()])
+        second = [_colour_crop(image, boxes[i]) for i in missing] + [_colour_crop(image, b, _DET_MARGIN)
+                                                                       for b in longer.values()]
+        more = _rapid_recognise(second) if second else []
+        sure.update(zip(missing, more, strict=False))
+        reads = [sure[i] for i in range(len(places))] + more[len(missing):]
         for i, (text, score) in zip(longer, reads[len(boxes):], strict=True):
             base = reads[i][0].strip()
             extra = text.strip()[len(base):]
@@ -322,7 +380,8 @@ class NameReader:
                 elif other is not None and out[i] is not None and " " in other and \
                         match_key(other) == match_key(out[i] or ""):
                     out[i] = other  # the same name with the spaces Tesseract keeps ("Ava1" -> "Ava 1")
-        return out
+        twice = [o is not None and "\0" + match_key(o) in agreed.get(i, set()) for i, o in enumerate(out)]
+        return out, twice
 
     def doubt(self, index: int) -> None:
         """Tile ``index`` of the last frame was given a name another tile of that frame holds: a read error.
@@ -521,8 +580,19 @@ def _rapid_recognise(crops: list[Image]) -> list[tuple[str, float]]:
     """PP-OCRv4 recognition of single text lines, batched: ``(text, mean character score)`` per crop, with the
     spaces it dropped between a letter and a digit (or a lower and an upper case letter) put back where the crop
     shows a gap (``_spaced``)."""
+    return [(text, score) for text, score, _ in _rapid_recognise_least(crops)]
+
+
+def _rapid_recognise_least(crops: list[Image]) -> list[tuple[str, float, float]]:
+    """``_rapid_recognise`` with, third, the score of its least sure character (spaces left out; 0 for no text)."""
     results, _ = _rapid().text_rec(crops, return_word_box=True)
-    return [(_spaced(str(text), info, crop), float(score)) for (text, score, info), crop in zip(results, crops, strict=True)]
+    out = []
+    for (text, score, info), crop in zip(results, crops, strict=True):
+        chars = [c for word in info[1] for c in word] if len(info) > 4 else []
+        scores = [float(v) for v in info[4]] if len(info) > 4 else []
+        letters = [v for c, v in zip(chars, scores, strict=False) if c.strip()]
+        out.append((_spaced(str(text), info, crop), float(score), min(letters) if letters else 0.0))
+    return out
 
 
 def _spaced(text: str, info: list[Any], crop: Image) -> str:
@@ -555,22 +625,23 @@ def _spaced(text: str, info: list[Any], crop: Image) -> str:
     return "".join(out)
 
 
-def detect_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
-    """The ``(x, y, w, h)`` of the name label's text line by PP-OCR's text detector in the tile's bottom strip:
-    the lowest line with a box starting in the left part of the tile, extended over the boxes beside it."""
-    y0 = tile.y + int(tile.h * (1 - _STRIP))
-    x1 = tile.x + int(tile.w * _STRIP_WIDTH)
+def detect_label(image: Image, tile: Tile, side: int = _DET_STRIP) -> tuple[int, int, int, int] | None:
+    """The ``(x, y, w, h)`` of the name label's text line by PP-OCR's text detector in the tile's bottom strip
+    (scaled up to a ``side`` px short side): the lowest line with a box starting in the left part of the tile,
+    extended over the boxes beside it."""
+    y0 = tile.y + int(tile.h * (1 - _DET_SHARE))
+    x1 = tile.x + int(tile.w * _DET_WIDTH)
     strip = image[y0 : tile.y + tile.h, tile.x : x1]
     if strip.shape[0] < 4 or strip.shape[1] < 16:
         return None
-    scale = max(1.0, _DET_STRIP / strip.shape[0])
+    scale = max(1.0, side / strip.shape[0])
     big = cv2.resize(strip, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else strip
     boxes, _ = _rapid().text_det(big)
     if boxes is None or len(boxes) == 0:
         return None
     rects = [(float(b[:, 0].min()) / scale, float(b[:, 1].min()) / scale, float(b[:, 0].max()) / scale,
               float(b[:, 1].max()) / scale) for b in boxes]
-    left = [r for r in rects if r[0] <= 0.4 * tile.w and r[3] - r[1] >= 4]
+    left = [r for r in rects if r[0] <= 0.4 * tile.w and r[3] - r[1] >= 3]
     if not left:
         return None
     line = max(left, key=lambda r: (r[1] + r[3]) / 2)  # Zoom's label is the lowest text starting at the left
@@ -587,19 +658,58 @@ def detect_label(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
             break
         x2 = max(x2, r[2])
         top, bottom = min(top, r[1]), max(bottom, r[3])
-    height = bottom - top
-    return tile.x + int(x0), y0 + int(top), max(1, int(x2 - x0)), max(1, int(height))
+    # outward to whole pixels: on a 5 px label the row a truncation drops is a fifth of the letters
+    start, up = int(np.floor(x0)), int(np.floor(top))
+    return tile.x + start, y0 + up, max(1, int(np.ceil(x2)) - start), max(1, int(np.ceil(bottom)) - up)
+
+
+def detect_centre_name(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
+    """The ``(x, y, w, h)`` of the big name Zoom writes in the middle of a camera-off tile, by PP-OCR's text
+    detector on the tile's middle half: the line nearest the tile's centre, over the boxes beside it."""
+    y0, x0 = tile.y + tile.h // 4, tile.x + tile.w // 20
+    band = image[y0 : tile.y + 3 * tile.h // 4, x0 : tile.x + tile.w - tile.w // 20]
+    if band.shape[0] < 8 or band.shape[1] < 16:
+        return None
+    scale = max(1.0, _DET_STRIP / band.shape[0])
+    big = cv2.resize(band, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else band
+    boxes, _ = _rapid().text_det(big)
+    if boxes is None or len(boxes) == 0:
+        return None
+    rects = [(float(b[:, 0].min()) / scale, float(b[:, 1].min()) / scale, float(b[:, 0].max()) / scale,
+              float(b[:, 1].max()) / scale) for b in boxes]
+    mid = (tile.y + tile.h / 2) - y0
+    line = min(rects, key=lambda r: abs((r[1] + r[3]) / 2 - mid))
+    same = [r for r in rects if line[1] <= (r[1] + r[3]) / 2 <= line[3]]
+    left, top = min(r[0] for r in same), min(r[1] for r in same)
+    right, bottom = max(r[2] for r in same), max(r[3] for r in same)
+    if bottom - top < 4:
+        return None
+    start, up = int(np.floor(left)), int(np.floor(top))
+    return x0 + start, y0 + up, max(1, int(np.ceil(right)) - start), max(1, int(np.ceil(bottom)) - up)
+
+
+def _better(read: tuple[str, float], other: tuple[str, float]) -> bool:
+    """Whether one PP-OCR read of a label (another crop of it) beats ``other``: a read holding the other whole and
+    more ("Zach Mcintyre" over "Zach Mcinty": a detector box cut short at one scale) when it is nearly as sure
+    (its mean character score does not count the letters the other missed), else the surer read."""
+    a, b = read[0].replace(" ", ""), other[0].replace(" ", "")
+    if len(a) > len(b) and b in a and read[1] >= other[1] - _FULLER_SLACK:
+        return True
+    if len(b) > len(a) and a in b and other[1] >= read[1] - _FULLER_SLACK:
+        return False
+    return read[1] > other[1]
 
 
 def _hangul_name(text: str | None, rapid: str) -> str | None:
     """Tesseract's read of a label when it holds a Korean name (two Hangul syllables or more, written without the
     spaces Tesseract puts between syllables, anything after the name dropped) and agrees with PP-OCR's first word
-    (the student ID before the name); else ``None``."""
+    (the student ID before the name), with no Latin word before it (Tesseract's Hangul for the noise after a Latin
+    name PP-OCR read: "Darlene Alvarez 나 개"); else ``None``."""
     if text is None:
         return None
     text = re.sub(r"(?<=[\uac00-\ud7a3]) (?=[\uac00-\ud7a3])", "", text)
     runs = list(_HANGUL_NAME.finditer(text))
-    if not runs:
+    if not runs or re.search(r"[A-Za-z]{3,}", text[: runs[0].start()]):
         return None
     first = _HAN.sub("", rapid.strip().split(" ")[0]) if rapid.strip() else ""  # its Hangul misread left out
     if first and first not in text:
@@ -631,15 +741,18 @@ def _widened(box: tuple[int, int, int, int] | None,
     return x, y, lx + lw - x, h
 
 
-_ICON_READ = re.compile(r"^(?:[^\w\s]|[Xx%]\W?)\s+(?=\S)")  # the mute icon read as a leading "X", "%", "X:"
+# the mute icon read as a leading "X", "%", "X:", or as any lone letter before a student ID ("K 20200756")
+_ICON_READ = re.compile(r"^(?:[^\w\s]|[Xx%]\W?)\s+(?=\S)|^\w\W?\s+(?=\d{4,})")
 
 
-def _colour_crop(image: Image, box: tuple[int, int, int, int]) -> Image:
-    """The label for PP-OCR: its colour pixels with a margin, the red mute icon painted over with the box's colour
-    (PP-OCR reads the icon as an "X" or "%")."""
+def _colour_crop(image: Image, box: tuple[int, int, int, int], share: float | None = None) -> Image:
+    """The label for PP-OCR: its colour pixels with a margin (``share`` of the box's height; default a third, at
+    least 2 px: the contrast finder's box is tight on the letters), the red mute icon painted over with the box's
+    colour (PP-OCR reads the icon as an "X" or "%")."""
     x, y, w, h = box
-    margin = max(2, h // 3)
-    crop = image[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin].copy()
+    margin = max(2, h // 3) if share is None else max(1, round(share * h))
+    below = margin if share is None else max(1, round(_DET_BELOW * h))
+    crop = image[max(0, y - margin) : y + h + below, max(0, x - margin) : x + w + margin].copy()
     pixels = crop.astype(np.int16)
     red = (pixels[..., 2] - np.maximum(pixels[..., 0], pixels[..., 1])) > _RED_ICON
     if red.any():
@@ -649,10 +762,10 @@ def _colour_crop(image: Image, box: tuple[int, int, int, int]) -> Image:
 
 def _needs_hangul(text: str, score: float, gray: Image) -> bool:
     """Whether PP-OCR's read may be a label in a script it does not know: a Han character in it (how it misreads
-    Hangul), a less than sure read, or far fewer characters than a label of that width holds."""
-    if _HAN.search(text) or score < _RAPID_SURE:
+    Hangul), a less than sure read, a student ID with nothing after it but a letter or two (the name it could not
+    read: "20190723 0"), or far fewer characters than a label of that width holds."""
+    if _HAN.search(text) or score < _RAPID_SURE or _BARE_ID.fullmatch(text.strip()):
         return True
     chars = len(text.replace(" ", ""))
     expected = gray.shape[1] / (_CHAR_ASPECT * _OCR_HEIGHT)  # the crop is ``_OCR_HEIGHT`` tall
     return chars < 0.65 * expected
-
