@@ -625,6 +625,18 @@ def _spaced(text: str, info: list[Any], crop: Image) -> str:
     return "".join(out)
 
 
+def _text_rects(region: Image, side: int) -> list[tuple[float, float, float, float]]:
+    """PP-OCR's text detector on ``region`` scaled up to a ``side`` px short side: each text box as
+    ``(x0, y0, x1, y1)`` in the region's own pixels (empty when it finds none)."""
+    scale = max(1.0, side / region.shape[0])
+    big = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else region
+    boxes, _ = _rapid().text_det(big)
+    if boxes is None or len(boxes) == 0:
+        return []
+    return [(float(b[:, 0].min()) / scale, float(b[:, 1].min()) / scale, float(b[:, 0].max()) / scale,
+             float(b[:, 1].max()) / scale) for b in boxes]
+
+
 def detect_label(image: Image, tile: Tile, side: int = _DET_STRIP) -> tuple[int, int, int, int] | None:
     """The ``(x, y, w, h)`` of the name label's text line by PP-OCR's text detector in the tile's bottom strip
     (scaled up to a ``side`` px short side): the lowest line with a box starting in the left part of the tile,
@@ -634,13 +646,9 @@ def detect_label(image: Image, tile: Tile, side: int = _DET_STRIP) -> tuple[int,
     strip = image[y0 : tile.y + tile.h, tile.x : x1]
     if strip.shape[0] < 4 or strip.shape[1] < 16:
         return None
-    scale = max(1.0, side / strip.shape[0])
-    big = cv2.resize(strip, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else strip
-    boxes, _ = _rapid().text_det(big)
-    if boxes is None or len(boxes) == 0:
+    rects = _text_rects(strip, side)
+    if not rects:
         return None
-    rects = [(float(b[:, 0].min()) / scale, float(b[:, 1].min()) / scale, float(b[:, 0].max()) / scale,
-              float(b[:, 1].max()) / scale) for b in boxes]
     left = [r for r in rects if r[0] <= 0.4 * tile.w and r[3] - r[1] >= 3]
     if not left:
         return None
@@ -670,13 +678,9 @@ def detect_centre_name(image: Image, tile: Tile) -> tuple[int, int, int, int] | 
     band = image[y0 : tile.y + 3 * tile.h // 4, x0 : tile.x + tile.w - tile.w // 20]
     if band.shape[0] < 8 or band.shape[1] < 16:
         return None
-    scale = max(1.0, _DET_STRIP / band.shape[0])
-    big = cv2.resize(band, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else band
-    boxes, _ = _rapid().text_det(big)
-    if boxes is None or len(boxes) == 0:
+    rects = _text_rects(band, _DET_STRIP)
+    if not rects:
         return None
-    rects = [(float(b[:, 0].min()) / scale, float(b[:, 1].min()) / scale, float(b[:, 0].max()) / scale,
-              float(b[:, 1].max()) / scale) for b in boxes]
     mid = (tile.y + tile.h / 2) - y0
     line = min(rects, key=lambda r: abs((r[1] + r[3]) / 2 - mid))
     same = [r for r in rects if line[1] <= (r[1] + r[3]) / 2 <= line[3]]

@@ -26,7 +26,7 @@ from db.engine import make_engine, normalise_url, session_factory, upgrade
 
 PG_ENV = "CLASSMOOD_TEST_PG_URL"
 # the dashboard app, built once per process, for the page tests (it imports the dashboard only when used)
-pytest_plugins = ["tests.helpers.dash_pages"]
+pytest_plugins = ["tests.helpers.dash_pages", "tests.helpers.school_viewers"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from dash import Dash, no_update
-from flask import g
 from plotly.io.json import to_json_plotly
 from sqlalchemy import Engine, select, update
 
-from dashboard.access import LOGIN_KEY
-from dashboard.data import CACHE_KEY, install
 from dashboard.live_render import (
     CLAIM_S,
     LIVE_VERSION,
@@ -31,44 +26,17 @@ from dashboard.live_render import (
     stored_render,
     version_key,
 )
-from dashboard.shared_cache import SharedCache
-from db.accounts import Viewer
 from db.emotions import EMOTIONS
 from db.engine import session_factory
 from db.privacy import forget_student
 from db.schema import ClassSession, Flag, Interval, LiveRender, Note, StudentInterval
-from tests.db.test_school import seed_school
 from tests.helpers.dash_pages import page
+from tests.helpers.school_viewers import ADMIN, JONES, SMITH, as_viewer, cache_of
 
 pytestmark = pytest.mark.db
 
-ADMIN = Viewer("head", "admin")
-SMITH = Viewer("smith", "teacher")  # seed_school: Room 2 (running) and Room 6
-JONES = Viewer("jones", "teacher")  # seed_school: Room 10
 RUNNING = 9  # seed_school's sessions without an end
 DRAWN = slice(3, 10)  # refresh(): timeline, distribution, caption, cards, mood, attendance, notes
-
-
-@pytest.fixture
-def school(app: Dash, engine: Engine) -> dict[str, int]:
-    install(app.server, session_factory(engine))  # a fresh cache per test
-    return seed_school(session_factory(engine), now=dt.datetime.now(dt.UTC))
-
-
-@contextmanager
-def as_viewer(app: Dash, viewer: Viewer) -> Iterator[None]:
-    app.server.extensions[LOGIN_KEY] = True  # the process's one app: switched off again for the other tests
-    try:
-        with app.server.test_request_context("/"):
-            g.classmood_viewer = viewer
-            yield
-    finally:
-        app.server.extensions.pop(LOGIN_KEY, None)
-
-
-def cache_of(app: Dash) -> SharedCache:
-    cache: SharedCache = app.server.extensions[CACHE_KEY]
-    return cache
 
 
 def as_json(outputs: Any) -> Any:
