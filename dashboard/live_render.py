@@ -230,6 +230,9 @@ def draw(
 
 
 ALL_PARTS = frozenset({"data", "flags", "presence", "notes", "roster"})
+# the stored payload's layout: bumped whenever draw()'s outputs change, so that a render stored by an older dashboard
+# (still in the table of a running lesson after a deploy) is drawn afresh instead of served into the wrong outputs
+RENDER_FORMAT = 1
 
 
 def render_payload(data: LiveData, session_id: int, expected: int | None, tz: dt.tzinfo | None) -> bytes:
@@ -242,6 +245,7 @@ def render_payload(data: LiveData, session_id: int, expected: int | None, tz: dt
             "outputs": list(draw(data, ALL_PARTS, True, session_id, expected, tz)),
             "fingerprint": fingerprint(data, session_id, False, expected),
             "last_end": end.isoformat() if end is not None else None,
+            "format": RENDER_FORMAT,
         }
     )
     return zlib.compress(text.encode(), 1)
@@ -271,9 +275,15 @@ def stored_render(s: Session, key: str, now: dt.datetime, stale_s: float) -> Sto
         return None
     if row.version != key and (now - row.rendered_at).total_seconds() >= stale_s:
         return None
-    payload = json.loads(zlib.decompress(row.payload))
-    end = payload["last_end"]
-    return StoredRender(payload["outputs"], payload["fingerprint"], dt.datetime.fromisoformat(end) if end else None)
+    try:  # a render stored by another version of the dashboard (a deploy mid-lesson) is drawn afresh, not a crash
+        payload = json.loads(zlib.decompress(row.payload))
+        if payload.get("format") != RENDER_FORMAT:
+            return None
+        end = payload["last_end"]
+        return StoredRender(payload["outputs"], payload["fingerprint"], dt.datetime.fromisoformat(end) if end else None)
+    except (zlib.error, ValueError, KeyError, TypeError) as exc:
+        log.warning("a stored Live render of session %d could not be read (%s): drawn on request", session_id, exc)
+        return None
 
 
 def _claim(factory: sessionmaker[Session], session_id: int, now: dt.datetime, exists: bool) -> bool:

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -31,8 +32,18 @@ WAIT_S = 1.0
 
 
 def lock_path(url: str) -> Path:
+    """One lock file per database and OS user (another user's file of the same name could not be opened here)."""
     digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"classmood-live-renderer-{digest}.lock"
+    return Path(tempfile.gettempdir()) / f"classmood-live-renderer-{os.getuid()}-{digest}.lock"
+
+
+def _watch_parent(parent: int) -> None:
+    """Leave at once when the dashboard process that started this one is gone (killed, or stopped without running
+    its exit handlers), even while a turn is blocked on the database: otherwise an orphan would keep the lock and
+    every later renderer of this database would wait on it for ever."""
+    while os.getppid() == parent:
+        time.sleep(WAIT_S)
+    os._exit(0)
 
 
 def spawn(url: str) -> subprocess.Popen[bytes] | None:
@@ -60,7 +71,13 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
-    with open(lock_path(url), "a") as lock:
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+    try:
+        lock = open(lock_path(url), "a")  # noqa: SIM115 - held for the process's life
+    except OSError as exc:
+        log.warning("no Live renderer: its lock file cannot be opened (%s); pages are drawn on request", exc)
+        return 0
+    with lock:
         while True:  # one renderer per database and machine; the others wait here, light
             if stop.is_set() or os.getppid() != parent:
                 return 0

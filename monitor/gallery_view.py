@@ -61,14 +61,17 @@ class _Seen:
     full_at: float
 
 
-STILL_PX = (32, 18)  # a tile's thumbnail (each pixel the mean of about 10x10 tile pixels at 1080p 5x5)
+STILL_PX = (32, 18)  # a tile's thumbnail at least this big ...
+STILL_CELL = 8  # ... and each of its pixels the mean of at most about 8x8 tile pixels, whatever the tile's size: a
+# small face leaving a big tile (a 2x2 gallery at 1080p) must move whole thumbnail pixels, not a diluted share of one
 STILL_DIFF = 6  # grey levels: a thumbnail pixel that moved more than this is a tile that changed (a face moving,
 # arriving or leaving moves dozens; webcam and H.264 noise, averaged over the thumbnail's pixel, one or two)
 
 
 def _thumb(image: npt.NDArray[np.uint8], tile: Tile) -> npt.NDArray[np.int16]:
     crop = image[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w]
-    return np.asarray(cv2.resize(crop, STILL_PX, interpolation=cv2.INTER_AREA), np.int16)
+    size = (max(STILL_PX[0], -(-tile.w // STILL_CELL)), max(STILL_PX[1], -(-tile.h // STILL_CELL)))
+    return np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA), np.int16)
 
 
 @dataclass

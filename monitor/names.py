@@ -300,8 +300,8 @@ class NameReader:
         stop short or run on), one batched recognition call reads them; a label that reads poorly is read on the
         other box too; one that may be in a script PP-OCR does not know goes to Tesseract, in one call.
 
-        Also, per label, whether two of its crops (the detector's lines at its two scales: other boxes, other
-        scales, other pixels for the recogniser) read exactly alike with every character at least ``_TWICE_SURE``
+        Also, per label, whether two of its crops from two boxes (the detector's lines at its two scales, the
+        contrast finder's box: other boxes, other pixels for the recogniser) read exactly alike with every character at least ``_TWICE_SURE``
         sure, and the name kept is that read: independent evidence, as two frames would be. A recording copies a
         still label's pixels exactly, so waiting for a second look on new pixels left each label pending for its
         first seconds; a misread ("Student 0g") has an unsure character and waits as before."""
@@ -324,15 +324,14 @@ class NameReader:
         first = _rapid_recognise_least([_colour_crop(image, b, m) for _, b, m in flat]) if flat else []
         boxes = [box for _, box, _ in places]
         sure: dict[int, tuple[str, float]] = {}
-        agreed: dict[int, set[str]] = {}  # per label: the match keys of reads every character of which is sure
+        # per label: for the match key of each read every character of which is sure, the boxes that read it. Two
+        # reads count as two only from two boxes (another scale or the contrast finder's): the same box read again
+        # with a wider margin is the same pixels, and would repeat a confident misread as readily as a name.
+        agreed: dict[int, dict[str, set[tuple[int, int, int, int]]]] = {}
         for (i, b, margin), (text, score, least) in zip(flat, first, strict=True):
             read = (text, score)
             if least >= _TWICE_SURE and text.strip():
-                key = match_key(_ICON_READ.sub("", text.strip()))
-                agreed.setdefault(i, set())
-                if key in agreed[i]:
-                    agreed[i].add("\0" + key)  # seen twice
-                agreed[i].add(key)
+                agreed.setdefault(i, {}).setdefault(match_key(_ICON_READ.sub("", text.strip())), set()).add(b)
             if margin is not None and (i not in sure or _better(read, sure[i])):
                 sure[i], boxes[i] = read, b
         missing = [i for i in range(len(places)) if i not in sure]  # no line detected: the contrast box
@@ -380,7 +379,7 @@ class NameReader:
                 elif other is not None and out[i] is not None and " " in other and \
                         match_key(other) == match_key(out[i] or ""):
                     out[i] = other  # the same name with the spaces Tesseract keeps ("Ava1" -> "Ava 1")
-        twice = [o is not None and "\0" + match_key(o) in agreed.get(i, set()) for i, o in enumerate(out)]
+        twice = [o is not None and len(agreed.get(i, {}).get(match_key(o), ())) >= 2 for i, o in enumerate(out)]
         return out, twice
 
     def doubt(self, index: int) -> None:

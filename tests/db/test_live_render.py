@@ -240,3 +240,40 @@ def test_the_renderer_process_refuses_to_start_without_its_dashboard() -> None:
     done = subprocess.run([sys.executable, "-m", "dashboard.render_process"], env=env, capture_output=True, text=True,
                           timeout=60, check=False)  # fmt: skip
     assert done.returncode == 2 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+
+
+def test_the_renderer_process_leaves_when_its_dashboard_is_killed(db_url: str) -> None:
+    """A dashboard process killed outright (SIGKILL: no exit handler runs) must not leave its renderer behind
+    holding the lock, or every later renderer of the database would wait on it for ever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys, time; from dashboard.render_process import spawn; p = spawn(sys.argv[1]); "
+            "print(p.pid, flush=True); time.sleep(600)")
+    parent = subprocess.Popen([sys.executable, "-c", code, db_url], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        os.kill(child, 0)  # running
+    finally:
+        parent.kill()
+        parent.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        try:
+            with open(f"/proc/{child}/stat") as fh:  # an exited child of the dead parent, not yet reaped
+                if fh.read().split()[2] == "Z":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the renderer outlived its killed dashboard by 30 s")

@@ -46,9 +46,9 @@ def worker_reading(
     height: int = 240, cols: int | None = None,
 ) -> npt.NDArray[np.float64] | None:
     """What the worker's path reads in PublicTest face ``i`` in a composed room frame (``seats`` copies of it, as a
-    test lays its class out; the detector's box, ``WORKER_CROP``, the model): the mean of its probabilities over
-    the copies, or ``None`` when the detector does not find every copy. Tests pick their faces with it so that what
-    they expect is what the product's own path reads confidently."""
+    test lays its class out; the detector's box, ``WORKER_CROP``, the model): one row of probabilities per copy, or
+    ``None`` when the detector does not find every copy. Tests pick their faces with it (:func:`reads_surely`) so
+    that what they expect is what the product's own path reads confidently, wherever the face sits."""
     from monitor.frame import Frame
     from monitor.predictions import classify
 
@@ -56,7 +56,12 @@ def worker_reading(
     found = detector.detect(frame)  # type: ignore[attr-defined]
     if len(found) != seats:
         return None
-    return classify(frame, found, classifier).probs.mean(axis=0)  # type: ignore[arg-type,no-any-return]
+    return classify(frame, found, classifier).probs  # type: ignore[arg-type,no-any-return]
+
+
+def reads_surely(probs: npt.NDArray[np.float64] | None, k: int, at_least: float = 0.6) -> bool:
+    """Whether every copy of :func:`worker_reading` reads class ``k``, each at ``at_least`` or more."""
+    return probs is not None and bool((probs.argmax(axis=1) == k).all() and probs[:, k].min() >= at_least)
 
 
 @dataclass(frozen=True)

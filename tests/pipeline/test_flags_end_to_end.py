@@ -16,7 +16,7 @@ from db.settings import FlagSettings, save_flag_settings
 from models.preprocess import to_batch
 from monitor.config import load_config
 from monitor.detections import make_detector
-from tests.helpers.classroom import compose_class, worker_reading, write_video
+from tests.helpers.classroom import compose_class, reads_surely, worker_reading, write_video
 from tests.pipeline.conftest import run_cli
 
 pytestmark = pytest.mark.pipeline
@@ -43,7 +43,7 @@ def confident_detectable(fer, classifier, emotion: str, n: int, exclude: set[int
             continue
         reads = (worker_reading(x, i, detector, classifier),
                  worker_reading(x, i, detector, classifier, seats=8, width=960, height=540, cols=4))
-        if all(r is not None and int(np.argmax(r)) == k and r[k] >= 0.6 for r in reads):
+        if all(reads_surely(r, k) for r in reads):
             out.append(i)
     assert len(out) == n, f"not enough confident, detectable {emotion} faces"
     return out

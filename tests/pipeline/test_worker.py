@@ -23,7 +23,7 @@ from db.emotions import EMOTIONS
 from db.engine import make_engine, session_factory
 from db.schema import ClassSession, Interval, SourceEvent, SourceStatus, StudentInterval
 from models.preprocess import to_batch
-from tests.helpers.classroom import compose_class, worker_reading, write_video
+from tests.helpers.classroom import compose_class, reads_surely, worker_reading, write_video
 from tests.pipeline.conftest import REPO, run_cli
 
 pytestmark = pytest.mark.pipeline
@@ -63,7 +63,7 @@ def pick_faces(fer: tuple[np.ndarray, np.ndarray], classifier: object) -> list[i
             if y[i] != k or i in chosen:
                 continue
             read = worker_reading(x, i, detector, classifier)
-            if read is not None and int(np.argmax(read)) == k and read[k] >= 0.6 and in_a_tile(i):
+            if reads_surely(read, k) and in_a_tile(i):
                 chosen.append(i)
                 break
         else:
