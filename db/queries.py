@@ -738,6 +738,25 @@ def student_grid(s: Session, session_id: int) -> pd.DataFrame:
     return frame[list(GRID_COLUMNS)].astype({"student": "str", "dominant": "str", "frames_seen": "int64"})
 
 
+def grid_version(s: Session, session_id: int) -> tuple[int | None, int, int]:
+    """What :func:`student_grid` reads, as one small value that changes whenever its result could: the session's
+    newest interval id, its interval count and its student-row count. Student rows are written with their interval
+    and never updated, only deleted (a forgotten student, retention), so an equal version means an equal grid. Three
+    indexed counts, ~2 ms on a 3-hour class where the grid itself costs ~60 ms: the review page caches on it."""
+    in_session = Interval.session_id == session_id
+    row = s.execute(
+        select(
+            select(func.max(Interval.id)).where(in_session).scalar_subquery(),
+            select(func.count(Interval.id)).where(in_session).scalar_subquery(),
+            select(func.count(StudentInterval.id))
+            .join(Interval, StudentInterval.interval_id == Interval.id)
+            .where(in_session)
+            .scalar_subquery(),
+        )
+    ).one()
+    return (None if row[0] is None else int(row[0])), int(row[1] or 0), int(row[2] or 0)
+
+
 def session_students(s: Session, session_id: int) -> list[str]:
     """The distinct student labels seen in the session, in natural order."""
     stmt = (

@@ -7,6 +7,7 @@ Each "viewer" is its own request context on one app (so one process's cache), lo
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from dash import Dash, no_update
@@ -117,3 +118,58 @@ def test_a_new_interval_flag_or_note_is_on_the_next_poll(app: Dash, engine: Engi
     with as_viewer(app, ADMIN):
         out = live.refresh(4, None, fingerprint, room)
         assert "quiz started" in text_of(out[9])
+
+
+def _review(app: Dash, viewer: Viewer, session_id: int) -> tuple[list[str], int] | None:
+    """The students table's labels and the heatmap's number of columns (intervals) of one Review load; None when
+    the page says "not found"."""
+    from dashboard import ids
+
+    with as_viewer(app, viewer):
+        found: dict[str, Any] = {}
+
+        def walk(node: Any) -> None:
+            if isinstance(node, list | tuple):
+                for child in node:
+                    walk(child)
+            elif hasattr(node, "to_plotly_json"):
+                if getattr(node, "id", None) in (ids.REVIEW_HEATMAP, ids.REVIEW_STUDENTS):
+                    found[node.id] = node
+                walk(getattr(node, "children", None))
+
+        walk(page("review").layout(session_id=str(session_id)))
+    if ids.REVIEW_STUDENTS not in found:
+        return None
+    table = text_of(found[ids.REVIEW_STUDENTS])
+    labels = [label for label in (f"Seat {n}" for n in range(1, 30)) if f'"{label}"' in table]
+    heatmap = found[ids.REVIEW_HEATMAP].figure
+    return labels, len(heatmap["data"][0]["x"])
+
+
+def test_review_grid_is_shared_until_the_sessions_student_rows_change(
+    app: Dash, engine: Engine, school: dict[str, int]
+) -> None:
+    """A 3-hour class's student grid is most of a Review load, so the page shares it between viewers of the
+    session, keyed by the grid's data version: a new interval is on the next load, and so is a forgotten student's
+    absence (``forget_student`` deletes student rows without touching the intervals: a key of the intervals alone
+    would have kept showing them for the cache's lifetime)."""
+    from db.privacy import forget_student
+
+    sid = school["Room 2"]
+    first = _review(app, ADMIN, sid)
+    assert first is not None
+    students, columns = first
+    assert "Seat 3" in students and columns > 0
+    misses = cache_of(app).misses
+    assert _review(app, SMITH, sid) == (students, columns)  # Room 2 is smith's: the same grid, not read again
+    assert cache_of(app).misses == misses and cache_of(app).hits >= 1
+    assert _review(app, JONES, sid) is None  # not jones's session: "not found", the cached grid never reached
+
+    _add_interval(engine, sid)
+    grown = _review(app, ADMIN, sid)
+    assert grown is not None and grown[1] == columns + 1
+
+    with session_factory(engine)() as s, s.begin():
+        assert forget_student(s, "Seat 3").intervals > 0
+    after = _review(app, SMITH, sid)
+    assert after is not None and after[0] == [*(s for s in students if s != "Seat 3"), "Seat 9"]
