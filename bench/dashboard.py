@@ -355,8 +355,8 @@ def main() -> int:
     parser.add_argument("--http", action="store_true", help="also time a real python -m dashboard over HTTP")
     parser.add_argument(
         "--no-cache", action="store_true",
-        help="serve without the shared page cache (CLASSMOOD_SHARED_CACHE=0): every Live load is a fresh draw, as "
-        "a room's first viewer gets it; with the cache, repeats of the same Live load are served from it",
+        help="serve without the shared page cache (CLASSMOOD_SHARED_CACHE=0): every Live and Review load is a fresh "
+        "draw, as a room's or a session's first viewer gets it; with the cache, their repeats are served from it",
     )  # fmt: skip
     args = parser.parse_args()
     if args.no_cache:
