@@ -23,12 +23,14 @@ Forgetting a student deletes every render (:func:`db.privacy.forget_student`).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import logging
 import zlib
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Patch, html, no_update
@@ -228,6 +230,54 @@ def draw(
         mood = html.P("Presence mode: no emotion or mood is inferred.", className="muted")
     return timeline_fig, distribution_fig, caption, cards, mood, seen, notes_out
 
+
+
+def _plain_array(value: Any) -> Any:
+    """A trace array of a stored figure as draw() patches it: plotly writes a figure's numpy arrays as base64 typed
+    arrays (``{"dtype": "f8", "bdata": ...}``), a Patch carries them as plain lists."""
+    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]).newbyteorder("<"))
+        if "shape" in value:
+            array = array.reshape([int(n) for n in str(value["shape"]).split(",")])
+        return array.tolist()
+    return value
+
+
+def from_render(
+    outputs: list[Any], changed: frozenset[str], whole_timeline: bool, presence_mode: bool
+) -> tuple[Any, ...] | None:
+    """What ``draw(data, changed, whole_timeline, ...)`` sends, cut from the stored render of the same data version
+    (``draw(data, ALL_PARTS, True, ...)`` as JSON) instead of drawn again: a poll then costs a read, not a drawing,
+    whenever the renderer has already drawn what it finds. None where the render does not hold it (a presence-mode
+    timeline whose notes alone changed): draw it then."""
+    timeline, distribution, caption, cards, mood, seen, notes_out = outputs
+    timeline_fig: Any = no_update
+    if presence_mode and changed & {"data", "presence"}:
+        timeline_fig = timeline  # the presence timeline, always whole (as draw() sends it)
+    elif presence_mode and (whole_timeline or "notes" in changed):
+        return None
+    elif whole_timeline:
+        timeline_fig = timeline
+    elif "data" in changed:
+        timeline_fig = Patch()
+        for i, trace in enumerate(timeline["data"]):
+            for attr in ("x", "y", "customdata"):
+                timeline_fig["data"][i][attr] = _plain_array(trace.get(attr))
+        if "notes" in changed:
+            timeline_fig["layout"]["shapes"] = timeline["layout"].get("shapes", [])
+    elif "notes" in changed:
+        timeline_fig = Patch()
+        timeline_fig["layout"]["shapes"] = timeline["layout"].get("shapes", [])
+    data_changed = "data" in changed or (presence_mode and "presence" in changed)
+    return (
+        timeline_fig,
+        distribution if data_changed else no_update,
+        caption if data_changed else no_update,
+        cards if changed & {"data", "flags", "presence"} else no_update,
+        mood if data_changed else no_update,
+        seen if changed & {"data", "presence", "roster"} else no_update,
+        notes_out if "notes" in changed else no_update,
+    )
 
 ALL_PARTS = frozenset({"data", "flags", "presence", "notes", "roster"})
 # the stored payload's layout: bumped whenever draw()'s outputs change, so that a render stored by an older dashboard

@@ -54,6 +54,7 @@ from dashboard.live_render import (
     LIVE_VERSION,
     StoredRender,
     draw,
+    from_render,
     last_end,
     live_data,
     stored_render,
@@ -230,6 +231,19 @@ def _shown_session(
     return latest_session(s, teacher, classroom=classroom), False
 
 
+def _poll_from_render(
+    stored: StoredRender, old: dict[str, Any], session_id: int, running: bool, presence_mode: bool
+) -> tuple[Any, tuple[Any, ...]] | None:
+    """A poll's new fingerprint and seven drawn outputs, cut from the render of the current data version (only what
+    changed since ``old``, what the page shows), or None when the render does not hold the change: draw it then."""
+    shown = {**stored.fingerprint, "data": [session_id, running, *stored.fingerprint["data"][2:]]}
+    changed = frozenset(key for key in shown if old.get(key) != shown[key])
+    if not changed:  # leave the charts and cards alone so hover labels and selections are not redrawn away
+        return no_update, (no_update,) * 7
+    cut = from_render(stored.outputs, changed, not old["data"][2] or not shown["data"][2], presence_mode)
+    return None if cut is None else (shown, cut)
+
+
 def _nothing_to_show(target: dict[str, Any] | None) -> html.Div:
     """The page without a session: how to start one, or that the session or classroom asked for has none."""
     if not target:
@@ -341,10 +355,17 @@ def refresh(
             presence_mode = session.mode == "presence"
             expected = session.expected_students
             version = (session_id, presence_mode, *s.execute(LIVE_VERSION, {"session_id": session_id}).one())
-            if cache.enabled and (not old or old["data"][0] != session_id):
-                # a page load (or another session): the page as drawn ahead for every viewer, when it is current
+            polled = bool(old) and old["data"][0] == session_id
+            if cache.enabled:
+                # a page load (or another session): the page as drawn ahead for every viewer, when it is current or
+                # less than an interval old; a poll: only the render of the current version, cut to what changed
                 stored = stored_render(s, version_key(session_id, presence_mode, expected, version[2:]), now,
-                                       stale_window(session))  # fmt: skip
+                                       0.0 if polled else stale_window(session))  # fmt: skip
+            poll_cut = None
+            if stored is not None and polled:
+                poll_cut = _poll_from_render(stored, old, session_id, running, presence_mode)
+                if poll_cut is None:
+                    stored = None  # a change the render does not hold: drawn below
             if stored is None:
                 # what every viewer of this session would read alike, shared for as long as its data version holds
                 data = cache.get(("live-data", *version), lambda: live_data(s, session_id, presence_mode), LIVE_TTL_S)
@@ -359,6 +380,9 @@ def refresh(
 
     flags_new = f"{session_id}:{rows_fingerprint(flag_items)}"
     flags = (no_update, no_update) if flags_new == flags_shown else (attention_panel(flag_items), flags_new)
+    if poll_cut is not None:  # what changed since the page's fingerprint, cut from the render: nothing drawn
+        shown_now, cut = poll_cut
+        return (banner, SHOWN, status_panel, *cut, *flags, no_update, shown_now)
     if stored is not None:  # everything drawn, and the fingerprint of what it shows
         shown = {**stored.fingerprint, "data": [session_id, running, *stored.fingerprint["data"][2:]]}
         return (banner, SHOWN, status_panel, *stored.outputs, *flags, session_id, shown)

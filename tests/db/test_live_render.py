@@ -9,6 +9,7 @@ renderer thread of every dashboard process runs once a second, called here direc
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from typing import Any
 
@@ -18,11 +19,16 @@ from plotly.io.json import to_json_plotly
 from sqlalchemy import Engine, select, update
 
 from dashboard.live_render import (
+    ALL_PARTS,
     CLAIM_S,
     LIVE_VERSION,
     MIN_REDRAW_S,
+    draw,
+    from_render,
+    live_data,
     payload_text,
     render_due,
+    render_payload,
     stored_render,
     version_key,
 )
@@ -86,6 +92,39 @@ def test_a_page_load_is_served_the_stored_render_and_it_is_what_a_draw_on_reques
     assert "LIVE" in text(served[0]) and "History" in text(served[0])  # the banner: the request's own
 
 
+def test_what_a_poll_cuts_from_the_stored_render_is_what_drawing_it_sends(engine: Engine, school: dict[str, int]) -> None:
+    """Every change a poll can find (each set of changed parts, a whole or a patched timeline), in a room with flags
+    and a note, one in presence mode with a note, and one without intervals: the outputs taken from the render are
+    byte-for-byte the ones draw() makes, or None (drawn then) only for a presence-mode timeline that needs notes."""
+    factory = session_factory(engine)
+    now = dt.datetime.now(dt.UTC)
+    with factory() as s, s.begin():
+        for room in ("Room 3", "Room 2"):
+            s.add(Note(session_id=school[room], at=now, text=f"quiz in {room}", created_at=now))
+        s.execute(update(ClassSession).where(ClassSession.id == school["Room 2"]).values(mode="presence"))
+    parts = sorted(ALL_PARTS)
+    changes = [frozenset(c) for n in range(1, len(parts) + 1) for c in itertools.combinations(parts, n)]
+    cut_any = 0
+    for room, presence_mode in (("Room 3", False), ("Room 2", True), ("Room 5", False)):
+        sid = school[room]
+        with factory() as s, s.begin():
+            data = live_data(s, sid, presence_mode)
+            expected = s.get(ClassSession, sid).expected_students  # type: ignore[union-attr]
+        stored = json.loads(payload_text(render_payload(data, sid, expected, None)))["outputs"]
+        for changed, whole in itertools.product(changes, (False, True)):
+            cut = from_render(stored, changed, whole, presence_mode)
+            if cut is None:
+                assert presence_mode and (whole or "notes" in changed), (room, changed, whole)
+                continue
+            cut_any += 1
+            drawn = draw(data, changed, whole, sid, expected, None)
+            for i, (a, b) in enumerate(zip(cut, drawn, strict=True)):
+                assert (a is no_update) == (b is no_update), (room, changed, whole, i)
+                if a is not no_update:
+                    assert as_json(a) == as_json(b), (room, changed, whole, i)
+    assert cut_any > 150  # most changes are cut, presence mode's included
+
+
 def test_each_change_of_a_running_session_is_drawn_once(engine: Engine, school: dict[str, int]) -> None:
     factory = session_factory(engine)
     assert render_due(factory) == RUNNING
@@ -146,6 +185,32 @@ def test_a_viewer_sees_the_newest_interval_on_the_first_poll_after_it_lands(
     render_due(session_factory(engine), now=later())
     with as_viewer(app, ADMIN):
         assert "Seat 9" in text(live.refresh(0, None, None, room)[6])  # drawn for it: served
+
+
+def test_a_poll_after_the_renderer_drew_the_new_interval_is_cut_from_the_render_not_drawn(
+    app: Dash, engine: Engine, school: dict[str, int]
+) -> None:
+    live = page("live")
+    room = {"classroom": "Room 3"}
+    render_due(session_factory(engine))
+    with as_viewer(app, ADMIN):
+        loaded = live.refresh(0, None, None, room)
+    add_interval(engine, school["Room 3"])
+    assert render_due(session_factory(engine), now=later()) == 1  # the renderer's next turn draws it
+    with as_viewer(app, ADMIN):
+        misses = cache_of(app).misses
+        polled = live.refresh(1, None, loaded[-1], room)
+        assert cache_of(app).misses == misses  # nothing read or drawn for it on request
+        cache_of(app).enabled = False
+        drawn = live.refresh(1, None, loaded[-1], room)
+        cache_of(app).enabled = True
+        again = live.refresh(2, None, polled[-1], room)
+    assert polled[-1] == drawn[-1] and polled[-1]["data"][2] == loaded[-1]["data"][2] + 1
+    for a, b in zip(polled[DRAWN], drawn[DRAWN], strict=True):
+        assert (a is no_update) == (b is no_update)
+        assert a is no_update or as_json(a) == as_json(b)
+    assert "Seat 9" in text(polled[6])  # the new interval's student card
+    assert all(x is no_update for x in again[DRAWN]) and again[-1] is no_update  # nothing new since
 
 
 def test_a_teacher_is_never_served_another_teachers_room_or_notes(
