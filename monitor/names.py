@@ -413,9 +413,9 @@ class NameReader:
         The same pixels is the fast path; otherwise every letter-sized block within a few levels (the translucent
         box shows another background after a reorder, and a recording adds noise), so two names differing in one
         letter stay apart; and only the name nearest by far (see below): a look-alike of two names is read. A near
-        match is remembered as an alias, kept apart from the labels read, so a long noisy
-        class fills and clears only the aliases and never throws away what Tesseract read. ``key`` is the
-        signature's exact key (``_exact_key``), hashed once by the caller."""
+        match is remembered as an alias, kept apart from the labels read, so a long noisy class fills and clears
+        only the aliases and never throws away what Tesseract read. ``key`` is the signature's exact key
+        (``_exact_key``), hashed once by the caller."""
         if key in self._cache:
             return key, True
         if key in self._aliases and self._cache.get(self._aliases[key]) not in refused:
