@@ -33,6 +33,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import cv2
@@ -60,7 +61,8 @@ _BLOCK = 8  # px at that height: about one letter
 _WIDTH_SLACK = 3  # px at that height: a label's crop may come out this much wider or narrower on another frame
 _SCALE_SLACK = 0.15  # or this share of its width, when the text box came out a pixel taller or shorter
 _SAME_LABEL = 24.0  # levels: the largest mean difference of a letter-wide block between two looks at one label
-_CLEARLY_NEARER = 0.7  # a near copy goes to the nearest label read only when it is this much nearer than the next
+_CLEARLY_NEARER = 0.5  # a near copy goes to the nearest name read only when it is this much nearer than any other
+#  name's nearest look (a second look at one label is 0-5 levels away, another name's 16 or more)
 _MAX_LOOKS = 4  # a label is read again (on new pixels) until two reads agree, at most this many times
 _MIN_CONF = 30.0  # Tesseract's mean word confidence below which a read is no read
 _FLAT_TOL = 6  # levels: a camera-off tile is flat to within this, video is not
@@ -410,16 +412,17 @@ class NameReader:
 
         The same pixels is the fast path; otherwise every letter-sized block within a few levels (the translucent
         box shows another background after a reorder, and a recording adds noise), so two names differing in one
-        letter stay apart. A near match is remembered as an alias, kept apart from the labels read, so a long noisy
-        class fills and clears only the aliases and never throws away what Tesseract read. ``key`` is the
-        signature's exact key (``_exact_key``), hashed once by the caller."""
+        letter stay apart; and only the name nearest by far (see below): a look-alike of two names is read. A near
+        match is remembered as an alias, kept apart from the labels read, so a long noisy class fills and clears
+        only the aliases and never throws away what Tesseract read. ``key`` is the signature's exact key
+        (``_exact_key``), hashed once by the caller."""
         if key in self._cache:
             return key, True
         if key in self._aliases and self._cache.get(self._aliases[key]) not in refused:
             return self._aliases[key], True
         width = signature.shape[1]
         # a text box a pixel taller or shorter scales the whole signature: compare those at the query's width
-        near: list[tuple[float, bytes]] = []
+        nearest: dict[str | None, tuple[float, bytes]] = {}  # per text read (as names match): its nearest look
         for w in sorted(self._by_width, key=lambda w: abs(w - width)):
             if abs(w - width) > max(_WIDTH_SLACK, _SCALE_SLACK * width):
                 break
@@ -427,19 +430,23 @@ class NameReader:
                 if abs(w - width) > _WIDTH_SLACK:
                     known = np.asarray(cv2.resize(known, (width, _HASH_HEIGHT), interpolation=cv2.INTER_AREA),
                                        dtype=np.float32)
-                if refused and self._cache.get(known_key) in refused:
-                    continue
                 difference = _label_difference(signature, known)
-                if difference <= _SAME_LABEL:
-                    near.append((difference, known_key))
-        near.sort(key=lambda n: n[0])
-        # The nearest label read, not the first within reach: a codec's blur brings "Student 03" within reach of
-        # "Student 08", and a label as near to two read labels is read itself rather than guessed.
-        if near and (len(near) == 1 or near[0][0] <= _CLEARLY_NEARER * near[1][0] or near[0][1] == near[1][1]):
+                text = _text_key(self._cache.get(known_key))
+                if text not in nearest or difference < nearest[text][0]:
+                    nearest[text] = (difference, known_key)
+        ranked = sorted(nearest.items(), key=lambda item: item[1][0])
+        # The nearest name read, and only when it is unambiguous: clearly nearer than the nearest look of any other
+        # name, however far (not only the others within reach). After a reorder the translucent box shows another
+        # background and the codec smears the label anew: on the 25-tile H.264 recording "Student 08" came out 17
+        # levels from "Student 06"'s look and 25 from its own (beyond reach), and the look-alike held the twin's
+        # name for the whole phase. A refused name still counts as the nearest: a label nearest to a name it must
+        # not take is read, not given the next nearest.
+        if ranked and ranked[0][1][0] <= _SAME_LABEL and not _text_key_in(ranked[0][0], refused) and (
+                len(ranked) == 1 or ranked[0][1][0] <= _CLEARLY_NEARER * ranked[1][1][0]):
             if len(self._aliases) >= self.max_cache:
                 self._aliases.clear()
-            self._aliases[key] = near[0][1]
-            return near[0][1], True
+            self._aliases[key] = ranked[0][1][1]
+            return ranked[0][1][1], True
         return key, False
 
     def _ocr(self, crops: list[Image], count: bool = True) -> list[str | None]:
@@ -480,6 +487,17 @@ class NameReader:
                 continue
             out.append(clean_name(" ".join(t for _, t, _ in sorted(line))))
         return out
+
+
+@lru_cache(maxsize=4096)
+def _text_key(text: str | None) -> str | None:
+    """A read's text as names are matched (``match_key``); ``None`` for no read."""
+    return match_key(text) if text is not None else None
+
+
+def _text_key_in(text: str | None, refused: set[str | None] | frozenset[str | None]) -> bool:
+    """Whether a matched text (``_text_key``) is one of the ``refused`` reads."""
+    return any(_text_key(r) == text for r in refused)
 
 
 def _groups(votes: Counter[str | None]) -> dict[str | None, list[tuple[str | None, int]]]:
