@@ -310,6 +310,7 @@ class StoredRender(NamedTuple):
     outputs: list[Any]
     fingerprint: dict[str, Any]
     last_end: dt.datetime | None
+    current: bool = True  # drawn for the data version asked for (else an older one, less than ``stale_s`` old)
 
 
 def stored_render(s: Session, key: str, now: dt.datetime, stale_s: float) -> StoredRender | None:
@@ -330,7 +331,9 @@ def stored_render(s: Session, key: str, now: dt.datetime, stale_s: float) -> Sto
         if payload.get("format") != RENDER_FORMAT:
             return None
         end = payload["last_end"]
-        return StoredRender(payload["outputs"], payload["fingerprint"], dt.datetime.fromisoformat(end) if end else None)
+        return StoredRender(
+            payload["outputs"], payload["fingerprint"], dt.datetime.fromisoformat(end) if end else None, row.version == key
+        )
     except (zlib.error, ValueError, KeyError, TypeError) as exc:
         log.warning("a stored Live render of session %d could not be read (%s): drawn on request", session_id, exc)
         return None

@@ -234,9 +234,16 @@ def _shown_session(
 def _poll_from_render(
     stored: StoredRender, old: dict[str, Any], session_id: int, running: bool, presence_mode: bool
 ) -> tuple[Any, tuple[Any, ...]] | None:
-    """A poll's new fingerprint and seven drawn outputs, cut from the render of the current data version (only what
-    changed since ``old``, what the page shows), or None when the render does not hold the change: draw it then."""
+    """A poll's new fingerprint and seven drawn outputs cut from the stored render (only what changed since ``old``,
+    what the page shows), or None to draw them.
+
+    The render of the current data version always serves. An older one (the renderer's turn has not come since the
+    newest interval landed: under a second, at most one interval) serves only when it holds more intervals than the
+    page, so the page moves forward to it and the next poll brings the rest; otherwise (the page is already as new as
+    the render: a poll drew it) the change is drawn, so a page never goes back and never waits for the renderer."""
     shown = {**stored.fingerprint, "data": [session_id, running, *stored.fingerprint["data"][2:]]}
+    if not stored.current and not shown["data"][2] > (old["data"][2] or 0):
+        return None
     changed = frozenset(key for key in shown if old.get(key) != shown[key])
     if not changed:  # leave the charts and cards alone so hover labels and selections are not redrawn away
         return no_update, (no_update,) * 7
@@ -357,10 +364,10 @@ def refresh(
             version = (session_id, presence_mode, *s.execute(LIVE_VERSION, {"session_id": session_id}).one())
             polled = bool(old) and old["data"][0] == session_id
             if cache.enabled:
-                # a page load (or another session): the page as drawn ahead for every viewer, when it is current or
-                # less than an interval old; a poll: only the render of the current version, cut to what changed
+                # the page as drawn ahead for every viewer, when it is current or less than an interval old: a page
+                # load takes it whole, a poll what changed since what the page shows (_poll_from_render)
                 stored = stored_render(s, version_key(session_id, presence_mode, expected, version[2:]), now,
-                                       0.0 if polled else stale_window(session))  # fmt: skip
+                                       stale_window(session))  # fmt: skip
             poll_cut = None
             if stored is not None and polled:
                 poll_cut = _poll_from_render(stored, old, session_id, running, presence_mode)

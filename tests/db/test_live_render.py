@@ -213,6 +213,32 @@ def test_a_poll_after_the_renderer_drew_the_new_interval_is_cut_from_the_render_
     assert all(x is no_update for x in again[DRAWN]) and again[-1] is no_update  # nothing new since
 
 
+def test_a_poll_moves_forward_to_a_newer_render_and_never_back_to_an_older_one(
+    app: Dash, engine: Engine, school: dict[str, int]
+) -> None:
+    """Two intervals land; the renderer has drawn only the first. The first poll is cut from that render (no drawing
+    on request), the next one draws the second interval itself, and the one after that is not sent the render back."""
+    live = page("live")
+    room = {"classroom": "Room 3"}
+    render_due(session_factory(engine))
+    with as_viewer(app, ADMIN):
+        loaded = live.refresh(0, None, None, room)
+    n = loaded[-1]["data"][2]
+    add_interval(engine, school["Room 3"], "Seat 9")
+    assert render_due(session_factory(engine), now=later()) == 1
+    add_interval(engine, school["Room 3"], "Seat 10")  # not drawn ahead yet
+    with as_viewer(app, ADMIN):
+        misses = cache_of(app).misses
+        first = live.refresh(1, None, loaded[-1], room)
+        assert cache_of(app).misses == misses  # cut from the render
+        second = live.refresh(2, None, first[-1], room)
+        assert cache_of(app).misses > misses  # the newest interval, drawn on request
+        third = live.refresh(3, None, second[-1], room)
+    assert first[-1]["data"][2] == n + 1 and "Seat 9" in text(first[6]) and "Seat 10" not in text(first[6])
+    assert second[-1]["data"][2] == n + 2 and "Seat 10" in text(second[6])
+    assert all(x is no_update for x in third[DRAWN]) and third[-1] is no_update  # not back to the render's
+
+
 def test_a_teacher_is_never_served_another_teachers_room_or_notes(
     app: Dash, engine: Engine, school: dict[str, int]
 ) -> None:
