@@ -214,6 +214,10 @@ DETECTABLE_PX = 12
 MAX_UPSCALE = 1.5  # at 2x, portraits whose face fills a 350 px photo were missed or found twice (41/41 up to 1.5x)
 WEAK_SCORE = 0.3  # YuNet: a candidate from this score up, below min_confidence, is a head whose face is unreadable
 YUNET_TILE_PX = 160  # gallery tiles are searched by YuNet at least this tall
+# a tile whose search found no face is searched once more at this many times the height: YuNet scores a face under
+# about 50 px low, and a face taking a quarter of a tile 160 px tall is 40 px (1,001 real photos composed into 4x4
+# tiles at 1280x720: 11 faces not found at 160, all of them at 320 and none found twice); only missed tiles pay it
+RETRY_SCALE = 2.0
 
 
 def min_face_for(shape: tuple[int, ...], min_face_px: int = 0, *, tile: bool = False) -> int:
@@ -454,7 +458,8 @@ class YuNetDetector:
         that rectangle, around the face found there last time (``gallery_view.GalleryAnalyser``). The window is cut
         from the region as resized for the full search, its corner on YuNet's 32 px stride, so the network sees the
         same pixels; a window that yields no face has its whole region searched again in the same call, so a face
-        that moved or left is never missed for it."""
+        that moved or left is never missed for it; a region whose full search found no face is searched once more at
+        ``RETRY_SCALE`` times the size, for a face too small at the first (the cost falls on missed tiles only)."""
         if not regions:
             return FaceDetections.empty()
         # YuNet's scores fall off on small inputs: the FER faces of a composed 4x4 gallery scored 0.23-0.88 in tiles
@@ -468,18 +473,24 @@ class YuNetDetector:
                 if cut is not None and not any(r[4] / 100.0 >= self.min_confidence for r in raw)]
         for i, raw in zip(lost, self._map([crops[i] for i in lost]), strict=True):
             raws[i], cuts[i] = raw, None
+        sizes = [size] * len(regions)
+        missed = [i for i, raw in enumerate(raws) if not any(r[4] / 100.0 >= self.min_confidence for r in raw)]
+        if missed:  # searched in full and no face: once more, bigger (RETRY_SCALE); the score gate stays the same
+            big, big_size = _crops(frame.image, [regions[i] for i in missed], round(size[1] * RETRY_SCALE))
+            for i, raw in zip(missed, self._map(big), strict=True):
+                raws[i], sizes[i] = raw, big_size
         boxes: list[list[float]] = []
         scores: list[float] = []
         eyes: list[list[list[float]]] = []
-        for raw, region, cut in zip(raws, regions, cuts, strict=True):
+        for raw, region, cut, at in zip(raws, regions, cuts, sizes, strict=True):
             dx, dy = (0, 0) if cut is None else cut[:2]
             found = [r for r in raw if r[4] / 100.0 >= self.min_confidence]
             boxes += _to_frame([[float(r[0] + dx), float(r[1] + dy), float(r[2]), float(r[3])] for r in found],
-                               region, size)
+                               region, at)
             scores += [r[4] / 100.0 for r in found]
             # each eye as a zero-size box, moved to the frame like the face boxes
             eyes += [[b[:2] for b in _to_frame([[float(r[5] + dx), float(r[6] + dy), 0, 0],
-                                                [float(r[7] + dx), float(r[8] + dy), 0, 0]], region, size)]
+                                                [float(r[7] + dx), float(r[8] + dy), 0, 0]], region, at)]
                      for r in found if len(r) >= 9]
         return FaceDetections.from_boxes(
             boxes, scores, frame_shape=frame.image.shape, min_face_px=_tile_min_face(regions, self.min_face_px),
