@@ -214,10 +214,14 @@ DETECTABLE_PX = 12
 MAX_UPSCALE = 1.5  # at 2x, portraits whose face fills a 350 px photo were missed or found twice (41/41 up to 1.5x)
 WEAK_SCORE = 0.3  # YuNet: a candidate from this score up, below min_confidence, is a head whose face is unreadable
 YUNET_TILE_PX = 160  # gallery tiles are searched by YuNet at least this tall
-# a tile whose search found no face is searched once more at this many times the height: YuNet scores a face under
-# about 50 px low, and a face taking a quarter of a tile 160 px tall is 40 px (1,001 real photos composed into 4x4
-# tiles at 1280x720: 11 faces not found at 160, all of them at 320 and none found twice); only missed tiles pay it
+# a tile whose search found no face is searched once more at this many times the height: of 1,001 real photos
+# composed 16 to a 1280x720 gallery, 11 frontal faces (boxes 58-95 px at the 160 px search) scored 0.2-0.49 there,
+# under the gate, and all 11 scored 0.67-0.89 at 320 (at 224: 10 of them), none found twice; only missed tiles pay it
 RETRY_SCALE = 2.0
+RETRY_AFTER_S = 2.0  # a tile the second size found nothing in either is not searched at it again for this long
+# (seconds of the source): a student whose face is hidden for minutes costs one bigger search per 2 s, not per frame.
+# Frames at the same time or earlier (separate images, all at 0 s; a new source) are never held back.
+_REMEMBERED = 1024  # regions remembered at most (a grid that keeps moving makes new ones): then forgotten, harmless
 
 
 def min_face_for(shape: tuple[int, ...], min_face_px: int = 0, *, tile: bool = False) -> int:
@@ -435,11 +439,16 @@ class YuNetDetector:
         self.min_face_px = min_face_px
         self.max_side_px = max_side_px
         self.min_confidence = min_confidence
+        # per gallery region, the source time when the RETRY_SCALE search last found no face there either
+        self._retry_failed_at: dict[Region, float] = {}
 
     def _map(self, images: list[npt.NDArray[np.uint8]]) -> list[YuNetRaw]:
         if self._pool is None or len(images) < 2:
             return [self._search(im) for im in images]
         return list(self._pool.map(self._search, images))
+
+    def _has_face(self, raw: YuNetRaw) -> bool:
+        return any(r[4] / 100.0 >= self.min_confidence for r in raw)
 
     def detect(self, frame: Frame) -> FaceDetections:
         mf = min_face_for(frame.image.shape, self.min_face_px)
@@ -458,8 +467,9 @@ class YuNetDetector:
         that rectangle, around the face found there last time (``gallery_view.GalleryAnalyser``). The window is cut
         from the region as resized for the full search, its corner on YuNet's 32 px stride, so the network sees the
         same pixels; a window that yields no face has its whole region searched again in the same call, so a face
-        that moved or left is never missed for it; a region whose full search found no face is searched once more at
-        ``RETRY_SCALE`` times the size, for a face too small at the first (the cost falls on missed tiles only)."""
+        that moved or left is never missed for it. A region whose full search found no face is searched once more at
+        ``RETRY_SCALE`` times the size (faces YuNet scores under the gate at the first), at most once per
+        ``RETRY_AFTER_S`` where that finds nothing either: the cost falls on the tiles with a missed face only."""
         if not regions:
             return FaceDetections.empty()
         # YuNet's scores fall off on small inputs: the FER faces of a composed 4x4 gallery scored 0.23-0.88 in tiles
@@ -469,16 +479,24 @@ class YuNetDetector:
                 for crop, region, window in zip(crops, regions, windows or [None] * len(regions), strict=True)]
         searched = [c if cut is None else c[cut[1] : cut[3], cut[0] : cut[2]] for c, cut in zip(crops, cuts, strict=True)]
         raws = self._map(searched)
-        lost = [i for i, (raw, cut) in enumerate(zip(raws, cuts, strict=True))
-                if cut is not None and not any(r[4] / 100.0 >= self.min_confidence for r in raw)]
+        lost = [i for i, (raw, cut) in enumerate(zip(raws, cuts, strict=True)) if cut is not None and not self._has_face(raw)]
         for i, raw in zip(lost, self._map([crops[i] for i in lost]), strict=True):
             raws[i], cuts[i] = raw, None
         sizes = [size] * len(regions)
-        missed = [i for i, raw in enumerate(raws) if not any(r[4] / 100.0 >= self.min_confidence for r in raw)]
+        keys = [(int(x), int(y), int(w), int(h)) for x, y, w, h in regions]
+        missed = [i for i, raw in enumerate(raws) if not self._has_face(raw)
+                  and not 0 < frame.t - self._retry_failed_at.get(keys[i], -1e9) < RETRY_AFTER_S]
         if missed:  # searched in full and no face: once more, bigger (RETRY_SCALE); the score gate stays the same
             big, big_size = _crops(frame.image, [regions[i] for i in missed], round(size[1] * RETRY_SCALE))
             for i, raw in zip(missed, self._map(big), strict=True):
                 raws[i], sizes[i] = raw, big_size
+        if len(self._retry_failed_at) > _REMEMBERED:
+            self._retry_failed_at.clear()
+        for i, raw in enumerate(raws):
+            if self._has_face(raw):
+                self._retry_failed_at.pop(keys[i], None)
+            elif i in missed:
+                self._retry_failed_at[keys[i]] = frame.t
         boxes: list[list[float]] = []
         scores: list[float] = []
         eyes: list[list[list[float]]] = []
