@@ -215,8 +215,9 @@ MAX_UPSCALE = 1.5  # at 2x, portraits whose face fills a 350 px photo were misse
 WEAK_SCORE = 0.3  # YuNet: a candidate from this score up, below min_confidence, is a head whose face is unreadable
 YUNET_TILE_PX = 160  # gallery tiles are searched by YuNet at least this tall
 # a tile whose search found no face is searched once more at this many times the height: of 1,001 real photos
-# composed 16 to a 1280x720 gallery, 11 frontal faces (boxes 58-95 px at the 160 px search) scored 0.2-0.49 there,
-# under the gate, and all 11 scored 0.67-0.89 at 320 (at 224: 10 of them), none found twice; only missed tiles pay it
+# composed 16 to a 1280x720 gallery, 11 faces were under the gate at the 160 px search (frontal faces, scored 0.2-0.49
+# with boxes 49-95 px in the four looked at) and all 11 passed at 320 (at 224: 10), none found twice; only missed
+# tiles pay it (docs/performance.md, "Face tiles covered")
 RETRY_SCALE = 2.0
 RETRY_AFTER_S = 2.0  # a tile the second size found nothing in either is not searched at it again for this long
 # (seconds of the source): a student whose face is hidden for minutes costs one bigger search per 2 s, not per frame.
