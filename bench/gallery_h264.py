@@ -90,14 +90,18 @@ def run_class(n: int, width: int, height: int, theme: str, seconds: int, phase: 
         video = Path(d) / "class.mp4"
         write_h264(video, frames, RECORDING_FPS, 1_000_000 * width * height // (1280 * 720) * RECORDING_FPS // 25)
         cap = cv2.VideoCapture(str(video))
-        k = 0
+        k = analysed = 0
+        cpu = 0.0
         t0 = time.perf_counter()
         while True:
             ok, image = cap.read()
             if not ok:
                 break
             if k % (RECORDING_FPS // ANALYSED_FPS) == 0:
+                c0 = time.process_time()
                 result = analyser.analyse(Frame(image, k / RECORDING_FPS, k))
+                cpu += time.process_time() - c0
+                analysed += 1
                 students.update(label for label, _ in result.labelled)
                 students.update(result.presence)
                 order, truth = truths[k]
@@ -131,7 +135,8 @@ def run_class(n: int, width: int, height: int, theme: str, seconds: int, phase: 
             f"(invented {invented or 'none'}; never a student {missing or 'none'}), names matched {100 * matched / max(1, tiles):.1f}% (displayed exactly as written, spaces "
             f"included: {100 * shown_as_is / max(1, tiles):.1f}%), face tiles "
             f"covered {100 * covered / max(1, face_tiles):.1f}% (faces found {100 * found / max(1, face_tiles):.1f}%, "
-            f"attributed {100 * attributed / max(1, found):.1f}% of those; {seconds_spent:.0f} s)")
+            f"attributed {100 * attributed / max(1, found):.1f}% of those; {seconds_spent:.0f} s, "
+            f"{1000 * cpu / max(1, analysed):.0f} ms CPU an analysed frame)")
 
 
 def main() -> int:

@@ -214,6 +214,15 @@ DETECTABLE_PX = 12
 MAX_UPSCALE = 1.5  # at 2x, portraits whose face fills a 350 px photo were missed or found twice (41/41 up to 1.5x)
 WEAK_SCORE = 0.3  # YuNet: a candidate from this score up, below min_confidence, is a head whose face is unreadable
 YUNET_TILE_PX = 160  # gallery tiles are searched by YuNet at least this tall
+# a tile whose search found no face is searched once more at this many times the height: of 1,001 real photos
+# composed 16 to a 1280x720 gallery, 11 faces were under the gate at the 160 px search (frontal faces, scored 0.2-0.49
+# with boxes 49-95 px in the four looked at) and all 11 passed at 320 (at 224: 10), none found twice; only missed
+# tiles pay it (docs/performance.md, "Face tiles covered")
+RETRY_SCALE = 2.0
+RETRY_AFTER_S = 2.0  # a tile the second size found nothing in either is not searched at it again for this long
+# (seconds of the source): a student whose face is hidden for minutes costs one bigger search per 2 s, not per frame.
+# Frames at the same time or earlier (separate images, all at 0 s; a new source) are never held back.
+_REMEMBERED = 1024  # regions remembered at most (a grid that keeps moving makes new ones): then forgotten, harmless
 
 
 def min_face_for(shape: tuple[int, ...], min_face_px: int = 0, *, tile: bool = False) -> int:
@@ -431,11 +440,16 @@ class YuNetDetector:
         self.min_face_px = min_face_px
         self.max_side_px = max_side_px
         self.min_confidence = min_confidence
+        # per gallery region, the source time when the RETRY_SCALE search last found no face there either
+        self._retry_failed_at: dict[Region, float] = {}
 
     def _map(self, images: list[npt.NDArray[np.uint8]]) -> list[YuNetRaw]:
         if self._pool is None or len(images) < 2:
             return [self._search(im) for im in images]
         return list(self._pool.map(self._search, images))
+
+    def _has_face(self, raw: YuNetRaw) -> bool:
+        return any(r[4] / 100.0 >= self.min_confidence for r in raw)
 
     def detect(self, frame: Frame) -> FaceDetections:
         mf = min_face_for(frame.image.shape, self.min_face_px)
@@ -454,7 +468,9 @@ class YuNetDetector:
         that rectangle, around the face found there last time (``gallery_view.GalleryAnalyser``). The window is cut
         from the region as resized for the full search, its corner on YuNet's 32 px stride, so the network sees the
         same pixels; a window that yields no face has its whole region searched again in the same call, so a face
-        that moved or left is never missed for it."""
+        that moved or left is never missed for it. A region whose full search found no face is searched once more at
+        ``RETRY_SCALE`` times the size (faces YuNet scores under the gate at the first), at most once per
+        ``RETRY_AFTER_S`` where that finds nothing either: the cost falls on the tiles with a missed face only."""
         if not regions:
             return FaceDetections.empty()
         # YuNet's scores fall off on small inputs: the FER faces of a composed 4x4 gallery scored 0.23-0.88 in tiles
@@ -464,22 +480,36 @@ class YuNetDetector:
                 for crop, region, window in zip(crops, regions, windows or [None] * len(regions), strict=True)]
         searched = [c if cut is None else c[cut[1] : cut[3], cut[0] : cut[2]] for c, cut in zip(crops, cuts, strict=True)]
         raws = self._map(searched)
-        lost = [i for i, (raw, cut) in enumerate(zip(raws, cuts, strict=True))
-                if cut is not None and not any(r[4] / 100.0 >= self.min_confidence for r in raw)]
+        lost = [i for i, (raw, cut) in enumerate(zip(raws, cuts, strict=True)) if cut is not None and not self._has_face(raw)]
         for i, raw in zip(lost, self._map([crops[i] for i in lost]), strict=True):
             raws[i], cuts[i] = raw, None
+        sizes = [size] * len(regions)
+        keys = [(int(x), int(y), int(w), int(h)) for x, y, w, h in regions]
+        missed = [i for i, raw in enumerate(raws) if not self._has_face(raw)
+                  and not 0 < frame.t - self._retry_failed_at.get(keys[i], -1e9) < RETRY_AFTER_S]
+        if missed:  # searched in full and no face: once more, bigger (RETRY_SCALE); the score gate stays the same
+            big, big_size = _crops(frame.image, [regions[i] for i in missed], round(size[1] * RETRY_SCALE))
+            for i, raw in zip(missed, self._map(big), strict=True):
+                raws[i], sizes[i] = raw, big_size
+        if len(self._retry_failed_at) > _REMEMBERED:
+            self._retry_failed_at.clear()
+        for i, raw in enumerate(raws):
+            if self._has_face(raw):
+                self._retry_failed_at.pop(keys[i], None)
+            elif i in missed:
+                self._retry_failed_at[keys[i]] = frame.t
         boxes: list[list[float]] = []
         scores: list[float] = []
         eyes: list[list[list[float]]] = []
-        for raw, region, cut in zip(raws, regions, cuts, strict=True):
+        for raw, region, cut, at in zip(raws, regions, cuts, sizes, strict=True):
             dx, dy = (0, 0) if cut is None else cut[:2]
             found = [r for r in raw if r[4] / 100.0 >= self.min_confidence]
             boxes += _to_frame([[float(r[0] + dx), float(r[1] + dy), float(r[2]), float(r[3])] for r in found],
-                               region, size)
+                               region, at)
             scores += [r[4] / 100.0 for r in found]
             # each eye as a zero-size box, moved to the frame like the face boxes
             eyes += [[b[:2] for b in _to_frame([[float(r[5] + dx), float(r[6] + dy), 0, 0],
-                                                [float(r[7] + dx), float(r[8] + dy), 0, 0]], region, size)]
+                                                [float(r[7] + dx), float(r[8] + dy), 0, 0]], region, at)]
                      for r in found if len(r) >= 9]
         return FaceDetections.from_boxes(
             boxes, scores, frame_shape=frame.image.shape, min_face_px=_tile_min_face(regions, self.min_face_px),
