@@ -73,7 +73,7 @@ OUTPUTS = 7  # timeline, distribution, its caption, cards, mood, attendance, not
 
 def _version_columns(sid: Any) -> list[ColumnElement[Any]]:
     """The session's data version: any new interval (and with it its student and presence rows), flag opened,
-    closed or acknowledged, note added or removed, or roster change makes a new one. ``sid``: a bound parameter
+    closed, acknowledged or changed in level, note added or removed, or roster change makes a new one. ``sid``: a bound parameter
     (one session) or ``ClassSession.id`` (every running session at once)."""
     return [
         select(func.max(Interval.id)).where(Interval.session_id == sid).scalar_subquery(),
@@ -81,6 +81,14 @@ def _version_columns(sid: Any) -> list[ColumnElement[Any]]:
         select(func.max(Flag.id)).where(Flag.session_id == sid).scalar_subquery(),
         select(func.count(Flag.id)).where(Flag.session_id == sid, Flag.end.is_(None)).scalar_subquery(),
         select(func.count(Flag.id)).where(Flag.session_id == sid, Flag.acknowledged_at.is_not(None)).scalar_subquery(),
+        # an open flag's level raised or lowered in place (the flag engine's update event rewrites its row): the
+        # cards' badges change, so the version must too
+        *(
+            select(func.count(Flag.id))
+            .where(Flag.session_id == sid, Flag.end.is_(None), Flag.severity == level)
+            .scalar_subquery()
+            for level in ("alert", "warning")
+        ),
         select(func.max(Note.id)).where(Note.session_id == sid).scalar_subquery(),
         select(func.count(Note.id)).where(Note.session_id == sid).scalar_subquery(),
         select(func.count(RosterStudent.id)).where(RosterStudent.session_id == sid).scalar_subquery(),
@@ -361,12 +369,17 @@ def _claim(factory: sessionmaker[Session], session_id: int, now: dt.datetime, ex
 
 def render_due(factory: sessionmaker[Session], now: dt.datetime | None = None, tz: dt.tzinfo | None = None) -> int:
     """Draw and store every running session whose data changed since it was last drawn (and that no other process
-    is drawing). Returns how many were drawn."""
-    now = now or dt.datetime.now(dt.UTC)
+    is drawing). Returns how many were drawn.
+
+    Each claim carries the time it was made (``now``, when given, stands for the clock in tests), and a drawing is
+    stored only while its claim is still the one in the row: a pass slower than ``CLAIM_S`` whose claim another
+    process took over never overwrites that process's newer drawing with its older one."""
+    fixed = now
     with factory() as s, s.begin():
         rows = s.execute(RUNNING_VERSIONS).all()
     drawn = 0
     for row in rows:
+        now = fixed or dt.datetime.now(dt.UTC)
         session_id, mode, expected = row[0], row[1], row[2]
         presence_mode = mode == "presence"
         key = version_key(session_id, presence_mode, expected, tuple(row[3:-3]))
@@ -384,16 +397,23 @@ def render_due(factory: sessionmaker[Session], now: dt.datetime | None = None, t
                 version = tuple(s.execute(LIVE_VERSION, {"session_id": session_id}).one())
                 key = version_key(session_id, presence_mode, expected, version)
                 payload = render_payload(live_data(s, session_id, presence_mode), session_id, expected, tz)
-                s.execute(
+                stored_now = s.execute(
                     update(LiveRender)
-                    .where(LiveRender.session_id == session_id)
+                    .where(LiveRender.session_id == session_id, LiveRender.claimed_at == now)
                     .values(version=key, payload=payload, rendered_at=dt.datetime.now(dt.UTC), claimed_at=None)
-                )
+                ).rowcount  # type: ignore[attr-defined]
         except Exception:
             # never leave the claim behind a failed drawing (the next turn tries again), never stop the thread
             log.exception("drawing the Live page of session %s failed", session_id)
             with factory() as s, s.begin():
-                s.execute(update(LiveRender).where(LiveRender.session_id == session_id).values(claimed_at=None))
+                s.execute(
+                    update(LiveRender)
+                    .where(LiveRender.session_id == session_id, LiveRender.claimed_at == now)
+                    .values(claimed_at=None)
+                )
+            continue
+        if not stored_now:
+            log.info("the Live render of session %s was claimed by another process meanwhile: not stored", session_id)
             continue
         drawn += 1
     return drawn

@@ -29,7 +29,7 @@ import logging
 from typing import Any
 
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update, register_page
-from dash.exceptions import PreventUpdate
+from dash.exceptions import MissingCallbackContextException, PreventUpdate
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -231,8 +231,17 @@ def _shown_session(
     return latest_session(s, teacher, classroom=classroom), False
 
 
+def _timed_poll() -> bool:
+    """Whether this refresh is the page's 3-s poll, not the viewer's own note or acknowledgement (called outside a
+    Dash callback, as the tests call it: a poll)."""
+    try:
+        return ctx.triggered_id in (None, ids.LIVE_INTERVAL)
+    except MissingCallbackContextException:
+        return True
+
+
 def _poll_from_render(
-    stored: StoredRender, old: dict[str, Any], session_id: int, running: bool, presence_mode: bool
+    stored: StoredRender, old: dict[str, Any], session_id: int, running: bool, presence_mode: bool, timed: bool = True
 ) -> tuple[Any, tuple[Any, ...]] | None:
     """A poll's new fingerprint and seven drawn outputs cut from the stored render (only what changed since ``old``,
     what the page shows), or None to draw them.
@@ -240,14 +249,20 @@ def _poll_from_render(
     The render of the current data version always serves. An older one (the renderer's turn has not come since the
     newest interval landed: under a second, at most one interval) serves only when it holds more intervals than the
     page, so the page moves forward to it and the next poll brings the rest; otherwise (the page is already as new as
-    the render: a poll drew it) the change is drawn, so a page never goes back and never waits for the renderer."""
+    the render: a poll drew it) the change is drawn, so a page never goes back and never waits for the renderer.
+    Only the timed poll takes an older render: after the viewer's own note or acknowledgement the page must show it.
+    A stored payload that cannot be cut is drawn, never an error every poll."""
     shown = {**stored.fingerprint, "data": [session_id, running, *stored.fingerprint["data"][2:]]}
-    if not stored.current and not shown["data"][2] > (old["data"][2] or 0):
+    if not stored.current and not (timed and shown["data"][2] > (old["data"][2] or 0)):
         return None
     changed = frozenset(key for key in shown if old.get(key) != shown[key])
     if not changed:  # leave the charts and cards alone so hover labels and selections are not redrawn away
         return no_update, (no_update,) * 7
-    cut = from_render(stored.outputs, changed, not old["data"][2] or not shown["data"][2], presence_mode)
+    try:
+        cut = from_render(stored.outputs, changed, not old["data"][2] or not shown["data"][2], presence_mode)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        log.warning("a stored Live render of session %d could not be cut (%s): drawn on request", session_id, exc)
+        return None
     return None if cut is None else (shown, cut)
 
 
@@ -370,7 +385,7 @@ def refresh(
                                        stale_window(session))  # fmt: skip
             poll_cut = None
             if stored is not None and polled:
-                poll_cut = _poll_from_render(stored, old, session_id, running, presence_mode)
+                poll_cut = _poll_from_render(stored, old, session_id, running, presence_mode, _timed_poll())
                 if poll_cut is None:
                     stored = None  # a change the render does not hold: drawn below
             if stored is None:

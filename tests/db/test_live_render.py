@@ -156,6 +156,48 @@ def test_a_session_claimed_by_another_process_is_left_to_it_unless_its_claim_is_
     assert render_due(factory, now=now + dt.timedelta(seconds=CLAIM_S + 1)) == 1  # it died mid-draw: taken over
 
 
+def test_a_flag_raised_in_place_is_a_new_version_and_is_drawn_again(engine: Engine, school: dict[str, int]) -> None:
+    """The flag engine's update event rewrites an open flag's level in its row: the cards' badge changes, so the
+    render must be drawn again (a poll would otherwise be cut from the render with the old badge)."""
+    factory = session_factory(engine)
+    render_due(factory)
+    assert render_due(factory, now=later()) == 0
+    with factory() as s, s.begin():
+        s.execute(
+            update(Flag).where(Flag.session_id == school["Room 4"], Flag.end.is_(None)).values(severity="alert")
+        )
+    assert render_due(factory, now=later()) == 1  # Room 4 only: its warning became an alert
+
+
+def test_a_drawing_whose_claim_was_taken_over_meanwhile_is_not_stored(
+    engine: Engine, school: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass slower than CLAIM_S: another process takes the claim over while this one draws; this one's older
+    drawing must not overwrite the row, and the other's claim stays."""
+    import dashboard.live_render as live_render
+
+    factory = session_factory(engine)
+    render_due(factory)
+    add_interval(engine, school["Room 7"])
+    theirs = later(CLAIM_S + 5)
+    real_payload = live_render.render_payload
+
+    def taken_over_while_drawing(*args: Any, **kwargs: Any) -> bytes:
+        with factory() as s, s.begin():
+            s.execute(update(LiveRender).where(LiveRender.session_id == school["Room 7"]).values(claimed_at=theirs))
+        return real_payload(*args, **kwargs)
+
+    monkeypatch.setattr(live_render, "render_payload", taken_over_while_drawing)
+    with factory() as s:
+        before = s.get(LiveRender, school["Room 7"])
+        assert before is not None
+        old_version = before.version
+    assert render_due(factory, now=later()) == 0
+    with factory() as s:
+        row = s.get(LiveRender, school["Room 7"])
+        assert row is not None and row.version == old_version and row.claimed_at == theirs
+
+
 def test_a_viewer_sees_the_newest_interval_on_the_first_poll_after_it_lands(
     app: Dash, engine: Engine, school: dict[str, int]
 ) -> None:
