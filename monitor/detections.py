@@ -442,11 +442,34 @@ class YuNetDetector:
         self.min_confidence = min_confidence
         # per gallery region, the source time when the RETRY_SCALE search last found no face there either
         self._retry_failed_at: dict[Region, float] = {}
+        # regions whose face was found only by the bigger search: searched at that size first next time (window
+        # included), so a tile that needs it pays one search a frame, not the 1x window, the 1x tile and the 2x tile
+        self._found_big: set[Region] = set()
 
     def _map(self, images: list[npt.NDArray[np.uint8]]) -> list[YuNetRaw]:
         if self._pool is None or len(images) < 2:
             return [self._search(im) for im in images]
         return list(self._pool.map(self._search, images))
+
+    def _search_windows(
+        self, frame: Frame, regions: Sequence[Region], windows: Sequence[Region | None], which: Sequence[int],
+        height: int, crops: list[npt.NDArray[np.uint8]] | None = None, size: list[float] | None = None,
+    ) -> list[tuple[YuNetRaw, list[float], tuple[int, int, int, int] | None]]:
+        """Regions ``which`` at ``height`` (or in the given ``crops`` of ``size``): each one's window first, where it
+        has one, and the whole region where the window found no face. (raw, the size searched, the window cut)."""
+        if not which:
+            return []
+        if crops is None or size is None:
+            chosen, size = _crops(frame.image, [regions[i] for i in which], height)
+        else:
+            chosen = [crops[i] for i in which]
+        cuts = [_window_in(c, regions[i], windows[i], size) for c, i in zip(chosen, which, strict=True)]
+        raws = self._map([c if cut is None else c[cut[1] : cut[3], cut[0] : cut[2]]
+                          for c, cut in zip(chosen, cuts, strict=True)])
+        lost = [k for k, (raw, cut) in enumerate(zip(raws, cuts, strict=True)) if cut is not None and not self._has_face(raw)]
+        for k, raw in zip(lost, self._map([chosen[k] for k in lost]), strict=True):
+            raws[k], cuts[k] = raw, None
+        return [(raw, size, cut) for raw, cut in zip(raws, cuts, strict=True)]
 
     def _has_face(self, raw: YuNetRaw) -> bool:
         return any(r[4] / 100.0 >= self.min_confidence for r in raw)
@@ -476,26 +499,40 @@ class YuNetDetector:
         # YuNet's scores fall off on small inputs: the FER faces of a composed 4x4 gallery scored 0.23-0.88 in tiles
         # 112 px tall and 0.71-0.93 at 224; 160 already scores all but one above 0.7 and costs little more
         crops, size = _crops(frame.image, regions, max(height, YUNET_TILE_PX))
-        cuts = [_window_in(crop, region, window, size)
-                for crop, region, window in zip(crops, regions, windows or [None] * len(regions), strict=True)]
-        searched = [c if cut is None else c[cut[1] : cut[3], cut[0] : cut[2]] for c, cut in zip(crops, cuts, strict=True)]
-        raws = self._map(searched)
-        lost = [i for i, (raw, cut) in enumerate(zip(raws, cuts, strict=True)) if cut is not None and not self._has_face(raw)]
-        for i, raw in zip(lost, self._map([crops[i] for i in lost]), strict=True):
-            raws[i], cuts[i] = raw, None
-        sizes = [size] * len(regions)
+        big_height = round(size[1] * RETRY_SCALE)
+        windows = list(windows or [None] * len(regions))
         keys = [(int(x), int(y), int(w), int(h)) for x, y, w, h in regions]
-        missed = [i for i, raw in enumerate(raws) if not self._has_face(raw)
+        raws: list[YuNetRaw] = [[] for _ in regions]
+        sizes = [size] * len(regions)
+        cuts: list[tuple[int, int, int, int] | None] = [None] * len(regions)
+        # faces that needed the bigger search last time: that size first (its window, then the whole region)
+        first_big = [i for i, key in enumerate(keys) if key in self._found_big]
+        if first_big:
+            found_big = self._search_windows(frame, regions, windows, first_big, big_height)
+            for i, (raw, at, cut) in zip(first_big, found_big, strict=True):
+                if self._has_face(raw):
+                    raws[i], sizes[i], cuts[i] = raw, at, cut
+                else:
+                    self._found_big.discard(keys[i])
+        rest = [i for i in range(len(regions)) if not self._has_face(raws[i])]
+        for i, (raw, _at, cut) in zip(rest, self._search_windows(frame, regions, windows, rest, 0, crops, size),
+                                      strict=True):
+            raws[i], cuts[i] = raw, cut
+        missed = [i for i in rest if not self._has_face(raws[i]) and i not in first_big
                   and not 0 < frame.t - self._retry_failed_at.get(keys[i], -1e9) < RETRY_AFTER_S]
         if missed:  # searched in full and no face: once more, bigger (RETRY_SCALE); the score gate stays the same
-            big, big_size = _crops(frame.image, [regions[i] for i in missed], round(size[1] * RETRY_SCALE))
+            big, big_size = _crops(frame.image, [regions[i] for i in missed], big_height)
             for i, raw in zip(missed, self._map(big), strict=True):
-                raws[i], sizes[i] = raw, big_size
+                raws[i], sizes[i], cuts[i] = raw, big_size, None
         if len(self._retry_failed_at) > _REMEMBERED:
             self._retry_failed_at.clear()
+        if len(self._found_big) > _REMEMBERED:
+            self._found_big.clear()
         for i, raw in enumerate(raws):
             if self._has_face(raw):
                 self._retry_failed_at.pop(keys[i], None)
+                if i in missed:
+                    self._found_big.add(keys[i])
             elif i in missed:
                 self._retry_failed_at[keys[i]] = frame.t
         boxes: list[list[float]] = []

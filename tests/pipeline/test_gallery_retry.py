@@ -112,3 +112,39 @@ def test_a_tile_where_the_second_search_found_nothing_is_not_searched_bigger_aga
     first, big = YUNET_TILE_PX, round(YUNET_TILE_PX * RETRY_SCALE)
     # separate images (``monitor analyse``, all at 0 s) each get their second search; a video's frames share it
     assert per_frame == [[first, big, 32], [first, big, 32], [first, 16], [first, 16], [first, big, 32], [first, 16]]
+
+
+def test_a_face_found_only_by_the_bigger_search_is_searched_at_that_size_first_next_frame(
+    real_faces: list[npt.NDArray[np.uint8]],
+) -> None:
+    """A tile whose face only the bigger search finds costs one search a frame from the next frame on (that size
+    first), not the first-size search, a failed one, and the bigger one again every frame (review of the retry)."""
+    probe = make_detector("yunet", 0, 960)
+    assert isinstance(probe, YuNetDetector)
+    first, big = YUNET_TILE_PX, round(YUNET_TILE_PX * RETRY_SCALE)
+    chosen = None
+    for start in range(0, len(real_faces), 16):  # a gallery with a face that needs the bigger search
+        image, truth = compose_gallery(16, faces=real_faces[start : start + 16], font="dejavu-sans")
+        regions = [(t.x, t.y, t.w, t.h) for t in truth]
+        yunet = make_detector("yunet", 0, 960)
+        assert isinstance(yunet, YuNetDetector)
+        heights: list[int] = []
+        search = yunet._search
+
+        def counted(image: npt.NDArray[np.uint8], search=search, heights=heights) -> list[tuple[int, ...]]:  # type: ignore[no-untyped-def]
+            heights.append(image.shape[0])
+            return search(image)
+
+        yunet._search = counted  # type: ignore[method-assign]
+        found = len(yunet.detect_in(Frame(image, 1.0, 0), regions, 112))
+        if found > 16 - heights.count(big):  # a face found by the bigger search
+            chosen = (yunet, image, regions, heights, found)
+            break
+    if chosen is None:
+        pytest.skip("no real photo needed the bigger search")
+    yunet, image, regions, heights, found = chosen
+    retried = heights.count(big)
+    heights.clear()
+    assert len(yunet.detect_in(Frame(image, 1.5, 1), regions, 112)) == found
+    # the tiles found big last frame: one search each, at the bigger size; every other tile: one at the first size
+    assert heights.count(big) == found - (16 - retried) and heights.count(first) == 16 - heights.count(big)
