@@ -174,7 +174,7 @@ def test_a_drawing_whose_claim_was_taken_over_meanwhile_is_not_stored(
 ) -> None:
     """A pass slower than CLAIM_S: another process takes the claim over while this one draws; this one's older
     drawing must not overwrite the row, and the other's claim stays."""
-    import dashboard.live_render as live_render
+    from dashboard import live_render
 
     factory = session_factory(engine)
     render_due(factory)
