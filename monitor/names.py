@@ -92,7 +92,7 @@ _DET_MARGIN = 0.05  # of the line's height above and beside it: DBNet's boxes ar
 _DET_BELOW = 0.2  # and below it: an underscore ("15117032_Nazri") hangs under the box
 _TWICE_SURE = 0.95  # a read every character of which PP-OCR gives at least this, on two crops, is settled at once
 _FULLER_SLACK = 0.1  # a read that holds another and more wins when at most this much less sure
-_REACH_GAP = 0.6  # text heights: the widest gap inside a label (a word space is about a third of one)
+_REACH_GAP = 1.0  # text heights: the widest gap inside a label (a word space is a third to two thirds of one)
 _REACH_BOX = 40  # levels: a column of the label's box is at most this much lighter at its darkest than behind the text
 _REACH_TEXT = 50  # levels: a letter of the label is at its brightest this close to the found letters' level
 _DOTS_MIN = 9  # px: a label's text this tall at least shows an ellipsis's three dots apart
@@ -627,7 +627,7 @@ def _rapid_recognise_least(crops: list[Image]) -> list[tuple[str, float, float]]
 
 def _before_ellipsis(crop: Image) -> int:
     """Where a label cut with "..." ends before its dots (the crop's width when it shows none): PP-OCR reads the
-    letter glued to Zoom's ellipsis as a dot or drops it ("Gri..." read "Gr."). The dots are the last three runs
+    letter glued to Zoom's ellipsis as a dot or drops it ("Martin..." read "Marti."). The dots are the last three runs
     of light columns, each narrow and low (on the baseline), after a run that reaches above them (a letter). On
     labels under ``_DOTS_MIN`` px the dots merge and nothing is cut."""
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.int16)
@@ -738,11 +738,12 @@ def _peak(region: Image, rect: tuple[float, float, float, float]) -> float:
 def _reach(image: Image, tile: Tile, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     """``box`` (a text line PP-OCR's detector found) widened left and right over the rest of the label's ink.
 
-    On labels a few pixels tall the detector splits a name into pieces and keeps a part ("Claudia Wh" of a longer
-    name, the last word alone): along the line's rows, a column is the label's ink when its brightest pixel stands
-    out from its darkest as much as the found text does, and the label's box when its darkest pixel is as dark as
-    the box behind the found text. The line grows over ink up to a gap wider than ``_REACH_GAP`` text heights and
-    never past a column that is not the label's box (the video beside a label, a toolbar's own box)."""
+    On labels a few pixels tall the detector splits a name into pieces and keeps a part ("Chloe Ma" of a longer
+    name, the last word alone): along the line's rows, a column is the label's ink when it changes across the row as
+    much as the found letters do and is as bright as they are (within ``_REACH_TEXT``), and the label's box when its
+    darkest pixel is as dark as the box behind the found text (within ``_REACH_BOX``). The line grows over ink up to
+    a gap wider than ``_REACH_GAP`` text heights and never past a column that is not the label's box (the video
+    beside a label)."""
     x, y, w, h = box
     lo, hi = tile.x + 1, tile.x + int(tile.w * _DET_WIDTH)
     if hi - lo < 4 or x < lo or x + w > hi:
