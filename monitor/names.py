@@ -342,6 +342,8 @@ class NameReader:
                 agreed.setdefault(i, {}).setdefault(match_key(_ICON_READ.sub("", text.strip())), set()).add(b)
             if margin is not None and (i not in sure or _better(read, sure[i])):
                 sure[i], boxes[i] = read, b
+            elif margin is None and i in sure and b == boxes[i] and _holds_more(read, sure[i]):
+                sure[i] = read  # the same line with a wider margin reads a glyph the tight crop cut ("1065" -> "065")
         missing = [i for i in range(len(places)) if i not in sure]  # no line detected: the contrast box
         # the detector can drop a narrow last glyph ("Ava 1"): where the contrast box runs further right, that
         # reach is read too, in the same call, and kept when it only adds a word to the detector's read
@@ -810,6 +812,12 @@ def _better(read: tuple[str, float], other: tuple[str, float]) -> bool:
     if len(b) > len(a) and a in b and other[1] >= read[1] - _FULLER_SLACK:
         return False
     return read[1] > other[1]
+
+
+def _holds_more(read: tuple[str, float], other: tuple[str, float]) -> bool:
+    """Whether ``read`` holds ``other`` whole and more and is nearly as sure (``_FULLER_SLACK``)."""
+    a, b = read[0].replace(" ", ""), other[0].replace(" ", "")
+    return len(a) > len(b) and b in a and read[1] >= other[1] - _FULLER_SLACK
 
 
 def _hangul_name(text: str | None, rapid: str) -> str | None:

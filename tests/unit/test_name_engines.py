@@ -21,7 +21,15 @@ from monitor.analyse import read_image
 from monitor.config import ConfigError, load_config
 from monitor.gallery import Tile, find_grid
 from monitor.identity import best_match, match_key
-from monitor.names import _ICON_READ, NameReader, _before_ellipsis, _better, _hangul_name, _reach
+from monitor.names import (
+    _ICON_READ,
+    NameReader,
+    _before_ellipsis,
+    _better,
+    _hangul_name,
+    _holds_more,
+    _reach,
+)
 from tests.helpers.classroom import publictest_faces
 from tests.helpers.gallery_frames import CAMERA_OFF_TILE, compose_gallery
 
@@ -167,8 +175,9 @@ def _real(file: str) -> tuple[Image, dict[tuple[int, int], dict[str, object]]]:
         # after the wider detector strip (finer scale on small tiles) and the centred camera-off name: zoom 21/25,
         # face1 22/23, zoomtest 23/25, Korean 6/7 and 7/7, the 640x400 7x7
         # gallery 19/43 (8 before); after the line reached over its label's ink, the watermark's grey words left
-        # out and Zoom's ellipsis cut before reading: zoom 24/25, Screenshot_513 23/25, the 7x7 gallery 21/43
-        ("ReynaldiGev_Facial-Emotion-Recognition_zoomtest.jpg", "rapidocr", 22),
+        # out, Zoom's ellipsis cut before reading and a wider margin's fuller read kept: zoom 24/25, zoomtest 24/25,
+        # Screenshot_513 23/25, the 7x7 gallery 21/43
+        ("ReynaldiGev_Facial-Emotion-Recognition_zoomtest.jpg", "rapidocr", 23),
         ("ReynaldiGev_Facial-Emotion-Recognition_zoom.jpg", "rapidocr", 23),  # a watermark, names cut with "..."
         ("ReynaldiGev_Facial-Emotion-Recognition_Screenshot_513.png", "rapidocr", 22),  # a grey mute icon
         ("DeepSE_face-emotion_face1.jpg", "rapidocr", 21),  # one camera-off tile with its name in the middle only
@@ -244,3 +253,15 @@ def test_zoom_s_ellipsis_is_cut_before_reading(text: str, cut: bool) -> None:
         assert 6 + stem[0] - 2 <= end <= 6 + stem[0] + 5, (end, stem)
     else:
         assert end == crop.shape[1]
+
+
+@pytest.mark.parametrize(
+    ("read", "other", "holds"),
+    [(("1065_Ava Kim", 0.95), ("065_Ava Kim", 0.96), True), (("1065_Ava Kim", 0.80), ("065_Ava Kim", 0.96), False),
+     (("065_Ava Kim", 0.99), ("065_Ava Kim", 0.96), False), (("X065_Ava Kin", 0.96), ("065_Ava Kim", 0.96), False)],
+)
+def test_a_wider_margin_read_is_kept_when_it_only_adds_a_glyph_the_tight_crop_cut(
+        read: tuple[str, float], other: tuple[str, float], holds: bool) -> None:
+    """A student ID's first "1" sat on the detector box's edge and the tight crop read "065_..." (the zoomtest
+    screenshot): the same line read with a wider margin holds it whole and more, nearly as sure."""
+    assert _holds_more(read, other) is holds
