@@ -92,6 +92,10 @@ _DET_MARGIN = 0.05  # of the line's height above and beside it: DBNet's boxes ar
 _DET_BELOW = 0.2  # and below it: an underscore ("15117032_Nazri") hangs under the box
 _TWICE_SURE = 0.95  # a read every character of which PP-OCR gives at least this, on two crops, is settled at once
 _FULLER_SLACK = 0.1  # a read that holds another and more wins when at most this much less sure
+_REACH_GAP = 1.0  # text heights: the widest gap inside a label (a word space is a third to two thirds of one)
+_REACH_BOX = 40  # levels: a column of the label's box is at most this much lighter at its darkest than behind the text
+_REACH_TEXT = 50  # levels: a letter of the label is at its brightest this close to the found letters' level
+_DOTS_MIN = 9  # px: a label's text this tall at least shows an ellipsis's three dots apart
 _RED_ICON = 60  # levels: the red mute icon is this much redder than green and blue (masked before recognition)
 
 Engine = Literal["rapidocr", "tesseract"]
@@ -317,7 +321,9 @@ class NameReader:
             sides: tuple[int, ...] = _DET_SCALES if tile.h * _DET_SHARE < _DET_SCALES[0] / _FINE_BELOW else _DET_SCALES[:1]
             sides = () if box in self._centred else sides if by_contrast else sides[1:]
             found = [detect_label(image, tile, side) for side in sides]
-            candidates.append(list(dict.fromkeys(b for b in ([] if by_contrast else [box]) + found if b is not None)))
+            lines = [b for b in ([] if by_contrast else [box]) + found if b is not None]
+            # each line also reached over the rest of the label's ink (a tiny label's line comes in pieces)
+            candidates.append(list(dict.fromkeys(lines + [_reach(image, tile, b) for b in lines])))
         flat: list[tuple[int, tuple[int, int, int, int], float | None]] = [
             (i, b, _DET_MARGIN) for i, found in enumerate(candidates) for b in found]
         flat += [(i, found[0], None) for i, found in enumerate(candidates) if found]  # the witnesses
@@ -336,6 +342,8 @@ class NameReader:
                 agreed.setdefault(i, {}).setdefault(match_key(_ICON_READ.sub("", text.strip())), set()).add(b)
             if margin is not None and (i not in sure or _better(read, sure[i])):
                 sure[i], boxes[i] = read, b
+            elif margin is None and i in sure and b == boxes[i] and _holds_more(read, sure[i]):
+                sure[i] = read  # the same line with a wider margin reads a glyph the tight crop cut ("1065" -> "065")
         missing = [i for i in range(len(places)) if i not in sure]  # no line detected: the contrast box
         # the detector can drop a narrow last glyph ("Ava 1"): where the contrast box runs further right, that
         # reach is read too, in the same call, and kept when it only adds a word to the detector's read
@@ -575,6 +583,7 @@ def _max_block_difference(a: Signature, b: Signature) -> float:
 
 # ---- rapidocr (PP-OCRv4 on onnxruntime) ----
 
+_LONE_FIRST = re.compile(r"\S\s+\S")  # a read starting with a one-character word
 _HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")  # a Korean name: two syllables or more
 _engine: Any = None
 _engine_lock = threading.Lock()
@@ -602,14 +611,45 @@ def _rapid_recognise(crops: list[Image]) -> list[tuple[str, float]]:
 
 def _rapid_recognise_least(crops: list[Image]) -> list[tuple[str, float, float]]:
     """``_rapid_recognise`` with, third, the score of its least sure character (spaces left out; 0 for no text)."""
+    crops = [crop[:, : _before_ellipsis(crop)] for crop in crops]
     results, _ = _rapid().text_rec(crops, return_word_box=True)
     out = []
     for (text, score, info), crop in zip(results, crops, strict=True):
         chars = [c for word in info[1] for c in word] if len(info) > 4 else []
         scores = [float(v) for v in info[4]] if len(info) > 4 else []
         letters = [v for c, v in zip(chars, scores, strict=False) if c.strip()]
-        out.append((_spaced(str(text), info, crop), float(score), min(letters) if letters else 0.0))
+        read = _spaced(str(text), info, crop)
+        if _LONE_FIRST.match(read) and letters and letters[0] < _RAPID_NO_READ:
+            # a lone unsure glyph before the name: the mute icon (grey, not red, it is not painted over), read as
+            # an "X" or a "Y" depending on the crop's margin
+            read, letters = read[1:].lstrip(), letters[1:]
+        out.append((read, float(score), min(letters) if letters else 0.0))
     return out
+
+
+def _before_ellipsis(crop: Image) -> int:
+    """Where a label cut with "..." ends before its dots (the crop's width when it shows none): PP-OCR reads the
+    letter glued to Zoom's ellipsis as a dot or drops it ("Martin..." read "Marti."). The dots are the last three runs
+    of light columns, each narrow and low (on the baseline), after a run that reaches above them (a letter). On
+    labels under ``_DOTS_MIN`` px the dots merge and nothing is cut."""
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.int16)
+    ink = gray > (np.median(gray) + gray.max()) / 2  # light text on the label's dark box
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size == 0 or rows[-1] - rows[0] + 1 < _DOTS_MIN:
+        return crop.shape[1]
+    top, height = int(rows[0]), int(rows[-1] - rows[0] + 1)
+    inked = np.flatnonzero(ink.any(axis=0))
+    runs = np.split(inked, np.flatnonzero(np.diff(inked) > 1) + 1)
+    if len(runs) < 4:
+        return crop.shape[1]
+
+    def dot(run: npt.NDArray[np.intp]) -> bool:
+        lit = np.flatnonzero(ink[:, run[0] : run[-1] + 1].any(axis=1))
+        return len(run) <= 0.35 * height and lit[-1] - lit[0] + 1 <= 0.3 * height and lit[0] >= top + 0.5 * height
+
+    if all(dot(run) for run in runs[-3:]) and not dot(runs[-4]):
+        return int(runs[-3][0])
+    return crop.shape[1]
 
 
 def _spaced(text: str, info: list[Any], crop: Image) -> str:
@@ -678,14 +718,67 @@ def detect_label(image: Image, tile: Tile, side: int = _DET_STRIP) -> tuple[int,
     if x0 > 0.4 * tile.w:
         return None
     top, bottom = min(top, same[0][1]), max(bottom, same[0][3])
-    for r in same[1:]:  # up to a gap wider than two letters' height
-        if r[0] - x2 > 2 * height:
-            break
+    letters = _peak(strip, same[0])
+    for r in same[1:]:  # up to a gap wider than two letters' height, or text of another colour
+        if r[0] - x2 > 2 * height or _peak(strip, r) < letters - _REACH_TEXT:
+            break  # the grey "Go to Settings" of a Windows watermark over the tile is not the white label
         x2 = max(x2, r[2])
         top, bottom = min(top, r[1]), max(bottom, r[3])
     # outward to whole pixels: on a 5 px label the row a truncation drops is a fifth of the letters
     start, up = int(np.floor(x0)), int(np.floor(top))
     return tile.x + start, y0 + up, max(1, int(np.ceil(x2)) - start), max(1, int(np.ceil(bottom)) - up)
+
+
+def _peak(region: Image, rect: tuple[float, float, float, float]) -> float:
+    """How bright the text of a detector box is: the 98th percentile of its pixels' brightest channel (coloured
+    ClearType edges count as bright as white)."""
+    x0, y0 = max(0, int(rect[0])), max(0, int(rect[1]))
+    pixels = region[y0 : max(y0 + 1, int(np.ceil(rect[3]))), x0 : max(x0 + 1, int(np.ceil(rect[2])))]
+    return float(np.percentile(pixels.max(axis=2), 98)) if pixels.size else 0.0
+
+
+def _reach(image: Image, tile: Tile, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """``box`` (a text line PP-OCR's detector found) widened left and right over the rest of the label's ink.
+
+    On labels a few pixels tall the detector splits a name into pieces and keeps a part ("Chloe Ma" of a longer
+    name, the last word alone): along the line's rows, a column is the label's ink when it changes across the row as
+    much as the found letters do and is as bright as they are (within ``_REACH_TEXT``), and the label's box when its
+    darkest pixel is as dark as the box behind the found text (within ``_REACH_BOX``). The line grows over ink up to
+    a gap wider than ``_REACH_GAP`` text heights and never past a column that is not the label's box (the video
+    beside a label)."""
+    x, y, w, h = box
+    lo, hi = tile.x + 1, tile.x + int(tile.w * _DET_WIDTH)
+    if hi - lo < 4 or x < lo or x + w > hi:
+        return box
+    band = np.asarray(cv2.cvtColor(image[y : y + h, lo:hi], cv2.COLOR_BGR2GRAY), dtype=np.int16)
+    top, bottom = band.max(axis=0), band.min(axis=0)
+    # letters change across the row; the edges of the label's box and of the tile do not (a line's rows may take in
+    # a row of the surface above or below the box: contrast down a column alone would run along those edges)
+    across = np.abs(np.diff(band, axis=1)).max(axis=0)
+    across = np.maximum(np.append(across, 0), np.insert(across, 0, 0))
+    a, b = x - lo, x + w - lo
+    background = float(np.median(bottom[a:b]))
+    level = 0.5 * float(np.percentile(across[a:b], 75))
+    found = top[a:b][across[a:b] >= level]
+    if found.size == 0 or level <= 0:
+        return box
+    # the label's letters are one colour (Zoom's white): a column is ink when its brightest pixel reaches near
+    # the found letters' level, not merely stands out (the video beside a label, a grey watermark over it)
+    ink = (across >= level) & (top >= float(np.percentile(found, 90)) - _REACH_TEXT)
+    boxed = bottom <= background + _REACH_BOX
+    gap = max(2, round(_REACH_GAP * h))
+
+    def walk(start: int, step: int) -> int:
+        end = c = start
+        run = 0
+        while 0 <= c + step < band.shape[1] and boxed[c + step] and run <= gap:
+            c += step
+            run = 0 if ink[c] else run + 1
+            end = c if ink[c] else end
+        return end
+
+    left, right = walk(a, -1), walk(b - 1, 1)
+    return lo + left, y, right - left + 1, h
 
 
 def detect_centre_name(image: Image, tile: Tile) -> tuple[int, int, int, int] | None:
@@ -719,6 +812,12 @@ def _better(read: tuple[str, float], other: tuple[str, float]) -> bool:
     if len(b) > len(a) and a in b and other[1] >= read[1] - _FULLER_SLACK:
         return False
     return read[1] > other[1]
+
+
+def _holds_more(read: tuple[str, float], other: tuple[str, float]) -> bool:
+    """Whether ``read`` holds ``other`` whole and more and is nearly as sure (``_FULLER_SLACK``)."""
+    a, b = read[0].replace(" ", ""), other[0].replace(" ", "")
+    return len(a) > len(b) and b in a and read[1] >= other[1] - _FULLER_SLACK
 
 
 def _hangul_name(text: str | None, rapid: str) -> str | None:
