@@ -73,8 +73,8 @@ OUTPUTS = 7  # timeline, distribution, its caption, cards, mood, attendance, not
 
 def _version_columns(sid: Any) -> list[ColumnElement[Any]]:
     """The session's data version: any new interval (and with it its student and presence rows), flag opened,
-    closed, acknowledged or changed in level, note added or removed, or roster change makes a new one. ``sid``: a bound parameter
-    (one session) or ``ClassSession.id`` (every running session at once)."""
+    closed, acknowledged or changed in level, note added or removed, or roster change makes a new one. ``sid``: a
+    bound parameter (one session) or ``ClassSession.id`` (every running session at once)."""
     return [
         select(func.max(Interval.id)).where(Interval.session_id == sid).scalar_subquery(),
         select(func.count(Interval.id)).where(Interval.session_id == sid).scalar_subquery(),
@@ -239,7 +239,6 @@ def draw(
     return timeline_fig, distribution_fig, caption, cards, mood, seen, notes_out
 
 
-
 def _plain_array(value: Any) -> Any:
     """A trace array of a stored figure as draw() patches it: plotly writes a figure's numpy arrays as base64 typed
     arrays (``{"dtype": "f8", "bdata": ...}``), a Patch carries them as plain lists."""
@@ -286,6 +285,7 @@ def from_render(
         seen if changed & {"data", "presence", "roster"} else no_update,
         notes_out if "notes" in changed else no_update,
     )
+
 
 ALL_PARTS = frozenset({"data", "flags", "presence", "notes", "roster"})
 # the stored payload's layout: bumped whenever draw()'s outputs change, so that a render stored by an older dashboard

@@ -52,6 +52,7 @@ from dashboard.figures import empty_figure
 from dashboard.formatting import fmt_datetime, fmt_duration, fmt_time
 from dashboard.live_render import (
     LIVE_VERSION,
+    OUTPUTS,
     StoredRender,
     draw,
     from_render,
@@ -231,6 +232,16 @@ def _shown_session(
     return latest_session(s, teacher, classroom=classroom), False
 
 
+def _render_fingerprint(stored: StoredRender, session_id: int, running: bool) -> dict[str, Any]:
+    """What a page shows once given ``stored``: the render's fingerprint, with whether the session runs now."""
+    return {**stored.fingerprint, "data": [session_id, running, *stored.fingerprint["data"][2:]]}
+
+
+def _changed_parts(old: dict[str, Any], new: dict[str, Any]) -> frozenset[str]:
+    """The parts of fingerprint ``new`` that differ from ``old`` (what the page shows)."""
+    return frozenset(key for key in new if old.get(key) != new[key])
+
+
 def _timed_poll() -> bool:
     """Whether this refresh is the page's 3-s poll, not the viewer's own note or acknowledgement (called outside a
     Dash callback, as the tests call it: a poll)."""
@@ -252,12 +263,12 @@ def _poll_from_render(
     the render: a poll drew it) the change is drawn, so a page never goes back and never waits for the renderer.
     Only the timed poll takes an older render: after the viewer's own note or acknowledgement the page must show it.
     A stored payload that cannot be cut is drawn, never an error every poll."""
-    shown = {**stored.fingerprint, "data": [session_id, running, *stored.fingerprint["data"][2:]]}
+    shown = _render_fingerprint(stored, session_id, running)
     if not stored.current and not (timed and shown["data"][2] > (old["data"][2] or 0)):
         return None
-    changed = frozenset(key for key in shown if old.get(key) != shown[key])
+    changed = _changed_parts(old, shown)
     if not changed:  # leave the charts and cards alone so hover labels and selections are not redrawn away
-        return no_update, (no_update,) * 7
+        return no_update, (no_update,) * OUTPUTS
     try:
         cut = from_render(stored.outputs, changed, not old["data"][2] or not shown["data"][2], presence_mode)
     except (KeyError, IndexError, TypeError, ValueError) as exc:
@@ -406,17 +417,16 @@ def refresh(
         shown_now, cut = poll_cut
         return (banner, SHOWN, status_panel, *cut, *flags, no_update, shown_now)
     if stored is not None:  # everything drawn, and the fingerprint of what it shows
-        shown = {**stored.fingerprint, "data": [session_id, running, *stored.fingerprint["data"][2:]]}
-        return (banner, SHOWN, status_panel, *stored.outputs, *flags, session_id, shown)
+        return (banner, SHOWN, status_panel, *stored.outputs, *flags, session_id,
+                _render_fingerprint(stored, session_id, running))  # fmt: skip
     new = fingerprint_of(data, session_id, running, expected)
-    same_session = bool(old) and old["data"][0] == session_id
-    shown_id = no_update if same_session else session_id  # the store already holds it
-    changed = frozenset(key for key in new if old.get(key) != new[key])
+    shown_id = no_update if polled else session_id  # the store already holds it
+    changed = _changed_parts(old, new)
     if not changed:
         # nothing new: leave the charts and cards alone so hover labels and selections are not redrawn away
-        return (banner, SHOWN, status_panel, *([no_update] * 7), *flags, shown_id, no_update)
+        return (banner, SHOWN, status_panel, *([no_update] * OUTPUTS), *flags, shown_id, no_update)
 
-    whole_timeline = not same_session or not old["data"][2] or data.timeline.empty
+    whole_timeline = not polled or not old["data"][2] or data.timeline.empty
     # the same change drawn for the same data is the same for every viewer: 20 viewers opening a room draw it once
     drawn = cache.get(
         ("live-drawn", *version, expected, changed, whole_timeline),
