@@ -518,7 +518,8 @@ class YuNetDetector:
         for i, (raw, _at, cut) in zip(rest, self._search_windows(frame, regions, windows, rest, 0, crops, size),
                                       strict=True):
             raws[i], cuts[i] = raw, cut
-        missed = [i for i in rest if not self._has_face(raws[i]) and i not in first_big
+        tried_big = set(first_big)
+        missed = [i for i in rest if not self._has_face(raws[i]) and i not in tried_big
                   and not 0 < frame.t - self._retry_failed_at.get(keys[i], -1e9) < RETRY_AFTER_S]
         if missed:  # searched in full and no face: once more, bigger (RETRY_SCALE); the score gate stays the same
             big, big_size = _crops(frame.image, [regions[i] for i in missed], big_height)
@@ -528,13 +529,14 @@ class YuNetDetector:
             self._retry_failed_at.clear()
         if len(self._found_big) > _REMEMBERED:
             self._found_big.clear()
+        for i in missed:  # the bigger search's outcome decides where the region is searched next time
+            if self._has_face(raws[i]):
+                self._found_big.add(keys[i])
+            else:
+                self._retry_failed_at[keys[i]] = frame.t
         for i, raw in enumerate(raws):
             if self._has_face(raw):
                 self._retry_failed_at.pop(keys[i], None)
-                if i in missed:
-                    self._found_big.add(keys[i])
-            elif i in missed:
-                self._retry_failed_at[keys[i]] = frame.t
         boxes: list[list[float]] = []
         scores: list[float] = []
         eyes: list[list[list[float]]] = []
