@@ -18,16 +18,20 @@ pytestmark = pytest.mark.db
 
 
 def rows_of(component: Any) -> list[dict[str, Any]]:
-    """The ``room-row`` rows of the table: their data attributes and the link of their first cell."""
+    """The ``room-row`` rows of the table (sent as plain JSON): their data attributes and the link of their first
+    cell."""
     found: list[dict[str, Any]] = []
 
     def walk(node: Any) -> None:
-        props = node.to_plotly_json()["props"] if hasattr(node, "to_plotly_json") else None
+        props = node.get("props") if isinstance(node, dict) else None
         if props is None:
             return
         if props.get("className") == "room-row":
-            link = props["children"][0].children[0]
-            found.append({"state": props["data-state"], "classroom": props["data-classroom"], "href": link.href})
+            link = props["children"][0]["props"]["children"][0]
+            assert link["type"] == "Link"
+            found.append(
+                {"state": props["data-state"], "classroom": props["data-classroom"], "href": link["props"]["href"]}
+            )
             return
         children = props.get("children")
         for child in children if isinstance(children, list) else [children]:

@@ -47,7 +47,9 @@ def page(module: str) -> Any:
 
 
 def text_of(component: Any) -> str:
-    """Every string in a component tree, as JSON (what a reader would see)."""
+    """Every string in a component tree (a component, or the plain JSON of one a callback sends), as JSON (what a
+    reader would see)."""
     from plotly.utils import PlotlyJSONEncoder
 
-    return json.dumps(component.to_plotly_json(), cls=PlotlyJSONEncoder, ensure_ascii=False)
+    tree = component.to_plotly_json() if hasattr(component, "to_plotly_json") else component
+    return json.dumps(tree, cls=PlotlyJSONEncoder, ensure_ascii=False)
