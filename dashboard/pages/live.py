@@ -192,27 +192,15 @@ STUDENTS_CAPTION = {
 HONESTY = {"expressions": HONESTY_NOTE, "presence": PRESENCE_HONESTY_NOTE}
 
 
-@callback(
-    Output(ids.LIVE_MOOD_TITLE, "children"),
-    Output(ids.LIVE_TIMELINE_TITLE, "children"),
-    Output(ids.LIVE_STUDENTS_CAPTION, "children"),
-    Output(ids.LIVE_HONESTY, "children"),
-    Input(ids.SESSION_ID_STORE, "data"),
-)
-def mode_headings(session_id: Any) -> tuple[Any, ...]:
-    """The shown session's mode in the page's headings: presence mode never says "mood" or "emotion"."""
-    sid = record_id(session_id)
-    if sid is None:
-        raise PreventUpdate
-    try:
-        with read_session() as s:
-            session = viewable_session(s, sid, current_viewer())
-            mode = session.mode if session is not None else None
-    except SQLAlchemyError as exc:
-        log.warning("reading the mode of session %s failed: %s", sid, exc)
-        raise PreventUpdate from exc
+HEADINGS = 4
+
+
+def mode_headings(mode: str | None) -> tuple[Any, ...]:
+    """The shown session's mode in the page's headings (presence mode never says "mood" or "emotion"): sent by
+    the refresh with the session it first shows, so a page load is two requests, not a third chained on the
+    session id."""
     if mode not in MOOD_TITLE:
-        raise PreventUpdate
+        return (no_update,) * HEADINGS
     return MOOD_TITLE[mode], TIMELINE_TITLE[mode], STUDENTS_CAPTION[mode], HONESTY[mode]
 
 
@@ -350,6 +338,10 @@ def _banner(
     Output(ids.LIVE_NOTES, "children"),
     Output(ids.LIVE_FLAGS, "children"),
     Output(ids.LIVE_FLAGS_FINGERPRINT, "data"),
+    Output(ids.LIVE_MOOD_TITLE, "children"),
+    Output(ids.LIVE_TIMELINE_TITLE, "children"),
+    Output(ids.LIVE_STUDENTS_CAPTION, "children"),
+    Output(ids.LIVE_HONESTY, "children"),
     Output(ids.SESSION_ID_STORE, "data"),
     Output(ids.LIVE_FINGERPRINT, "data"),
     Input(ids.LIVE_INTERVAL, "n_intervals"),
@@ -383,9 +375,11 @@ def refresh(
         with read_session() as s:
             session, running = _shown_session(s, target, now)  # per viewer: scoping happens here, never cached
             if session is None:
-                return (_nothing_to_show(target), HIDDEN, None, *([no_update] * 7), None, None, None, None)
+                return (_nothing_to_show(target), HIDDEN, None, *([no_update] * 7), None, None,
+                        *([no_update] * HEADINGS), None, None)  # fmt: skip
             session_id = session.id
-            presence_mode = session.mode == "presence"
+            mode = session.mode
+            presence_mode = mode == "presence"
             expected = session.expected_students
             version = (session_id, presence_mode, *s.execute(LIVE_VERSION, {"session_id": session_id}).one())
             polled = bool(old) and old["data"][0] == session_id
@@ -409,10 +403,11 @@ def refresh(
     except SQLAlchemyError as exc:
         log.warning("live refresh failed: %s", exc)
         warning = html.Div(html.P("The database cannot be read right now; retrying…", className="error"))
-        return (warning, *([no_update] * 13))
+        return (warning, *([no_update] * (13 + HEADINGS)))
 
     flags_new = f"{session_id}:{rows_fingerprint(flag_items)}"
     flags = (no_update, no_update) if flags_new == flags_shown else (attention_panel(flag_items), flags_new)
+    flags = (*flags, *((no_update,) * HEADINGS if polled else mode_headings(mode)))  # the session's mode, once
     if poll_cut is not None:  # what changed since the page's fingerprint, cut from the render: nothing drawn
         shown_now, cut = poll_cut
         return (banner, SHOWN, status_panel, *cut, *flags, no_update, shown_now)

@@ -43,8 +43,9 @@ def test_live_callback_shows_the_running_session(ctx: None, engine: Engine) -> N
     seeded = seed_classroom(session_factory(engine))
     out = page("live").refresh(0, None, None)
     (banner, style, status, timeline, _distribution, _caption, students, mood, seen, _notes, _flags, _flags_shown,
-     session_id, fingerprint) = out
+     mood_title, timeline_title, _students_caption, _honesty, session_id, fingerprint) = out
     assert session_id == seeded.live.id and style == {}
+    assert (mood_title, timeline_title) == ("Class mood now", "Class mood over time")  # the session's mode, once
     assert "LIVE" in text_of(banner) and "Maths 3B" in text_of(banner)
     assert "online" in text_of(status)
     assert len(timeline.data[0].x) == len(seeded.live.intervals)
@@ -57,6 +58,7 @@ def test_live_callback_shows_the_running_session(ctx: None, engine: Engine) -> N
     # nothing changed since: charts are not re-sent
     again = page("live").refresh(1, None, fingerprint)
     assert again[3] is no_update
+    assert again[12:16] == (no_update,) * 4  # the headings came with the session
 
 
 def test_live_callback_patches_only_the_data_when_the_session_grows(ctx: None, engine: Engine) -> None:
