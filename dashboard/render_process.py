@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 PARENT_ENV = "CLASSMOOD_RENDERER_PARENT"
 WAIT_S = 1.0
+NICE = 10  # added to the renderer's niceness (the dashboard's request threads keep theirs)
 
 
 def lock_path(url: str) -> Path:
@@ -92,6 +93,10 @@ def main() -> int:
 
         factory = session_factory(make_engine(url))
         freeze_startup_objects()
+        # drawing ahead is background work: a viewer's request comes first. A render stays servable for an
+        # interval (pages.live.stale_window), so a burst of page loads that holds the renderer back a few seconds
+        # is served renders a few seconds old instead of queueing behind drawings nobody is waiting for yet
+        os.nice(NICE)
         log.info("Live renderer drawing running classes (pid %d)", os.getpid())
         while not stop.wait(RENDER_PERIOD_S):
             if os.getppid() != parent:  # the dashboard process went without a word (killed)
