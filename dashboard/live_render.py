@@ -125,6 +125,12 @@ def _same_drawing(a: str, b: str) -> bool:
     return a.split("|", 3)[:3] == b.split("|", 3)[:3]
 
 
+def _intervals(key: str) -> int:
+    """How many intervals the data version ``key`` holds (its count of intervals; -1 if it is not a version)."""
+    parts = key.split("|")
+    return int(parts[4]) if len(parts) > 4 and parts[4].isdigit() else -1
+
+
 class LiveData(NamedTuple):
     """What the Live page reads for one session, identical for every viewer allowed to see it (read-only)."""
 
@@ -321,9 +327,12 @@ class StoredRender(NamedTuple):
     current: bool = True  # drawn for the data version asked for (else an older one, less than ``stale_s`` old)
 
 
-def stored_render(s: Session, key: str, now: dt.datetime, stale_s: float) -> StoredRender | None:
+def stored_render(
+    s: Session, key: str, now: dt.datetime, stale_s: float, *, min_intervals: int | None = None
+) -> StoredRender | None:
     """The stored render for the session of ``key`` (:func:`version_key`) when it was drawn for that version, or for
-    the same session, mode and expected students less than ``stale_s`` seconds ago; else None."""
+    the same session, mode and expected students less than ``stale_s`` seconds ago, or (``min_intervals``, a page
+    load's allowance) holding at least that many intervals however long ago it was drawn; else None."""
     session_id = int(key.split("|", 1)[0])
     row = s.execute(
         select(LiveRender.version, LiveRender.rendered_at, LiveRender.payload).where(
@@ -332,7 +341,11 @@ def stored_render(s: Session, key: str, now: dt.datetime, stale_s: float) -> Sto
     ).first()
     if row is None or row.rendered_at is None or not _same_drawing(row.version, key):
         return None
-    if row.version != key and (now - row.rendered_at).total_seconds() >= stale_s:
+    if (
+        row.version != key
+        and (now - row.rendered_at).total_seconds() >= stale_s
+        and (min_intervals is None or _intervals(row.version) < min_intervals)
+    ):
         return None
     try:  # a render stored by another version of the dashboard (a deploy mid-lesson) is drawn afresh, not a crash
         payload = json.loads(zlib.decompress(row.payload))

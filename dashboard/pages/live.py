@@ -386,8 +386,10 @@ def refresh(
             if cache.enabled:
                 # the page as drawn ahead for every viewer, when it is current or less than an interval old: a page
                 # load takes it whole, a poll what changed since what the page shows (_poll_from_render)
+                # a load also takes a render one interval behind however old (the renderer held back by a burst
+                # of loads): the page says how old its newest interval is, and its first poll brings the next
                 stored = stored_render(s, version_key(session_id, presence_mode, expected, version[2:]), now,
-                                       stale_window(session))  # fmt: skip
+                                       stale_window(session), min_intervals=None if polled else version[3] - 1)  # fmt: skip
             poll_cut = None
             if stored is not None and polled:
                 poll_cut = _poll_from_render(stored, old, session_id, running, presence_mode, _timed_poll())
