@@ -205,16 +205,18 @@ class Client:
         with urllib.request.urlopen(self.base + path, timeout=60) as response:
             return bytes(response.read())
 
-    def post(self, path: str, body: dict[str, Any]) -> Any:
+    def post(self, path: str, body: dict[str, Any], *, parse: bool = True) -> Any:
+        """The answer as JSON; with ``parse=False`` it is read whole but not decoded (None): what the browser does
+        with it happens on the viewer's machine, not beside the server whose time this measures."""
         data = json.dumps(body).encode()
         if self.flask is not None:
             response = self.flask.post(path, data=data, content_type="application/json")
             assert response.status_code in (200, 204), (path, response.status_code, response.data[:300])
-            return response.get_json(silent=True)
+            return response.get_json(silent=True) if parse else None
         request = urllib.request.Request(self.base + path, data=data, headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as response:
             raw = response.read()
-            return json.loads(raw) if raw else None
+            return json.loads(raw) if raw and parse else None
 
 
 def _outputs(spec: str) -> list[dict[str, str]] | dict[str, str]:
@@ -278,7 +280,7 @@ def load_page(client: Client, deps: list[dict[str, Any]], path: str) -> int:
             "changedPropIds": [f"{i['id']}.{i['property']}" for i in dep["inputs"]],
             "state": [{**s, "value": found[s["id"]].get(s["property"])} for s in dep["state"]],
         }
-        client.post("/_dash-update-component", body)
+        client.post("/_dash-update-component", body, parse=False)  # only the router's answer is needed here
         ran += 1
     return ran
 
