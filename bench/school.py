@@ -118,18 +118,19 @@ def _timed_writer() -> type:
     from monitor.storage import StorageWriter
 
     class TimedWriter(StorageWriter):
-        done_at: list[float]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.done_at: list[float] = []
+            self._written = 0
+            super().__init__(*args, **kwargs)
 
-        @property  # type: ignore[override]
+        @property
         def intervals_written(self) -> int:
             return self._written
 
         @intervals_written.setter
         def intervals_written(self, n: int) -> None:
-            if n > getattr(self, "_written", 0):
+            if n > self._written:
                 self.done_at.append(time.perf_counter())
-            else:
-                self.done_at = []
             self._written = n
 
     return TimedWriter

@@ -15,7 +15,9 @@ found") runs before the stored render is looked up by that session's id, exactly
 
 Freshness: a render is served when it was drawn for the session's current data version, or, on a page load only,
 when it was drawn less than one of the session's intervals ago (the newest interval may have landed a moment ago
-and be waiting for its turn): a page is never further behind than its newest interval already is by nature. The
+and be waiting for its turn): a page is never further behind than its newest interval already is by nature; and, on
+a running session's load, when it holds all but the newest interval and was drawn less than two intervals ago (a
+burst of page loads holds the niced renderer back; ``pages.live.LOAD_BEHIND_WINDOWS``). The
 page's fingerprint then describes what the render shows, so the page's first poll finds the difference and sends
 it, as it does for any change; the banner's analysis lag is the render's own, so it never claims fresher data.
 Forgetting a student deletes every render (:func:`db.privacy.forget_student`).
@@ -69,6 +71,9 @@ RENDER_PERIOD_S = 1.0  # how often the renderer looks for changed sessions
 MIN_REDRAW_S = 3.0
 CLAIM_S = 30.0  # a claim older than this was left by a process that died mid-draw: another may take it over
 OUTPUTS = 7  # timeline, distribution, its caption, cards, mood, attendance, notes (see draw())
+
+
+VERSION_INTERVALS = 1  # the position of the count of intervals in a data version (_version_columns)
 
 
 def _version_columns(sid: Any) -> list[ColumnElement[Any]]:
@@ -128,7 +133,8 @@ def _same_drawing(a: str, b: str) -> bool:
 def _intervals(key: str) -> int:
     """How many intervals the data version ``key`` holds (its count of intervals; -1 if it is not a version)."""
     parts = key.split("|")
-    return int(parts[4]) if len(parts) > 4 and parts[4].isdigit() else -1
+    field = 3 + VERSION_INTERVALS  # after the session, the mode and the expected students
+    return int(parts[field]) if len(parts) > field and parts[field].isdigit() else -1
 
 
 class LiveData(NamedTuple):
@@ -324,15 +330,17 @@ class StoredRender(NamedTuple):
     outputs: list[Any]
     fingerprint: dict[str, Any]
     last_end: dt.datetime | None
-    current: bool = True  # drawn for the data version asked for (else an older one, less than ``stale_s`` old)
+    current: bool = True  # drawn for the data version asked for (else an older one: see stored_render)
 
 
 def stored_render(
-    s: Session, key: str, now: dt.datetime, stale_s: float, *, min_intervals: int | None = None
+    s: Session, key: str, now: dt.datetime, stale_s: float, *, min_intervals: int | None = None,
+    behind_s: float = 0.0,
 ) -> StoredRender | None:
     """The stored render for the session of ``key`` (:func:`version_key`) when it was drawn for that version, or for
-    the same session, mode and expected students less than ``stale_s`` seconds ago, or (``min_intervals``, a page
-    load's allowance) holding at least that many intervals however long ago it was drawn; else None."""
+    the same session, mode and expected students less than ``stale_s`` seconds ago, or (``min_intervals``: a running
+    session's page load) less than ``behind_s`` seconds ago and holding at least ``min_intervals`` intervals; else
+    None."""
     session_id = int(key.split("|", 1)[0])
     row = s.execute(
         select(LiveRender.version, LiveRender.rendered_at, LiveRender.payload).where(
@@ -341,10 +349,11 @@ def stored_render(
     ).first()
     if row is None or row.rendered_at is None or not _same_drawing(row.version, key):
         return None
+    age = (now - row.rendered_at).total_seconds()
     if (
         row.version != key
-        and (now - row.rendered_at).total_seconds() >= stale_s
-        and (min_intervals is None or _intervals(row.version) < min_intervals)
+        and age >= stale_s
+        and (min_intervals is None or age >= behind_s or _intervals(row.version) < min_intervals)
     ):
         return None
     try:  # a render stored by another version of the dashboard (a deploy mid-lesson) is drawn afresh, not a crash

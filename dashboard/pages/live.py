@@ -13,8 +13,8 @@ shown; with no session at all, how to start the monitor.
 The "Needs attention" panel is filled by the same callback, from the same lookup of the shown session (one per
 poll), and redrawn only when its text changes so an Acknowledge button is not replaced under the teacher's
 pointer. Acknowledging writes ``acknowledged_at`` and bumps a store the callback listens to, so the flag turns
-muted at once instead of at the next poll. The shown session's id is re-sent only when it changes: the headings'
-callback that listens to it reads the session's mode once, not once per poll.
+muted at once instead of at the next poll. The shown session's id, and the headings that name its mode, are sent
+only when it changes (a page load is two requests: the router's and this one).
 
 Keeping the user's zoom: the timeline's ``uirevision`` is the session id, and while the same session grows the
 callback sends only the traces' new data as a ``Patch``. Since Dash 4.2, ``dcc.Graph`` copies a zoom into its
@@ -53,6 +53,7 @@ from dashboard.formatting import fmt_datetime, fmt_duration, fmt_time
 from dashboard.live_render import (
     LIVE_VERSION,
     OUTPUTS,
+    VERSION_INTERVALS,
     StoredRender,
     draw,
     from_render,
@@ -90,6 +91,9 @@ LIVE_TTL_S = 5.0  # a backstop: the data version (LIVE_VERSION) already changes 
 # older than the newest interval already is by nature (an interval is written when it closes), and the page's first
 # poll brings whatever landed since. The banner's analysis lag is the render's, so it says how old what it shows is.
 LIVE_STALE_S = REFRESH_MS / 1000
+# ... and, for a running session, one holding all but the newest interval drawn up to this many windows ago: a burst
+# of page loads holds the niced renderer back past one window, and drawing each load on request made the burst's tail
+LOAD_BEHIND_WINDOWS = 2
 
 
 def stale_window(session: ClassSession) -> float:
@@ -386,10 +390,13 @@ def refresh(
             if cache.enabled:
                 # the page as drawn ahead for every viewer, when it is current or less than an interval old: a page
                 # load takes it whole, a poll what changed since what the page shows (_poll_from_render)
-                # a load also takes a render one interval behind however old (the renderer held back by a burst
-                # of loads): the page says how old its newest interval is, and its first poll brings the next
+                # a load of a running session also takes a render one interval behind drawn up to two windows
+                # ago (the renderer held back by a burst of loads): the page says how old its newest interval is,
+                # and its first poll brings the next
+                behind = not polled and running
                 stored = stored_render(s, version_key(session_id, presence_mode, expected, version[2:]), now,
-                                       stale_window(session), min_intervals=None if polled else version[3] - 1)  # fmt: skip
+                                       stale_window(session), min_intervals=version[2 + VERSION_INTERVALS] - 1 if behind else None,
+                                       behind_s=LOAD_BEHIND_WINDOWS * stale_window(session))  # fmt: skip
             poll_cut = None
             if stored is not None and polled:
                 poll_cut = _poll_from_render(stored, old, session_id, running, presence_mode, _timed_poll())

@@ -108,7 +108,7 @@ def test_live_page_says_the_mode_and_links_to_the_notice(page: Chrome, presence_
     assert traces["present"] == [2] * 6 and traces["face visible"] == [1, 2, 1, 2, 1, 2]
     seen = {t.get("name"): t.get("x") for t in graph_data(page, ids.LIVE_DISTRIBUTION) or []}
     assert list(seen.values()) == [[2, 0, 0]]  # latest interval: both seen
-    # the page's own headings say presence too, not mood or emotion (set by their own callback: waited for)
+    # the page's own headings say presence too, not mood or emotion (sent with the session: waited for)
     wait_for(lambda: page.find_element(By.ID, ids.LIVE_TIMELINE_TITLE).text == "Presence over time" or None,
              what="the presence heading")
     assert page.find_element(By.ID, ids.LIVE_MOOD_TITLE).text == "Presence now"

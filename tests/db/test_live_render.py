@@ -229,31 +229,49 @@ def test_a_viewer_sees_the_newest_interval_on_the_first_poll_after_it_lands(
         assert "Seat 9" in text(live.refresh(0, None, None, room)[6])  # drawn for it: served
 
 
-def test_a_page_load_takes_a_render_one_interval_behind_however_old_and_draws_one_two_behind(
+def test_a_page_load_takes_a_render_one_interval_behind_for_two_windows_and_draws_otherwise(
     app: Dash, engine: Engine, school: dict[str, int]
 ) -> None:
-    """A burst of page loads can hold the (niced) renderer back past the stale window: a load is still served the
-    render while it is one interval behind, its banner saying how old that interval is, and its first poll brings
-    the new one; a render two intervals behind is not served to a load."""
+    """A burst of page loads can hold the (niced) renderer back past the stale window: a load of a running session
+    is still served the render while it is one interval behind and under two windows old, its first poll bringing
+    the new interval; older, two intervals behind, or the session ended, the load is drawn."""
     live = page("live")
     room = {"classroom": "Room 7"}
+    sid = school["Room 7"]
+
+    def render_age(seconds: float) -> None:
+        with session_factory(engine)() as s, s.begin():
+            at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)
+            s.execute(update(LiveRender).where(LiveRender.session_id == sid).values(rendered_at=at))
+
+    def load() -> tuple[tuple[Any, ...], bool]:
+        with as_viewer(app, ADMIN):
+            misses = cache_of(app).misses
+            out = live.refresh(0, None, None, room)
+            return out, cache_of(app).misses > misses
+
     render_due(session_factory(engine))
-    add_interval(engine, school["Room 7"])
-    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)  # far outside the stale window (one interval)
-    with session_factory(engine)() as s, s.begin():
-        s.execute(update(LiveRender).where(LiveRender.session_id == school["Room 7"]).values(rendered_at=long_ago))
+    add_interval(engine, sid)
+    render_age(15)  # past the stale window (one 10-s interval), under two
+    loaded, drawn = load()
+    assert not drawn and "Seat 9" not in text(loaded[6])  # served the render: nothing read or drawn on request
     with as_viewer(app, ADMIN):
-        misses = cache_of(app).misses
-        loaded = live.refresh(0, None, None, room)
-        assert cache_of(app).misses == misses  # served the render: nothing read or drawn on request
-        assert "Seat 9" not in text(loaded[6])
         polled = live.refresh(1, None, loaded[-1], room)
-        assert polled[-1]["data"][2] == loaded[-1]["data"][2] + 1 and "Seat 9" in text(polled[6])
-    add_interval(engine, school["Room 7"], "Seat 10")  # two intervals past the render now
-    with as_viewer(app, ADMIN):
-        misses = cache_of(app).misses
-        drawn = live.refresh(0, None, None, room)
-        assert cache_of(app).misses > misses and "Seat 10" in text(drawn[6])  # drawn for the viewer
+    assert polled[-1]["data"][2] == loaded[-1]["data"][2] + 1 and "Seat 9" in text(polled[6])
+    render_age(25)  # two windows: the renderer is not merely held back
+    loaded, drawn = load()
+    assert drawn and "Seat 9" in text(loaded[6])
+    render_age(15)
+    add_interval(engine, sid, "Seat 10")  # two intervals past the render now
+    loaded, drawn = load()
+    assert drawn and "Seat 10" in text(loaded[6])
+    render_due(session_factory(engine), now=later())
+    add_interval(engine, sid, "Seat 11")
+    with session_factory(engine)() as s, s.begin():  # the class ends: the renderer will not draw it again
+        s.execute(update(ClassSession).where(ClassSession.id == sid).values(ended_at=dt.datetime.now(dt.UTC)))
+    render_age(15)
+    loaded, drawn = load()
+    assert drawn and "Seat 11" in text(loaded[6])
 
 
 def test_a_poll_after_the_renderer_drew_the_new_interval_is_cut_from_the_render_not_drawn(

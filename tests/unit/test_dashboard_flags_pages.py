@@ -97,8 +97,9 @@ def test_live_refresh_badges_flagged_students_and_resends_only_the_table_when_fl
         add_flag(s, classroom.live, student="Seat 7", rule="not_visible", start_interval=9, end_interval=None,
                  severity="warning", reason="Seat 7: face not visible for 3 minutes", frames=60)  # fmt: skip
     (_banner, _style, _status, timeline, distribution, caption, students, _mood, _seen, _notes, _flags, _flags_fp,
-     sid, new) = page("live").refresh(1, None, fingerprint)
-    assert sid is no_update  # the same session: not re-sent, so the headings' callback does not read it again
+     *headings, sid, new) = page("live").refresh(1, None, fingerprint)
+    assert sid is no_update  # the same session: not re-sent
+    assert headings == [no_update] * 4  # nor its mode's headings, sent with the session
     assert (timeline, distribution, caption) == (no_update, no_update, no_update)  # the charts keep their state
     assert text_of(students).count("needs attention") == 3 and new != fingerprint
     assert page("live").refresh(2, None, new)[6] is no_update
