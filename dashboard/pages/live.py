@@ -416,19 +416,20 @@ def refresh(
 
     flags_new = f"{session_id}:{rows_fingerprint(flag_items)}"
     flags = (no_update, no_update) if flags_new == flags_shown else (attention_panel(flag_items), flags_new)
-    flags = (*flags, *((no_update,) * HEADINGS if polled else mode_headings(mode)))  # the session's mode, once
+    headings = (no_update,) * HEADINGS if polled else mode_headings(mode)  # the session's mode, once
+    side = (*flags, *headings)  # the outputs between the drawn ones and the session id
     if poll_cut is not None:  # what changed since the page's fingerprint, cut from the render: nothing drawn
         shown_now, cut = poll_cut
-        return (banner, SHOWN, status_panel, *cut, *flags, no_update, shown_now)
+        return (banner, SHOWN, status_panel, *cut, *side, no_update, shown_now)
     if stored is not None:  # everything drawn, and the fingerprint of what it shows
-        return (banner, SHOWN, status_panel, *stored.outputs, *flags, session_id,
+        return (banner, SHOWN, status_panel, *stored.outputs, *side, session_id,
                 _render_fingerprint(stored, session_id, running))  # fmt: skip
     new = fingerprint_of(data, session_id, running, expected)
     shown_id = no_update if polled else session_id  # the store already holds it
     changed = _changed_parts(old, new)
     if not changed:
         # nothing new: leave the charts and cards alone so hover labels and selections are not redrawn away
-        return (banner, SHOWN, status_panel, *([no_update] * OUTPUTS), *flags, shown_id, no_update)
+        return (banner, SHOWN, status_panel, *([no_update] * OUTPUTS), *side, shown_id, no_update)
 
     whole_timeline = not polled or not old["data"][2] or data.timeline.empty
     # the same change drawn for the same data is the same for every viewer: 20 viewers opening a room draw it once
@@ -437,7 +438,7 @@ def refresh(
         lambda: draw(data, changed, whole_timeline, session_id, expected, tz),
         LIVE_TTL_S,
     )
-    return (banner, SHOWN, status_panel, *drawn, *flags, shown_id, new)
+    return (banner, SHOWN, status_panel, *drawn, *side, shown_id, new)
 
 
 @callback(

@@ -5,7 +5,8 @@ shows (running, else the latest), its state, the class mood now, students seen a
 source, the analysis lag and the last update. An admin sees every room, a teacher their own sessions' rooms
 (``teacher_scope``). One query (``db.queries.school_overview``) per poll; the states and their order are judged in
 ``dashboard.school``; the overview read is shared for ``SCHOOL_TTL_S`` by the viewers of one scope in one process
-(``dashboard.shared_cache``), and the page built from it, as plain JSON, for the second of the clock. Everything typed by people (room labels, session titles) is shown as text.
+(``dashboard.shared_cache``), and the page built from it, as plain JSON, for the second of the clock. Everything
+typed by people (room labels, session titles) is shown as text.
 """
 
 from __future__ import annotations
@@ -135,18 +136,14 @@ def refresh(_n: int | None) -> tuple[Any, Any]:
     # the page as JSON, built once a second per scope and process: 20 viewers of a 100-room school opening it
     # together used to build and serialise 1,200 components each (~16 ms of CPU a request, ~1 ms as plain JSON);
     # the overview in it is the one above, the times it states are at most a second older than the request
-    cache = shared_cache()
-    if not cache.enabled:  # bench/school.py --no-cache: as drawn before the cache, components and all
-        return _page(overview, now, plain=False)
-    return cache.get(("school-page", scope, int(now.timestamp())), lambda: _page(overview, now), PAGE_TTL_S)
+    return shared_cache().get(("school-page", scope, int(now.timestamp())), lambda: _page(overview, now), PAGE_TTL_S)
 
 
-def _page(overview: pd.DataFrame, now: dt.datetime, *, plain: bool = True) -> tuple[Any, Any]:
-    """The summary line and the rooms (or how to start), as plain JSON (what Dash sends, serialised once) or as
-    components."""
+def _page(overview: pd.DataFrame, now: dt.datetime) -> tuple[Any, Any]:
+    """The summary line and the rooms (or how to start), as plain JSON: what Dash sends, serialised once."""
 
     def sent(component: Any) -> Any:
-        return json.loads(to_json_plotly(component)) if plain else component
+        return json.loads(to_json_plotly(component))
 
     rows = room_rows(overview, now)
     if not rows:
