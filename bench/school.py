@@ -138,13 +138,25 @@ def _timed_writer() -> type:
 
 def run_room(plan: RoomPlan, results: Any) -> None:
     """One classroom's worker: open a session, write ``plan.intervals`` intervals on the compressed clock, close."""
+    from monitor.startup import startup_frozen
+    from monitor.storage import probe_writable
+
+    # as the worker's start-up does (monitor.worker.prepare, then monitor.cli): the database opened and brought to
+    # head, then what is loaded kept out of the collector's walks for the class
+    engine = make_engine(plan.db_url)
+    writer = _timed_writer()(plan.db_url, shutdown_timeout_s=120.0, engine=engine, migrated=probe_writable(engine))
+    with startup_frozen():
+        _run_class(plan, writer, results)
+    engine.dispose()
+
+
+def _run_class(plan: RoomPlan, writer: Any, results: Any) -> None:
     from monitor.storage import FlagOp, OpenSession, Status
 
     rng = random.Random(plan.seed)
     bases = [[rng.random() ** 2 + (3.0 if e == "neutral" else 0.0) for e in EMOTIONS] for _ in range(plan.students)]
     period = plan.interval_s / plan.speed
     class_start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=plan.intervals * plan.interval_s)
-    writer = _timed_writer()(plan.db_url, shutdown_timeout_s=120.0)
     writer.start()
     roster = tuple(f"Seat {n}" for n in range(1, plan.students + 1))
     writer.put(

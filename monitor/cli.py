@@ -266,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     RetentionKeeper(session_factory(engine), stop).start()  # now and daily
     replayer = _replay_orphans({prepared.config.storage.db_url: engine} if prepared.migrated else {})
     worker = Worker(prepared)
-    summary = worker.run(stop)
+    from monitor.startup import startup_frozen
+
+    with startup_frozen():  # the model, detector and database are loaded: collections walk only what the class makes
+        summary = worker.run(stop)
     replayer.join(timeout=5)  # a short class: let an old journal's replay finish (it is idempotent if cut short)
     engine.dispose()
     print(
