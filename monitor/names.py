@@ -92,6 +92,7 @@ _DET_MARGIN = 0.05  # of the line's height above and beside it: DBNet's boxes ar
 _DET_BELOW = 0.2  # and below it: an underscore ("15117032_Nazri") hangs under the box
 _TWICE_SURE = 0.95  # a read every character of which PP-OCR gives at least this, on two crops, is settled at once
 _FULLER_SLACK = 0.1  # a read that holds another and more wins when at most this much less sure
+_WITNESS_SURER = 0.1  # a wider crop's read of an unsure line, as long, wins when this much surer
 _REACH_GAP = 1.0  # text heights: the widest gap inside a label (a word space is a third to two thirds of one)
 _REACH_BOX = 40  # levels: a column of the label's box is at most this much lighter at its darkest than behind the text
 _REACH_TEXT = 50  # levels: a letter of the label is at its brightest this close to the found letters' level
@@ -344,12 +345,19 @@ class NameReader:
                 sure[i], boxes[i] = read, b
             elif margin is None and i in sure and b == boxes[i] and _holds_more(read, sure[i]):
                 sure[i] = read  # the same line with a wider margin reads a glyph the tight crop cut ("1065" -> "065")
+            elif margin is None and i in sure and b == boxes[i] and _surer_alike(read, sure[i]):
+                sure[i] = read  # the same letters read differently, and clearly surer with more room around them
         missing = [i for i in range(len(places)) if i not in sure]  # no line detected: the contrast box
         # the detector can drop a narrow last glyph ("Ava 1"): where the contrast box runs further right, that
         # reach is read too, in the same call, and kept when it only adds a word to the detector's read
         longer: dict[int, tuple[int, int, int, int]] = {}
-        for i, (b, (_, box, _)) in enumerate(zip(boxes, places, strict=True)):
+        for i, (b, (tile, box, _)) in enumerate(zip(boxes, places, strict=True)):
             reach = _extended(b, box)
+            span = _reach_span(image, tile, b) if reach is not None else None
+            if reach is not None and span is not None:
+                # never past the label's own box and ink: the contrast box can run on into the video beside a
+                # label, and the recogniser made a word of what it found there (a drawstring read as " N")
+                reach = _extended(b, (box[0], box[1], min(box[0] + box[2], span[0] + span[2] + 2) - box[0], box[3]))
             if reach is not None:
                 longer[i] = reach
         second = [_colour_crop(image, boxes[i]) for i in missing] + [_colour_crop(image, b, _DET_MARGIN)
@@ -738,7 +746,13 @@ def _peak(region: Image, rect: tuple[float, float, float, float]) -> float:
 
 
 def _reach(image: Image, tile: Tile, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """``box`` (a text line PP-OCR's detector found) widened left and right over the rest of the label's ink.
+    """``box`` widened over the rest of its label's ink (:func:`_reach_span`), or ``box`` where that cannot be told."""
+    return _reach_span(image, tile, box) or box
+
+
+def _reach_span(image: Image, tile: Tile, box: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+    """``box`` (a text line PP-OCR's detector found) widened left and right over the rest of the label's ink; None
+    where the line's band cannot be looked at (outside the tile's label area, no letters found in it).
 
     On labels a few pixels tall the detector splits a name into pieces and keeps a part ("Chloe Ma" of a longer
     name, the last word alone): along the line's rows, a column is the label's ink when it changes across the row as
@@ -749,7 +763,7 @@ def _reach(image: Image, tile: Tile, box: tuple[int, int, int, int]) -> tuple[in
     x, y, w, h = box
     lo, hi = tile.x + 1, tile.x + int(tile.w * _DET_WIDTH)
     if hi - lo < 4 or x < lo or x + w > hi:
-        return box
+        return None
     band = np.asarray(cv2.cvtColor(image[y : y + h, lo:hi], cv2.COLOR_BGR2GRAY), dtype=np.int16)
     top, bottom = band.max(axis=0), band.min(axis=0)
     # letters change across the row; the edges of the label's box and of the tile do not (a line's rows may take in
@@ -761,7 +775,7 @@ def _reach(image: Image, tile: Tile, box: tuple[int, int, int, int]) -> tuple[in
     level = 0.5 * float(np.percentile(across[a:b], 75))
     found = top[a:b][across[a:b] >= level]
     if found.size == 0 or level <= 0:
-        return box
+        return None
     # the label's letters are one colour (Zoom's white): a column is ink when its brightest pixel reaches near
     # the found letters' level, not merely stands out (the video beside a label, a grey watermark over it)
     ink = (across >= level) & (top >= float(np.percentile(found, 90)) - _REACH_TEXT)
@@ -812,6 +826,16 @@ def _better(read: tuple[str, float], other: tuple[str, float]) -> bool:
     if len(b) > len(a) and a in b and other[1] >= read[1] - _FULLER_SLACK:
         return False
     return read[1] > other[1]
+
+
+def _surer_alike(read: tuple[str, float], other: tuple[str, float]) -> bool:
+    """Whether ``read`` (the same line cropped with a wider margin) should replace an unsure ``other``: as many
+    characters, another text, and at least ``_WITNESS_SURER`` surer where ``other`` is under ``_RAPID_MIN_SCORE``. On
+    a 9-px label the tight crop read "vermi" at 0.73, the wider one "verni" at 0.84: a letter the tight crop's edge
+    deformed. A read of another length is a cut or an addition, which :func:`_holds_more` decides."""
+    a, b = read[0].strip(), other[0].strip()
+    return (other[1] < _RAPID_MIN_SCORE and read[1] >= other[1] + _WITNESS_SURER and len(a) == len(b)
+            and a.casefold() != b.casefold())
 
 
 def _holds_more(read: tuple[str, float], other: tuple[str, float]) -> bool:

@@ -29,6 +29,7 @@ from monitor.names import (
     _hangul_name,
     _holds_more,
     _reach,
+    _surer_alike,
 )
 from tests.helpers.classroom import publictest_faces
 from tests.helpers.gallery_frames import CAMERA_OFF_TILE, compose_gallery
@@ -176,11 +177,12 @@ def _real(file: str) -> tuple[Image, dict[tuple[int, int], dict[str, object]]]:
         # face1 22/23, zoomtest 23/25, Korean 6/7 and 7/7, the 640x400 7x7
         # gallery 19/43 (8 before); after the line reached over its label's ink, the watermark's grey words left
         # out, Zoom's ellipsis cut before reading and a wider margin's fuller read kept: zoom 24/25, zoomtest 24/25,
-        # Screenshot_513 23/25, the 7x7 gallery 21/43
+        # Screenshot_513 23/25, the 7x7 gallery 21/43; after the contrast box's reach bounded by the label and an
+        # unsure tight read replaced by a surer wider one: Screenshot_513 24/25, face1 23/23
         ("ReynaldiGev_Facial-Emotion-Recognition_zoomtest.jpg", "rapidocr", 23),
         ("ReynaldiGev_Facial-Emotion-Recognition_zoom.jpg", "rapidocr", 23),  # a watermark, names cut with "..."
-        ("ReynaldiGev_Facial-Emotion-Recognition_Screenshot_513.png", "rapidocr", 22),  # a grey mute icon
-        ("DeepSE_face-emotion_face1.jpg", "rapidocr", 21),  # one camera-off tile with its name in the middle only
+        ("ReynaldiGev_Facial-Emotion-Recognition_Screenshot_513.png", "rapidocr", 23),  # a grey mute icon
+        ("DeepSE_face-emotion_face1.jpg", "rapidocr", 22),  # one camera-off tile with its name in the middle only
         ("chamathpali_zoom-gallery-view-cropping_zoom.png", "rapidocr", 19),  # names ~5 px tall
         ("gregoryfdel_zoom-portrait-identifier_zoom_call.png", "rapidocr", 6),
         ("gommy15_zoom_korean_a.png", "rapidocr", 6),  # Hangul: read again by Tesseract eng+kor
@@ -253,6 +255,38 @@ def test_zoom_s_ellipsis_is_cut_before_reading(text: str, cut: bool) -> None:
         assert 6 + stem[0] - 2 <= end <= 6 + stem[0] + 5, (end, stem)
     else:
         assert end == crop.shape[1]
+
+
+@pytest.mark.parametrize(
+    ("read", "other", "kept"),
+    [((" verni", 0.84), ("vermi", 0.73), True), (("verni", 0.80), ("vermi", 0.73), False),
+     (("verni", 0.95), ("vermi", 0.85), False), (("Verni", 0.90), ("verni", 0.70), False),
+     (("verni x", 0.95), ("vermi", 0.70), False)],
+)
+def test_a_wider_margin_read_replaces_an_unsure_tight_read_of_the_same_length_when_clearly_surer(
+        read: tuple[str, float], other: tuple[str, float], kept: bool) -> None:
+    """Screenshot_513's "Verni" (9-px letters): the tight crop read "vermi" at 0.73, the same line with a wider
+    margin "verni" at 0.84. Only an unsure read is replaced, only by a clearly surer one of as many characters (a
+    longer or shorter read is a cut or an addition, decided elsewhere), and not for case alone."""
+    assert _surer_alike(read, other) is kept
+
+
+@pytest.mark.parametrize("gap", [10, 16, 24])
+@pytest.mark.parametrize("name", ["Ava Kim", "Ben Okafor"])
+def test_a_contrast_box_running_past_the_label_adds_no_word_from_the_video(name: str, gap: int) -> None:
+    """The contrast finder's box can run on past Zoom's label into the video beside it, and its further reach was
+    read as one more word: a white drawstring on DeepSE face1 became "jenniferbenka N". The reach is read only as far
+    as the label's own box and ink go."""
+    strip, _, _, h = _label(name, 0.45, beyond=(90, 90, 90))
+    (w, _), _ = cv2.getTextSize(name, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+    x0 = 6 + w + 4 + gap  # a white letter on the video, past the label's box
+    cv2.putText(strip, "N", (x0, 20 + h), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+    image = np.full((240, 640, 3), 90, np.uint8)
+    image[180:240, 0:320] = strip
+    tile = Tile(1, 1, 0, 0, 640, 240)
+    running_on = (3, 180 + 17, x0 + 13, h + 8)
+    (read,), _ = NameReader(engine="rapidocr")._read_rapid(image, [(tile, running_on, True)])
+    assert read == name
 
 
 @pytest.mark.parametrize(
