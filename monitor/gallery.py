@@ -43,6 +43,11 @@ _MIN_COLOUR_SHARE = 0.01  # a background colour fills at least this share of the
 _MIN_EDGE_SHARE = 0.5  # or at least this share of the image's outermost pixels (a gallery without chrome)
 _LUMA_TOL = 8  # tolerance on the luma of a background pixel (a screen capture is exact; JPEG or video is not)
 _EXACT_LUMA_TOL = 4  # then this, below the 8 levels between the dark gallery and its tiles' flat surfaces
+_LOOSE_LUMA_TOL = 24  # and, where no background colour gave a grid at those, this: a JPEG-50 or blurred capture's
+# thin gutters ring 10-20 levels off the background beside bright tiles (the real 3x2 and 7x7 screenshots re-saved at
+# JPEG 50, halved or blurred: found at 24, not at 8); tried after every colour failed the strict passes, so a desktop
+# around the meeting is not taken for its gutters at a loose tolerance first
+_LUMA_TOLS: tuple[tuple[int, ...], ...] = ((_LUMA_TOL, _EXACT_LUMA_TOL), (_LOOSE_LUMA_TOL,))
 _GUTTER_LEVELS = 48  # a blurred gutter line stays this close to the background's luma on most of its length
 _GUTTER_SHARE = 0.4  # and this much closer than the tile's typical line
 _CHANNEL_TOL = 40  # and on each of its channels: compression smears the tiles' colour into thin gaps
@@ -159,19 +164,23 @@ def find_grid(image: Image) -> GalleryGrid | None:
         return None
     factor = 1 << max(0, math.ceil(math.log2(max(width, height) / _ANALYSIS_SIDE)))  # pooling halves the mask
     gray = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+    colours: list[npt.NDArray[np.int32]] = []
     for colour in _background_candidates(image):
         # The background runs down most of the image in some column (a side margin, a gap between columns), and
         # columns survive skipping rows: a quarter of the work rules out most colours of a camera image.
         strided = _gap_mask(image[::_PRECHECK_ROW_STEP], gray[::_PRECHECK_ROW_STEP], colour)
         if float(cv2.reduce(strided, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).max()) < _MIN_BACKGROUND_LINE * 255:
             continue
-        # The tolerance a compressed capture needs first; then the exact colour, for a lossless capture whose
-        # tiles hold surfaces within a few levels of the background: Zoom paints the bars of a pillarboxed 4:3
-        # tile 8 levels lighter than the dark gallery (34 against 26), and those would read as gaps.
-        for luma_tol in (_LUMA_TOL, _EXACT_LUMA_TOL):
-            grid = _grid_for_gap_mask(_gap_mask(image, gray, colour, luma_tol), factor)
-            if grid is not None:
-                return _split_blurred(gray, float(np.dot(colour, _LUMA_WEIGHTS)), grid) if len(grid.tiles) == 1 else grid
+        colours.append(colour)
+    for tolerances in _LUMA_TOLS:
+        for colour in colours:
+            # The tolerance a compressed capture needs first; then the exact colour, for a lossless capture whose
+            # tiles hold surfaces within a few levels of the background: Zoom paints the bars of a pillarboxed 4:3
+            # tile 8 levels lighter than the dark gallery (34 against 26), and those would read as gaps.
+            for luma_tol in tolerances:
+                grid = _grid_for_gap_mask(_gap_mask(image, gray, colour, luma_tol), factor)
+                if grid is not None:
+                    return _split_blurred(gray, float(np.dot(colour, _LUMA_WEIGHTS)), grid) if len(grid.tiles) == 1 else grid
     return None
 
 
