@@ -172,6 +172,7 @@ def find_grid(image: Image) -> GalleryGrid | None:
         if float(cv2.reduce(strided, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).max()) < _MIN_BACKGROUND_LINE * 255:
             continue
         colours.append(colour)
+    lone: GalleryGrid | None = None
     for tolerances in _LUMA_TOLS:
         for colour in colours:
             # The tolerance a compressed capture needs first; then the exact colour, for a lossless capture whose
@@ -179,9 +180,15 @@ def find_grid(image: Image) -> GalleryGrid | None:
             # tile 8 levels lighter than the dark gallery (34 against 26), and those would read as gaps.
             for luma_tol in tolerances:
                 grid = _grid_for_gap_mask(_gap_mask(image, gray, colour, luma_tol), factor)
-                if grid is not None:
-                    return _split_blurred(gray, float(np.dot(colour, _LUMA_WEIGHTS)), grid) if len(grid.tiles) == 1 else grid
-    return None
+                if grid is not None and len(grid.tiles) > 1:
+                    return grid
+                if grid is not None and lone is None:
+                    # one tile: a one-person call, or the whole meeting window on a desktop of another colour,
+                    # whose own background (the gallery's gutters) is a later colour: that grid wins if there is one
+                    lone = _split_blurred(gray, float(np.dot(colour, _LUMA_WEIGHTS)), grid)
+                    if len(lone.tiles) > 1:
+                        return lone
+    return lone
 
 
 def _gap_mask(image: Image, gray: Image, colour: npt.NDArray[np.int32], luma_tol: float = _LUMA_TOL) -> Image:

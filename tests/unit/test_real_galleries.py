@@ -117,3 +117,23 @@ def test_degraded_non_galleries_stay_non_galleries(how: str) -> None:
     assert photos and ok
     for img in [*photos, frame]:
         assert find_grid(_degraded(img, how)) is None
+
+
+def _on_a_desktop(img: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    """The meeting as a window on a bigger screen: a desktop of ``colour`` around it, a taskbar, a chat panel."""
+    h, w = img.shape[:2]
+    out = np.full((h + 120, w + 420, 3), colour, np.uint8)
+    out[-40:] = (20, 20, 20)
+    out[40 : 40 + h, 60 : 60 + w] = img
+    out[40 : 40 + h, 80 + w : 340 + w] = (245, 245, 245)
+    cv2.putText(out, "Chat", (100 + w, 80), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (30, 30, 30), 2)
+    return out
+
+
+@needs_real
+def test_a_meeting_window_on_a_dark_desktop_is_a_gallery_not_one_tile() -> None:
+    """On a dark desktop the desktop's colour comes first and frames the whole meeting window as one tile; the
+    gallery's own background, a later colour, gives the 5x5 grid, and a grid of several tiles wins."""
+    row = next(r for r in ROWS if r["file"].startswith("ReynaldiGev_Facial-Emotion-Recognition_zoomtest"))
+    grid = find_grid(_on_a_desktop(image(row["file"]), (40, 40, 45)))
+    assert grid is not None and len(grid.tiles) == int(row["tiles"])
