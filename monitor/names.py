@@ -390,8 +390,15 @@ class NameReader:
             out.append(clean_name(text) if score >= _RAPID_NO_READ else None)
         if unknown:  # one Tesseract call for all of them
             self.stats.second_looks += len(unknown)
-            for (i, _, text), other in zip(unknown, self._ocr([c for _, c, _ in unknown], count=False), strict=True):
+            sheet = self._ocr([c for _, c, _ in unknown], count=False)
+            for (i, crop, text), other in zip(unknown, sheet, strict=True):
                 hangul = _hangul_name(other, text)
+                if hangul is None and len(unknown) > 1 and (_HAN.search(text) or _BARE_ID.fullmatch(text.strip())):
+                    # read on a sheet of several labels, Tesseract can take a line for Latin ("2021456 01S" for
+                    # "2021456 이호연" on the Korean gallery, read right alone): a label PP-OCR plainly could not read
+                    # (a Han character, a bare ID) is read again alone
+                    other = self._ocr([crop], count=False)[0]
+                    hangul = _hangul_name(other, text)
                 if hangul is not None:
                     out[i] = hangul
                 elif other is not None and out[i] is not None and " " in other and \
