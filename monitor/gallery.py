@@ -13,7 +13,10 @@ too), pool the mask to at most ``_ANALYSIS_SIDE`` px without losing a gap line, 
 content: gap lines enclose each tile. Keep the regions of the commonest tile size, arrange them on Zoom's lattice
 (even pitch, full rows, a centred last row; a tile that blends into the background is inferred from its cell),
 refine the edges on the full-resolution mask, then check that the tiles are clean rectangles edged by background
-and that no tile was missed beside the grid. 5-10 ms for a 1920x1080 frame (``python bench/gallery_grid.py``).
+and that no tile was missed beside the grid. Where no colour gives a grid of several tiles at the strict
+tolerances, once more at a loose one (a recompressed or blurred capture's thin gutters), checked again for missed
+tiles on the strict mask. 5-10 ms for a 1920x1080 gallery (``python bench/gallery_grid.py``); a frame that is no
+gallery, or a lone tile, pays every pass (about 17 ms for a photo).
 """
 
 from __future__ import annotations
@@ -43,11 +46,12 @@ _MIN_COLOUR_SHARE = 0.01  # a background colour fills at least this share of the
 _MIN_EDGE_SHARE = 0.5  # or at least this share of the image's outermost pixels (a gallery without chrome)
 _LUMA_TOL = 8  # tolerance on the luma of a background pixel (a screen capture is exact; JPEG or video is not)
 _EXACT_LUMA_TOL = 4  # then this, below the 8 levels between the dark gallery and its tiles' flat surfaces
-_LOOSE_LUMA_TOL = 24  # and, where no background colour gave a grid at those, this: a JPEG-50 or blurred capture's
-# thin gutters ring 10-20 levels off the background beside bright tiles (the real 3x2 and 7x7 screenshots re-saved at
-# JPEG 50, halved or blurred: found at 24, not at 8); tried after every colour failed the strict passes, so a desktop
-# around the meeting is not taken for its gutters at a loose tolerance first
-_LUMA_TOLS: tuple[tuple[int, ...], ...] = ((_LUMA_TOL, _EXACT_LUMA_TOL), (_LOOSE_LUMA_TOL,))
+_LOOSE_LUMA_TOL = 24  # and, where no background colour gave a grid of several tiles at those, this: a JPEG-50 or
+# blurred capture's thin gutters ring 10-20 levels off the background beside bright tiles (the real 3x2 and 7x7
+# screenshots re-saved at JPEG 50, halved or blurred: found at 24, not at 8); tried after every colour failed the
+# strict passes (one tile found there is kept as the fallback), so a desktop around the meeting is not taken for its
+# gutters at a loose tolerance first; only a grid of several tiles is taken from it
+_LOOSE_PROBE_PX = 6  # a loose grid's bands beyond it are probed this much further out, on the strict mask
 _GUTTER_LEVELS = 48  # a blurred gutter line stays this close to the background's luma on most of its length
 _GUTTER_SHARE = 0.4  # and this much closer than the tile's typical line
 _CHANNEL_TOL = 40  # and on each of its channels: compression smears the tiles' colour into thin gaps
@@ -172,23 +176,59 @@ def find_grid(image: Image) -> GalleryGrid | None:
         if float(cv2.reduce(strided, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).max()) < _MIN_BACKGROUND_LINE * 255:
             continue
         colours.append(colour)
-    lone: GalleryGrid | None = None
-    for tolerances in _LUMA_TOLS:
+    lone: GalleryGrid | None = None  # the first one-tile result: kept while a grid of several tiles is looked for
+    for loose in (False, True):
         for colour in colours:
-            # The tolerance a compressed capture needs first; then the exact colour, for a lossless capture whose
-            # tiles hold surfaces within a few levels of the background: Zoom paints the bars of a pillarboxed 4:3
-            # tile 8 levels lighter than the dark gallery (34 against 26), and those would read as gaps.
-            for luma_tol in tolerances:
-                grid = _grid_for_gap_mask(_gap_mask(image, gray, colour, luma_tol), factor)
-                if grid is not None and len(grid.tiles) > 1:
-                    return grid
-                if grid is not None and lone is None:
-                    # one tile: a one-person call, or the whole meeting window on a desktop of another colour,
-                    # whose own background (the gallery's gutters) is a later colour: that grid wins if there is one
-                    lone = _split_blurred(gray, float(np.dot(colour, _LUMA_WEIGHTS)), grid)
-                    if len(lone.tiles) > 1:
-                        return lone
+            grid = _grid_for_colour(image, gray, colour, factor, loose)
+            if grid is None or (loose and len(grid.tiles) == 1):
+                continue  # one tile only at the strict tolerances: the loose one merges a dark video into the gaps
+            if len(grid.tiles) > 1:
+                return grid
+            # one tile: a one-person call, or the whole meeting window on a desktop of another colour whose own
+            # background (the gallery's gutters) is a later colour; or a gallery whose gutters were blurred away
+            split = _split_blurred(gray, float(np.dot(colour, _LUMA_WEIGHTS)), grid)
+            if len(split.tiles) > 1:
+                return split
+            lone = lone or split
     return lone
+
+
+def _grid_for_colour(
+    image: Image, gray: Image, colour: npt.NDArray[np.int32], factor: int, loose: bool
+) -> GalleryGrid | None:
+    """The gallery on ``colour``'s background at the strict tolerances or at the loose one (``_LOOSE_LUMA_TOL``).
+
+    Strict: the tolerance a compressed capture needs first; then the exact colour, for a lossless capture whose
+    tiles hold surfaces within a few levels of the background (Zoom paints the bars of a pillarboxed 4:3 tile 8
+    levels lighter than the dark gallery, 34 against 26, and those would read as gaps). Loose, only once every colour
+    failed the strict ones: a grid found there is checked again for missed tiles on the strict mask, its band ends
+    probed further from the grid (``_LOOSE_PROBE_PX``), since at 24 levels a dark tile's edge may sink into the gap."""
+    for luma_tol in (_LOOSE_LUMA_TOL,) if loose else (_LUMA_TOL, _EXACT_LUMA_TOL):
+        grid = _grid_for_gap_mask(_gap_mask(image, gray, colour, luma_tol), factor)
+        if grid is not None and loose and not _loose_grid_holds(_gap_mask(image, gray, colour, _LUMA_TOL), grid):
+            return None
+        if grid is not None:
+            return grid
+    return None
+
+
+def _loose_grid_holds(strict: Image, grid: GalleryGrid) -> bool:
+    """Whether a grid found at the loose tolerance missed no tile, judged on the strict mask: no tile-sized content
+    beyond it (``_misses_tiles``, its band ends probed ``_LOOSE_PROBE_PX`` further out), and none beside any of its
+    rows up to the image's edge (a gallery filling the window, whose outer tiles merged into the gaps at 24 levels,
+    left only its middle column)."""
+    rows = [[_Rect(t.x, t.y, t.w, t.h) for t in grid.tiles if t.row == r] for r in range(1, grid.rows + 1)]
+    rows = [row for row in rows if row]
+    if _misses_tiles(strict, rows, slack=_LOOSE_PROBE_PX):
+        return False
+    width = strict.shape[1]
+    tile_w, tile_h = rows[0][0].w, rows[0][0].h
+    for row in rows:
+        left, right = row[0].x - _LOOSE_PROBE_PX, row[-1].x + row[-1].w + _LOOSE_PROBE_PX
+        for x0, x1 in ((max(0, left - tile_w), left), (right, min(width, right + tile_w))):
+            if x1 - x0 >= tile_w // 2 and _content_share(strict, _Rect(x0, row[0].y, x1 - x0, tile_h)) >= _MAX_EMPTY_CONTENT:
+                return False
+    return True
 
 
 def _gap_mask(image: Image, gray: Image, colour: npt.NDArray[np.int32], luma_tol: float = _LUMA_TOL) -> Image:
@@ -498,8 +538,9 @@ def _looks_like_tiles(gap: Image, rows: list[list[_Rect]]) -> bool:
     return outer >= _MIN_OUTER_RING_GAP and inner >= _MIN_INNER_RING_CONTENT
 
 
-def _misses_tiles(gap: Image, rows: list[list[_Rect]]) -> bool:
-    """Whether the lattice missed tiles whose gaps merged (a compressed or rescaled capture).
+def _misses_tiles(gap: Image, rows: list[list[_Rect]], slack: int = 0) -> bool:
+    """Whether the lattice missed tiles whose gaps merged (a compressed or rescaled capture); ``slack`` moves the
+    probes of each band's ends that much further out.
 
     Beyond the grid (above, below, left, right) that shows as a tile-sized patch of content in a tile-deep band
     with background at both its ends; the title bar and toolbar border the grid too, but run on to the image's
@@ -523,7 +564,7 @@ def _misses_tiles(gap: Image, rows: list[list[_Rect]]) -> bool:
         )
         if max(beside) >= _MAX_EMPTY_CONTENT:
             return True
-    reach = 1 + space // 2  # band ends are checked mid-gap, clear of a compressed tile edge
+    reach = 1 + space // 2 + slack  # band ends are checked mid-gap, clear of a compressed tile edge
     bands = (
         (_Rect(x0, y0 - space - tile_h, x1 - x0, tile_h), True),
         (_Rect(x0, y1 + space, x1 - x0, tile_h), True),

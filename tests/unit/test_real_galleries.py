@@ -137,3 +137,32 @@ def test_a_meeting_window_on_a_dark_desktop_is_a_gallery_not_one_tile() -> None:
     row = next(r for r in ROWS if r["file"].startswith("ReynaldiGev_Facial-Emotion-Recognition_zoomtest"))
     grid = find_grid(_on_a_desktop(image(row["file"]), (40, 40, 45)))
     assert grid is not None and len(grid.tiles) == int(row["tiles"])
+
+
+@needs_real
+def test_a_loose_grid_that_left_out_tiles_beside_it_is_refused() -> None:
+    """A gallery filling its window (tiles up to the image's left and right edges), real classroom photos in its six
+    tiles, JPEG 50: at the loose tolerance the outer columns merged into the gaps and only the middle column was
+    left, a grid of 2 tiles for 6. A grid found at the loose tolerance must show no tile-sized content beside its rows
+    on the strict mask: no grid, rather than students left out."""
+    from tests.helpers.gallery_frames import compose_gallery
+
+    rooms = REAL.parent / "rooms"
+    if not (rooms / "blue_eye_classroom.mp4").is_file():
+        pytest.skip(f"real rooms not found at {rooms}")
+    photos = [cv2.imread(str(p)) for p in sorted(rooms.glob("*.jpg"))]
+    capture = cv2.VideoCapture(str(rooms / "blue_eye_classroom.mp4"))
+    ok, frame = capture.read()
+    capture.release()
+    assert ok and all(p is not None for p in photos)
+    photos.append(frame)
+    img, truth = compose_gallery(6, theme="dark", rng=np.random.default_rng(20))
+    rng = np.random.default_rng(2006)
+    for t in truth:  # each tile's video: a part of a real photo
+        p = photos[rng.integers(len(photos))]
+        ph, pw = p.shape[:2]
+        y, x = rng.integers(0, ph // 3), rng.integers(0, pw // 3)
+        img[t.y + 2 : t.y + t.h - 2, t.x + 2 : t.x + t.w - 2] = cv2.resize(p[y : y + ph // 2, x : x + pw // 2],
+                                                                           (t.w - 4, t.h - 4))
+    grid = find_grid(_degraded(img, "jpeg50"))
+    assert grid is None or len(grid.tiles) == 6
