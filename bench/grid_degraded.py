@@ -53,7 +53,7 @@ DEGRADATIONS: dict[str, Callable[[Image], Image]] = {
     "scale0.75": _scaled(0.75),
     "scale1.3": _scaled(1.3),
     "jpeg50": lambda img: _jpeg(img, 50),
-    "blur+jpeg70": lambda img: _jpeg(cv2.GaussianBlur(img, (3, 3), 0.8), 70),
+    "blur+jpeg70": lambda img: _jpeg(np.asarray(cv2.GaussianBlur(img, (3, 3), 0.8), dtype=np.uint8), 70),
     "dark desktop": _desktop((40, 40, 45)),
     "light desktop": _desktop((235, 235, 235)),
     "edges cropped": lambda img: img[img.shape[0] // 30 :, img.shape[1] // 40 :],
@@ -74,7 +74,11 @@ def main() -> int:
     print(f"{'file':<42} {'original':>10} " + " ".join(f"{k:>13}" for k in DEGRADATIONS))
     kept = total = 0
     for row in rows:
-        img = cv2.imread(str(labels.parent / row["file"]))
+        read = cv2.imread(str(labels.parent / row["file"]))
+        if read is None:
+            print(f"error: cannot read {row['file']}", file=sys.stderr)
+            return 2
+        img = np.asarray(read, dtype=np.uint8)
         base = shape(img)
         cells = []
         for how in DEGRADATIONS.values():
@@ -86,11 +90,12 @@ def main() -> int:
         name = row["file"][:42]
         print(f"{name:<42} {'none' if base is None else f'{base[0]}x{base[1]}/{base[2]}':>10} "
               + " ".join(f"{c:>13}" for c in cells))
-    others = [cv2.imread(str(p)) for p in sorted((REAL / "rooms").glob("*.jpg"))]
+    others = [np.asarray(im, dtype=np.uint8) for p in sorted((REAL / "rooms").glob("*.jpg"))
+              if (im := cv2.imread(str(p))) is not None]
     capture = cv2.VideoCapture(str(REAL / "rooms" / "blue_eye_classroom.mp4"))
     ok, frame = capture.read()
     capture.release()
-    others += [frame] if ok else []
+    others += [np.asarray(frame, dtype=np.uint8)] if ok else []
     several = sum((s := shape(how(img))) is not None and s[2] > 1 for img in others
                   for how in [lambda x: x, *DEGRADATIONS.values()])
     print(f"\ngalleries kept as on the original (collage: no grid of several tiles): {kept}/{total}")

@@ -144,10 +144,18 @@ def run_room(plan: RoomPlan, results: Any) -> None:
     # as the worker's start-up does (monitor.worker.prepare, then monitor.cli): the database opened and brought to
     # head, then what is loaded kept out of the collector's walks for the class
     engine = make_engine(plan.db_url)
-    writer = _timed_writer()(plan.db_url, shutdown_timeout_s=120.0, engine=engine, migrated=probe_writable(engine))
-    with startup_frozen():
-        _run_class(plan, writer, results)
-    engine.dispose()
+    try:
+        try:
+            migrated = probe_writable(engine)
+        except Exception as exc:  # noqa: BLE001 - reported with the room's result, never left for the parent to wait out
+            results.put({"room": plan.index, "session_id": None, "latencies": [], "written": 0, "failures": 1,
+                         "error": f"{type(exc).__name__}: {exc}"})
+            return
+        writer = _timed_writer()(plan.db_url, shutdown_timeout_s=120.0, engine=engine, migrated=migrated)
+        with startup_frozen():
+            _run_class(plan, writer, results)
+    finally:
+        engine.dispose()
 
 
 def _run_class(plan: RoomPlan, writer: Any, results: Any) -> None:

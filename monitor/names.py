@@ -90,7 +90,9 @@ _FINE_BELOW = 3.0  # the finer scale too where the first enlarges the strip more
 _DET_MARGIN = 0.05  # of the line's height above and beside it: DBNet's boxes are already padded, and more video
 #  around a tiny label misleads the recogniser
 _DET_BELOW = 0.2  # and below it: an underscore ("15117032_Nazri") hangs under the box
+_ALONE_MAX = 8  # labels read again alone by Tesseract per call, at most (see _read_rapid)
 _TWICE_SURE = 0.95  # a read every character of which PP-OCR gives at least this, on two crops, is settled at once
+_REACH_SLACK_PX = 2  # the contrast box's further reach may end this far past the line's reached ink
 _FULLER_SLACK = 0.1  # a read that holds another and more wins when at most this much less sure
 _WITNESS_SURER = 0.1  # a wider crop's read of an unsure line, as long, wins when this much surer
 _REACH_GAP = 1.0  # text heights: the widest gap inside a label (a word space is a third to two thirds of one)
@@ -127,6 +129,7 @@ class OcrStats:
     labels_read: int = 0
     cache_hits: int = 0
     second_looks: int = 0  # rapidocr: labels read again by Tesseract (a script PP-OCR does not know)
+    alone_looks: int = 0  # of those, read once more alone (the sheet of several gave no Hangul)
 
 
 def clean_name(text: str) -> str | None:
@@ -355,9 +358,12 @@ class NameReader:
             reach = _extended(b, box)
             span = _reach_span(image, tile, b) if reach is not None else None
             if reach is not None and span is not None:
-                # never past the label's own box and ink: the contrast box can run on into the video beside a
-                # label, and the recogniser made a word of what it found there (a drawstring read as " N")
-                reach = _extended(b, (box[0], box[1], min(box[0] + box[2], span[0] + span[2] + 2) - box[0], box[3]))
+                # not past the end of the label's own box and ink as the line reaches it: the contrast box can run on
+                # into the video beside a label, and the recogniser made a word of what it found there (a drawstring
+                # read as " N"); where the line's band cannot be looked at, the contrast box's end is kept as before.
+                # (A detector line that itself runs past the label is not trimmed here.)
+                end = min(box[0] + box[2], span[0] + span[2] + _REACH_SLACK_PX)
+                reach = _extended(b, (box[0], box[1], end - box[0], box[3]))
             if reach is not None:
                 longer[i] = reach
         second = [_colour_crop(image, boxes[i]) for i in missing] + [_colour_crop(image, b, _DET_MARGIN)
@@ -391,14 +397,19 @@ class NameReader:
         if unknown:  # one Tesseract call for all of them
             self.stats.second_looks += len(unknown)
             sheet = self._ocr([c for _, c, _ in unknown], count=False)
+            # read on a sheet of several labels, Tesseract can take a line for Latin ("2021456 01S" for "2021456
+            # 이호연" on the Korean gallery, read right alone): a label PP-OCR plainly could not read (a Han character,
+            # a bare ID) and the sheet gave no Hangul is read again alone, at most _ALONE_MAX a call, only where
+            # Tesseract reads Hangul at all and the sheet was read (a failing Tesseract is not called again)
+            alone_left = _ALONE_MAX if len(unknown) > 1 and "kor" in self.tesseract_lang.split("+") and \
+                any(o is not None for o in sheet) else 0
             for (i, crop, text), other in zip(unknown, sheet, strict=True):
                 hangul = _hangul_name(other, text)
-                if hangul is None and len(unknown) > 1 and (_HAN.search(text) or _BARE_ID.fullmatch(text.strip())):
-                    # read on a sheet of several labels, Tesseract can take a line for Latin ("2021456 01S" for
-                    # "2021456 이호연" on the Korean gallery, read right alone): a label PP-OCR plainly could not read
-                    # (a Han character, a bare ID) is read again alone
-                    other = self._ocr([crop], count=False)[0]
-                    hangul = _hangul_name(other, text)
+                if hangul is None and alone_left and (_HAN.search(text) or _BARE_ID.fullmatch(text.strip())):
+                    alone_left -= 1
+                    self.stats.alone_looks += 1
+                    alone = self._ocr([crop], count=False)[0]
+                    hangul = _hangul_name(alone, text)
                 if hangul is not None:
                     out[i] = hangul
                 elif other is not None and out[i] is not None and " " in other and \

@@ -28,3 +28,15 @@ def test_a_run_that_fails_still_gives_them_back() -> None:
         assert gc.get_freeze_count() > 0
         raise RuntimeError("the class ended badly")
     assert gc.get_freeze_count() == 0
+
+
+def test_a_process_frozen_already_is_left_as_it_is() -> None:
+    gc.unfreeze()
+    gc.freeze()  # the dashboard's own start-up, say, in the same process
+    try:
+        before = gc.get_freeze_count()
+        with startup_frozen():
+            assert gc.get_freeze_count() == before
+        assert gc.get_freeze_count() == before  # not given back by the class: not its to give
+    finally:
+        gc.unfreeze()
