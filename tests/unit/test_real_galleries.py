@@ -101,12 +101,8 @@ def test_a_degraded_real_gallery_with_thin_gutters_keeps_its_grid(prefix: str, h
     assert grid is not None and len(grid.tiles) == int(row["tiles"])
 
 
-@needs_real
-@pytest.mark.parametrize("how", ["jpeg50", "blurred", "scale0.5"])
-def test_degraded_non_galleries_stay_non_galleries(how: str) -> None:
-    """The looser tolerance finds no gallery in the collage or in real classroom photos and CCTV, degraded alike."""
-    (collage,) = [r for r in ROWS if r["app"] == "other"]
-    assert find_grid(_degraded(image(collage["file"]), how)) is None
+def _real_rooms() -> list[np.ndarray]:
+    """The real classroom photos and the first frame of the classroom CCTV (skipped when absent)."""
     rooms = REAL.parent / "rooms"
     if not (rooms / "blue_eye_classroom.mp4").is_file():
         pytest.skip(f"real rooms not found at {rooms}")
@@ -114,8 +110,17 @@ def test_degraded_non_galleries_stay_non_galleries(how: str) -> None:
     capture = cv2.VideoCapture(str(rooms / "blue_eye_classroom.mp4"))
     ok, frame = capture.read()
     capture.release()
-    assert photos and ok
-    for img in [*photos, frame]:
+    assert photos and ok and all(p is not None for p in photos)
+    return [*photos, frame]
+
+
+@needs_real
+@pytest.mark.parametrize("how", ["jpeg50", "blurred", "scale0.5"])
+def test_degraded_non_galleries_stay_non_galleries(how: str) -> None:
+    """The looser tolerance finds no gallery in the collage or in real classroom photos and CCTV, degraded alike."""
+    (collage,) = [r for r in ROWS if r["app"] == "other"]
+    assert find_grid(_degraded(image(collage["file"]), how)) is None
+    for img in _real_rooms():
         assert find_grid(_degraded(img, how)) is None
 
 
@@ -147,15 +152,7 @@ def test_a_loose_grid_that_left_out_tiles_beside_it_is_refused() -> None:
     on the strict mask: no grid, rather than students left out."""
     from tests.helpers.gallery_frames import compose_gallery
 
-    rooms = REAL.parent / "rooms"
-    if not (rooms / "blue_eye_classroom.mp4").is_file():
-        pytest.skip(f"real rooms not found at {rooms}")
-    photos = [cv2.imread(str(p)) for p in sorted(rooms.glob("*.jpg"))]
-    capture = cv2.VideoCapture(str(rooms / "blue_eye_classroom.mp4"))
-    ok, frame = capture.read()
-    capture.release()
-    assert ok and all(p is not None for p in photos)
-    photos.append(frame)
+    photos = _real_rooms()
     img, truth = compose_gallery(6, theme="dark", rng=np.random.default_rng(20))
     rng = np.random.default_rng(2006)
     for t in truth:  # each tile's video: a part of a real photo
