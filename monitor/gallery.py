@@ -177,11 +177,14 @@ def find_grid(image: Image) -> GalleryGrid | None:
             continue
         colours.append(colour)
     lone: GalleryGrid | None = None  # the first one-tile result: kept while a grid of several tiles is looked for
+    strict: list[Image] = []  # per colour, its mask at _LUMA_TOL: made by the strict pass, judged again by the loose
     for loose in (False, True):
-        for colour in colours:
-            grid = _grid_for_colour(image, gray, colour, factor, loose)
-            if grid is None or (loose and len(grid.tiles) == 1):
-                continue  # one tile only at the strict tolerances: the loose one merges a dark video into the gaps
+        for k, colour in enumerate(colours):
+            if not loose:
+                strict.append(_gap_mask(image, gray, colour, _LUMA_TOL))
+            grid = _grid_for_colour(image, gray, colour, factor, strict[k], loose)
+            if grid is None:
+                continue
             if len(grid.tiles) > 1:
                 return grid
             # one tile: a one-person call, or the whole meeting window on a desktop of another colour whose own
@@ -194,22 +197,20 @@ def find_grid(image: Image) -> GalleryGrid | None:
 
 
 def _grid_for_colour(
-    image: Image, gray: Image, colour: npt.NDArray[np.int32], factor: int, loose: bool
+    image: Image, gray: Image, colour: npt.NDArray[np.int32], factor: int, strict: Image, loose: bool
 ) -> GalleryGrid | None:
-    """The gallery on ``colour``'s background at the strict tolerances or at the loose one (``_LOOSE_LUMA_TOL``).
+    """The gallery on ``colour``'s background at the strict tolerances (``strict``: its mask at ``_LUMA_TOL``) or at
+    the loose one (``_LOOSE_LUMA_TOL``).
 
     Strict: the tolerance a compressed capture needs first; then the exact colour, for a lossless capture whose
     tiles hold surfaces within a few levels of the background (Zoom paints the bars of a pillarboxed 4:3 tile 8
     levels lighter than the dark gallery, 34 against 26, and those would read as gaps). Loose, only once every colour
-    failed the strict ones: a grid found there is checked again for missed tiles on the strict mask, its band ends
-    probed further from the grid (``_LOOSE_PROBE_PX``), since at 24 levels a dark tile's edge may sink into the gap."""
-    for luma_tol in (_LOOSE_LUMA_TOL,) if loose else (_LUMA_TOL, _EXACT_LUMA_TOL):
-        grid = _grid_for_gap_mask(_gap_mask(image, gray, colour, luma_tol), factor)
-        if grid is not None and loose and not _loose_grid_holds(_gap_mask(image, gray, colour, _LUMA_TOL), grid):
-            return None
-        if grid is not None:
-            return grid
-    return None
+    failed the strict ones, and only a grid of several tiles (at 24 levels a dark video merges into the gaps): one
+    found there is checked again for missed tiles on the strict mask (``_loose_grid_holds``)."""
+    if loose:
+        grid = _grid_for_gap_mask(_gap_mask(image, gray, colour, _LOOSE_LUMA_TOL), factor)
+        return grid if grid is not None and len(grid.tiles) > 1 and _loose_grid_holds(strict, grid) else None
+    return _grid_for_gap_mask(strict, factor) or _grid_for_gap_mask(_gap_mask(image, gray, colour, _EXACT_LUMA_TOL), factor)
 
 
 def _loose_grid_holds(strict: Image, grid: GalleryGrid) -> bool:
