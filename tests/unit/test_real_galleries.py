@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from bench.grid_degraded import DEGRADATIONS
 from monitor.gallery import find_grid
 
 pytestmark = pytest.mark.unit
@@ -76,20 +77,10 @@ def test_a_recompressed_real_gallery_keeps_its_grid(quality: int) -> None:
     assert grid is not None and len(grid.tiles) == int(row["tiles"])
 
 
-def _degraded(img: np.ndarray, how: str) -> np.ndarray:
-    if how.startswith("jpeg"):
-        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(how[4:])])
-        assert ok
-        return cv2.imdecode(buf, cv2.IMREAD_COLOR)
-    if how == "blurred":  # a soft capture, then saved as JPEG
-        return _degraded(cv2.GaussianBlur(img, (3, 3), 0.8), "jpeg70")
-    return cv2.resize(img, None, fx=float(how[5:]), fy=float(how[5:]), interpolation=cv2.INTER_AREA)
-
-
 @needs_real
 @pytest.mark.parametrize(
     ("prefix", "how"),
-    [("gregoryfdel", "jpeg50"), ("gregoryfdel", "blurred"), ("gregoryfdel", "scale0.5"), ("gregoryfdel", "scale0.75"),
+    [("gregoryfdel", "jpeg50"), ("gregoryfdel", "blur+jpeg70"), ("gregoryfdel", "scale0.5"), ("gregoryfdel", "scale0.75"),
      ("chamathpali", "jpeg50")],
 )
 def test_a_degraded_real_gallery_with_thin_gutters_keeps_its_grid(prefix: str, how: str) -> None:
@@ -97,7 +88,7 @@ def test_a_degraded_real_gallery_with_thin_gutters_keeps_its_grid(prefix: str, h
     blurred or scaled: the 3x2 webinar (3-px black gutters between bright blue tiles) lost its grid in all four, the
     640x400 7x7 at JPEG 50. A looser luma tolerance is tried once every background colour failed the strict ones."""
     row = next(r for r in ROWS if r["file"].startswith(prefix))
-    grid = find_grid(_degraded(image(row["file"]), how))
+    grid = find_grid(DEGRADATIONS[how](image(row["file"])))
     assert grid is not None and len(grid.tiles) == int(row["tiles"])
 
 
@@ -115,24 +106,13 @@ def _real_rooms() -> list[np.ndarray]:
 
 
 @needs_real
-@pytest.mark.parametrize("how", ["jpeg50", "blurred", "scale0.5"])
+@pytest.mark.parametrize("how", ["jpeg50", "blur+jpeg70", "scale0.5"])
 def test_degraded_non_galleries_stay_non_galleries(how: str) -> None:
     """The looser tolerance finds no gallery in the collage or in real classroom photos and CCTV, degraded alike."""
     (collage,) = [r for r in ROWS if r["app"] == "other"]
-    assert find_grid(_degraded(image(collage["file"]), how)) is None
+    assert find_grid(DEGRADATIONS[how](image(collage["file"]))) is None
     for img in _real_rooms():
-        assert find_grid(_degraded(img, how)) is None
-
-
-def _on_a_desktop(img: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
-    """The meeting as a window on a bigger screen: a desktop of ``colour`` around it, a taskbar, a chat panel."""
-    h, w = img.shape[:2]
-    out = np.full((h + 120, w + 420, 3), colour, np.uint8)
-    out[-40:] = (20, 20, 20)
-    out[40 : 40 + h, 60 : 60 + w] = img
-    out[40 : 40 + h, 80 + w : 340 + w] = (245, 245, 245)
-    cv2.putText(out, "Chat", (100 + w, 80), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (30, 30, 30), 2)
-    return out
+        assert find_grid(DEGRADATIONS[how](img)) is None
 
 
 @needs_real
@@ -140,7 +120,7 @@ def test_a_meeting_window_on_a_dark_desktop_is_a_gallery_not_one_tile() -> None:
     """On a dark desktop the desktop's colour comes first and frames the whole meeting window as one tile; the
     gallery's own background, a later colour, gives the 5x5 grid, and a grid of several tiles wins."""
     row = next(r for r in ROWS if r["file"].startswith("ReynaldiGev_Facial-Emotion-Recognition_zoomtest"))
-    grid = find_grid(_on_a_desktop(image(row["file"]), (40, 40, 45)))
+    grid = find_grid(DEGRADATIONS["dark desktop"](image(row["file"])))
     assert grid is not None and len(grid.tiles) == int(row["tiles"])
 
 
@@ -161,5 +141,5 @@ def test_a_loose_grid_that_left_out_tiles_beside_it_is_refused() -> None:
         y, x = rng.integers(0, ph // 3), rng.integers(0, pw // 3)
         img[t.y + 2 : t.y + t.h - 2, t.x + 2 : t.x + t.w - 2] = cv2.resize(p[y : y + ph // 2, x : x + pw // 2],
                                                                            (t.w - 4, t.h - 4))
-    grid = find_grid(_degraded(img, "jpeg50"))
+    grid = find_grid(DEGRADATIONS["jpeg50"](img))
     assert grid is None or len(grid.tiles) == 6
