@@ -23,6 +23,7 @@ from monitor.analyse import FrameAnalyser
 from monitor.config import load_config
 from monitor.detections import make_detector
 from monitor.frame import Frame
+from monitor.room_search import FULL_SEARCH_S
 
 CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "rooms" / "blue_eye_classroom.mp4"
 
@@ -30,6 +31,8 @@ CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" /
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clip", type=Path, default=CLIP, help="room video (default: the real classroom CCTV)")
+    ap.add_argument("--full-search-s", type=float, default=FULL_SEARCH_S,
+                    help="the whole frame searched this often, around each known face between (0: every frame)")
     args = ap.parse_args()
     if not args.clip.is_file():
         print(f"error: {args.clip}: no such file", file=sys.stderr)
@@ -37,10 +40,13 @@ def main() -> int:
     cfg = load_config()
     det = make_detector(cfg.detector.kind, cfg.detector.min_face_px, cfg.detector.max_side_px,
                         cfg.detector.min_confidence)
-    print(f"{args.clip.name}, detector {cfg.detector.kind}, seat_match {cfg.analysis.seat_match}")
-    print(f"{'every':>5} {'analysed':>8} {'seats':>5} {'faces/frame':>11}  frames each seat was seen in")
+    print(f"{args.clip.name}, detector {cfg.detector.kind}, seat_match {cfg.analysis.seat_match}, "
+          f"full search every {args.full_search_s} s")
+    print(f"{'every':>5} {'analysed':>8} {'in full':>7} {'seats':>5} {'faces/frame':>11} {'present':>7}  "
+          "frames each seat was seen in")
     for step in (10, 4, 1):
-        analyser = FrameAnalyser(det, None, "room", seat_match=cfg.analysis.seat_match)
+        analyser = FrameAnalyser(det, None, "room", seat_match=cfg.analysis.seat_match,
+                                 full_search_s=args.full_search_s)
         cap = cv2.VideoCapture(str(args.clip))
         if not cap.isOpened():
             print(f"error: {args.clip}: OpenCV cannot read it", file=sys.stderr)
@@ -48,6 +54,7 @@ def main() -> int:
         fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
         seen: collections.Counter[str] = collections.Counter()
         labelled: list[int] = []
+        present: list[int] = []
         i = 0
         while True:
             ok, image = cap.read()
@@ -58,9 +65,11 @@ def main() -> int:
                 students = {s for s in result.students if s is not None}
                 seen.update(students | set(result.presence))
                 labelled.append(len(students))
+                present.append(len(students | set(result.presence)))
             i += 1
         cap.release()
-        print(f"{step:>5} {len(labelled):>8} {analyser.seats.seats:>5} {sum(labelled) / len(labelled):>11.1f}  "
+        print(f"{step:>5} {len(labelled):>8} {analyser.room.full_searches:>7} {analyser.seats.seats:>5} "
+              f"{sum(labelled) / len(labelled):>11.1f} {sum(present) / len(present):>7.1f}  "
               f"{sorted(seen.values(), reverse=True)}", flush=True)
     return 0
 

@@ -28,6 +28,7 @@ from monitor.gallery_view import FULL_SEARCH_S, GalleryAnalyser, GalleryView
 from monitor.identity import NameBook, Roster, SeatAssigner
 from monitor.names import Engine, NameReader
 from monitor.predictions import Classifier, EmotionPredictions, classify
+from monitor.room_search import RoomSearch
 
 Layout = Literal["room", "gallery", "auto"]
 
@@ -121,13 +122,15 @@ class FrameAnalyser:
         self.name_confirm = name_confirm
         self.ocr: Engine = ocr
         self.tesseract_lang = tesseract_lang
-        self.full_search_s = full_search_s  # gallery: every tile in full this often, between around its face
+        # every gallery tile, and a room's whole frame, searched in full this often; between, around each known face
+        self.full_search_s = full_search_s
         self.reset()
 
     def reset(self) -> None:
         """Forget everything learnt from earlier frames (another source); the detector and model stay loaded."""
         self.layout = self.requested
         self.seats = SeatAssigner(seat_match=self.seat_match, min_hits=self.seat_min_hits)
+        self.room = RoomSearch(self.detector, self.full_search_s)
         book = NameBook(self.roster, self.name_match, self.name_confirm)
         self.gallery = GalleryAnalyser(self.detector, self.tile_px, book,
                                        NameReader(engine=self.ocr, tesseract_lang=self.tesseract_lang),
@@ -144,11 +147,9 @@ class FrameAnalyser:
             faces, students, presence = view.faces, view.face_students, view.presence
         else:
             view = None
-            faces = self.detector.detect(frame)
-            students, presence = self.seats.assign(faces), {}
-            weak = getattr(self.detector, "last_weak", None)  # yunet: heads too weak to read, never classified
-            if isinstance(weak, FaceDetections):
-                presence = dict.fromkeys(self.seats.unreadable(weak, students), "face_not_visible")
+            faces, weak = self.room.detect(frame)  # weak: heads too weak to read (yunet), never classified
+            students = self.seats.assign(faces)
+            presence = dict.fromkeys(self.seats.unreadable(weak, students), "face_not_visible")
         # no classifier: ``monitor preview`` checks tiles, names and faces, and starts in a second without TensorFlow
         preds = (
             classify(frame, faces, self.classifier)

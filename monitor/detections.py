@@ -182,12 +182,19 @@ class FaceDetector(Protocol):
         ...
 
 
-def _crops(
-    image: npt.NDArray[np.uint8], regions: Sequence[Region], height: int
-) -> tuple[list[npt.NDArray[np.uint8]], list[float]]:
-    """Each region cut out and resized to ``height`` rows (one common width, so MTCNN can batch them all)."""
+def _crop_size(regions: Sequence[Region], height: int) -> list[float]:
+    """The (width, height) every region of ``regions`` is resized to for a search ``height`` rows tall: one common
+    width, from the first region's shape (a grid's tiles all have one size), so MTCNN can batch them all."""
     w0, h0 = regions[0][2], regions[0][3]
-    width = max(12, round(w0 * height / h0))
+    return [float(max(12, round(w0 * height / h0))), float(height)]
+
+
+def _crops(
+    image: npt.NDArray[np.uint8], regions: Sequence[Region], height: int, size: list[float] | None = None
+) -> tuple[list[npt.NDArray[np.uint8]], list[float]]:
+    """Each region cut out and resized to ``height`` rows (one common width: ``_crop_size``, or ``size``)."""
+    size = size or _crop_size(regions, height)
+    width, height = int(size[0]), int(size[1])
     crops: list[npt.NDArray[np.uint8]] = []
     for x, y, w, h in regions:
         crop = image[max(0, y) : y + h, max(0, x) : x + w]
@@ -196,6 +203,22 @@ def _crops(
         interp = cv2.INTER_AREA if crop.shape[0] > height else cv2.INTER_LINEAR
         crops.append(np.asarray(cv2.resize(crop, (width, height), interpolation=interp), np.uint8))
     return crops, [float(width), float(height)]
+
+
+def _cut(image: npt.NDArray[np.uint8], region: Region, size: list[float], cut: tuple[int, int, int, int],
+         ) -> npt.NDArray[np.uint8]:
+    """The part ``cut`` (x0, y0, x1, y1 in the region resized to ``size``) of the region, resized from the frame
+    alone: what resizing the whole region and cutting it would give, within a source pixel at the edges, without
+    paying for the rest of the region (a gallery tile searched in its window only)."""
+    x, y, w, h = region
+    sx, sy = size[0] / w, size[1] / h
+    fx0, fy0 = max(0, int(x + cut[0] / sx)), max(0, int(y + cut[1] / sy))
+    fx1 = min(image.shape[1], int(np.ceil(x + cut[2] / sx)))
+    fy1 = min(image.shape[0], int(np.ceil(y + cut[3] / sy)))
+    out_w, out_h = cut[2] - cut[0], cut[3] - cut[1]
+    part = image[fy0 : max(fy1, fy0 + 1), fx0 : max(fx1, fx0 + 1)]
+    interp = cv2.INTER_AREA if part.shape[0] > out_h else cv2.INTER_LINEAR
+    return np.asarray(cv2.resize(part, (out_w, out_h), interpolation=interp), np.uint8)
 
 
 def _to_frame(boxes: list[list[float]], region: Region, size: list[float]) -> list[list[float]]:
@@ -222,6 +245,16 @@ RETRY_SCALE = 2.0
 RETRY_AFTER_S = 2.0  # a tile the second size found nothing in either is not searched at it again for this long
 # (seconds of the source): a student whose face is hidden for minutes costs one bigger search per 2 s, not per frame.
 # Frames at the same time or earlier (separate images, all at 0 s; a new source) are never held back.
+# The room's track-then-detect (``YuNetDetector.detect_around``): a known face is searched for in a window around it
+TRACK_FACE_PX = 56  # the face at most this wide there (YuNet finds most faces from about 30 px)
+TRACK_PAD = 0.6  # the window: the face's box grown by this share of its width / height on each side
+TRACK_MIN_PX = 96  # and at least this many pixels wide and tall as searched
+# a known face under this width at the whole frame's scale is not tracked (the whole frame is searched): YuNet needs
+# the context of a wide window for a small face; the real CCTV's 11-17 px faces (17-26 px as searched) were found in
+# 132 of 215 cases in 64 px windows, 181 in 160 px windows, 197 in 320 px windows, which cost more than the frame
+TRACK_SMALLEST_PX = 32
+TRACK_MAX_SHARE = 0.6  # windows covering this share of the whole frame's pixels (as searched) or more: search it
+TRACK_REACH = 0.75  # the candidate kept: its centre within this many face sizes of the known face's centre
 _REMEMBERED = 1024  # regions remembered at most (a grid that keeps moving makes new ones): then forgotten, harmless
 
 
@@ -237,14 +270,20 @@ def min_face_for(shape: tuple[int, ...], min_face_px: int = 0, *, tile: bool = F
     return max(MIN_FACE_FLOOR_PX, round(share * min(shape[:2])))
 
 
+def _search_scale(shape: tuple[int, ...], max_side: int, min_face: int = 0) -> float:
+    """The scale a whole frame is searched at: down to ``max_side``, but never so far that a ``min_face`` face falls
+    below what the detector can find (up to ``MAX_UPSCALE`` for a small frame)."""
+    scale = min(1.0, max_side / max(shape[:2]))
+    if min_face > 0:
+        scale = min(max(scale, DETECTABLE_PX / min_face), MAX_UPSCALE)
+    return scale
+
+
 def _downscale(
     image: npt.NDArray[np.uint8], max_side: int, min_face: int = 0, *, upscale: bool = False
 ) -> tuple[npt.NDArray[np.uint8], float]:
     """Shrink to ``max_side``, but never so far that a ``min_face`` face falls below what the detector can find."""
-    side = max(image.shape[:2])
-    scale = min(1.0, max_side / side)
-    if min_face > 0:
-        scale = min(max(scale, DETECTABLE_PX / min_face), MAX_UPSCALE)
+    scale = _search_scale(image.shape, max_side, min_face)
     if scale == 1.0 or (scale > 1.0 and not upscale):
         return image, 1.0
     if scale > 1.0:  # a small frame (CCTV at 640x352): its 12-16 px faces are found only once enlarged
@@ -459,15 +498,23 @@ class YuNetDetector:
         has one, and the whole region where the window found no face. (raw, the size searched, the window cut)."""
         if not which:
             return []
-        if crops is None or size is None:
-            chosen, size = _crops(frame.image, [regions[i] for i in which], height)
-        else:
-            chosen = [crops[i] for i in which]
-        cuts = [_window_in(c, regions[i], windows[i], size) for c, i in zip(chosen, which, strict=True)]
-        raws = self._map([c if cut is None else c[cut[1] : cut[3], cut[0] : cut[2]]
-                          for c, cut in zip(chosen, cuts, strict=True)])
+        size = size or _crop_size([regions[i] for i in which], height)
+        made: dict[int, npt.NDArray[np.uint8]] = {} if crops is None else dict(enumerate(crops))
+
+        def whole(indexes: list[int]) -> list[npt.NDArray[np.uint8]]:
+            """Regions resized in full, made once and only when a region is searched in full."""
+            todo = [i for i in indexes if i not in made]
+            if todo:
+                made.update(zip(todo, _crops(frame.image, [regions[i] for i in todo], height, size)[0], strict=True))
+            return [made[i] for i in indexes]
+
+        cuts = [_window_in(made.get(i), regions[i], windows[i], size) for i in which]
+        full = whole([i for i, cut in zip(which, cuts, strict=True) if cut is None])
+        parts = iter(full)
+        raws = self._map([next(parts) if cut is None else _cut(frame.image, regions[i], size, cut)
+                          for i, cut in zip(which, cuts, strict=True)])
         lost = [k for k, (raw, cut) in enumerate(zip(raws, cuts, strict=True)) if cut is not None and not self._has_face(raw)]
-        for k, raw in zip(lost, self._map([chosen[k] for k in lost]), strict=True):
+        for k, raw in zip(lost, self._map(whole([which[k] for k in lost])), strict=True):
             raws[k], cuts[k] = raw, None
         return [(raw, size, cut) for raw, cut in zip(raws, cuts, strict=True)]
 
@@ -484,13 +531,119 @@ class YuNetDetector:
             found, frame_shape=frame.image.shape, scale=scale, min_face_px=mf, min_confidence=self.min_confidence
         )
 
+    def detect_around(
+        self, frame: Frame, known: npt.NDArray[np.int32], readable: npt.NDArray[np.bool_] | None = None
+    ) -> tuple[FaceDetections, FaceDetections, npt.NDArray[np.bool_]] | None:
+        """The room's track-then-detect (``room_search.RoomSearch``): each ``known`` box (faces and weak heads of the
+        last frame) searched for again in a window around it only, the window shrunk so the face is at most
+        ``TRACK_FACE_PX`` wide; a window that finds nothing there, or only a weak head where ``readable`` says the
+        face was readable last time, is searched once more at the whole frame's scale (where the full search found
+        that face). Never at more than the whole frame's scale, so a small face is
+        found as well as there. Each window gives back one candidate: the one nearest the known box, within
+        ``TRACK_REACH`` of its size. Returns (faces, weak heads) as ``detect`` and ``last_weak`` would, and per
+        known box whether its window found anything at either size (not: the student left, turned away or moved
+        far); ``None`` when tracking these faces is not worth it (``worth_tracking``): search the whole frame."""
+        image = frame.image
+        mf = min_face_for(image.shape, self.min_face_px)
+        full_scale = _search_scale(image.shape, self.max_side_px, mf)
+        boxes = np.asarray(known, np.float64).reshape(-1, 4)
+        if not self.worth_tracking(image.shape, boxes):
+            return None
+        rows: list[list[float] | None] = self._around(image, boxes, [min(full_scale, TRACK_FACE_PX / max(w, h, 1.0))
+                                                                     for _, _, w, h in boxes.tolist()])
+        was_readable = np.ones(len(boxes), bool) if readable is None else np.asarray(readable, bool)
+        lost = [i for i, row in enumerate(rows)
+                if row is None or (was_readable[i] and row[4] < self.min_confidence)]
+        if lost:
+            for i, row in zip(lost, self._around(image, boxes[lost], [full_scale] * len(lost)), strict=True):
+                if row is not None or rows[i] is None:
+                    rows[i] = row
+        found = np.asarray([row is not None for row in rows], bool)
+        table = np.asarray([row for row in rows if row is not None], np.float64).reshape(-1, 9)
+        # two known boxes on one face (a duplicate the full search let through) give it twice: keep it once
+        table = table[_distinct(table[:, :4], table[:, 4])]
+        strong = table[:, 4] >= self.min_confidence
+
+        def wrap(part: npt.NDArray[np.float64]) -> FaceDetections:
+            eyes = part[:, 5:9].reshape(-1, 2, 2)
+            return FaceDetections.from_boxes(part[:, :4], part[:, 4], frame_shape=image.shape, min_face_px=mf,
+                                             eyes=None if np.isnan(eyes).any() else eyes)
+
+        return wrap(table[strong]), wrap(table[~strong]), found
+
+    def worth_tracking(self, shape: tuple[int, ...], boxes: npt.NDArray[np.float64]) -> bool:
+        """Whether searching around these known boxes is both reliable (every face at least ``TRACK_SMALLEST_PX``
+        wide as the whole frame is searched) and cheaper than the whole frame (``TRACK_MAX_SHARE``)."""
+        full_scale = _search_scale(shape, self.max_side_px, min_face_for(shape, self.min_face_px))
+        if len(boxes) == 0 or float(np.max(boxes[:, 2:], axis=1).min()) * full_scale < TRACK_SMALLEST_PX:
+            return False
+        size = np.max(boxes[:, 2:], axis=1)
+        scale = np.minimum(full_scale, TRACK_FACE_PX / np.maximum(size, 1.0))
+        side_w = np.maximum(boxes[:, 2] * (1 + 2 * TRACK_PAD) * scale, TRACK_MIN_PX)
+        side_h = np.maximum(boxes[:, 3] * (1 + 2 * TRACK_PAD) * scale, TRACK_MIN_PX)
+        whole = shape[0] * shape[1] * full_scale**2
+        return float((side_w * side_h).sum()) < TRACK_MAX_SHARE * whole
+
+    def _around(
+        self, image: npt.NDArray[np.uint8], boxes: npt.NDArray[np.float64], scales: list[float]
+    ) -> list[list[float] | None]:
+        """Per box, the candidate its window holds at that scale, nearest the box and within ``TRACK_REACH`` of it,
+        as (x, y, w, h, score, eye x, eye y, eye x, eye y) in frame pixels (eyes NaN when the search gave none), or
+        ``None``: nothing from ``WEAK_SCORE`` up there."""
+        fh, fw = image.shape[:2]
+        full_scale = _search_scale(image.shape, self.max_side_px, min_face_for(image.shape, self.min_face_px))
+        crops: list[npt.NDArray[np.uint8]] = []
+        places: list[tuple[float, float, float, float]] = []  # window corner (frame px), x and y scales
+        whole: tuple[npt.NDArray[np.uint8], float] | None = None
+        for (x, y, w, h), scale in zip(boxes.tolist(), scales, strict=True):
+            pad_x = max(TRACK_PAD * w, (TRACK_MIN_PX / scale - w) / 2)
+            pad_y = max(TRACK_PAD * h, (TRACK_MIN_PX / scale - h) / 2)
+            if scale >= full_scale:
+                # at the whole frame's scale: cut from the frame as the full search sees it, the corner on YuNet's
+                # stride, so a small face is seen at the same pixels and phase as there (off them, the 11-13 px
+                # faces of the real CCTV scored under the gate in two windows of three)
+                if whole is None:
+                    whole = _downscale(image, self.max_side_px, min_face_for(image.shape, self.min_face_px),
+                                       upscale=True)
+                big, s = whole
+                bh, bw = big.shape[:2]
+                x0 = max(0, int((x - pad_x) * s) // _STRIDE * _STRIDE)
+                y0 = max(0, int((y - pad_y) * s) // _STRIDE * _STRIDE)
+                x1 = min(bw, int(np.ceil((x + w + pad_x) * s)))
+                y1 = min(bh, int(np.ceil((y + h + pad_y) * s)))
+                crops.append(big[y0 : max(y1, y0 + 1), x0 : max(x1, x0 + 1)])
+                places.append((x0 / s, y0 / s, s, s))
+                continue
+            x0, y0 = max(0, int(x - pad_x)), max(0, int(y - pad_y))
+            x1, y1 = min(fw, int(np.ceil(x + w + pad_x))), min(fh, int(np.ceil(y + h + pad_y)))
+            x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+            cw, ch = max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))
+            interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+            crops.append(np.asarray(cv2.resize(image[y0:y1, x0:x1], (cw, ch), interpolation=interp), np.uint8))
+            places.append((x0, y0, cw / (x1 - x0), ch / (y1 - y0)))
+        out: list[list[float] | None] = []
+        for raw, (x0, y0, sx, sy), (x, y, w, h) in zip(self._map(crops), places, boxes.tolist(), strict=True):
+            best: tuple[float, list[float]] | None = None
+            for r in raw:
+                if r[4] / 100.0 < WEAK_SCORE:
+                    continue
+                bx, by, bw, bh = x0 + r[0] / sx, y0 + r[1] / sy, r[2] / sx, r[3] / sy
+                off = float(np.hypot(bx + bw / 2 - (x + w / 2), by + bh / 2 - (y + h / 2))) / max(w, h, 1.0)
+                if off <= TRACK_REACH and (best is None or off < best[0]):
+                    eyes = ([x0 + r[5] / sx, y0 + r[6] / sy, x0 + r[7] / sx, y0 + r[8] / sy] if len(r) >= 9
+                            else [np.nan] * 4)
+                    best = (off, [bx, by, bw, bh, r[4] / 100.0, *eyes])
+            out.append(None if best is None else best[1])
+        return out
+
     def detect_in(
         self, frame: Frame, regions: Sequence[Region], height: int, windows: Sequence[Region | None] | None = None
     ) -> FaceDetections:
         """As ``FaceDetector.detect_in``; ``windows[i]`` (frame pixels, inside region i) narrows region i's search to
         that rectangle, around the face found there last time (``gallery_view.GalleryAnalyser``). The window is cut
-        from the region as resized for the full search, its corner on YuNet's 32 px stride, so the network sees the
-        same pixels; a window that yields no face has its whole region searched again in the same call, so a face
+        as from the region resized for the full search, its corner on YuNet's 32 px stride, so the network sees the
+        same pixels (resized from the frame alone, ``_cut``: a 1080p 5x5 gallery paid 8 ms a frame to resize every
+        tile in full for windows a third of their size); a window that yields no face has its whole region searched again in the same call, so a face
         that moved or left is never missed for it. A region whose full search found no face is searched once more at
         ``RETRY_SCALE`` times the size (faces YuNet scores under the gate at the first), at most once per
         ``RETRY_AFTER_S`` where that finds nothing either: the cost falls on the tiles with a missed face only."""
@@ -498,7 +651,7 @@ class YuNetDetector:
             return FaceDetections.empty()
         # YuNet's scores fall off on small inputs: the FER faces of a composed 4x4 gallery scored 0.23-0.88 in tiles
         # 112 px tall and 0.71-0.93 at 224; 160 already scores all but one above 0.7 and costs little more
-        crops, size = _crops(frame.image, regions, max(height, YUNET_TILE_PX))
+        size = _crop_size(regions, max(height, YUNET_TILE_PX))  # each region resized only where searched in full
         big_height = round(size[1] * RETRY_SCALE)
         windows = list(windows or [None] * len(regions))
         keys = [(int(x), int(y), int(w), int(h)) for x, y, w, h in regions]
@@ -515,8 +668,8 @@ class YuNetDetector:
                 else:
                     self._found_big.discard(keys[i])
         rest = [i for i in range(len(regions)) if not self._has_face(raws[i])]
-        for i, (raw, _at, cut) in zip(rest, self._search_windows(frame, regions, windows, rest, 0, crops, size),
-                                      strict=True):
+        for i, (raw, _at, cut) in zip(rest, self._search_windows(frame, regions, windows, rest, int(size[1]),
+                                                                 size=size), strict=True):
             raws[i], cuts[i] = raw, cut
         tried_big = set(first_big)
         missed = [i for i in rest if not self._has_face(raws[i]) and i not in tried_big
@@ -556,18 +709,37 @@ class YuNetDetector:
         )
 
 
+def _distinct(boxes: npt.NDArray[np.float64], scores: npt.NDArray[np.float64], overlap: float = 0.5) -> list[int]:
+    """Indexes of the boxes to keep, best score first, dropping any that overlaps a kept one by ``overlap`` IoU."""
+    keep: list[int] = []
+    for i in np.argsort(-scores, kind="stable").tolist():
+        x, y, w, h = boxes[i]
+        ok = True
+        for j in keep:
+            bx, by, bw, bh = boxes[j]
+            iw = max(0.0, min(x + w, bx + bw) - max(x, bx))
+            ih = max(0.0, min(y + h, by + bh) - max(y, by))
+            inter = iw * ih
+            if inter > overlap * (w * h + bw * bh - inter):
+                ok = False
+                break
+        if ok:
+            keep.append(i)
+    return sorted(keep)
+
+
 _STRIDE = 32  # YuNet's coarsest feature map: a window whose corner is on it sees the pixels at the same phase
 _WINDOW_SHARE = 0.7  # a window that would cover this share of its region's pixels or more: search the region
 
 
 def _window_in(
-    crop: npt.NDArray[np.uint8], region: Region, window: Region | None, size: list[float]
+    crop: npt.NDArray[np.uint8] | None, region: Region, window: Region | None, size: list[float]
 ) -> tuple[int, int, int, int] | None:
-    """``window`` (frame pixels) as (x0, y0, x1, y1) in the resized ``crop`` of ``region``, its corner moved back
-    onto the stride; ``None`` to search the whole crop (no window, or one barely smaller than the crop)."""
+    """``window`` (frame pixels) as (x0, y0, x1, y1) in ``region`` resized to ``size`` (``crop``, when made), its
+    corner moved back onto the stride; ``None`` to search the whole crop (no window, or one barely smaller)."""
     if window is None:
         return None
-    h, w = crop.shape[:2]
+    h, w = (int(size[1]), int(size[0])) if crop is None else crop.shape[:2]
     sx, sy = size[0] / region[2], size[1] / region[3]
     x0 = int((window[0] - region[0]) * sx) // _STRIDE * _STRIDE
     y0 = int((window[1] - region[1]) * sy) // _STRIDE * _STRIDE

@@ -3,10 +3,20 @@ YuNet's raw output is wrapped once, with the same guards as the other detectors.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
-from monitor.detections import DETECTABLE_PX, FaceDetections, _downscale, _window_in, min_face_for
+from monitor.detections import (
+    DETECTABLE_PX,
+    FaceDetections,
+    _crop_size,
+    _crops,
+    _cut,
+    _downscale,
+    _window_in,
+    min_face_for,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -92,3 +102,26 @@ def test_a_gallery_window_is_cut_on_yunet_s_stride_or_not_at_all(
     32 px stride, so the network sees the same pixels at the same phase as in the full search."""
     crop = np.zeros((160, 200, 3), np.uint8)
     assert _window_in(crop, (100, 50, 200, 160), window, [200.0, 160.0]) == expected
+
+
+@pytest.mark.parametrize("region", [(100, 50, 384, 216), (7, 3, 370, 208), (0, 0, 95, 160)])
+def test_a_window_resized_alone_matches_the_window_of_the_resized_region(region: tuple[int, int, int, int]) -> None:
+    """``_cut`` resizes only a window of a gallery tile; what YuNet sees must be what resizing the whole tile and
+    cutting the window gave, to within a fraction of a pixel: the two resampling grids start a fraction of a source
+    pixel apart, so the window may sit less than one output pixel off, never more."""
+    rng = np.random.default_rng(3)
+    coarse = rng.integers(0, 256, (40, 60, 3)).astype(np.float32)
+    image = np.asarray(cv2.resize(coarse, (640, 400), interpolation=cv2.INTER_CUBIC).clip(0, 255), np.uint8)
+    size = _crop_size([region], 160)
+    (whole,), _ = _crops(image, [region], 160)
+    window = (region[0] + region[2] // 4, region[1] + region[3] // 5, region[2] // 2, region[3] // 2)
+    cut = _window_in(None, region, window, size)
+    assert cut is not None
+    alone = _cut(image, region, size, cut).astype(np.int16)
+    expected = whole[cut[1] : cut[3], cut[0] : cut[2]].astype(np.int16)
+    assert alone.shape == expected.shape
+    off = float(np.abs(alone - expected)[2:-2, 2:-2].mean())
+    one_px = min(float(np.abs(expected[:, 1:] - expected[:, :-1]).mean()),
+                 float(np.abs(expected[1:] - expected[:-1]).mean()))  # the window moved by one whole pixel
+    assert off < 0.8 * one_px
+    assert off < float(np.abs(alone - whole[:alone.shape[0], :alone.shape[1]].astype(np.int16)).mean())
