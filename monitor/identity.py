@@ -390,14 +390,15 @@ class NameBook:
             assert hit is not None
             claims.append((1, 100.0, i, hit[0]))
         out: list[str | None] = [None] * n
-        taken: set[str] = set()
+        taken: dict[str, int] = {}  # student -> the tile given it this frame
         self.conflicts = set()
         for _, _, i, student in sorted(claims, key=lambda c: (-c[0], -c[1], c[2])):
             if student not in taken:
                 out[i] = student
-                taken.add(student)
+                taken[student] = i
             else:
                 self.conflicts.add(i)
+        alike = self._like_named(names, where, widths, settled, out, taken, before)
         self.pending = set()
         for i in range(n):
             if out[i] is not None:
@@ -405,16 +406,51 @@ class NameBook:
             prev = before[where[i]]
             if prev is not None and _stable(prev, widths[i]) and prev.student is not None and prev.student not in taken:
                 out[i] = prev.student  # a misread or an unreadable frame of the tile's own student
-                taken.add(prev.student)
+                taken[prev.student] = i
             elif names[i] is not None:
                 self.pending.add(i)
         for i, name in enumerate(names):
             old = self._tiles.get(where[i])
-            stranger = old is not None and name is not None and self._match(name) is None
+            stranger = old is not None and name is not None and (self._match(name) is None or i in alike)
             streak_key, streak = (old.streak_key, old.streak) if old is not None and stranger else (None, 0)
             label_w = widths[i] if widths[i] is not None else old.label_w if old is not None else None
             self._tiles[where[i]] = _TileHistory(out[i], label_w, streak_key, streak)
         return out
+
+
+    def _like_named(
+        self, names: Sequence[str | None], where: list[str], widths: list[int | None], settled: Sequence[bool] | None,
+        out: list[str | None], taken: dict[str, int], before: dict[str, _TileHistory | None],
+    ) -> set[int]:
+        """Conflict losers that are another student with a like name ("Ella Okafor" and "Ava Okafor" beside
+        "Laila Okafor", all three within the match cutoff): the loser's label is read the same way every time
+        (settled) and is not the winner's text, and that has held on its tile for ``max(2, confirm)`` frames. One
+        person cannot be in two tiles at once, so such a loser becomes a student of its own name, given in
+        ``out`` from then on; the same text twice ("Student 05" on two tiles) stays a read error, and one image
+        (``confirm`` 1) never splits a student. Returns the losers still counting their frames."""
+        counting: set[int] = set()
+        for i in sorted(self.conflicts):
+            name = names[i]
+            if name is None or (settled is not None and not settled[i]):
+                continue
+            hit = self._match(name)
+            winner = taken.get(hit[0]) if hit is not None else None
+            rival = names[winner] if winner is not None else None
+            key = match_key(name)
+            if rival is None or match_key(rival) == key:
+                continue
+            prev = before[where[i]]
+            streak = prev.streak + 1 if prev is not None and prev.streak_key == key else 1
+            self._tiles[where[i]] = _TileHistory(prev.student if prev else None, widths[i], key, streak)
+            if streak < max(2, self.confirm):
+                counting.add(i)
+                continue
+            self._known.append(name)
+            self._memo[name] = (name, 100.0)  # its own name from now on, before any look-alike (or roster entry)
+            out[i] = name
+            taken[name] = i
+            self.conflicts.discard(i)
+        return counting
 
 
 def _stable(prev: _TileHistory, label_w: int | None) -> bool:
