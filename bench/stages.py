@@ -1,11 +1,14 @@
-"""Where a frame's time goes on the worker's path: ``python bench/stages.py [--frames 10] [--full-search-s 2]``
+"""Where a frame's time goes on the worker's path: ``python bench/stages.py [--frames 10] [--full-search-s 2]
+[--faces real|fer] [--scenario class|new]``
 
 Runs ``FrameAnalyser`` (what the worker runs on every frame) with YuNet and the shipped model over composed 1920x1080
-frames with 25 real FER2013 PublicTest faces (from ../shared, composed at run time), in both layouts: a classroom
-(new faces in the same seats every frame) and a 5x5 Zoom gallery (new faces in the same tiles every frame, so no
-tile is ever still). Frames carry the wall-clock time since the first, as a live source's do. Each stage is timed
-where it is called, in CPU milliseconds (this process, all threads: the figure another load hardly moves) and wall
-milliseconds per frame. Stages nest: ``detect_in`` holds the tile ``resize``, ``classify`` holds ``model``.
+frames with 25 faces, in both layouts: a classroom and a 5x5 Zoom gallery (``bench/pipeline.py``'s
+``scenario_frames``: by default the real photos of ../shared/data/real/faces, the same class moving a little from
+frame to frame; ``--scenario new`` puts other faces in every seat and tile every frame, ``--faces fer`` FER2013's
+48x48 crops, a detector's worst case). Frames carry the wall-clock time since the first, as a live source's do. Each
+stage is timed where it is called, in CPU milliseconds (this process, all threads: the figure another load hardly
+moves) and wall milliseconds per frame. Stages nest: ``detect_in`` holds the tile ``resize``, ``classify`` holds
+``model``.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
+from bench.gallery_h264 import face_pool
+from bench.pipeline import scenario_frames
 from models.classifier import DEFAULT_MODEL, EmotionClassifier
 from monitor import analyse, detections, identity, names
 from monitor.detections import make_detector
 from monitor.frame import Frame
 from monitor.gallery_view import FULL_SEARCH_S
-from tests.helpers.classroom import compose_class, fer_publictest
-from tests.helpers.gallery_frames import compose_gallery
+from tests.helpers.classroom import fer_publictest
 
 CPU: collections.Counter[str] = collections.Counter()
 WALL: collections.Counter[str] = collections.Counter()
@@ -56,6 +60,10 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=10)
     ap.add_argument("--full-search-s", type=float, default=FULL_SEARCH_S,
                     help="gallery: every tile in full this often, around its face between (0: in full every frame)")
+    ap.add_argument("--faces", choices=["real", "fer"], default="real",
+                    help="compose with the real photos of ../shared/data/real/faces (default) or FER2013's")
+    ap.add_argument("--scenario", choices=["class", "new"], default="class",
+                    help="the same class moving a little (default), or new faces in every seat or tile every frame")
     args = ap.parse_args()
     try:
         x, _ = fer_publictest()
@@ -69,20 +77,17 @@ def main() -> int:
     timed(detections.YuNetDetector, "detect", "detect (room)")
     timed(detections.YuNetDetector, "detect_in", "detect_in (tiles)")
     timed(detections, "_crops", "  resize tiles")
+    timed(detections.YuNetDetector, "detect_around", "detect_around (room)")
     timed(identity.SeatAssigner, "assign", "seats")
     timed(identity.TileAssigner, "assign", "tiles")
     timed(analyse, "classify", "classify")
     timed(clf, "predict", "  model")
     rng = np.random.default_rng(2)
-    print(f"1920x1080, 25 faces, {args.frames} frames, {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.1f}, full_search_s {args.full_search_s}")
+    pool = face_pool(args.faces) if args.faces == "real" else list(x)
+    print(f"1920x1080, 25 {args.faces} faces ({args.scenario}), {args.frames} frames, {os.cpu_count()} cores, load "
+          f"average {os.getloadavg()[0]:.1f}, full_search_s {args.full_search_s}")
     for layout in ("room", "gallery"):
-        if layout == "room":
-            frames = [compose_class(x, list(rng.choice(len(x), 25, replace=False)), 1920, 1080, jitter=4, seed=i)[0]
-                      for i in range(args.frames + 1)]
-        else:
-            frames = [compose_gallery(25, 5, 1920, 1080, faces=list(x[rng.choice(len(x), 25, replace=False)]))[0]
-                      for _ in range(args.frames + 1)]
+        frames = scenario_frames(pool, layout, args.scenario, args.frames + 1, rng)
         analyser = analyse.FrameAnalyser(det, clf, layout, full_search_s=args.full_search_s)  # type: ignore[arg-type]
         start = time.perf_counter()
         analyser.analyse(Frame(frames[0], 0.0, 0))  # warm-up: OCR cache, first trace
