@@ -431,7 +431,7 @@ class NameBook:
         counting: set[int] = set()
         for i in sorted(self.conflicts):
             name = names[i]
-            if name is None or (settled is not None and not settled[i]):
+            if name is None:
                 continue
             hit = self._match(name)
             winner = taken.get(hit[0]) if hit is not None else None
@@ -440,6 +440,11 @@ class NameBook:
             if rival is None or match_key(rival) == key:
                 continue
             prev = before[where[i]]
+            if settled is not None and not settled[i]:
+                # read afresh this frame (the reader doubts a conflict's loser): the count so far stands
+                if prev is not None and prev.streak_key == key:
+                    counting.add(i)
+                continue
             streak = prev.streak + 1 if prev is not None and prev.streak_key == key else 1
             self._tiles[where[i]] = _TileHistory(prev.student if prev else None, widths[i], key, streak)
             if streak < max(2, self.confirm):

@@ -270,6 +270,21 @@ def test_students_with_like_names_on_their_own_tiles_are_three_students() -> Non
     assert book.resolve(names[::-1], tiles, widths[::-1], [True] * 3) == names[::-1]
 
 
+def test_like_names_split_while_the_reader_reads_the_losers_label_afresh_every_other_frame() -> None:
+    """As in GalleryAnalyser: a conflict's loser is doubted, so its label is read afresh (unsettled) in the next
+    frame, settled again in the one after; the frames of the fresh read must not start its count over (they did:
+    the two students stayed no one's for the whole class)."""
+    book = NameBook()
+    tiles, widths = ["Tile 1-1", "Tile 1-2"], [120, 110]
+    for _ in range(2):
+        book.resolve(["Laila Okafor", "Ben Sato"], tiles, widths, [True, True])
+    book.resolve(["Laila Okafor", None], tiles, [120, None])  # Ben leaves; Ella takes the tile
+    out = [book.resolve(["Laila Okafor", "Ella Okafor"], tiles, [120, 80], [True, settled])
+           for settled in (True, False, True, False, True)]
+    assert out[-1] == ["Laila Okafor", "Ella Okafor"]
+    assert out[0] == ["Laila Okafor", None] and book.conflicts == set()
+
+
 @pytest.mark.parametrize("frames", [1, 2, 3])
 def test_the_same_name_on_two_tiles_never_becomes_two_students(frames: int) -> None:
     book = NameBook()
