@@ -115,7 +115,9 @@ class GalleryAnalyser:
         windows = self._windows(frame.t, searched)
         if any(w is not None for w in windows):
             # only YuNet takes windows: ``_windows`` hands the other detectors none
-            found = self.detector.detect_in(frame, video, self.tile_px, windows=windows)  # type: ignore[call-arg]
+            heights = [self.seen[t.label].box[3] for t, w in zip(searched, windows, strict=True) if w is not None]
+            found = self.detector.detect_in(frame, video, self.tile_px, windows=windows,  # type: ignore[call-arg]
+                                            face_px=float(np.median(heights)))
         else:
             found = self.detector.detect_in(frame, video, self.tile_px)
         faces = FaceDetections.concat([found, *still.values()])
