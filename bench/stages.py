@@ -30,7 +30,7 @@ import numpy as np
 from bench.gallery_h264 import face_pool
 from bench.pipeline import scenario_frames
 from models.classifier import DEFAULT_MODEL, EmotionClassifier
-from monitor import analyse, detections, identity, names
+from monitor import analyse, detections, grid_keeper, identity, names
 from monitor.detections import make_detector
 from monitor.frame import Frame
 from monitor.gallery_view import FULL_SEARCH_S
@@ -72,7 +72,7 @@ def main() -> int:
         return 2
     clf = EmotionClassifier(DEFAULT_MODEL)
     det = make_detector("yunet", 0, 960)
-    timed(analyse, "find_grid", "find_grid")
+    timed(grid_keeper.GridKeeper, "find", "grid (found or kept)")
     timed(names.NameReader, "read", "names + camera off")
     timed(detections.YuNetDetector, "detect", "detect (room)")
     timed(detections.YuNetDetector, "detect_in", "detect_in (tiles)")

@@ -23,8 +23,9 @@ import numpy.typing as npt
 from db.emotions import EMOTIONS
 from monitor.detections import FaceDetections, FaceDetector
 from monitor.frame import Frame
-from monitor.gallery import GalleryGrid, find_grid
+from monitor.gallery import GalleryGrid
 from monitor.gallery_view import FULL_SEARCH_S, GalleryAnalyser, GalleryView
+from monitor.grid_keeper import GridKeeper
 from monitor.identity import NameBook, Roster, SeatAssigner
 from monitor.names import Engine, NameReader
 from monitor.predictions import Classifier, EmotionPredictions, classify
@@ -131,13 +132,15 @@ class FrameAnalyser:
         self.layout = self.requested
         self.seats = SeatAssigner(seat_match=self.seat_match, min_hits=self.seat_min_hits)
         self.room = RoomSearch(self.detector, self.full_search_s)
+        self.grids = GridKeeper()
         book = NameBook(self.roster, self.name_match, self.name_confirm)
         self.gallery = GalleryAnalyser(self.detector, self.tile_px, book,
                                        NameReader(engine=self.ocr, tesseract_lang=self.tesseract_lang),
                                        full_search_s=self.full_search_s)
 
     def analyse(self, frame: Frame) -> FrameResult:
-        grid = find_grid(frame.image) if self.layout != "room" else None  # once per frame: windows get resized
+        # found afresh when the gutters move (windows get resized, people join) and every few seconds
+        grid = self.grids.find(frame.image, frame.t) if self.layout != "room" else None
         if self.layout == "auto":
             self.layout = "gallery" if grid is not None else "room"
         if self.layout == "gallery":
