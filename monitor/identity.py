@@ -392,7 +392,9 @@ class NameBook:
         out: list[str | None] = [None] * n
         taken: dict[str, int] = {}  # student -> the tile given it this frame
         self.conflicts = set()
-        for _, _, i, student in sorted(claims, key=lambda c: (-c[0], -c[1], c[2])):
+        # an exact read first (a student who moved tiles takes her name with her, even from a tile that held her
+        # last frame and now reads a look-alike), then the tile that held the student, then the better match
+        for _, _, i, student in sorted(claims, key=lambda c: (-(c[1] >= 100.0), -c[0], -c[1], c[2])):
             if student not in taken:
                 out[i] = student
                 taken[student] = i
@@ -437,9 +439,14 @@ class NameBook:
             winner = taken.get(hit[0]) if hit is not None else None
             rival = names[winner] if winner is not None else None
             key = match_key(name)
-            if rival is None or match_key(rival) == key:
+            if hit is None or hit[1] >= 100.0 or rival is None or match_key(rival) == key:
+                continue  # its read is the student's own name: a read error of one of the two, not a new student
+            if any(match_key(known) == key for known in self._known):
                 continue
             prev = before[where[i]]
+            if (prev is not None and prev.student is not None and prev.student not in taken
+                    and _stable(prev, widths[i]) and _resembles(key, match_key(prev.student))):
+                continue  # a misread of the tile's own student ("Lalla" for Ella): she keeps the tile below
             if settled is not None and not settled[i]:
                 # read afresh this frame (the reader doubts a conflict's loser): the count so far stands
                 if prev is not None and prev.streak_key == key:

@@ -285,6 +285,36 @@ def test_like_names_split_while_the_reader_reads_the_losers_label_afresh_every_o
     assert out[0] == ["Laila Okafor", None] and book.conflicts == set()
 
 
+@pytest.mark.parametrize("roster", [None, Roster((("Laila Okafor", "S017"), ("Ben Sato", "S002")))],
+                         ids=["no roster", "roster"])
+def test_a_student_who_moves_takes_her_name_from_a_like_named_newcomer(roster: Roster | None) -> None:
+    """Laila moves to Ben's tile and a newcomer "Ella Okafor" (like her name) takes Laila's: Laila's exact read wins
+    over the tile that held her, and Ella becomes a student of her own; never a second Laila (found by review)."""
+    book = NameBook(roster)
+    tiles, ok = ["Tile 1-1", "Tile 1-2"], [True, True]
+    for _ in range(2):
+        book.resolve(["Laila Okafor", "Ben Sato"], tiles, [120, 110], ok)
+    laila = "S017" if roster else "Laila Okafor"
+    outs = [book.resolve(["Ella Okafor", "Laila Okafor"], tiles, [110, 120], ok) for _ in range(4)]
+    assert all(out[1] == laila for out in outs)
+    assert outs[-1] == ["Ella Okafor", laila]
+    assert sorted(book.students) == sorted(["Ella Okafor"] + ([] if roster else ["Laila Okafor", "Ben Sato"]))
+    assert book.resolve(["Laila Okafor", None], tiles, [120, None], ok)[0] == laila  # Ella left
+
+
+def test_a_steady_misread_of_a_like_named_student_invents_no_one() -> None:
+    """Ella's label read "Lalla Okafor" frame after frame (a cached misread) is nearer Laila than Ella: Ella keeps
+    her tile, and "Lalla" never becomes a student (found by review)."""
+    book = NameBook()
+    tiles, widths, ok = ["Tile 1-1", "Tile 1-2"], [120, 110], [True, True]
+    for _ in range(6):
+        book.resolve(["Laila Okafor", "Ella Okafor"], tiles, widths, ok)
+    assert sorted(book.students) == ["Ella Okafor", "Laila Okafor"]
+    for _ in range(5):
+        assert book.resolve(["Laila Okafor", "Lalla Okafor"], tiles, widths, ok) == ["Laila Okafor", "Ella Okafor"]
+    assert sorted(book.students) == ["Ella Okafor", "Laila Okafor"]
+
+
 @pytest.mark.parametrize("frames", [1, 2, 3])
 def test_the_same_name_on_two_tiles_never_becomes_two_students(frames: int) -> None:
     book = NameBook()
