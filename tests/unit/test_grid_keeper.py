@@ -72,3 +72,17 @@ def test_the_grid_is_found_afresh_on_the_clock_and_for_separate_images() -> None
     back.find(image, 5.0)
     back.find(image, 4.0)  # a source that restarted
     assert back.found == 2
+
+
+@pytest.mark.parametrize("gone", [15, 5])
+def test_a_tile_that_turns_into_gutter_is_noticed_at_once(gone: int) -> None:
+    """A tile painted over with the gutters' colour changes no pixel outside any tile (found by review): the five
+    pixels inside each tile tell it, and the grid is found afresh in that frame."""
+    image, truth = compose_gallery(16, 4, 1280, 720)
+    keeper = GridKeeper()
+    assert keeper.find(image, 0.0) is not None
+    after = image.copy()
+    t = truth[gone]
+    after[t.y : t.y + t.h, t.x : t.x + t.w] = image[truth[0].y - 2, truth[0].x + 5]
+    assert keeper.find(after, 0.5) == find_grid(after)
+    assert keeper.found == 2
