@@ -112,6 +112,8 @@ class EmotionClassifier:
     or its conversion disagrees with it) or ``"tf"`` (the compiled graph)."""
 
     def __init__(self, model_path: str | Path = DEFAULT_MODEL, batch_size: int = 64, engine: str = "lite") -> None:
+        if engine not in ("lite", "tf"):
+            raise ValueError(f"engine must be 'lite' or 'tf', got {engine!r}")
         path = Path(model_path)
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")

@@ -535,32 +535,44 @@ class YuNetDetector:
         )
 
     def detect_around(
-        self, frame: Frame, known: npt.NDArray[np.int32], readable: npt.NDArray[np.bool_] | None = None
+        self, frame: Frame, known: npt.NDArray[np.int32], known_eyes: npt.NDArray[np.float32] | None = None,
     ) -> tuple[FaceDetections, FaceDetections, npt.NDArray[np.bool_]] | None:
         """The room's track-then-detect (``room_search.RoomSearch``): each ``known`` box (faces and weak heads of the
         last frame) searched for again in a window around it only, the window shrunk so the face is at most
-        ``TRACK_FACE_PX`` wide; a window that finds nothing there, or only a weak head where ``readable`` says the
-        face was readable last time, is searched once more at the whole frame's scale (where the full search found
-        that face). Never at more than the whole frame's scale, so a small face is
-        found as well as there. Each window gives back one candidate: the one nearest the known box, within
-        ``TRACK_REACH`` of its size. Returns (faces, weak heads) as ``detect`` and ``last_weak`` would, and per
-        known box whether its window found anything at either size (not: the student left, turned away or moved
-        far); ``None`` when tracking these faces is not worth it (``worth_tracking``): search the whole frame."""
+        ``TRACK_FACE_PX`` wide; a shrunk window that finds nothing there, or only a weak head, is searched once more
+        at the whole frame's scale (where the full search found that face or head). Never at more than the whole
+        frame's scale, so a small face is found as well as there. Each window gives back one candidate: the one
+        nearest the known box, within ``TRACK_REACH`` of its size.
+
+        The eyes (``known_eyes``, frame pixels, NaN where none) of a face found in a shrunk window are carried from
+        where they sat in its known box: YuNet's landmarks come in whole pixels of the window, 3-4 frame pixels at
+        56 px, which flattened the eye line the crop levels the face by.
+
+        Returns (faces, weak heads) as ``detect`` and ``last_weak`` would, and per known box whether its window
+        found anything at either size (not: the student left, turned away or moved far); ``None`` when tracking
+        these faces is not worth it (``worth_tracking``): search the whole frame."""
         image = frame.image
         mf = min_face_for(image.shape, self.min_face_px)
         full_scale = _search_scale(image.shape, self.max_side_px, mf)
         boxes = np.asarray(known, np.float64).reshape(-1, 4)
         if not self.worth_tracking(image.shape, boxes):
             return None
-        rows: list[list[float] | None] = self._around(image, boxes, [min(full_scale, TRACK_FACE_PX / max(w, h, 1.0))
-                                                                     for _, _, w, h in boxes.tolist()])
-        was_readable = np.ones(len(boxes), bool) if readable is None else np.asarray(readable, bool)
-        lost = [i for i, row in enumerate(rows)
-                if row is None or (was_readable[i] and row[4] < self.min_confidence)]
-        if lost:
-            for i, row in zip(lost, self._around(image, boxes[lost], [full_scale] * len(lost)), strict=True):
-                if row is not None or rows[i] is None:
-                    rows[i] = row
+        scales = [min(full_scale, TRACK_FACE_PX / max(w, h, 1.0)) for _, _, w, h in boxes.tolist()]
+        rows: list[list[float] | None] = self._around(image, boxes, scales)
+        shrunk = np.asarray(scales) < full_scale
+        again = [i for i, row in enumerate(rows) if shrunk[i] and (row is None or row[4] < self.min_confidence)]
+        if again:
+            for i, row in zip(again, self._around(image, boxes[again], [full_scale] * len(again)), strict=True):
+                if row is not None and (rows[i] is None or row[4] > rows[i][4]):  # type: ignore[index]
+                    rows[i], shrunk[i] = row, False
+        if known_eyes is not None:
+            eyes_known = np.asarray(known_eyes, np.float64).reshape(-1, 2, 2)
+            for i, row in enumerate(rows):
+                if row is None or not shrunk[i] or not np.isfinite(eyes_known[i]).all():
+                    continue
+                x, y, w, h = boxes[i]
+                rel = (eyes_known[i] - (x, y)) / (max(w, 1.0), max(h, 1.0))
+                row[5:9] = (rel * (row[2], row[3]) + (row[0], row[1])).reshape(-1).tolist()
         found = np.asarray([row is not None for row in rows], bool)
         table = np.asarray([row for row in rows if row is not None], np.float64).reshape(-1, 9)
         # two known boxes on one face (a duplicate the full search let through) give it twice: keep it once

@@ -6,9 +6,10 @@ So the whole frame is searched only every ``full_search_s`` seconds of the sourc
 ``detections.TRACK_FACE_PX`` wide (``YuNetDetector.detect_around``). A 1080p room of 25 students: 0.75 Mpixels for
 the whole frame, about 0.3 through the windows (docs/performance.md).
 
-A face its window does not find this frame (a student who left or turned away, or a detection that flickers on a
-12-px CCTV face) stays known where it was last seen and is looked for there again in the next frames, until the next
-full search decides: a student who arrives or moves seats is found by that search, at most ``full_search_s`` later.
+A face its window does not find this frame (a student who left or turned away) stays known where it was last seen
+and is looked for there again in the next frames, until the next full search decides: a student who arrives or
+moves seats is found by that search, at most ``full_search_s`` later. When most known faces are lost at once (a cut,
+the camera moved) the whole frame is searched at once.
 Separate images (every frame at the same time, ``monitor analyse``), a new frame size and a source whose time goes
 back are always searched in full, and so is a frame whose known faces are too small to track (YuNet finds a small
 face only with the context of the whole frame; the real CCTV's faces) or so many that their windows would cost
@@ -39,7 +40,7 @@ class RoomSearch:
     full_searches: int = 0  # frames searched in full, and around the known faces: for the benchmarks and tests
     tracked: int = 0
     _known: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros((0, 4), np.int32))
-    _readable: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0,), bool))
+    _eyes: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 2, 2), np.float32))  # NaN: none
     _full_at: float | None = None
     _shape: tuple[int, ...] = ()
 
@@ -48,12 +49,13 @@ class RoomSearch:
         around = getattr(self.detector, "detect_around", None)
         if (around is not None and self.full_search_s > 0 and self._full_at is not None and len(self._known)
                 and frame.image.shape == self._shape and 0 < frame.t - self._full_at < self.full_search_s):
-            got = around(frame, self._known, self._readable)
-            if got is not None:
+            got = around(frame, self._known, self._eyes)
+            # most known faces gone at once is a cut, a camera moved or a new scene: look at the whole frame now
+            if got is not None and 2 * int(np.count_nonzero(got[2])) >= len(self._known):
                 faces, weak, found = got
                 self.tracked += 1
                 missing = ~np.asarray(found, bool)
-                self._keep(faces, weak, self._known[missing], self._readable[missing])
+                self._keep(faces, weak, self._known[missing], self._eyes[missing])
                 return faces, weak
         faces = self.detector.detect(frame)
         weak = getattr(self.detector, "last_weak", None)
@@ -64,11 +66,13 @@ class RoomSearch:
         return faces, weak
 
     def _keep(self, faces: FaceDetections, weak: FaceDetections,
-              missing: npt.NDArray[np.int32] | None = None, missing_readable: npt.NDArray[np.bool_] | None = None) -> None:
+              missing: npt.NDArray[np.int32] | None = None, missing_eyes: npt.NDArray[np.float32] | None = None) -> None:
         """Known from now: this frame's faces and heads, and the known ones not found this frame, where they were."""
+
+        def eyes(d: FaceDetections) -> npt.NDArray[np.float32]:
+            return d.eyes if d.eyes is not None else np.full((len(d), 2, 2), np.nan, np.float32)
+
         parts = [faces.boxes, weak.boxes] + ([missing] if missing is not None else [])
-        flags = [np.ones(len(faces), bool), np.zeros(len(weak), bool)]
-        if missing_readable is not None:
-            flags.append(missing_readable)
+        eye_parts = [eyes(faces), eyes(weak)] + ([missing_eyes] if missing_eyes is not None else [])
         self._known = np.concatenate(parts).astype(np.int32).reshape(-1, 4)
-        self._readable = np.concatenate(flags).astype(bool)
+        self._eyes = np.concatenate(eye_parts).astype(np.float32).reshape(-1, 2, 2)

@@ -94,6 +94,43 @@ def test_a_student_who_left_is_dropped_at_the_next_full_search(yunet: YuNetDetec
     assert search.full_searches == 2 and len(search._known) == known - 1
 
 
+def test_a_cut_to_another_view_is_searched_in_full_at_once(yunet: YuNetDetector, fer) -> None:  # type: ignore[no-untyped-def]
+    search = RoomSearch(yunet)
+    search.detect(Frame(_class(fer, list(range(100, 115)), 0), 0.0, 0))
+    other = _class(fer, list(range(120, 124)), 1, cols=2)  # four big faces where none was
+    faces, _ = search.detect(Frame(other, 0.5, 1))
+    assert search.full_searches == 2 and search.tracked == 0
+    assert len(faces) == len(yunet.detect(Frame(other, 0.0, 1)))
+
+
+def test_tracked_faces_keep_the_eye_line_of_their_last_full_search(yunet: YuNetDetector, fer) -> None:  # type: ignore[no-untyped-def]
+    """YuNet's landmarks come in whole pixels of a window searched at 56 px (3-4 frame pixels): carried over from
+    where they sat in the known box instead, so the crop levels a tilted face on tracked frames too."""
+    seats = list(range(200, 206))
+    search = RoomSearch(yunet)
+    first, _ = search.detect(Frame(_class(fer, seats, 0, cols=3), 0.0, 0))
+    assert first.eyes is not None
+    image = _class(fer, seats, 1, cols=3)
+    tracked, _ = search.detect(Frame(image, 0.5, 1))
+    assert search.tracked == 1 and tracked.eyes is not None
+    now = yunet.detect(Frame(image, 0.0, 1))  # a face searched again at the frame's scale has its own landmarks
+    assert now.eyes is not None
+
+    def angle(eyes: np.ndarray) -> float:
+        return float(np.degrees(np.arctan2(eyes[1, 1] - eyes[0, 1], eyes[1, 0] - eyes[0, 0])))
+
+    carried = 0
+    for k, box in enumerate(tracked.boxes):
+        j = int(np.argmin(np.abs(first.boxes[:, :2] - box[:2]).sum(axis=1)))
+        w0, h0 = first.boxes[j, 2:]
+        w1, h1 = box[2:]
+        expected = np.degrees(np.arctan2(np.tan(np.radians(angle(first.eyes[j]))) * h1 / h0 * w0 / w1, 1))
+        own = angle(now.eyes[int(np.argmin(np.abs(now.boxes[:, :2] - box[:2]).sum(axis=1)))])
+        carried += abs(angle(tracked.eyes[k]) - expected) < 1.0
+        assert min(abs(angle(tracked.eyes[k]) - expected), abs(angle(tracked.eyes[k]) - own)) < 1.0
+    assert carried >= len(tracked) // 2
+
+
 @pytest.mark.parametrize("times", [(0.0, 0.0), (5.0, 4.0)], ids=["separate images", "time went back"])
 def test_separate_images_and_a_source_that_restarts_are_searched_in_full(yunet: YuNetDetector, fer,  # type: ignore[no-untyped-def]
                                                                          times: tuple[float, float]) -> None:
