@@ -1,6 +1,7 @@
-"""Emotion model speed on the worker's path (compiled ``tf.function``): ``python bench/classifier.py``.
+"""Emotion model speed on the worker's path: ``python bench/classifier.py [--engines lite tf]``.
 
-Prints milliseconds per call and faces per second at batch sizes 1, 8, 32 and 64.
+Prints milliseconds per call and faces per second at batch sizes 1, 8, 25, 32 and 64, for TensorFlow Lite (the
+worker's default) and the compiled ``tf.function`` (its fallback), in one run.
 """
 
 from __future__ import annotations
@@ -23,20 +24,22 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     ap.add_argument("--seconds", type=float, default=3.0, help="time spent per batch size")
+    ap.add_argument("--engines", nargs="+", choices=["lite", "tf"], default=["lite", "tf"])
     args = ap.parse_args()
-    clf = EmotionClassifier(args.model)
     rng = np.random.default_rng(0)
     print(f"model={args.model.name} cores={os.cpu_count()}")
-    print(f"{'batch':>6} {'ms/call':>9} {'faces/s':>9}")
-    for batch in (1, 8, 32, 64):
-        faces = rng.integers(0, 256, (batch, 48, 48, 1), dtype=np.uint8)
-        clf.predict(faces)  # warm-up
-        calls, start = 0, time.perf_counter()
-        while time.perf_counter() - start < args.seconds:
-            clf.predict(faces)
-            calls += 1
-        per_call = (time.perf_counter() - start) / calls
-        print(f"{batch:>6} {per_call * 1000:>9.2f} {batch / per_call:>9.0f}", flush=True)
+    print(f"{'engine':>6} {'batch':>6} {'ms/call':>9} {'faces/s':>9}")
+    for engine in args.engines:
+        clf = EmotionClassifier(args.model, engine=engine)
+        for batch in (1, 8, 25, 32, 64):
+            faces = rng.integers(0, 256, (batch, 48, 48, 1), dtype=np.uint8)
+            clf.predict(faces)  # warm-up
+            calls, start = 0, time.perf_counter()
+            while time.perf_counter() - start < args.seconds:
+                clf.predict(faces)
+                calls += 1
+            per_call = (time.perf_counter() - start) / calls
+            print(f"{clf.engine:>6} {batch:>6} {per_call * 1000:>9.2f} {batch / per_call:>9.0f}", flush=True)
     return 0
 
 
