@@ -481,8 +481,9 @@ class YuNetDetector:
         self.min_confidence = min_confidence
         # per gallery region, the source time when the RETRY_SCALE search last found no face there either
         self._retry_failed_at: dict[Region, float] = {}
-        # regions whose face was found only by the bigger search: searched at that size first next time (window
-        # included), so a tile that needs it pays one search a frame, not the 1x window, the 1x tile and the 2x tile
+        # regions whose face was found only by the bigger search: next time their window at the usual size alone
+        # (when they have one: a new face may not need more), then the bigger size, so a tile that needs it pays a
+        # small window and the big one a frame, not the 1x window, the 1x tile and the 2x tile
         self._found_big: set[Region] = set()
 
     def _map(self, images: list[npt.NDArray[np.uint8]]) -> list[YuNetRaw]:
@@ -493,11 +494,11 @@ class YuNetDetector:
     def _search_windows(
         self, frame: Frame, regions: Sequence[Region], windows: Sequence[Region | None], which: Sequence[int],
         height: int, crops: list[npt.NDArray[np.uint8]] | None = None, size: list[float] | None = None,
-        window_size: list[float] | None = None,
+        window_size: list[float] | None = None, whole_on_miss: bool = True,
     ) -> list[tuple[YuNetRaw, list[float], tuple[int, int, int, int] | None]]:
         """Regions ``which`` at ``height`` (or in the given ``crops`` of ``size``): each one's window first, where it
         has one (cut from the region as resized to ``window_size``, by default ``size``), and the whole region where
-        the window found no face. (raw, the size searched, the window cut)."""
+        the window found no face (unless not ``whole_on_miss``). (raw, the size searched, the window cut)."""
         if not which:
             return []
         size = size or _crop_size([regions[i] for i in which], height)
@@ -516,7 +517,8 @@ class YuNetDetector:
         parts = iter(full)
         raws = self._map([next(parts) if cut is None else _cut(frame.image, regions[i], wsize, cut)
                           for i, cut in zip(which, cuts, strict=True)])
-        lost = [k for k, (raw, cut) in enumerate(zip(raws, cuts, strict=True)) if cut is not None and not self._has_face(raw)]
+        lost = [k for k, (raw, cut) in enumerate(zip(raws, cuts, strict=True))
+                if whole_on_miss and cut is not None and not self._has_face(raw)]
         for k, raw in zip(lost, self._map(whole([which[k] for k in lost])), strict=True):
             raws[k], cuts[k] = raw, None
         return [(raw, size if cut is None else wsize, cut) for raw, cut in zip(raws, cuts, strict=True)]
@@ -677,8 +679,24 @@ class YuNetDetector:
         raws: list[YuNetRaw] = [[] for _ in regions]
         sizes = [size] * len(regions)
         cuts: list[tuple[int, int, int, int] | None] = [None] * len(regions)
-        # faces that needed the bigger search last time: that size first (its window, then the whole region)
+        window_size = None
+        if face_px:
+            shrink = TRACK_FACE_PX / (face_px * size[1] / regions[0][3])
+            if shrink < 1.0:
+                window_size = _crop_size(regions, max(_STRIDE, round(size[1] * shrink)))
+        # faces that needed the bigger search last time: their window at the usual size first, alone (a tile whose
+        # face changed may not need the bigger search any more: in a composed gallery whose faces all change every
+        # frame such tiles piled up to 5-8 of 25, each a 280x260 window instead of 110x105), then the bigger size
+        # (its window, then the whole region)
         first_big = [i for i, key in enumerate(keys) if key in self._found_big]
+        light = [i for i in first_big if windows[i] is not None]
+        for i, (raw, at, cut) in zip(light, self._search_windows(
+                frame, regions, windows, light, int(size[1]), size=size, window_size=window_size,
+                whole_on_miss=False), strict=True):
+            if self._has_face(raw):
+                raws[i], sizes[i], cuts[i] = raw, at, cut
+                self._found_big.discard(keys[i])
+        first_big = [i for i in first_big if not self._has_face(raws[i])]
         if first_big:
             found_big = self._search_windows(frame, regions, windows, first_big, big_height)
             for i, (raw, at, cut) in zip(first_big, found_big, strict=True):
@@ -687,11 +705,6 @@ class YuNetDetector:
                 else:
                     self._found_big.discard(keys[i])
         rest = [i for i in range(len(regions)) if not self._has_face(raws[i])]
-        window_size = None
-        if face_px:
-            shrink = TRACK_FACE_PX / (face_px * size[1] / regions[0][3])
-            if shrink < 1.0:
-                window_size = _crop_size(regions, max(_STRIDE, round(size[1] * shrink)))
         for i, (raw, at, cut) in zip(rest, self._search_windows(frame, regions, windows, rest, int(size[1]),
                                                                 size=size, window_size=window_size), strict=True):
             raws[i], cuts[i], sizes[i] = raw, cut, at

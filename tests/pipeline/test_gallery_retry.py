@@ -148,3 +148,54 @@ def test_a_face_found_only_by_the_bigger_search_is_searched_at_that_size_first_n
     assert len(yunet.detect_in(Frame(image, 1.5, 1), regions, 112)) == found
     # the tiles found big last frame: one search each, at the bigger size; every other tile: one at the first size
     assert heights.count(big) == found - (16 - retried) and heights.count(first) == 16 - heights.count(big)
+
+
+def test_a_tile_that_needed_the_bigger_search_tries_its_usual_window_first_when_it_has_one(
+    real_faces: list[npt.NDArray[np.uint8]],
+) -> None:
+    """Searched around its known face (the gallery's windows), a tile whose last face needed the bigger search tries
+    its window at the usual size first: a new face there that does not need the bigger search costs one small
+    window, not a 280x260 one (in a composed gallery whose faces all changed every frame, such tiles piled up to 5-8
+    of 25). A face that still needs it is found by the bigger search after."""
+    first, big = YUNET_TILE_PX, round(YUNET_TILE_PX * RETRY_SCALE)
+    for start in range(0, len(real_faces), 16):
+        faces = real_faces[start : start + 16]
+        image, truth = compose_gallery(16, faces=faces, font="dejavu-sans")
+        regions = [(t.x, t.y, t.w, t.h) for t in truth]
+        yunet = make_detector("yunet", 0, 960)
+        assert isinstance(yunet, YuNetDetector)
+        found = yunet.detect_in(Frame(image, 1.0, 0), regions, 112)
+        hard = [i for i, r in enumerate(regions) if tuple(int(v) for v in r) in yunet._found_big]
+        if len(found) == 16 and hard:
+            break
+    else:
+        pytest.skip("no real photo needed the bigger search")
+    windows: list[tuple[int, int, int, int] | None] = []
+    for x, y, w, h in regions:  # around each tile's face, as GalleryAnalyser cuts them
+        inside = [b for b in found.boxes.tolist() if x <= b[0] + b[2] / 2 < x + w and y <= b[1] + b[3] / 2 < y + h]
+        bx, by, bw, bh = inside[0]
+        x0, y0 = max(x, round(bx - 0.75 * bw)), max(y, round(by - 0.5 * bh))
+        x1, y1 = min(x + w, round(bx + bw + 0.75 * bw)), min(y + h, round(by + bh + 0.5 * bh))
+        windows.append((x0, y0, x1 - x0, y1 - y0))
+    face_px = float(np.median(found.boxes[:, 3]))
+    easy = next(i for i in range(16) if i not in hard)
+    swapped = list(faces)
+    for i in hard:  # a new face in each such tile, one the usual search found
+        swapped[i] = faces[easy]
+    image2, _ = compose_gallery(16, faces=swapped, font="dejavu-sans")
+    heights: list[int] = []
+    search = yunet._search
+
+    def counted(im: npt.NDArray[np.uint8]) -> list[tuple[int, ...]]:
+        heights.append(im.shape[0])
+        return search(im)
+
+    yunet._search = counted  # type: ignore[method-assign]
+    again = yunet.detect_in(Frame(image2, 1.5, 1), regions, 112, windows=windows, face_px=face_px)
+    assert len(again) == 16
+    assert max(heights) < first and len(heights) == 16  # sixteen small windows, nothing at the bigger size
+    # the same hard face again: its small window fails, the bigger search still finds it
+    heights.clear()
+    windows_hard = list(windows)
+    assert len(yunet.detect_in(Frame(image, 2.0, 2), regions, 112, windows=windows_hard, face_px=face_px)) == 16
+    assert max(heights) > first or big in heights
