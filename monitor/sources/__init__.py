@@ -11,6 +11,8 @@ screen are sampled on the wall clock, drop stale frames, and reconnect under a w
 
 from __future__ import annotations
 
+import time
+
 from monitor.sources.base import (
     REASON_DECODE,
     REASON_EMPTY,
@@ -33,6 +35,9 @@ from monitor.sources.spec import (
     redact_url,
 )
 
+PROBE_TRIES = 3  # a camera or the screen is tried this many times at start before it is refused
+PROBE_WAIT_S = 0.5  # after the first failure, then twice that: a real absence costs 1.5 s more to report
+
 
 def open_source(
     spec: SourceSpec,
@@ -47,8 +52,8 @@ def open_source(
 
     Files and folders are opened now: an unreadable or corrupt file raises ``SourceError`` (one line). ``realtime``
     paces them to the wall clock; live sources are always on the wall clock and ignore it. A camera or the screen is
-    opened once here too, and released: one that never opens (``--source 7`` with no such camera, ``screen`` with no
-    display) is a ``SourceError``, not a class retried for ever into an empty session. From then on the device is
+    opened once here too (tried ``PROBE_TRIES`` times), and released: one that never opens (``--source 7`` with no such
+    camera, ``screen`` with no display) is a ``SourceError``, not a class retried for ever into an empty session. From then on the device is
     owned by a capture thread once ``events()`` starts, and a device that drops is retried with backoff
     (``stall_timeout_s``, ``reconnect_initial_s``, ``reconnect_max_s``). A stream is not probed: an IP camera may
     still be booting. Invalid numbers raise ``ValueError``.
@@ -58,10 +63,16 @@ def open_source(
     if spec.kind == "folder":
         return FolderSource(spec, fps, realtime=realtime)
     if spec.kind in ("camera", "screen"):
-        try:
-            default_opener(spec, fps, stall_timeout_s)().close()
-        except CaptureFailed as exc:
-            raise SourceError(f"{describe(spec)}: {exc}") from None
+        for attempt in range(PROBE_TRIES):
+            try:
+                default_opener(spec, fps, stall_timeout_s)().close()
+                break
+            except CaptureFailed as exc:
+                # a device or display that is there but answered nothing this once (an X server busy or just
+                # started, a camera another program is letting go of) is tried again before the class is refused
+                if attempt == PROBE_TRIES - 1:
+                    raise SourceError(f"{describe(spec)}: {exc}") from None
+                time.sleep(PROBE_WAIT_S * (attempt + 1))
     return LiveSource(
         spec,
         fps,

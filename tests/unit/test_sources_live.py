@@ -302,3 +302,32 @@ def test_bad_settings_are_refused(kwargs: dict[str, float]) -> None:
     fps = kwargs.pop("fps", 2.0)
     with pytest.raises(ValueError):
         LiveSource(SPEC, fps, opener=ScriptedOpener(FakeReader()), **kwargs)
+
+
+@pytest.mark.parametrize(("failures", "opens"), [(1, True), (2, True), (3, False)])
+def test_a_device_that_fails_its_first_open_is_tried_again_before_it_is_refused(
+    monkeypatch: pytest.MonkeyPatch, failures: int, opens: bool
+) -> None:
+    """At start a camera or the screen is probed ``PROBE_TRIES`` times: an X server that dropped one connection
+    under load (seen once in a test run beside another) is no refusal; a device that is not there still is."""
+    from monitor import sources
+
+    calls: list[int] = []
+
+    def opener(spec, fps, stall):  # type: ignore[no-untyped-def]
+        def open_() -> FakeReader:
+            calls.append(1)
+            if len(calls) <= failures:
+                raise CaptureFailed("cannot open the screen: Cannot connect to display")
+            return FakeReader()
+        return open_
+
+    monkeypatch.setattr(sources, "default_opener", opener)
+    monkeypatch.setattr(sources, "PROBE_WAIT_S", 0.01)
+    if opens:
+        assert isinstance(sources.open_source(SPEC, fps=5.0), LiveSource)
+        assert len(calls) == failures + 1
+    else:
+        with pytest.raises(sources.SourceError, match="Cannot connect to display"):
+            sources.open_source(SPEC, fps=5.0)
+        assert len(calls) == sources.PROBE_TRIES
