@@ -56,6 +56,19 @@ def _faces_per_tile(faces: FaceDetections, regions: list[tuple[int, int, int, in
             for x, y, w, h in regions]
 
 
+def _count_heights(yunet: YuNetDetector) -> list[int]:
+    """From now on, the height of every image ``yunet`` searches (the real search still runs), in a list."""
+    heights: list[int] = []
+    search = yunet._search
+
+    def counted(image: npt.NDArray[np.uint8]) -> list[tuple[int, ...]]:
+        heights.append(image.shape[0])
+        return search(image)
+
+    yunet._search = counted  # type: ignore[method-assign]
+    return heights
+
+
 @pytest.mark.parametrize(("n", "width", "height"), [(16, 1280, 720), (25, 1920, 1080)])
 def test_every_real_face_photo_in_a_gallery_tile_is_found_once(
     yunet: YuNetDetector, real_faces: list[npt.NDArray[np.uint8]], n: int, width: int, height: int
@@ -94,14 +107,7 @@ def test_a_tile_where_the_second_search_found_nothing_is_not_searched_bigger_aga
     YuNet runs; its searches are counted by the size of the image each one was given."""
     yunet = make_detector("yunet", 0, 960)
     assert isinstance(yunet, YuNetDetector)
-    heights: list[int] = []
-    search = yunet._search
-
-    def counted(image: npt.NDArray[np.uint8]) -> list[tuple[int, ...]]:
-        heights.append(image.shape[0])
-        return search(image)
-
-    yunet._search = counted  # type: ignore[method-assign]
+    heights = _count_heights(yunet)
     image, truth = compose_gallery(16, font="dejavu-sans", rng=np.random.default_rng(3))
     regions = [(t.x, t.y, t.w, t.h) for t in truth]
     per_frame = []
@@ -183,14 +189,7 @@ def test_a_tile_that_needed_the_bigger_search_tries_its_usual_window_first_when_
     for i in hard:  # a new face in each such tile, one the usual search found
         swapped[i] = faces[easy]
     image2, _ = compose_gallery(16, faces=swapped, font="dejavu-sans")
-    heights: list[int] = []
-    search = yunet._search
-
-    def counted(im: npt.NDArray[np.uint8]) -> list[tuple[int, ...]]:
-        heights.append(im.shape[0])
-        return search(im)
-
-    yunet._search = counted  # type: ignore[method-assign]
+    heights = _count_heights(yunet)
     again = yunet.detect_in(Frame(image2, 1.5, 1), regions, 112, windows=windows, face_px=face_px)
     assert len(again) == 16
     assert max(heights) < first and len(heights) == 16  # sixteen small windows, nothing at the bigger size
