@@ -45,6 +45,7 @@ from monitor.frame import Frame
 from monitor.identity import SeatAssigner
 from monitor.predictions import classify
 from tests.helpers.classroom import compose_class, fer_publictest, write_video
+from tests.helpers.gallery_frames import compose_gallery
 
 SIZES = [(1280, 720, 16), (1920, 1080, 25)]
 
@@ -196,10 +197,7 @@ def scenario_frames(pool: list[np.ndarray], layout: str, scenario: str, n: int,
             frames.append(compose_class(np.asarray([cv2.resize(f, (96, 96), interpolation=cv2.INTER_AREA)
                                                     for f in faces]), list(range(25)), 1920, 1080, jitter=4,
                                         seed=i)[0])
-        else:
-            from tests.helpers.gallery_frames import compose_gallery
-
-            # the same tiles and names every frame (names are read once and cached, as in a real call)
+        else:  # the same tiles and names every frame (names are read once and cached, as in a real call)
             frames.append(compose_gallery(25, 5, 1920, 1080, faces=faces)[0])
     return frames
 

@@ -560,11 +560,12 @@ class YuNetDetector:
         if not self.worth_tracking(image.shape, boxes):
             return None
         scales = [min(full_scale, TRACK_FACE_PX / max(w, h, 1.0)) for _, _, w, h in boxes.tolist()]
-        rows: list[list[float] | None] = self._around(image, boxes, scales)
+        rows: list[list[float] | None] = self._around(image, boxes, scales, full_scale)
         shrunk = np.asarray(scales) < full_scale
         again = [i for i, row in enumerate(rows) if shrunk[i] and (row is None or row[4] < self.min_confidence)]
         if again:
-            for i, row in zip(again, self._around(image, boxes[again], [full_scale] * len(again)), strict=True):
+            for i, row in zip(again, self._around(image, boxes[again], [full_scale] * len(again), full_scale),
+                              strict=True):
                 if row is not None and (rows[i] is None or row[4] > rows[i][4]):  # type: ignore[index]
                     rows[i], shrunk[i] = row, False
         if known_eyes is not None:
@@ -578,7 +579,9 @@ class YuNetDetector:
         found = np.asarray([row is not None for row in rows], bool)
         table = np.asarray([row for row in rows if row is not None], np.float64).reshape(-1, 9)
         # two known boxes on one face (a duplicate the full search let through) give it twice: keep it once
-        table = table[_distinct(table[:, :4], table[:, 4])]
+        if len(table) > 1:
+            keep = cv2.dnn.NMSBoxes(table[:, :4].tolist(), table[:, 4].tolist(), 0.0, 0.5)
+            table = table[np.sort(np.asarray(keep, np.int64).reshape(-1))]
         strong = table[:, 4] >= self.min_confidence
 
         def wrap(part: npt.NDArray[np.float64]) -> FaceDetections:
@@ -602,13 +605,12 @@ class YuNetDetector:
         return float((side_w * side_h).sum()) < TRACK_MAX_SHARE * whole
 
     def _around(
-        self, image: npt.NDArray[np.uint8], boxes: npt.NDArray[np.float64], scales: list[float]
+        self, image: npt.NDArray[np.uint8], boxes: npt.NDArray[np.float64], scales: list[float], full_scale: float
     ) -> list[list[float] | None]:
         """Per box, the candidate its window holds at that scale, nearest the box and within ``TRACK_REACH`` of it,
         as (x, y, w, h, score, eye x, eye y, eye x, eye y) in frame pixels (eyes NaN when the search gave none), or
         ``None``: nothing from ``WEAK_SCORE`` up there."""
         fh, fw = image.shape[:2]
-        full_scale = _search_scale(image.shape, self.max_side_px, min_face_for(image.shape, self.min_face_px))
         crops: list[npt.NDArray[np.uint8]] = []
         places: list[tuple[float, float, float, float]] = []  # window corner (frame px), x and y scales
         whole: tuple[npt.NDArray[np.uint8], float] | None = None
@@ -744,25 +746,6 @@ class YuNetDetector:
             boxes, scores, frame_shape=frame.image.shape, min_face_px=_tile_min_face(regions, self.min_face_px),
             eyes=eyes if boxes and len(eyes) == len(boxes) else None,
         )
-
-
-def _distinct(boxes: npt.NDArray[np.float64], scores: npt.NDArray[np.float64], overlap: float = 0.5) -> list[int]:
-    """Indexes of the boxes to keep, best score first, dropping any that overlaps a kept one by ``overlap`` IoU."""
-    keep: list[int] = []
-    for i in np.argsort(-scores, kind="stable").tolist():
-        x, y, w, h = boxes[i]
-        ok = True
-        for j in keep:
-            bx, by, bw, bh = boxes[j]
-            iw = max(0.0, min(x + w, bx + bw) - max(x, bx))
-            ih = max(0.0, min(y + h, by + bh) - max(y, by))
-            inter = iw * ih
-            if inter > overlap * (w * h + bw * bh - inter):
-                ok = False
-                break
-        if ok:
-            keep.append(i)
-    return sorted(keep)
 
 
 _STRIDE = 32  # YuNet's coarsest feature map: a window whose corner is on it sees the pixels at the same phase

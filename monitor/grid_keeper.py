@@ -78,7 +78,7 @@ class GridKeeper:
                 and 0 < t - self._at < self.recheck_s and len(self._colours)):
             now = image[self._points].astype(np.int16)
             if (int(np.abs(now - self._colours).max()) <= _GUTTER_TOL
-                    and not (self._filled & self._gutter_like(image)).any()):
+                    and not (self._filled & self._gutter_like(image, now)).any()):
                 self.kept += 1
                 return self._grid
         grid = find_grid(image)
@@ -88,14 +88,15 @@ class GridKeeper:
             self._points = _gutter_points(grid, image.shape)
             self._colours = image[self._points].astype(np.int16)
             self._inside = _inside_points(grid)
-            self._filled = ~self._gutter_like(image)
+            self._filled = ~self._gutter_like(image, self._colours)
         return grid
 
-    def _gutter_like(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
-        """Per tile, whether all five of its inside points are the gutters' colour now: a tile that left the layout
-        with nothing moved over the gutters (the last tile of a row gone) changes no gutter pixel, only its own."""
-        if not len(self._colours):
+    def _gutter_like(self, image: npt.NDArray[np.uint8], gutters: npt.NDArray[np.int16]) -> npt.NDArray[np.bool_]:
+        """Per tile, whether all five of its inside points are the colour of ``gutters`` (this frame's gutter
+        pixels): a tile that left the layout with nothing moved over the gutters (the last tile of a row gone)
+        changes no gutter pixel, only its own."""
+        if not len(gutters):
             return np.zeros(len(self._inside[0]) // 5, bool)
-        gutter = np.median(image[self._points].astype(np.int16), axis=0)
+        gutter = np.median(gutters, axis=0)
         inside = image[self._inside].astype(np.int16).reshape(-1, 5, 3)
         return np.asarray((np.abs(inside - gutter).max(axis=2) <= _GUTTER_TOL).all(axis=1), bool)
