@@ -10,6 +10,11 @@ Augmentation runs in NumPy from one seeded generator (so it is part of the check
 ``models.preprocess.crop_face`` from a jittered box, the crop the worker makes from a detector box (scale, shift,
 in-plane rotation), mirrored half the time, then random erasing and mixup or cutmix on label-smoothed targets.
 The best epoch's network is ``RUN_DIR/best.keras``; ``--out`` copies it (with its label map and history) at the end.
+
+``--teacher MODEL`` distils a bigger network into this one (Hinton et al., 2015): the teacher sees the same augmented
+(and mixed) batch, and the loss is ``(1 - a) * cross-entropy(targets) + a * T^2 * KL(teacher_T || student_T)`` with
+``a = --distill-weight`` and both distributions softened by ``T = --distill-temperature``. A 2.6 M-weight network
+reads about 2.4x slower than the shipped one in the worker, so its gain reaches the classroom through the small one.
 """
 
 from __future__ import annotations
@@ -34,8 +39,11 @@ CHECKPOINT = "checkpoint.npz"
 # Arguments that shape the run; a resumed run takes them from the run folder, never from the new command line.
 RECIPE = (
     "arch", "width", "epochs", "batch_size", "lr", "optimizer", "weight_decay", "label_smoothing", "seed", "limit",
-    "class_weight", "erasing", "mix", "mix_prob", "jitter", "warmup_epochs",
+    "class_weight", "erasing", "mix", "mix_prob", "jitter", "warmup_epochs", "teacher", "distill_weight",
+    "distill_temperature",
 )
+# what a run folder written before a recipe key existed meant by it
+RECIPE_BEFORE = {"teacher": None, "distill_weight": 0.5, "distill_temperature": 2.0}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -69,6 +77,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2, help="TensorFlow threads (the machine is shared)")
     p.add_argument("--stop-after", type=int, default=0, help="stop after this epoch as if interrupted (tests)")
     p.add_argument("--init", type=Path, help="start from this model's weights instead of scratch")
+    p.add_argument("--teacher", type=Path, help="distil this trained model (.keras) into the one trained")
+    p.add_argument("--distill-weight", type=float, default=0.5, help="share of the loss that follows the teacher")
+    p.add_argument("--distill-temperature", type=float, default=2.0, help="softening of both distributions")
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0 or args.width < 4 or args.threads < 1:
         p.error("--epochs, --batch-size, --width, --threads must be positive and --lr > 0")
@@ -76,6 +87,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--erasing and --mix-prob must be probabilities between 0 and 1")
     if args.init is not None and not args.init.is_file():
         p.error(f"--init: model file not found: {args.init}")
+    if args.teacher is not None and not args.teacher.is_file():
+        p.error(f"--teacher: model file not found: {args.teacher}")
+    if not 0 <= args.distill_weight <= 1 or args.distill_temperature <= 0:
+        p.error("--distill-weight must be between 0 and 1 and --distill-temperature > 0")
     if args.out is not None and args.out.suffix != ".keras":
         p.error("--out must end in .keras")
     if args.resume and args.run_dir is None:
@@ -171,6 +186,22 @@ def epoch_batches(
         yield x, t, weights[train.y[idx]].astype(np.float32)
 
 
+def distill_loss(t: Any, p: Any, teacher: Any, w: Any, weight: float, temperature: float) -> Any:
+    """Per-face ``(1 - weight) * CE(t, p) + weight * T^2 * KL(softmax(log teacher / T) || softmax(log p / T))``,
+    times the face's loss weight ``w``, averaged over the batch as Keras averages a weighted loss. ``p`` and
+    ``teacher`` are softmax outputs; T^2 keeps the soft term's gradients the size of the hard term's."""
+    from keras import ops
+
+    eps = 1e-7
+    log_p = ops.log(ops.clip(p, eps, 1.0))
+    ce = -ops.sum(t * log_p, axis=-1)
+    student_t = ops.log_softmax(log_p / temperature, axis=-1)
+    teacher_t = ops.softmax(ops.log(ops.clip(teacher, eps, 1.0)) / temperature, axis=-1)
+    kl = ops.sum(teacher_t * (ops.log(ops.clip(teacher_t, eps, 1.0)) - student_t), axis=-1)
+    per_face = (1.0 - weight) * ce + weight * temperature**2 * kl
+    return ops.mean(per_face * w)
+
+
 def save_checkpoint(path: Path, model: Any, optimizer: Any, meta: dict[str, Any]) -> None:
     """Every variable of the model (weights, BN statistics, dropout seed state) and the optimiser, plus ``meta``,
     written to a temporary file and renamed, so a run killed mid-write keeps its previous checkpoint."""
@@ -222,8 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     if resuming:
         saved = json.loads((run_dir / "config.json").read_text())
         for key in RECIPE:
-            setattr(args, key, saved[key])
+            setattr(args, key, saved.get(key, RECIPE_BEFORE.get(key)))
         args.init = Path(saved["init"]) if saved.get("init") else None
+        args.teacher = Path(args.teacher) if args.teacher else None
     elif ckpt.is_file():
         print(f"error: {run_dir} already holds a run; add --resume to continue it or pick another --run-dir",
               file=sys.stderr)
@@ -263,14 +295,25 @@ def main(argv: list[str] | None = None) -> int:
         rng.bit_generator.state = meta["rng"]
         print(f"resuming {run_dir} after epoch {meta['epoch']} of {args.epochs}", flush=True)
     else:
-        config = {k: getattr(args, k) for k in RECIPE} | {"init": str(args.init) if args.init else None}
+        config = {k: getattr(args, k) for k in RECIPE} | {
+            "init": str(args.init) if args.init else None, "teacher": str(args.teacher) if args.teacher else None}
         (run_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        print(f"training on {len(train)} faces, validating on {len(val)}; {model.count_params():,} weights", flush=True)
+        print(f"training on {len(train)} faces, validating on {len(val)}; {model.count_params():,} weights"
+              + (f"; distilling {args.teacher}" if args.teacher else ""), flush=True)
+
+    teacher = keras.saving.load_model(args.teacher, compile=False) if args.teacher is not None else None
+    if teacher is not None:
+        teacher.trainable = False
 
     @tf.function(reduce_retracing=True)
     def train_step(x: Any, t: Any, w: Any) -> Any:
+        soft = teacher(x, training=False) if teacher is not None else None
         with tf.GradientTape() as tape:
-            loss = loss_fn(t, model(x, training=True), sample_weight=w)
+            p = model(x, training=True)
+            if soft is None:
+                loss = loss_fn(t, p, sample_weight=w)
+            else:
+                loss = distill_loss(t, p, soft, w, args.distill_weight, args.distill_temperature)
         optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
         return loss
 

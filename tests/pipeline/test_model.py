@@ -124,6 +124,20 @@ def test_resume_continues_bit_for_bit(fer, tmp_path: Path) -> None:  # type: ign
     strip = [{k: v for k, v in h.items() if k != "seconds"} for h in ma["history"]]
     assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in mb["history"]]
     assert (tmp_path / "interrupted" / "best.keras").is_file()
+    # a distilled run (the first as its teacher) records its teacher and resumes with it, bit for bit too
+    teacher = str(tmp_path / "straight" / "best.keras")
+    _run(tmp_path, "taught", "--teacher", teacher, "--distill-weight", "0.7", "--epochs", "2")
+    _run(tmp_path, "taught_stop", "--teacher", teacher, "--distill-weight", "0.7", "--epochs", "2", "--stop-after", "1")
+    _run(tmp_path, "taught_stop", "--resume")
+    config = json.loads((tmp_path / "taught_stop" / "config.json").read_text())
+    assert config["teacher"] == teacher and config["distill_weight"] == 0.7
+    with np.load(tmp_path / "taught" / "checkpoint.npz") as a, np.load(tmp_path / "taught_stop" / "checkpoint.npz") as b:
+        for key in a.files:
+            if key != "meta":
+                assert np.array_equal(a[key], b[key]), key
+    _run(tmp_path, "untaught", "--epochs", "2")
+    with np.load(tmp_path / "untaught" / "checkpoint.npz") as plain, np.load(tmp_path / "taught" / "checkpoint.npz") as b:
+        assert not np.array_equal(plain["m0"], b["m0"])  # the teacher changed what was learnt
 
 
 def test_train_refuses_to_overwrite_a_run_and_bad_options(fer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -134,3 +148,26 @@ def test_train_refuses_to_overwrite_a_run_and_bad_options(fer, tmp_path: Path) -
     assert "Traceback" not in r.stderr
     r = run_cli("models.train", "--data", str(tmp_path / "missing"), "--run-dir", str(tmp_path / "other"))
     assert r.returncode == 2 and r.stderr.strip().startswith("error:") and "Traceback" not in r.stderr
+
+
+def test_distill_loss_is_cross_entropy_plus_the_softened_teacher_term() -> None:
+    import keras
+
+    from models.train import distill_loss
+
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(7), 5).astype(np.float32)
+    teacher = rng.dirichlet(np.ones(7), 5).astype(np.float32)
+    t = np.eye(7, dtype=np.float32)[rng.integers(0, 7, 5)]
+    w = np.array([1, 2, 1, 1, 0.5], np.float32)
+    ce = float(keras.losses.CategoricalCrossentropy()(t, p, sample_weight=w))
+    assert float(distill_loss(t, p, teacher, w, 0.0, 2.0)) == pytest.approx(ce, rel=1e-5)
+    # the soft term alone: zero when the student already says what the teacher says, positive otherwise
+    assert float(distill_loss(t, teacher, teacher, w, 1.0, 2.0)) == pytest.approx(0.0, abs=1e-5)
+    soft = float(distill_loss(t, p, teacher, w, 1.0, 3.0))
+    pt = np.exp(np.log(teacher) / 3) / np.exp(np.log(teacher) / 3).sum(1, keepdims=True)
+    ps = np.exp(np.log(p) / 3) / np.exp(np.log(p) / 3).sum(1, keepdims=True)
+    expected = float(np.mean(9 * (pt * (np.log(pt) - np.log(ps))).sum(1) * w))
+    assert soft == pytest.approx(expected, rel=1e-4) and soft > 0
+    half = float(distill_loss(t, p, teacher, w, 0.5, 3.0))
+    assert half == pytest.approx(0.5 * ce + 0.5 * expected, rel=1e-4)
