@@ -32,6 +32,7 @@ from PIL import ImageDraw, ImageFont
 from tests.helpers.classroom import iou, paste_face
 
 Theme = Literal["dark", "light"]
+App = Literal["zoom", "meet", "teams"]
 Image = npt.NDArray[np.uint8]
 Colour = tuple[int, int, int]
 
@@ -148,6 +149,7 @@ def compose_gallery(
     faceless: Collection[int] = (),
     font: str = "hershey-simplex",
     label_scale: float = 1.0,
+    app: App = "zoom",
 ) -> tuple[Image, list[TileTruth]]:
     """A ``height`` x ``width`` BGR gallery capture of ``n_tiles`` tiles and the truth for each, in reading order.
 
@@ -158,6 +160,9 @@ def compose_gallery(
     of tiles drawn without video (flat grey, the name large in the middle, no face); ``faceless``: tiles with video
     but nobody in it (an empty chair). ``font``: a key of
     ``LABEL_FONTS`` for the name labels; ``label_scale`` scales the label (Zoom's label grows with the tile).
+    ``app``: how the meeting app draws its gallery. ``"zoom"``; ``"meet"`` (Google Meet: wide gutters on #202124,
+    tiles with rounded corners, the name in white straight on the video, a blue speaker outline); ``"teams"``
+    (Microsoft Teams: slightly rounded tiles, the name on a dark rounded pill, a purple speaker outline).
     """
     if names is not None and len(names) < n_tiles:
         raise ValueError(f"{len(names)} names for {n_tiles} tiles")
@@ -172,6 +177,8 @@ def compose_gallery(
     randomise = rng is not None
     rng = rng if rng is not None else np.random.default_rng(0)
     pal = _random_palette(theme, width, rng) if randomise else _default_palette(theme, width)
+    if app != "zoom":
+        pal = _app_palette(app, theme, width, pal)
     image = np.empty((height, width, 3), np.uint8)
     image[:] = pal.gap
 
@@ -219,10 +226,16 @@ def compose_gallery(
             if crops and index not in faceless:
                 fx, fy, fs = _draw_person(tile, crops[index % len(crops)], rng)
                 face_box = (x + fx, y + fy, fs, fs)
-        _draw_name(tile, name, font, label_scale)
+        if app == "zoom":
+            _draw_name(tile, name, font, label_scale)
+        else:
+            _draw_app_name(tile, name, font, label_scale, app)
         if index == speaker:
             colour = _SPEAKER_COLOURS[int(rng.integers(len(_SPEAKER_COLOURS)))] if randomise else _SPEAKER_COLOURS[0]
+            colour = _APP_SPEAKER.get(app, colour)
             _draw_border(tile, colour, max(2, tile_h // 60))
+        if app != "zoom":
+            _round_corners(tile, max(2, tile_h // (14 if app == "meet" else 30)), pal.gap)
         truth.append(TileTruth(r + 1, c + 1, x, y, tile_w, tile_h, name, index == speaker, face_box, off))
     return image, truth
 
@@ -261,6 +274,50 @@ def _random_palette(theme: Theme, width: int, rng: np.random.Generator) -> _Pale
     ink = (225, 225, 225) if theme == "dark" else (50, 50, 50)
     gap_px = int(rng.integers(2, max(3, round(width / 200)) + 1))
     return _Palette(gap=gap, title=title, toolbar=toolbar, ink=ink, gap_px=gap_px)
+
+
+_APP_SPEAKER: dict[str, Colour] = {"meet": (248, 180, 138), "teams": (245, 133, 127)}  # BGR
+
+
+def _app_palette(app: App, theme: Theme, width: int, pal: _Palette) -> _Palette:
+    """Meet's and Teams' gallery background and gutter width (Meet's gutters are wide, Teams' narrow)."""
+    if app == "meet":
+        gap: Colour = (36, 33, 32) if theme == "dark" else (244, 243, 241)
+        return _Palette(gap=gap, title=pal.title, toolbar=gap, ink=pal.ink, gap_px=max(6, round(width / 170)))
+    gap = (31, 31, 31) if theme == "dark" else (245, 245, 245)
+    return _Palette(gap=gap, title=pal.title, toolbar=pal.toolbar, ink=pal.ink, gap_px=max(4, round(width / 300)))
+
+
+def _draw_app_name(tile: Image, name: str, font: str, scale: float, app: App) -> None:
+    """Meet: white text straight on the video, bottom left; Teams: white text on a dark rounded pill."""
+    h, w = tile.shape[:2]
+    box_h = int(np.clip(round(h * 0.1 * scale), min(15, h // 4), 40))
+    size = max(5, int(box_h * 0.6))
+    box_w = min(w - 8, _label_width(name, font, size) + 10)
+    y0 = h - box_h - 6
+    region = tile[y0 : y0 + box_h, 6 : 6 + box_w]
+    if app == "teams":
+        pill = np.zeros(region.shape[:2], np.uint8)
+        r = box_h // 3
+        cv2.rectangle(pill, (r, 0), (box_w - 1 - r, box_h - 1), 255, -1)
+        cv2.rectangle(pill, (0, r), (box_w - 1, box_h - 1 - r), 255, -1)
+        for cx, cy in ((r, r), (box_w - 1 - r, r), (r, box_h - 1 - r), (box_w - 1 - r, box_h - 1 - r)):
+            cv2.circle(pill, (cx, cy), r, 255, -1)
+        inside = pill > 0
+        region[inside] = (region[inside].astype(np.float32) * 0.35).astype(np.uint8)
+    _draw_label_text(region, name, font, size)
+
+
+def _round_corners(tile: Image, radius: int, colour: Colour) -> None:
+    """Paint the tile's corners outside a quarter circle of ``radius`` with the background ``colour``."""
+    h, w = tile.shape[:2]
+    yy, xx = np.mgrid[0:radius, 0:radius]
+    outside = (xx - radius + 0.5) ** 2 + (yy - radius + 0.5) ** 2 > radius**2
+    for ys, xs in ((slice(0, radius), slice(0, radius)), (slice(0, radius), slice(w - radius, w)),
+                   (slice(h - radius, h), slice(0, radius)), (slice(h - radius, h), slice(w - radius, w))):
+        corner = tile[ys, xs]
+        mask = outside[:: 1 if ys.start == 0 else -1, :: 1 if xs.start == 0 else -1]
+        corner[mask] = colour
 
 
 def _tinted(level: int, rng: np.random.Generator) -> Colour:

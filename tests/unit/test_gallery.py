@@ -17,7 +17,7 @@ import pytest
 
 from monitor.gallery import GalleryGrid, Tile, find_grid
 from tests.helpers.classroom import background, compose_class, publictest_faces
-from tests.helpers.gallery_frames import Theme, TileTruth, compose_gallery, grid_shape, smooth_noise
+from tests.helpers.gallery_frames import App, Theme, TileTruth, compose_gallery, grid_shape, smooth_noise
 
 pytestmark = pytest.mark.unit
 
@@ -112,6 +112,20 @@ def test_partly_filled_last_row_is_centred_and_numbered_from_the_left(n: int, co
 def test_layout_variants(n: int, kwargs: dict[str, object]) -> None:
     image, truth = compose_gallery(n, **kwargs)  # type: ignore[arg-type]
     assert_matches(find_grid(image), truth)
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+@pytest.mark.parametrize("theme", ["dark", "light"])
+@pytest.mark.parametrize("app", ["meet", "teams"])
+@pytest.mark.parametrize("n", [2, 5, 9, 14, 23, 49])
+def test_meet_and_teams_galleries_found(n: int, app: App, theme: Theme, window: tuple[int, int]) -> None:
+    """Google Meet's wide gutters, rounded tiles and bare names; Teams' narrow gutters and name pills; the speaker's
+    outline in their own colours; a JPEG 80 capture."""
+    width, height = window
+    image, truth = compose_gallery(n, width=width, height=height, theme=theme, app=app, speaker=n // 2)
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    assert ok
+    assert_matches(find_grid(np.asarray(cv2.imdecode(data, cv2.IMREAD_COLOR), dtype=np.uint8)), truth)
 
 
 @pytest.mark.parametrize("seed", range(12))
