@@ -15,7 +15,8 @@ Each photo of ``faces/labels.csv`` goes through detect -> crop -> classify:
 The largest face of each photo is the one judged; a photo where no face is found counts as a miss for both. The
 table gives agreement with the label overall and per class (the labels are crowd labels: some are wrong).
 
-``--sweep`` measures crop choices (margin, vertical shift, eye alignment, interpolation) with the shipped model:
+``--detector yunet`` cuts ClassMood's rows (and the sweep) from the worker's default detector's boxes and eyes
+instead of MTCNN's (the peer keeps MTCNN's). ``--sweep`` measures crop choices (margin, vertical shift, eye alignment, interpolation) with the shipped model:
 chosen on the photos of one half of the identities (A), reported on the other half (B), so a choice that only fits
 these files shows as a gap between the two columns.
 """
@@ -44,7 +45,7 @@ import numpy.typing as npt
 from db.emotions import EMOTIONS
 from models.classifier import DEFAULT_MODEL, EmotionClassifier, ModelError
 from models.preprocess import CropSpec, crop_face, to_batch, to_gray
-from monitor.detections import FaceDetections, MtcnnDetector
+from monitor.detections import FaceDetections, MtcnnDetector, make_detector
 from monitor.frame import Frame
 from monitor.predictions import WORKER_CROP, classify
 
@@ -156,6 +157,8 @@ def main() -> int:
     ap.add_argument("--analyse", action="store_true",
                     help="also run every photo through python -m monitor analyse (the product's default detector)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N photos (a quick look)")
+    ap.add_argument("--detector", choices=["mtcnn", "yunet"], default="mtcnn",
+                    help="whose boxes and eyes ClassMood's rows (and --sweep) cut from; the peer always uses MTCNN's")
     ap.add_argument("--cache", type=Path, help="keep the detections in this JSON file and reuse them (crop studies)")
     args = ap.parse_args()
     if not (args.faces / "labels.csv").is_file():
@@ -191,6 +194,16 @@ def main() -> int:
     detect_s = time.perf_counter() - started
     if args.cache:
         args.cache.write_text(json.dumps(cache))
+    if args.detector == "yunet":  # the worker's default: its boxes and eye landmarks for our rows
+        yunet = make_detector("yunet", 0, 960, None)
+        for i, img in enumerate(images):
+            faces = yunet.detect(Frame(img, 0.0, 0))
+            if len(faces) == 0:
+                boxes[i], eyes[i] = None, None
+                continue
+            k = int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))
+            boxes[i] = tuple(int(v) for v in faces.boxes[k])
+            eyes[i] = None if faces.eyes is None else tuple(tuple(map(float, e)) for e in faces.eyes[k])  # type: ignore[assignment]
     labels = np.asarray(y, np.int64)
     found = np.array([b is not None for b in boxes])
     print(f"{args.faces}: {len(rows)} photos, a face found in {int(found.sum())} ({detect_s:.0f} s of MTCNN); "
@@ -232,10 +245,10 @@ def main() -> int:
         return 0
 
     peer_pred = np.full(len(rows), -1, np.int64)
-    idx = [i for i, b in enumerate(boxes) if b is not None]
+    idx = [i for i, b in enumerate(raw_boxes) if b is not None]  # the peer cuts from MTCNN's own boxes
     peer_pred[idx] = peer(np.stack([fer_crop(to_gray(images[i]), raw_boxes[i]) for i in idx])).argmax(1)  # type: ignore[arg-type]
     table = {
-        f"ClassMood ({args.model.name}, {WORKER_CROP})": agreement(ours(None), labels),
+        f"ClassMood ({args.detector}, {args.model.name}, {WORKER_CROP})": agreement(ours(None), labels),
         "peer (mtcnn + fer mini-Xception, fer's crop)": agreement(peer_pred, labels),
     }
     if args.analyse:
