@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from db.emotions import EMOTIONS
+from monitor.camera_motion import CameraMotion
 from monitor.detections import FaceDetections, FaceDetector
 from monitor.frame import Frame
 from monitor.gallery import GalleryGrid
@@ -131,6 +132,7 @@ class FrameAnalyser:
         """Forget everything learnt from earlier frames (another source); the detector and model stay loaded."""
         self.layout = self.requested
         self.seats = SeatAssigner(seat_match=self.seat_match, min_hits=self.seat_min_hits)
+        self.motion = CameraMotion()
         self.room = RoomSearch(self.detector, self.full_search_s)
         self.grids = GridKeeper()
         book = NameBook(self.roster, self.name_match, self.name_confirm)
@@ -150,8 +152,9 @@ class FrameAnalyser:
             faces, students, presence = view.faces, view.face_students, view.presence
         else:
             view = None
-            faces, weak = self.room.detect(frame)  # weak: heads too weak to read (yunet), never classified
-            students = self.seats.assign(faces)
+            shift = self.motion.shift(frame.image)  # the camera's own pan: seats move with the picture
+            faces, weak = self.room.detect(frame, shift)  # weak: heads too weak to read (yunet), never classified
+            students = self.seats.assign(faces, shift)
             presence = dict.fromkeys(self.seats.unreadable(weak, students), "face_not_visible")
         # no classifier: ``monitor preview`` checks tiles, names and faces, and starts in a second without TensorFlow
         preds = (

@@ -44,8 +44,14 @@ class RoomSearch:
     _full_at: float | None = None
     _shape: tuple[int, ...] = ()
 
-    def detect(self, frame: Frame) -> tuple[FaceDetections, FaceDetections]:
-        """This frame's readable faces and the weak heads (candidates too weak to read: looking down, a profile)."""
+    def detect(self, frame: Frame, shift: tuple[float, float] = (0.0, 0.0)) -> tuple[FaceDetections, FaceDetections]:
+        """This frame's readable faces and the weak heads (candidates too weak to read: looking down, a profile).
+        ``shift``: how far the picture moved since the last frame (``camera_motion``); the known faces move with it."""
+        if shift != (0.0, 0.0) and len(self._known):
+            step = np.asarray(shift, np.float64)
+            self._known = self._known.copy()
+            self._known[:, :2] = np.round(self._known[:, :2] + step).astype(np.int32)
+            self._eyes = self._eyes + step.astype(np.float32)
         around = getattr(self.detector, "detect_around", None)
         if (around is not None and self.full_search_s > 0 and self._full_at is not None and len(self._known)
                 and frame.image.shape == self._shape and 0 < frame.t - self._full_at < self.full_search_s):

@@ -120,3 +120,19 @@ def test_a_second_place_filled_together_with_its_first_becomes_a_student_of_its_
     assert labels[0] == "Seat 1" and labels.count("Seat 1") == 1  # never one student twice in a frame
     assert seats.assign(faces(A, other)) == ["Seat 1", "Seat 2"]
     assert seats.seats == 2
+
+
+def test_seats_move_with_the_camera() -> None:
+    """The picture moved 3 face widths (a pan): given the shift, every student keeps their seat; without it each
+    face lands near another student's seat, or too far from any."""
+    def moved(box: tuple[int, int, int, int], dx: int, dy: int) -> tuple[int, int, int, int]:
+        return (box[0] + dx, box[1] + dy, box[2], box[3])
+
+    seats = SeatAssigner(min_hits=1)
+    assert seats.assign(faces(A, B, C)) == ["Seat 1", "Seat 2", "Seat 3"]
+    panned = faces(*(moved(b, 260, 40) for b in (A, B, C)))
+    assert seats.assign(panned, shift=(260.0, 40.0)) == ["Seat 1", "Seat 2", "Seat 3"]
+    assert seats.seats == 3
+    still = SeatAssigner(min_hits=1)
+    still.assign(faces(A, B, C))
+    assert still.assign(panned) != ["Seat 1", "Seat 2", "Seat 3"]
