@@ -152,9 +152,10 @@ class FrameAnalyser:
             faces, students, presence = view.faces, view.face_students, view.presence
         else:
             view = None
-            shift = self.motion.shift(frame.image)  # the camera's own pan: seats move with the picture
+            shift = self.motion.shift(frame.image)  # the camera's own pan: seats and known faces move with it
+            self.seats.move(shift)
             faces, weak = self.room.detect(frame, shift)  # weak: heads too weak to read (yunet), never classified
-            students = self.seats.assign(faces, shift)
+            students = self.seats.assign(faces)
             presence = dict.fromkeys(self.seats.unreadable(weak, students), "face_not_visible")
         # no classifier: ``monitor preview`` checks tiles, names and faces, and starts in a second without TensorFlow
         preds = (

@@ -87,13 +87,15 @@ class SeatAssigner:
     def seats(self) -> int:
         return self._numbered
 
-    def assign(self, faces: FaceDetections, shift: tuple[float, float] = (0.0, 0.0)) -> list[str | None]:
-        """``shift``: how far the picture moved since the last frame (``camera_motion.CameraMotion``); every seat
-        moves with it before the faces are matched, so a panning camera keeps each student in their seat."""
-        if shift != (0.0, 0.0):
-            for seat in self._seats:
-                seat.cx += shift[0]
-                seat.cy += shift[1]
+    def move(self, shift: tuple[float, float]) -> None:
+        """Every seat moves by ``shift``: how far the picture moved since the last frame (``camera_motion``), so a
+        panning camera keeps each student in their seat. Called before the frame's faces are found, so a frame whose
+        analysis then fails leaves the seats where the picture is."""
+        for seat in self._seats:
+            seat.cx += shift[0]
+            seat.cy += shift[1]
+
+    def assign(self, faces: FaceDetections) -> list[str | None]:
         labels: list[str | None] = [None] * len(faces)
         if len(faces) == 0:
             return labels

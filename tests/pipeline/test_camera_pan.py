@@ -42,5 +42,29 @@ def test_a_panning_camera_keeps_each_student_in_their_seat(fer) -> None:  # type
                 assert label is not None, f"frame {i}"
                 seat_of.setdefault(near.face_index, set()).add(label)
     assert analyser.seats.seats == found == len(seat_of)
+    assert analyser.room.tracked > 0  # the known faces moved with the picture: their windows found them
     assert all(len(labels) == 1 for labels in seat_of.values()), seat_of
     assert len({next(iter(labels)) for labels in seat_of.values()}) == found
+
+
+def test_a_pan_that_takes_students_out_of_the_picture(fer) -> None:  # type: ignore[no-untyped-def]
+    """The camera turns until the class's two right columns have left the picture at its right edge, then back: no
+    frame fails, nobody still in the picture changes seat, and those who come back into it get their own seats back
+    (a known face moved past the edge cut an empty search window, and OpenCV raised)."""
+    x, _ = fer
+    room, _ = compose_class(x, list(range(40, 52)), 900, 960, cols=4, seed=2)
+    scene = background(3700, 1080, seed=6)
+    scene[60:1020, 2300:3200] = room
+    analyser = FrameAnalyser(make_detector("yunet", 0, 960), None, "room")
+    # the view turns left: the right columns leave the picture for four frames, then come back
+    lefts = [1700, 1500, 1300, 1100, 900, 700, 900, 1100, 1300, 1500, 1700]
+    labels_at: dict[tuple[int, int], set[str]] = {}
+    for i, x0 in enumerate(lefts):
+        view = np.ascontiguousarray(scene[:, x0 : x0 + 1920])
+        result = analyser.analyse(Frame(view, 0.5 * i, i))
+        for (bx, by, bw, bh), label in zip(result.faces.boxes.tolist(), result.students, strict=True):
+            if i > 0 and label is not None:  # the seat of the face at this place of the scene
+                place = (round((bx + bw / 2 + x0) / 100), round((by + bh / 2) / 100))
+                labels_at.setdefault(place, set()).add(label)
+    assert labels_at and all(len(labels) == 1 for labels in labels_at.values()), labels_at
+    assert analyser.seats.seats == len({next(iter(v)) for v in labels_at.values()})

@@ -174,3 +174,23 @@ def test_the_real_classroom_cctv_is_searched_in_full_every_frame(yunet: YuNetDet
             analysed += 1
     cap.release()
     assert analysed == 10 and search.full_searches == 10 and search.tracked == 0
+
+
+def test_known_faces_moved_out_of_the_picture_are_dropped_not_searched(yunet: YuNetDetector, fer) -> None:  # type: ignore[no-untyped-def]
+    """A pan (``camera_motion``) moves the known faces with the picture; one moved past the frame's right or bottom
+    edge cut an empty window and OpenCV raised. Moved out, a face is no longer looked for; the rest still are."""
+    seats = list(range(40, 55))
+    search = RoomSearch(yunet, full_search_s=2.0)
+    image = _class(fer, seats, 0)
+    first, _ = search.detect(Frame(image, 0.0, 0))
+    assert len(first) >= 14
+    right = int(np.count_nonzero(first.boxes[:, 0] + first.boxes[:, 2] / 2 >= 1920 - 700))
+    assert 0 < right < len(first)
+    # the picture moved 700 px right: the faces that were in its right 700 px are now past its edge
+    moved = np.ascontiguousarray(np.concatenate([np.zeros((1080, 700, 3), np.uint8), image[:, :-700]], axis=1))
+    faces, _ = search.detect(Frame(moved, 0.25, 1), shift=(700.0, 0.0))
+    assert search.full_searches == 1 and search.tracked == 1  # still tracking: the rest were found where they went
+    assert len(faces) >= len(first) - right - 1
+    known = search._known
+    assert ((known[:, 0] + known[:, 2] / 2 < 1920) & (known[:, 1] + known[:, 3] / 2 < 1080)).all()
+    search.detect(Frame(moved, 0.5, 2), shift=(0.0, 900.0))  # down past the bottom edge: nothing left to look for

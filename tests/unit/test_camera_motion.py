@@ -47,3 +47,24 @@ def test_grey_and_tiny_frames() -> None:
     tiny = CameraMotion()
     assert tiny.shift(np.zeros((4, 4, 3), np.uint8)) == (0.0, 0.0)
     assert tiny.shift(np.zeros((4, 4, 3), np.uint8)) == (0.0, 0.0)
+
+
+def test_a_still_camera_does_not_drift() -> None:
+    """Sensor noise on every frame of a camera that never moves: each measurement is off by a little, and compared
+    with one reference frame those errors do not add up (frame to frame they drifted 11-12 px per 100 frames)."""
+    rng = np.random.default_rng(4)
+    motion = CameraMotion()
+    total = np.zeros(2)
+    for _ in range(200):
+        noisy = np.clip(view(200, 150).astype(np.int16) + rng.normal(0, 4, (1080, 1920, 1)).astype(np.int16), 0, 255)
+        total += motion.shift(noisy.astype(np.uint8))
+    assert np.abs(total).max() < 1.0, total
+
+
+def test_a_long_pan_adds_up_to_the_cameras_whole_turn() -> None:
+    """A pan of 7 px a frame for 60 frames (420 px, past several reference frames) is reported in full."""
+    motion = CameraMotion()
+    total = np.zeros(2)
+    for i in range(61):
+        total += motion.shift(view(420 - 7 * i, 200 - i))
+    assert total == pytest.approx((420, 60), abs=6.0)
