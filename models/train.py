@@ -78,8 +78,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--stop-after", type=int, default=0, help="stop after this epoch as if interrupted (tests)")
     p.add_argument("--init", type=Path, help="start from this model's weights instead of scratch")
     p.add_argument("--teacher", type=Path, help="distil this trained model (.keras) into the one trained")
-    p.add_argument("--distill-weight", type=float, default=0.5, help="share of the loss that follows the teacher")
-    p.add_argument("--distill-temperature", type=float, default=2.0, help="softening of both distributions")
+    p.add_argument("--distill-weight", type=float, help="share of the loss that follows the teacher (default 0.5)")
+    p.add_argument("--distill-temperature", type=float, help="softening of both distributions (default 2.0)")
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0 or args.width < 4 or args.threads < 1:
         p.error("--epochs, --batch-size, --width, --threads must be positive and --lr > 0")
@@ -89,6 +89,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--init: model file not found: {args.init}")
     if args.teacher is not None and not args.teacher.is_file():
         p.error(f"--teacher: model file not found: {args.teacher}")
+    if args.teacher is None and (args.distill_weight is not None or args.distill_temperature is not None):
+        p.error("--distill-weight and --distill-temperature need --teacher")
+    args.distill_weight = RECIPE_BEFORE["distill_weight"] if args.distill_weight is None else args.distill_weight
+    args.distill_temperature = (RECIPE_BEFORE["distill_temperature"] if args.distill_temperature is None
+                                else args.distill_temperature)
     if not 0 <= args.distill_weight <= 1 or args.distill_temperature <= 0:
         p.error("--distill-weight must be between 0 and 1 and --distill-temperature > 0")
     if args.out is not None and args.out.suffix != ".keras":
@@ -253,9 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     if resuming:
         saved = json.loads((run_dir / "config.json").read_text())
         for key in RECIPE:
-            setattr(args, key, saved.get(key, RECIPE_BEFORE.get(key)))
+            setattr(args, key, saved[key] if key in saved else RECIPE_BEFORE[key])
         args.init = Path(saved["init"]) if saved.get("init") else None
         args.teacher = Path(args.teacher) if args.teacher else None
+        if args.teacher is not None and not args.teacher.is_file():
+            print(f"error: {run_dir}: its teacher {args.teacher} is gone; the run cannot continue as it began",
+                  file=sys.stderr)
+            return 2
     elif ckpt.is_file():
         print(f"error: {run_dir} already holds a run; add --resume to continue it or pick another --run-dir",
               file=sys.stderr)
@@ -277,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     import keras
     import tensorflow as tf
 
+    import models.layers  # noqa: F401  (registers the shipped model's own layers: --init or --teacher may be one)
+
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.config.experimental.enable_op_determinism()  # a resumed run must repeat the uninterrupted one exactly
@@ -295,8 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         rng.bit_generator.state = meta["rng"]
         print(f"resuming {run_dir} after epoch {meta['epoch']} of {args.epochs}", flush=True)
     else:
-        config = {k: getattr(args, k) for k in RECIPE} | {
-            "init": str(args.init) if args.init else None, "teacher": str(args.teacher) if args.teacher else None}
+        config = {k: getattr(args, k) for k in RECIPE} | {  # absolute: a resume may start from another folder
+            "init": str(args.init.resolve()) if args.init else None,
+            "teacher": str(args.teacher.resolve()) if args.teacher else None}
         (run_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         print(f"training on {len(train)} faces, validating on {len(val)}; {model.count_params():,} weights"
               + (f"; distilling {args.teacher}" if args.teacher else ""), flush=True)

@@ -98,8 +98,9 @@ def test_meet_and_teams_galleries_give_their_tiles_faces_and_names(analysed: lis
     for face in doc["faces"]:
         fx, fy, fw, fh = face["box"]
         cx, cy = fx + fw / 2, fy + fh / 2
-        tile = next(t for t in doc["tiles"] if t["box"][0] <= cx < t["box"][0] + t["box"][2]
-                    and t["box"][1] <= cy < t["box"][1] + t["box"][3])
+        tile = next((t for t in doc["tiles"] if t["box"][0] <= cx < t["box"][0] + t["box"][2]
+                     and t["box"][1] <= cy < t["box"][1] + t["box"][3]), None)
+        assert tile is not None, f"a face outside every tile: {face['box']}"
         by_tile[(tile["row"], tile["col"])] = face["student"]
         if tile["name"] is not None:
             assert face["student"] == tile["name"]

@@ -124,8 +124,9 @@ def test_resume_continues_bit_for_bit(fer, tmp_path: Path) -> None:  # type: ign
     strip = [{k: v for k, v in h.items() if k != "seconds"} for h in ma["history"]]
     assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in mb["history"]]
     assert (tmp_path / "interrupted" / "best.keras").is_file()
-    # a distilled run (the first as its teacher) records its teacher and resumes with it, bit for bit too
-    teacher = str(tmp_path / "straight" / "best.keras")
+    # a distilled run (the shipped model, with its own layers, as the teacher) records its teacher and resumes with
+    # it, bit for bit too
+    teacher = str(DEFAULT_MODEL.resolve())
     _run(tmp_path, "taught", "--teacher", teacher, "--distill-weight", "0.7", "--epochs", "2")
     _run(tmp_path, "taught_stop", "--teacher", teacher, "--distill-weight", "0.7", "--epochs", "2", "--stop-after", "1")
     _run(tmp_path, "taught_stop", "--resume")
@@ -148,6 +149,19 @@ def test_train_refuses_to_overwrite_a_run_and_bad_options(fer, tmp_path: Path) -
     assert "Traceback" not in r.stderr
     r = run_cli("models.train", "--data", str(tmp_path / "missing"), "--run-dir", str(tmp_path / "other"))
     assert r.returncode == 2 and r.stderr.strip().startswith("error:") and "Traceback" not in r.stderr
+    r = run_cli("models.train", "--data", str(FER_DIR), "--run-dir", str(tmp_path / "other"), "--distill-weight", "0.7")
+    assert r.returncode == 2 and "need --teacher" in r.stderr and "Traceback" not in r.stderr
+    # a distilled run whose teacher has gone cannot continue as it began: one line, no traceback
+    (tmp_path / "taught").mkdir()
+    (tmp_path / "taught" / "checkpoint.npz").write_bytes(b"")
+    from models.train import RECIPE, parse_args
+
+    recipe = vars(parse_args(["--data", str(FER_DIR), "--run-dir", str(tmp_path / "taught")]))
+    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in recipe.items() if k in RECIPE}
+    (tmp_path / "taught" / "config.json").write_text(json.dumps(config | {"teacher": str(tmp_path / "gone.keras")}))
+    r = run_cli("models.train", "--data", str(FER_DIR), "--run-dir", str(tmp_path / "taught"), "--resume")
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "teacher" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_distill_loss_is_cross_entropy_plus_the_softened_teacher_term() -> None:
