@@ -16,9 +16,9 @@ The largest face of each photo is the one judged; a photo where no face is found
 table gives agreement with the label overall and per class (the labels are crowd labels: some are wrong).
 
 ``--detector yunet`` cuts ClassMood's rows (and the sweep) from the worker's default detector's boxes and eyes
-instead of MTCNN's (the peer keeps MTCNN's). ``--sweep`` measures crop choices (margin, vertical shift, eye alignment, interpolation) with the shipped model:
-chosen on the photos of one half of the identities (A), reported on the other half (B), so a choice that only fits
-these files shows as a gap between the two columns.
+instead of MTCNN's (the peer keeps MTCNN's). ``--sweep`` measures crop choices (margin, vertical shift, eye
+alignment, interpolation) with the shipped model: chosen on the photos of one half of the identities (A), reported
+on the other half (B), so a choice that only fits these files shows as a gap between the two columns.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ import numpy.typing as npt
 from db.emotions import EMOTIONS
 from models.classifier import DEFAULT_MODEL, EmotionClassifier, ModelError
 from models.preprocess import CropSpec, crop_face, to_batch, to_gray
+from monitor.config import load_config
 from monitor.detections import FaceDetections, MtcnnDetector, make_detector
 from monitor.frame import Frame
 from monitor.predictions import WORKER_CROP, classify
@@ -195,7 +196,8 @@ def main() -> int:
     if args.cache:
         args.cache.write_text(json.dumps(cache))
     if args.detector == "yunet":  # the worker's default: its boxes and eye landmarks for our rows
-        yunet = make_detector("yunet", 0, 960, None)
+        det = load_config(overrides={"detector": {"kind": "yunet"}}).detector  # as the worker configures it
+        yunet = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
         for i, img in enumerate(images):
             faces = yunet.detect(Frame(img, 0.0, 0))
             if len(faces) == 0:

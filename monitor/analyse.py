@@ -154,7 +154,8 @@ class FrameAnalyser:
             view = None
             shift = self.motion.shift(frame.image)  # the camera's own pan: seats and known faces move with it
             self.seats.move(shift)
-            faces, weak = self.room.detect(frame, shift)  # weak: heads too weak to read (yunet), never classified
+            self.room.move(shift, frame.image.shape)
+            faces, weak = self.room.detect(frame)  # weak: heads too weak to read (yunet), never classified
             students = self.seats.assign(faces)
             presence = dict.fromkeys(self.seats.unreadable(weak, students), "face_not_visible")
         # no classifier: ``monitor preview`` checks tiles, names and faces, and starts in a second without TensorFlow

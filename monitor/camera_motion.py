@@ -49,8 +49,13 @@ class CameraMotion:
         if small.ndim == 3:
             small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.shape[2] >= 3 else small[..., 0]
         grey = small.astype(np.float32)
-        if self._ref is None or image.shape != self._shape or min(grey.shape[:2]) < 8:
-            self._restart(grey, image.shape)
+        if image.shape != self._shape:  # the first frame, or another size: nothing to compare with
+            self._shape = image.shape
+            self._window = (cv2.createHanningWindow((grey.shape[1], grey.shape[0]), cv2.CV_32F)
+                            if min(grey.shape[:2]) >= 8 else None)
+            self._restart(grey)
+            return 0.0, 0.0
+        if self._window is None or self._ref is None:  # too small to say
             return 0.0, 0.0
         prev, self._prev = self._prev, grey
         found = self._measure(self._ref, grey)
@@ -58,10 +63,10 @@ class CameraMotion:
             step = (found[0] - self._told[0], found[1] - self._told[1])
             self._told = found
             if np.hypot(*found) > REANCHOR * grey.shape[1]:
-                self._restart(grey, image.shape)
+                self._restart(grey)
             return step[0] / scale, step[1] / scale
         found = self._measure(prev, grey) if prev is not None and prev is not self._ref else None
-        self._restart(grey, image.shape)  # the reference is lost: this frame is the new one
+        self._restart(grey)  # the reference is lost: this frame is the new one
         return (0.0, 0.0) if found is None else (found[0] / scale, found[1] / scale)
 
     def _measure(self, ref: npt.NDArray[np.float32], grey: npt.NDArray[np.float32]) -> tuple[float, float] | None:
@@ -73,7 +78,5 @@ class CameraMotion:
             return None
         return float(dx), float(dy)
 
-    def _restart(self, grey: npt.NDArray[np.float32], shape: tuple[int, ...]) -> None:
-        self._ref, self._prev, self._shape, self._told = grey, grey, shape, (0.0, 0.0)
-        self._window = (cv2.createHanningWindow((grey.shape[1], grey.shape[0]), cv2.CV_32F)
-                        if min(grey.shape[:2]) >= 8 else None)
+    def _restart(self, grey: npt.NDArray[np.float32]) -> None:
+        self._ref, self._prev, self._told = grey, grey, (0.0, 0.0)

@@ -626,15 +626,14 @@ class YuNetDetector:
                                        upscale=True)
                 big, s = whole
                 bh, bw = big.shape[:2]
-                x0 = min(max(0, int((x - pad_x) * s) // _STRIDE * _STRIDE), max(0, bw - _STRIDE))
-                y0 = min(max(0, int((y - pad_y) * s) // _STRIDE * _STRIDE), max(0, bh - _STRIDE))
+                x0 = max(0, int((x - pad_x) * s) // _STRIDE * _STRIDE)
+                y0 = max(0, int((y - pad_y) * s) // _STRIDE * _STRIDE)
                 x1 = min(bw, int(np.ceil((x + w + pad_x) * s)))
                 y1 = min(bh, int(np.ceil((y + h + pad_y) * s)))
                 crops.append(big[y0 : max(y1, y0 + 1), x0 : max(x1, x0 + 1)])
                 places.append((x0 / s, y0 / s, s, s))
                 continue
-            # a box at the frame's edge (or past it) still cuts a non-empty window
-            x0, y0 = min(max(0, int(x - pad_x)), fw - 1), min(max(0, int(y - pad_y)), fh - 1)
+            x0, y0 = max(0, int(x - pad_x)), max(0, int(y - pad_y))
             x1, y1 = min(fw, int(np.ceil(x + w + pad_x))), min(fh, int(np.ceil(y + h + pad_y)))
             x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
             cw, ch = max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))

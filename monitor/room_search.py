@@ -44,18 +44,21 @@ class RoomSearch:
     _full_at: float | None = None
     _shape: tuple[int, ...] = ()
 
-    def detect(self, frame: Frame, shift: tuple[float, float] = (0.0, 0.0)) -> tuple[FaceDetections, FaceDetections]:
-        """This frame's readable faces and the weak heads (candidates too weak to read: looking down, a profile).
-        ``shift``: how far the picture moved since the last frame (``camera_motion``); the known faces move with it."""
-        if shift != (0.0, 0.0) and len(self._known):
-            step = np.asarray(shift, np.float64)
-            moved = self._known.astype(np.float64)
-            moved[:, :2] += step
-            # a face the pan took out of the picture is no longer looked for (its seat stays, moved with the rest)
-            cx, cy = moved[:, 0] + moved[:, 2] / 2, moved[:, 1] + moved[:, 3] / 2
-            inside = (cx >= 0) & (cy >= 0) & (cx < frame.image.shape[1]) & (cy < frame.image.shape[0])
-            self._known = np.round(moved[inside]).astype(np.int32)
-            self._eyes = (self._eyes + step.astype(np.float32))[inside]
+    def move(self, shift: tuple[float, float], shape: tuple[int, ...]) -> None:
+        """The known faces move by ``shift``, how far the picture moved since the last frame (``camera_motion``), as
+        the seats do; one the pan took out of a ``shape`` frame is no longer looked for (its seat stays)."""
+        if shift == (0.0, 0.0) or not len(self._known):
+            return
+        step = np.asarray(shift, np.float64)
+        moved = self._known.astype(np.float64)
+        moved[:, :2] += step
+        cx, cy = moved[:, 0] + moved[:, 2] / 2, moved[:, 1] + moved[:, 3] / 2
+        inside = (cx >= 0) & (cy >= 0) & (cx < shape[1]) & (cy < shape[0])
+        self._known = np.round(moved[inside]).astype(np.int32)
+        self._eyes = (self._eyes + step.astype(np.float32))[inside]
+
+    def detect(self, frame: Frame) -> tuple[FaceDetections, FaceDetections]:
+        """This frame's readable faces and the weak heads (candidates too weak to read: looking down, a profile)."""
         around = getattr(self.detector, "detect_around", None)
         if (around is not None and self.full_search_s > 0 and self._full_at is not None and len(self._known)
                 and frame.image.shape == self._shape and 0 < frame.t - self._full_at < self.full_search_s):

@@ -291,8 +291,7 @@ def _app_palette(app: App, theme: Theme, width: int, pal: _Palette) -> _Palette:
 def _draw_app_name(tile: Image, name: str, font: str, scale: float, app: App) -> None:
     """Meet: white text straight on the video, bottom left; Teams: white text on a dark rounded pill."""
     h, w = tile.shape[:2]
-    box_h = int(np.clip(round(h * 0.1 * scale), min(15, h // 4), 40))
-    size = max(5, int(box_h * 0.6))
+    box_h, size = _label_size(h, scale)
     box_w = min(w - 8, _label_width(name, font, size) + 10)
     y0 = h - box_h - 6
     region = tile[y0 : y0 + box_h, 6 : 6 + box_w]
@@ -399,14 +398,19 @@ def _draw_person(tile: Image, face: Image, rng: np.random.Generator) -> tuple[in
 def _draw_name(tile: Image, name: str, font: str = "hershey-simplex", scale: float = 1.0) -> None:
     """Zoom's name label: white text on a translucent dark box in the bottom-left corner."""
     h, w = tile.shape[:2]
-    # Zoom's label text keeps a readable size however small the tile (about 9 px capitals at the least)
-    box_h = int(np.clip(round(h * 0.1 * scale), min(15, h // 4), 40))
-    size = max(5, int(box_h * 0.6))
+    box_h, size = _label_size(h, scale)
     box_w = min(w - 4, _label_width(name, font, size) + 8)
     y0 = h - box_h - 2
     region = tile[y0 : h - 2, 2 : 2 + box_w]
     region[:] = (region.astype(np.float32) * 0.4).astype(np.uint8)
     _draw_label_text(tile[y0 : h - 2, 2 : 2 + box_w], name, font, size)
+
+
+def _label_size(tile_h: int, scale: float) -> tuple[int, int]:
+    """A name label's height and its text's cap height for a tile ``tile_h`` px tall: the label text keeps a readable
+    size however small the tile (about 9 px capitals at the least)."""
+    box_h = int(np.clip(round(tile_h * 0.1 * scale), min(15, tile_h // 4), 40))
+    return box_h, max(5, int(box_h * 0.6))
 
 
 @lru_cache(maxsize=64)

@@ -50,7 +50,7 @@ def test_a_panning_camera_keeps_each_student_in_their_seat(fer) -> None:  # type
 def test_a_pan_that_takes_students_out_of_the_picture(fer) -> None:  # type: ignore[no-untyped-def]
     """The camera turns until the class's two right columns have left the picture at its right edge, then back: no
     frame fails, nobody still in the picture changes seat, and those who come back into it get their own seats back
-    (a known face moved past the edge cut an empty search window, and OpenCV raised)."""
+    (faces moved past the edge are dropped from the search: ``test_room_search.py``)."""
     x, _ = fer
     room, _ = compose_class(x, list(range(40, 52)), 900, 960, cols=4, seed=2)
     scene = background(3700, 1080, seed=6)

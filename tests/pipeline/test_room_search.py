@@ -188,9 +188,11 @@ def test_known_faces_moved_out_of_the_picture_are_dropped_not_searched(yunet: Yu
     assert 0 < right < len(first)
     # the picture moved 700 px right: the faces that were in its right 700 px are now past its edge
     moved = np.ascontiguousarray(np.concatenate([np.zeros((1080, 700, 3), np.uint8), image[:, :-700]], axis=1))
-    faces, _ = search.detect(Frame(moved, 0.25, 1), shift=(700.0, 0.0))
+    search.move((700.0, 0.0), moved.shape)
+    faces, _ = search.detect(Frame(moved, 0.25, 1))
     assert search.full_searches == 1 and search.tracked == 1  # still tracking: the rest were found where they went
     assert len(faces) >= len(first) - right - 1
     known = search._known
     assert ((known[:, 0] + known[:, 2] / 2 < 1920) & (known[:, 1] + known[:, 3] / 2 < 1080)).all()
-    search.detect(Frame(moved, 0.5, 2), shift=(0.0, 900.0))  # down past the bottom edge: nothing left to look for
+    search.move((0.0, 900.0), moved.shape)  # down past the bottom edge: nothing left to look for
+    search.detect(Frame(moved, 0.5, 2))
