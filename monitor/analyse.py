@@ -245,7 +245,7 @@ def run_analyse(args: argparse.Namespace) -> int:
                 overrides.setdefault(section, {})[key] = value
         cfg = load_config(args.config, overrides)
         roster = Roster.load(cfg.analysis.roster) if cfg.analysis.roster is not None else None
-        classifier = EmotionClassifier(cfg.model.path, batch_size=cfg.model.batch_size)
+        classifier = EmotionClassifier(cfg.model.path, batch_size=cfg.model.batch_size, engine=cfg.model.engine)
         det = cfg.detector
         detector = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
     except (FileNotFoundError, ConfigError, ModelError, RosterError) as exc:

@@ -141,7 +141,9 @@ def prepare(config: Config) -> Prepared:
         raise
     try:
         classifier: Classifier = (
-            PresenceOnly() if presence else EmotionClassifier(config.model.path, batch_size=config.model.batch_size)
+            PresenceOnly()
+            if presence
+            else EmotionClassifier(config.model.path, batch_size=config.model.batch_size, engine=config.model.engine)
         )
         det = config.detector
         detector = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)

@@ -30,6 +30,7 @@ def test_defaults_and_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         ({"analysis": {"interval_s": 0.5}}, "analysis.interval_s: Input should be greater than or equal to 1"),
         ({"analysis": {"layout": "theatre"}}, "analysis.layout:"),
         ({"detector": {"kind": "yolo"}}, "detector.kind:"),
+        ({"model": {"engine": "onnx"}}, "model.engine: Input should be 'quantized', 'lite' or 'tf'"),
         ({"storage": {"db_url": "mysql://u@h/db"}}, "storage.db_url: unsupported database 'mysql'"),
         ({"capture": {"colour": 1}}, "capture.colour: Extra inputs are not permitted"),
     ],
