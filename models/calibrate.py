@@ -1,11 +1,11 @@
-"""Build the shipped model from a trained one: flip test-time augmentation and temperature scaling, in one file.
+"""Build the shipped model from a trained one: temperature scaling and class bias, in one file.
 
-``python -m models.calibrate --model runs/x/emotion.keras --data PATH --out models/emotion.keras``
+``python -m models.calibrate --model runs/x/emotion.keras --data PATH --out models/emotion.keras [--mirror]``
 
-The shipped network sees each face and its mirror image, averages the two softmax outputs (one pass over a batch
-twice the size: the worker still makes one call per frame), and rescales the result with a temperature fitted on
-PublicTest by minimising the negative log-likelihood, so the probabilities the worker averages per interval mean
-what they say. An optional per-class logit adjustment (``--prior-correction TAU``: ``-TAU * log(training prior)``,
+The worker reads every face through two crops (``models.preprocess.VIEWS``) and combines the two readings
+(``combine_views``); the temperature is fitted on PublicTest seen the same way (``fer_views``) by minimising the
+negative log-likelihood, so the probabilities the worker averages per interval mean what they say. ``--mirror``
+also puts a mirrored second view inside the model (averaged softmax outputs; twice the passes per crop). An optional per-class logit adjustment (``--prior-correction TAU``: ``-TAU * log(training prior)``,
 Menon et al. 2021) trades a little accuracy for recall on the rare classes; it is computed from the Training
 split's class counts, not tuned. ``--bias CLASS=VALUE`` adds a fixed amount to one class's log-probability (chosen on
 PublicTest, the validation split; PrivateTest is never read). The result and the figures before and after go to ``<out>.calibration.json``.
@@ -27,7 +27,7 @@ from db.emotions import EMOTIONS
 from models.classifier import DEFAULT_MODEL, ModelError, write_labels
 from models.data import DataError, load_split
 from models.metrics import report
-from models.preprocess import to_batch
+from models.preprocess import VIEWS, combine_views, fer_views
 
 
 def calibrated(probs: npt.NDArray[np.floating], temperature: float, bias: npt.NDArray[np.floating]) -> npt.NDArray[Any]:
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", type=Path, required=True, help="trained model (.keras) from models.train")
     p.add_argument("--data", required=True, help="FER2013 folder, fer2013.csv, or Kaggle train/ test/ folders")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL, help="shipped model to write (.keras)")
-    p.add_argument("--no-tta", action="store_true", help="no mirrored second view")
+    p.add_argument("--mirror", action="store_true", help="also read each crop's mirror image (twice the passes)")
     p.add_argument("--prior-correction", type=float, default=0.0, metavar="TAU", help="logit adjustment strength")
     p.add_argument(
         "--bias",
@@ -121,13 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     from models.classifier import EmotionClassifier
 
     bias = (prior_bias(train_y, args.prior_correction) if args.prior_correction else np.zeros(7)) + extra
-    uncal = build_shipped(args.model, 1.0, [0.0] * 7, not args.no_tta)
+    uncal = build_shipped(args.model, 1.0, [0.0] * 7, args.mirror)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".uncalibrated.keras")
     uncal.save(tmp)
     write_labels(tmp)
     try:
-        raw = EmotionClassifier(tmp, batch_size=256).predict(to_batch(val.x))
+        clf = EmotionClassifier(tmp, batch_size=256)
+        raw = combine_views([clf.predict(view) for view in fer_views(val.x)])
     finally:
         tmp.unlink(missing_ok=True)
     y = val.y.astype(np.int64)
@@ -135,16 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     t = fit_temperature(raw, y, bias)
     after_probs = calibrated(raw, t, bias)
     after = report(after_probs, y)
-    shipped = build_shipped(args.model, t, [float(b) for b in bias], not args.no_tta)
+    shipped = build_shipped(args.model, t, [float(b) for b in bias], args.mirror)
     shipped.save(args.out)
     write_labels(args.out)
-    check = EmotionClassifier(args.out, batch_size=256).predict(to_batch(val.x[:256]))
+    clf = EmotionClassifier(args.out, batch_size=256)
+    check = combine_views([clf.predict(view) for view in fer_views(val.x[:256])])
     if not np.allclose(check, after_probs[:256], atol=1e-4):
         print("error: the saved model does not reproduce the calibrated probabilities", file=sys.stderr)
         return 1
     info = {
         "source_model": str(args.model),
-        "tta": "none" if args.no_tta else "horizontal flip",
+        "tta": "horizontal flip" if args.mirror else "none",
+        "views": [str(v) for v in VIEWS],
         "prior_correction": args.prior_correction,
         "class_bias": args.bias,
         "bias": [round(float(b), 6) for b in bias],

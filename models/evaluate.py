@@ -1,5 +1,8 @@
 """Evaluate a model on FER2013 PublicTest: ``python -m models.evaluate --data PATH [--model FILE] [--json OUT]``.
 
+Every face is read as the worker reads a detected face: through ``models.preprocess.VIEWS`` (``fer_views``), the
+readings combined by ``combine_views``.
+
 Prints accuracy, macro-F1, per-class recall and precision, expected calibration error and the confusion matrix.
 ``--record`` also writes ``metrics.json`` beside the model (the quality gate's baseline) and the confusion-matrix and
 training-curve PNGs into ``docs/``.
@@ -16,13 +19,13 @@ from pathlib import Path
 from models.classifier import DEFAULT_MODEL, EmotionClassifier, ModelError
 from models.data import DataError, load_split
 from models.metrics import Report, report
-from models.preprocess import to_batch
+from models.preprocess import combine_views, fer_views
 
 
 def evaluate(model_path: Path, data: str | Path) -> Report:
     faces = load_split(data, "val")
     clf = EmotionClassifier(model_path, batch_size=256)
-    return report(clf.predict(to_batch(faces.x)), faces.y)
+    return report(combine_views([clf.predict(view) for view in fer_views(faces.x)]), faces.y)  # as the worker reads
 
 
 def record(rep: Report, model_path: Path) -> None:

@@ -9,15 +9,16 @@ import numpy as np
 import numpy.typing as npt
 
 from db.emotions import EMOTIONS
-from models.preprocess import CropSpec, crop_face, to_batch, to_gray
+from models.preprocess import VIEWS, CropSpec, combine_views, crop_face, to_batch, to_gray
 from monitor.detections import FaceDetections
 from monitor.frame import Frame
 
-# How the worker cuts a detector box for the model: squared on its longer side, 10% wider on every side, moved down by
-# 10% of the box height and turned so the eyes are level (where the detector gives landmarks: YuNet and MTCNN),
-# which frames a detector's box the way FER2013 frames its faces. Chosen on the real labelled photos of one half of
-# the identities and checked on the other half, through this path (models/README.md).
+# The single crop that frames a detector's box the way FER2013 frames its faces: squared on its longer side, 10%
+# wider on every side, moved down by 10% of the box height and turned so the eyes are level (where the detector gives
+# landmarks: YuNet and MTCNN). Chosen on the real labelled photos of one half of the identities and checked on the
+# other half (models/README.md). The worker reads two views around it (``WORKER_VIEWS``), a closer and a wider crop.
 WORKER_CROP = CropSpec(margin=0.1, shift_y=0.1, align=True, interpolation="area")
+WORKER_VIEWS: tuple[CropSpec, ...] = VIEWS
 
 
 @dataclass(frozen=True)
@@ -66,22 +67,27 @@ class Classifier(Protocol):
 
 
 def classify(
-    frame: Frame, faces: FaceDetections, classifier: Classifier, spec: CropSpec = WORKER_CROP
+    frame: Frame, faces: FaceDetections, classifier: Classifier, views: tuple[CropSpec, ...] = WORKER_VIEWS
 ) -> EmotionPredictions:
-    """Crop each detected face with the shared preprocessing and classify all of them in one batch."""
+    """Cut each detected face once per view with the shared preprocessing, classify every cut in one batch, and
+    combine each face's readings (``models.preprocess.combine_views``). A face any of whose cuts is empty (a box
+    outside the frame) is skipped."""
     if len(faces) == 0:
         return EmotionPredictions.empty()
     gray = to_gray(frame.image)
-    crops, index = [], []
+    crops: list[npt.NDArray[np.uint8]] = []
+    index = []
     for i, box in enumerate(faces.boxes):
         eyes = None
         if faces.eyes is not None:
             (lx, ly), (rx, ry) = (tuple(map(float, e)) for e in faces.eyes[i])
             eyes = ((lx, ly), (rx, ry))
-        crop = crop_face(gray, (int(box[0]), int(box[1]), int(box[2]), int(box[3])), eyes, spec)
-        if crop is not None:
-            crops.append(crop)
+        cuts = [crop_face(gray, (int(box[0]), int(box[1]), int(box[2]), int(box[3])), eyes, spec) for spec in views]
+        if all(c is not None for c in cuts):
+            crops += [c for c in cuts if c is not None]
             index.append(i)
     if not crops:
         return EmotionPredictions.empty()
-    return EmotionPredictions.from_keras(classifier.predict(to_batch(crops)), index)
+    out = np.asarray(classifier.predict(to_batch(crops)), np.float32)
+    k = len(views)
+    return EmotionPredictions.from_keras(combine_views([out[v::k] for v in range(k)]), index)
