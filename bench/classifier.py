@@ -1,6 +1,7 @@
 """Emotion model speed on the worker's path: ``python bench/classifier.py [--engines quantized lite tf]``.
 
-Prints milliseconds per call and faces per second at batch sizes 1, 8, 25, 32 and 64, for TensorFlow Lite with
+Prints milliseconds per call and crops per second (model inputs: the worker cuts two crops a face, so its faces/s
+is half) at batch sizes 1, 8, 25, 32 and 64, for TensorFlow Lite with
 8-bit weights (the worker's default, ``model.engine = "quantized"``), TensorFlow Lite in float and the compiled
 ``tf.function`` (the fallback), in one run.
 """
@@ -29,7 +30,7 @@ def main() -> int:
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     print(f"model={args.model.name} cores={os.cpu_count()}")
-    print(f"{'engine':>9} {'batch':>6} {'ms/call':>9} {'faces/s':>9}")
+    print(f"{'engine':>9} {'batch':>6} {'ms/call':>9} {'crops/s':>9}")
     for engine in args.engines:
         clf = EmotionClassifier(args.model, engine=engine)
         for batch in (1, 8, 25, 32, 64):

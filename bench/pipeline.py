@@ -4,7 +4,7 @@
 
 For a 1280x720 frame with 16 faces and a 1920x1080 frame with 25 faces (real FER2013 PublicTest faces from
 ../shared, composed at run time): decode (a real MJPG video read by OpenCV), detect, classify (crop, preprocess and
-the compiled model on the batch of faces), and seat assignment plus aggregation. The target is 2 analysed frames
+the model, on TensorFlow Lite with 8-bit weights, on two crops of every face), and seat assignment plus aggregation. The target is 2 analysed frames
 per second with 25 faces on a 2-core CPU, so that ``--fps 2`` keeps up in real time.
 
 Then, in the same run, our whole path (``FrameAnalyser``, as the worker runs it) against a peer at 1920x1080 with 25

@@ -18,7 +18,9 @@ table gives agreement with the label overall and per class (the labels are crowd
 ``--detector yunet`` cuts ClassMood's rows (and the sweep) from the worker's default detector's boxes and eyes
 instead of MTCNN's (the peer keeps MTCNN's). ``--sweep`` measures crop choices (margin, vertical shift, eye
 alignment, interpolation) with the shipped model: chosen on the photos of one half of the identities (A), reported
-on the other half (B), so a choice that only fits these files shows as a gap between the two columns.
+on the other half (B), so a choice that only fits these files shows as a gap between the two columns. It measures
+single crops; the pair of crops the worker reads (``models.preprocess.VIEWS``) was chosen from the same crops'
+probabilities, combined in pairs (models/README.md).
 """
 
 from __future__ import annotations

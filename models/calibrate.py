@@ -127,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     uncal.save(tmp)
     write_labels(tmp)
     try:
-        clf = EmotionClassifier(tmp, batch_size=256)
+        clf = EmotionClassifier(tmp, batch_size=256)  # the worker's default engine: fitted on what it computes
         raw = combine_views([clf.predict(view) for view in fer_views(val.x)])
+        engine = clf.engine
     finally:
         tmp.unlink(missing_ok=True)
     y = val.y.astype(np.int64)
@@ -139,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     shipped = build_shipped(args.model, t, [float(b) for b in bias], args.mirror)
     shipped.save(args.out)
     write_labels(args.out)
-    clf = EmotionClassifier(args.out, batch_size=256)
+    clf = EmotionClassifier(args.out, batch_size=256, engine=engine)
+    if clf.engine != engine:
+        print(f"error: the shipped model runs on the {clf.engine} engine, the fit ran on {engine}", file=sys.stderr)
+        return 1
     check = combine_views([clf.predict(view) for view in fer_views(val.x[:256])])
     if not np.allclose(check, after_probs[:256], atol=1e-4):
         print("error: the saved model does not reproduce the calibrated probabilities", file=sys.stderr)
@@ -148,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         "source_model": str(args.model),
         "tta": "horizontal flip" if args.mirror else "none",
         "views": [str(v) for v in VIEWS],
+        "engine": engine,
         "prior_correction": args.prior_correction,
         "class_bias": args.bias,
         "bias": [round(float(b), 6) for b in bias],

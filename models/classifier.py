@@ -5,10 +5,11 @@ compiled ``tf.function`` where the conversion fails.
 Calling a Keras model eagerly per face runs at tens of faces per second on a laptop CPU; the compiled path with a
 dynamic batch dimension runs in the thousands, so the worker, the evaluation and the benchmarks all use this class.
 Quantizing the weights (TensorFlow Lite's dynamic-range quantization: int8 weights, each face's activations
-quantized on the fly from its own range, so a face reads the same whatever else is in the batch) made the shipped
-network 4-8 times faster on the 2-core machine, 0.5 ms for one face, for probabilities within 0.03 of the Keras model's
-(PublicTest accuracy within 0.1 point, the same class for 99.5% of the faces; docs/performance.md). The conversion
-takes one or two seconds and is checked against the Keras model before use.
+quantized on the fly from its own range, so a face reads the same whatever else is in the batch) ran 4-6 times the
+float interpreter's crops per second on the 2-core machine in one run (docs/performance.md), for probabilities
+within 0.03 of the Keras model's (PublicTest accuracy within 0.1 point, the same class for 99.5% of the faces;
+models/README.md). The conversion takes one or two seconds and is checked against the Keras model before use; 8-bit
+weights that disagree fall back to float TensorFlow Lite, and that to the compiled graph.
 """
 
 from __future__ import annotations
@@ -149,15 +150,17 @@ class EmotionClassifier:
         spec = tf.TensorSpec([None, FACE_SIZE, FACE_SIZE, 1], tf.float32)
         self._fn: Any = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
         self.engine = "tf"
-        if engine != "tf":
-            self._use_lite(engine)
+        chain = {"quantized": ("quantized", "lite"), "lite": ("lite",), "tf": ()}[engine]
+        for i, candidate in enumerate(chain):  # 8-bit, else float TensorFlow Lite, else the compiled graph
+            if self._use_lite(candidate, "float TensorFlow Lite" if i + 1 < len(chain) else "the compiled graph"):
+                break
         if self.engine == "tf":
             self._fn(tf.zeros([1, FACE_SIZE, FACE_SIZE, 1]))  # trace once now, not on the first real frame
 
-    def _use_lite(self, engine: str) -> None:
-        """Run through TensorFlow Lite if the model converts and the converted model agrees with it on a few
-        faces (pixel noise, a flat grey face, a black one) within ``LITE_TOLERANCE``: else stay on the compiled
-        graph, saying why."""
+    def _use_lite(self, engine: str, otherwise: str) -> bool:
+        """Run through TensorFlow Lite (``engine``: quantized or lite) if the model converts and the converted model
+        agrees with it on a few faces (pixel noise, a flat grey face, a black one) within ``LITE_TOLERANCE``; else
+        say why, naming what runs instead (``otherwise``), and return False."""
         try:
             lite = _LiteRunner(self.model, quantize=engine == "quantized")
             probe = np.random.default_rng(0).integers(0, 256, (4, FACE_SIZE, FACE_SIZE, 1)).astype(np.float32)
@@ -166,13 +169,16 @@ class EmotionClassifier:
                 got = lite(probe)
             gap = float(np.abs(got - np.asarray(self.model(probe, training=False))).max())
         except Exception as exc:  # noqa: BLE001 (any failure of the converter: the graph path still works)
-            log.warning("emotion model: TensorFlow Lite unavailable (%s); using the compiled graph", exc)
-            return
+            log.warning("emotion model: TensorFlow Lite unavailable (%s) for the %s engine; using %s", exc, engine,
+                        otherwise)
+            return False
         if gap > LITE_TOLERANCE[engine]:
-            log.warning("emotion model: TensorFlow Lite disagrees with Keras by %.2g; using the compiled graph", gap)
-            return
+            log.warning("emotion model: TensorFlow Lite (%s) disagrees with Keras by %.2g (allowed %.2g); using %s",
+                        engine, gap, LITE_TOLERANCE[engine], otherwise)
+            return False
         self._lite = lite
         self.engine = engine
+        return True
 
     def predict(self, faces: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         if faces.ndim != 4 or faces.shape[1:] != (FACE_SIZE, FACE_SIZE, 1):

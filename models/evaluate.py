@@ -35,7 +35,8 @@ def record(rep: Report, model_path: Path) -> None:
     calibration = model_path.with_name(model_path.stem + ".calibration.json")
     if calibration.is_file():  # written by models.calibrate: the figures before temperature scaling
         info = json.loads(calibration.read_text())
-        metrics["calibration"] = {k: info[k] for k in ("temperature", "ece_before", "ece_after", "tta", "fitted_on")}
+        keys = ("temperature", "ece_before", "ece_after", "tta", "views", "engine", "fitted_on")
+        metrics["calibration"] = {k: info[k] for k in keys if k in info}
     model_path.with_name("metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     DOCS.mkdir(exist_ok=True)
     plot_confusion(rep, DOCS / "model-confusion.png")

@@ -72,6 +72,8 @@ def classify(
     """Cut each detected face once per view with the shared preprocessing, classify every cut in one batch, and
     combine each face's readings (``models.preprocess.combine_views``). A face any of whose cuts is empty (a box
     outside the frame) is skipped."""
+    if not views:
+        raise ValueError("classify needs at least one view")
     if len(faces) == 0:
         return EmotionPredictions.empty()
     gray = to_gray(frame.image)

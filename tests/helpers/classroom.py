@@ -46,7 +46,7 @@ def worker_reading(
     height: int = 240, cols: int | None = None,
 ) -> npt.NDArray[np.float64] | None:
     """What the worker's path reads in PublicTest face ``i`` in a composed room frame (``seats`` copies of it, as a
-    test lays its class out; the detector's box, ``WORKER_CROP``, the model): one row of probabilities per copy, or
+    test lays its class out; the detector's box, ``WORKER_VIEWS``, the model): one row of probabilities per copy, or
     ``None`` when the detector does not find every copy. Tests pick their faces with it (:func:`reads_surely`) so
     that what they expect is what the product's own path reads confidently, wherever the face sits."""
     from monitor.frame import Frame

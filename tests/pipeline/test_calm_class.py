@@ -52,8 +52,9 @@ def test_the_demo_class_raises_no_student_flag_in_ten_minutes(tmp_path: Path) ->
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the shipped model reads 77 of the 298 real neutral photos (26%) as 0.6 or more negative, and 7 of this "
-    "test's 60 students (models/README.md); this passes, and must then lose this marker, once a stronger model ships",
+    reason="the shipped model reads 77 of the 298 real neutral photos (26%, YuNet's boxes) as 0.6 or more negative, "
+    "and 7 of this test's 60 students (MTCNN's boxes; models/README.md); this passes, and must then lose this marker, "
+    "once a stronger model ships",
 )
 def test_a_class_of_real_neutral_and_happy_photos_raises_no_student_flag(classifier) -> None:  # type: ignore[no-untyped-def]
     """Every 10th neutral and happy photo of the real set is a student, seen in every 10-second interval for 10

@@ -53,6 +53,16 @@ def test_a_model_that_will_not_convert_runs_on_the_graph(fer, monkeypatch: pytes
     with caplog.at_level(logging.WARNING, logger="models.classifier"):
         clf = EmotionClassifier(DEFAULT_MODEL)
     assert clf.engine == "tf"
-    assert "TensorFlow Lite unavailable (converter refused an op)" in caplog.text
+    assert "TensorFlow Lite unavailable (converter refused an op) for the quantized engine" in caplog.text
+    assert "for the lite engine; using the compiled graph" in caplog.text  # 8-bit, then float, then the graph
     probs = clf.predict(fer[0][:3, ..., None])
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
+
+
+def test_eight_bit_weights_that_disagree_fall_back_to_float_lite(monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setitem(classifier_module.LITE_TOLERANCE, "quantized", 0.0)  # no 8-bit model agrees to 0
+    with caplog.at_level(logging.WARNING, logger="models.classifier"):
+        clf = EmotionClassifier(DEFAULT_MODEL)
+    assert clf.engine == "lite"
+    assert "TensorFlow Lite (quantized) disagrees with Keras" in caplog.text and "using float TensorFlow Lite" in caplog.text

@@ -28,7 +28,7 @@ CHANGER = 4  # seat index (reading order) of the student who turns from happy to
 
 
 def confident_detectable(fer, classifier, emotion: str, n: int, exclude: set[int]) -> list[int]:  # type: ignore[no-untyped-def]
-    """``n`` faces of ``emotion`` that the worker's own path (detector box, ``WORKER_CROP``, model) reads as that
+    """``n`` faces of ``emotion`` that the worker's own path (detector box, ``WORKER_VIEWS``, model) reads as that
     emotion at 0.6 or more, alone in a frame and in this test's class layout."""
     det_cfg = load_config().detector
     detector = make_detector(det_cfg.kind, det_cfg.min_face_px, det_cfg.max_side_px, det_cfg.min_confidence)

@@ -22,6 +22,7 @@ def test_quality_gate_publictest_accuracy(fer, classifier) -> None:  # type: ign
     """Fails if the shipped model, reading PublicTest through the worker's two views, drops more than half a point
     below the accuracy recorded when it was shipped."""
     recorded = json.loads(BASELINE.read_text())
+    assert classifier.engine == recorded["calibration"]["engine"]  # measured on the engine it was calibrated on
     x, y = fer
     rep = report(combine_views([classifier.predict(view) for view in fer_views(x)]), y)
     assert rep.n == 3589

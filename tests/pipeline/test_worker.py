@@ -35,7 +35,7 @@ LAYOUT = ["happy", "surprise", "happy", "surprise", "happy", "surprise"]
 def pick_faces(fer: tuple[np.ndarray, np.ndarray], classifier: object) -> list[int]:
     """Faces whose label the shipped model gets right with high confidence through the worker's own path (the
     default detector finds the face in a composed room frame and in the tile of a 2x3 gallery, as the tests here
-    compose them; ``classify`` cuts ``WORKER_CROP`` from its box), so the expected result is unambiguous (detector
+    compose them; ``classify`` cuts ``WORKER_VIEWS`` from its box), so the expected result is unambiguous (detector
     recall and model accuracy are measured by the benchmarks instead)."""
     from monitor.analyse import FrameAnalyser
     from monitor.config import load_config

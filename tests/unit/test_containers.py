@@ -66,7 +66,7 @@ class _Capture:
 
 
 def test_classify_levels_the_eyes_when_the_detector_gives_them() -> None:
-    """Two dark eyes on a 20-degree line: the worker's crop (WORKER_CROP aligns) brings them level."""
+    """Two dark eyes on a 20-degree line: both of the worker's crops (WORKER_VIEWS align) bring them level."""
     import cv2
 
     img = np.full((200, 200, 3), 160, np.uint8)
@@ -77,10 +77,11 @@ def test_classify_levels_the_eyes_when_the_detector_gives_them() -> None:
     eyes = np.array([[left, right]], np.float32)
     clf = _Capture()
     classify(Frame(img, 0.0, 0), FaceDetections(boxes, np.ones(1, np.float32), eyes), clf)
-    assert clf.faces is not None
-    n, _, _, centres = cv2.connectedComponentsWithStats((clf.faces[0, :, :, 0] < 60).astype(np.uint8))
-    (_, ly), (_, ry) = sorted(map(tuple, centres[1:n]))
-    assert abs(ly - ry) < 1.0
+    assert clf.faces is not None and len(clf.faces) == 2  # one face, two views
+    for view in clf.faces:
+        n, _, _, centres = cv2.connectedComponentsWithStats((view[:, :, 0] < 60).astype(np.uint8))
+        (_, ly), (_, ry) = sorted(map(tuple, centres[1:n]))
+        assert abs(ly - ry) < 1.0
 
 
 def test_predictions_validate_and_normalise() -> None:

@@ -11,7 +11,7 @@ from models.calibrate import calibrated
 from models.preprocess import FER_BOX, VIEWS, CropSpec, combine_views, crop_face, fer_views
 from monitor.detections import FaceDetections
 from monitor.frame import Frame
-from monitor.predictions import WORKER_CROP, WORKER_VIEWS, classify
+from monitor.predictions import WORKER_CROP, classify
 
 pytestmark = pytest.mark.unit
 
@@ -65,8 +65,9 @@ def test_combining_views_commutes_with_the_shipped_calibration() -> None:
         combine_views([])
 
 
-class _Views:
-    """Answers each crop with a reading that says which view it was (view 0: angry, view 1: happy)."""
+class _Brightness:
+    """Reads a crop by what it shows: a bright crop (mean over 128) angry, a dark one happy; a confident 0.7 either
+    way. Crops given to the wrong face would change that face's reading."""
 
     def __init__(self) -> None:
         self.calls: list[np.ndarray] = []
@@ -74,23 +75,32 @@ class _Views:
     def predict(self, faces: np.ndarray) -> np.ndarray:
         self.calls.append(faces)
         out = np.full((len(faces), 7), 0.05, np.float32)
-        out[0::2, 0] = 0.7
-        out[1::2, 3] = 0.7
+        bright = faces.reshape(len(faces), -1).mean(1) > 128
+        out[bright, 0] = 0.7
+        out[~bright, 3] = 0.7
         return out / out.sum(1, keepdims=True)
 
 
 def test_classify_reads_every_face_through_every_view_in_one_call() -> None:
-    frame = Frame(np.full((200, 300, 3), 128, np.uint8), 0.0, 0)
-    faces = FaceDetections(np.array([[20, 20, 60, 60], [299, 199, 1, 1], [150, 60, 80, 80]], np.int32),
-                           np.ones(3, np.float32))
-    clf = _Views()
-    preds = classify(frame, faces, clf)
-    assert WORKER_VIEWS == VIEWS
-    assert len(clf.calls) == 1 and clf.calls[0].shape == (4, 48, 48, 1)  # two faces x two views; the dot skipped
-    assert preds.index.tolist() == [0, 2]
-    # each face's two readings (angry 0.7 / happy 0.7) combine into one with both classes equal and leading
-    assert np.allclose(preds.probs[:, 0], preds.probs[:, 3])
-    assert (preds.probs[:, 0] > 2 * np.delete(preds.probs, [0, 3], axis=1).max(1)).all()
-    one = _Views()  # one view: one crop a face, each face its own reading
-    assert classify(frame, faces, one, views=(WORKER_CROP,)).dominant() == ["angry", "happy"]
-    assert one.calls[0].shape == (2, 48, 48, 1)
+    """Three faces on a mid-grey frame: a white square (both views bright: angry), a black square (both dark: happy),
+    and a small white square on black, bright in the close view and dark in the wide one (the two readings tie);
+    a one-pixel box cuts nothing and is skipped."""
+    img = np.full((240, 400, 3), 128, np.uint8)
+    img[20:80, 20:80] = 250
+    img[20:80, 150:210] = 5
+    img[130:230, 270:370] = 0
+    img[164:200, 302:338] = 255  # the close view (5% margin, 10% lower) is mostly white; the wide one mostly black
+    faces = FaceDetections(np.array([[20, 20, 60, 60], [399, 239, 1, 1], [150, 20, 60, 60], [300, 160, 40, 40]],
+                                    np.int32), np.ones(4, np.float32))
+    clf = _Brightness()
+    preds = classify(Frame(img, 0.0, 0), faces, clf)
+    assert len(clf.calls) == 1 and clf.calls[0].shape == (6, 48, 48, 1)  # three faces x two views; the dot skipped
+    assert preds.index.tolist() == [0, 2, 3]
+    assert preds.dominant()[:2] == ["angry", "happy"]
+    mixed = preds.probs[2]
+    assert mixed[0] == pytest.approx(mixed[3]) and mixed[0] > 2 * np.delete(mixed, [0, 3]).max()
+    one = _Brightness()  # one view: one crop a face, each face its own reading
+    assert classify(Frame(img, 0.0, 0), faces, one, views=(WORKER_CROP,)).dominant() == ["angry", "happy", "angry"]
+    assert one.calls[0].shape == (3, 48, 48, 1)
+    with pytest.raises(ValueError):
+        classify(Frame(img, 0.0, 0), faces, one, views=())
