@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -96,9 +96,20 @@ def test_printable_notice_and_pdf(page: Chrome, presence_dashboard: Dashboard) -
 
 def test_live_page_says_the_mode_and_links_to_the_notice(page: Chrome, presence_dashboard: Dashboard) -> None:
     page.get(presence_dashboard.url + "/")
-    line = wait_for(lambda: page.find_elements(By.ID, ids.LIVE_MODE) or None, what="the mode line")[0]
-    assert "Presence mode" in line.text and "no emotion is inferred" in line.text
-    assert "presence mode" in page.find_element(By.ID, ids.LIVE_BANNER).text
+
+    def text_of(element_id: str, expected: str) -> Callable[[], str | None]:
+        """The element's text once it holds ``expected``, read afresh at every poll: the page's first callbacks
+        replace nodes, and a node found once can be gone by the time it is read (StaleElementReference under load)."""
+
+        def read() -> str | None:
+            text = page.find_element(By.ID, element_id).text
+            return text if expected in text else None
+
+        return read
+
+    line = wait_for(text_of(ids.LIVE_MODE, "Presence mode"), what="the mode line")
+    assert "no emotion is inferred" in line
+    wait_for(text_of(ids.LIVE_BANNER, "presence mode"), what="the banner")
 
     def drawn() -> dict[str, list[float]] | None:
         traces = {t.get("name"): t.get("y") for t in graph_data(page, ids.LIVE_TIMELINE) or []}
@@ -109,13 +120,17 @@ def test_live_page_says_the_mode_and_links_to_the_notice(page: Chrome, presence_
     seen = {t.get("name"): t.get("x") for t in graph_data(page, ids.LIVE_DISTRIBUTION) or []}
     assert list(seen.values()) == [[2, 0, 0]]  # latest interval: both seen
     # the page's own headings say presence too, not mood or emotion (sent with the session: waited for)
-    wait_for(lambda: page.find_element(By.ID, ids.LIVE_TIMELINE_TITLE).text == "Presence over time" or None,
-             what="the presence heading")
-    assert page.find_element(By.ID, ids.LIVE_MOOD_TITLE).text == "Presence now"
-    assert "no emotion is inferred" in page.find_element(By.ID, ids.LIVE_STUDENTS_CAPTION).text
-    honesty = page.find_element(By.ID, ids.LIVE_HONESTY).text
+    assert wait_for(text_of(ids.LIVE_TIMELINE_TITLE, "Presence"), what="the presence heading") == "Presence over time"
+    assert wait_for(text_of(ids.LIVE_MOOD_TITLE, "Presence"), what="the mood card's heading") == "Presence now"
+    wait_for(text_of(ids.LIVE_STUDENTS_CAPTION, "no emotion is inferred"), what="the students' caption")
+    honesty = wait_for(text_of(ids.LIVE_HONESTY, "Presence mode"), what="the honesty note")
     assert honesty.startswith("Presence mode") and "Emotion estimates" not in honesty
-    line.find_element(By.LINK_TEXT, "What this means for students").click()
+
+    def follow() -> bool:
+        page.find_element(By.ID, ids.LIVE_MODE).find_element(By.LINK_TEXT, "What this means for students").click()
+        return True
+
+    wait_for(follow, what="the notice link")
     wait_for(lambda: page.find_elements(By.ID, ids.NOTICE) or None, what="the notice after the link")
 
 
