@@ -31,7 +31,7 @@ import numpy.typing as npt
 from models.classifier import DEFAULT_MODEL, EmotionClassifier
 from models.data import DataError, load_split
 from models.metrics import report
-from models.preprocess import combine_views, fer_views, to_batch
+from models.preprocess import read_fer, to_batch
 
 FER_DIR = Path(__file__).resolve().parent / ".fer"
 Predict = Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.float32]]
@@ -63,7 +63,7 @@ def ours(model: Path) -> Predict:
     clf = EmotionClassifier(model, batch_size=256)
 
     def predict(faces: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        return combine_views([clf.predict(view) for view in fer_views(faces)])
+        return read_fer(clf.predict, faces)
 
     return predict
 

@@ -5,7 +5,8 @@
 The worker reads every face through two crops (``models.preprocess.VIEWS``) and combines the two readings
 (``combine_views``); the temperature is fitted on PublicTest seen the same way (``fer_views``) by minimising the
 negative log-likelihood, so the probabilities the worker averages per interval mean what they say. ``--mirror``
-also puts a mirrored second view inside the model (averaged softmax outputs; twice the passes per crop). An optional per-class logit adjustment (``--prior-correction TAU``: ``-TAU * log(training prior)``,
+also puts a mirrored second view inside the model (averaged softmax outputs; twice the passes per crop).
+An optional per-class logit adjustment (``--prior-correction TAU``: ``-TAU * log(training prior)``,
 Menon et al. 2021) trades a little accuracy for recall on the rare classes; it is computed from the Training
 split's class counts, not tuned. ``--bias CLASS=VALUE`` adds a fixed amount to one class's log-probability (chosen on
 PublicTest, the validation split; PrivateTest is never read). The result and the figures before and after go to ``<out>.calibration.json``.
@@ -27,7 +28,7 @@ from db.emotions import EMOTIONS
 from models.classifier import DEFAULT_MODEL, ModelError, write_labels
 from models.data import DataError, load_split
 from models.metrics import report
-from models.preprocess import VIEWS, combine_views, fer_views
+from models.preprocess import VIEWS, read_fer
 
 
 def calibrated(probs: npt.NDArray[np.floating], temperature: float, bias: npt.NDArray[np.floating]) -> npt.NDArray[Any]:
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     write_labels(tmp)
     try:
         clf = EmotionClassifier(tmp, batch_size=256)  # the worker's default engine: fitted on what it computes
-        raw = combine_views([clf.predict(view) for view in fer_views(val.x)])
+        raw = read_fer(clf.predict, val.x)
         engine = clf.engine
     finally:
         tmp.unlink(missing_ok=True)
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if clf.engine != engine:
         print(f"error: the shipped model runs on the {clf.engine} engine, the fit ran on {engine}", file=sys.stderr)
         return 1
-    check = combine_views([clf.predict(view) for view in fer_views(val.x[:256])])
+    check = read_fer(clf.predict, val.x[:256])
     if not np.allclose(check, after_probs[:256], atol=1e-4):
         print("error: the saved model does not reproduce the calibrated probabilities", file=sys.stderr)
         return 1

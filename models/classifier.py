@@ -124,7 +124,7 @@ class EmotionClassifier:
     """Wraps a Keras model file: ``predict(uint8 [N, 48, 48, 1]) -> float32 [N, 7]`` probabilities. ``engine``:
     ``"quantized"`` (TensorFlow Lite with 8-bit weights, the default), ``"lite"`` (TensorFlow Lite in float) or
     ``"tf"`` (the compiled graph). A TensorFlow Lite engine that will not convert, or whose conversion disagrees with
-    the Keras model, falls back to the compiled graph with a warning; ``engine`` says what runs."""
+    the Keras model, falls back (8-bit to float, float to the graph) with a warning; ``engine`` says what runs."""
 
     def __init__(
         self, model_path: str | Path = DEFAULT_MODEL, batch_size: int = 64, engine: str = "quantized"

@@ -19,13 +19,13 @@ from pathlib import Path
 from models.classifier import DEFAULT_MODEL, EmotionClassifier, ModelError
 from models.data import DataError, load_split
 from models.metrics import Report, report
-from models.preprocess import combine_views, fer_views
+from models.preprocess import read_fer
 
 
 def evaluate(model_path: Path, data: str | Path) -> Report:
     faces = load_split(data, "val")
     clf = EmotionClassifier(model_path, batch_size=256)
-    return report(combine_views([clf.predict(view) for view in fer_views(faces.x)]), faces.y)  # as the worker reads
+    return report(read_fer(clf.predict, faces.x), faces.y)  # as the worker reads
 
 
 def record(rep: Report, model_path: Path) -> None:

@@ -6,6 +6,7 @@ network (a ``Rescaling`` layer), so there is exactly one place where pixel value
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -126,7 +127,7 @@ def to_batch(faces: npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]) -> npt.
 # The worker reads each face through two crops of its detector box, a close one and a wide one, and combines the
 # model's two readings (``combine_views``). Two views of different framing agreed with the label on 2-3 points more
 # of the real photos than one crop, or one crop and its mirror image, for the same two passes of the network; chosen
-# on half A of the real development photos, checked on half B (models/README.md, "Two views of every face").
+# on half A of the real development photos, checked on half B (models/README.md, "Then: two crops instead of the mirror image").
 VIEWS = (
     CropSpec(margin=0.05, shift_y=0.1, align=True, interpolation="area"),
     CropSpec(margin=0.2, shift_y=0.0, align=True, interpolation="area"),
@@ -164,3 +165,9 @@ def combine_views(readings: list[npt.NDArray[np.floating]]) -> npt.NDArray[np.fl
     logs = np.mean([np.log(np.clip(np.asarray(r, np.float64), 1e-7, 1.0)) for r in readings], axis=0)
     e = np.exp(logs - logs.max(axis=1, keepdims=True))
     return np.asarray(e / e.sum(axis=1, keepdims=True), np.float32)
+
+
+def read_fer(predict: Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.floating]],
+             faces: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """FER2013 faces read as the worker reads a detected face: ``predict`` on each of ``fer_views``, combined."""
+    return combine_views([predict(view) for view in fer_views(faces)])
