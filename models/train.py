@@ -11,6 +11,12 @@ Augmentation runs in NumPy from one seeded generator (so it is part of the check
 in-plane rotation), mirrored half the time, then random erasing and mixup or cutmix on label-smoothed targets.
 The best epoch's network is ``RUN_DIR/best.keras``; ``--out`` copies it (with its label map and history) at the end.
 
+``--swa-epochs K`` ends the run with stochastic weight averaging (Izmailov et al., 2018): the cosine decay ends
+``K`` epochs early at ``--swa-lr``, the rate is held there, and the weights after each of those epochs are averaged
+into one network (its BatchNorm statistics recomputed on training faces), which competes for ``best.keras`` with
+the network of every epoch. It is one network, as cheap to run as any other; the average sits in a wider optimum
+than any single epoch's weights. Started from a trained network (``--init``) it is a cheap second round.
+
 ``--teacher MODEL`` distils a bigger network into this one (Hinton et al., 2015): the teacher sees the same augmented
 (and mixed) batch, and the loss is ``(1 - a) * cross-entropy(targets) + a * T^2 * KL(teacher_T || student_T)`` with
 ``a = --distill-weight`` and both distributions softened by ``T = --distill-temperature``. A 2.6 M-weight network
@@ -40,10 +46,11 @@ CHECKPOINT = "checkpoint.npz"
 RECIPE = (
     "arch", "width", "epochs", "batch_size", "lr", "optimizer", "weight_decay", "label_smoothing", "seed", "limit",
     "class_weight", "erasing", "mix", "mix_prob", "jitter", "warmup_epochs", "teacher", "distill_weight",
-    "distill_temperature",
+    "distill_temperature", "swa_epochs", "swa_lr",
 )
 # what a run folder written before a recipe key existed meant by it
-RECIPE_BEFORE = {"teacher": None, "distill_weight": 0.5, "distill_temperature": 2.0}
+RECIPE_BEFORE = {"teacher": None, "distill_weight": 0.5, "distill_temperature": 2.0, "swa_epochs": 0, "swa_lr": None}
+SWA_BN_FACES = 4096  # training faces the averaged network's BatchNorm statistics are recomputed on
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -80,6 +87,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--teacher", type=Path, help="distil this trained model (.keras) into the one trained")
     p.add_argument("--distill-weight", type=float, help="share of the loss that follows the teacher (default 0.5)")
     p.add_argument("--distill-temperature", type=float, help="softening of both distributions (default 2.0)")
+    p.add_argument("--swa-epochs", type=int, default=0, help="average the weights of the last K epochs (0: off)")
+    p.add_argument("--swa-lr", type=float, help="the constant learning rate of the averaged epochs (default lr/5)")
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0 or args.width < 4 or args.threads < 1:
         p.error("--epochs, --batch-size, --width, --threads must be positive and --lr > 0")
@@ -96,6 +105,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                 else args.distill_temperature)
     if not 0 <= args.distill_weight <= 1 or args.distill_temperature <= 0:
         p.error("--distill-weight must be between 0 and 1 and --distill-temperature > 0")
+    if not 0 <= args.swa_epochs < args.epochs:
+        p.error("--swa-epochs must be at least 0 and fewer than --epochs")
+    if args.swa_lr is not None and (args.swa_epochs == 0 or not 0 < args.swa_lr <= args.lr):
+        p.error("--swa-lr needs --swa-epochs and must be above 0 and at most --lr")
+    if args.swa_epochs and args.swa_lr is None:
+        args.swa_lr = args.lr / 5
     if args.out is not None and args.out.suffix != ".keras":
         p.error("--out must end in .keras")
     if args.resume and args.run_dir is None:
@@ -207,24 +222,45 @@ def distill_loss(t: Any, p: Any, teacher: Any, w: Any, weight: float, temperatur
     return ops.mean(per_face * w)
 
 
-def save_checkpoint(path: Path, model: Any, optimizer: Any, meta: dict[str, Any]) -> None:
-    """Every variable of the model (weights, BN statistics, dropout seed state) and the optimiser, plus ``meta``,
-    written to a temporary file and renamed, so a run killed mid-write keeps its previous checkpoint."""
+def save_checkpoint(
+    path: Path, model: Any, optimizer: Any, meta: dict[str, Any], average: list[npt.NDArray[Any]] | None = None
+) -> None:
+    """Every variable of the model (weights, BN statistics, dropout seed state) and the optimiser, the running
+    weight average of SWA, plus ``meta``, written to a temporary file and renamed, so a run killed mid-write keeps
+    its previous checkpoint."""
     arrays = {f"m{i}": np.asarray(v.numpy()) for i, v in enumerate(model.variables)}
     arrays |= {f"o{i}": np.asarray(v.numpy()) for i, v in enumerate(optimizer.variables)}
+    arrays |= {f"s{i}": a for i, a in enumerate(average or [])}
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path, model: Any, optimizer: Any) -> dict[str, Any]:
+def load_checkpoint(path: Path, model: Any, optimizer: Any) -> tuple[dict[str, Any], list[npt.NDArray[Any]]]:
+    """Restore ``model`` and ``optimizer``; return the meta and the running weight average (empty before SWA)."""
     with np.load(path) as z:
         meta: dict[str, Any] = json.loads(str(z["meta"]))
         for i, v in enumerate(model.variables):
             v.assign(z[f"m{i}"])
         for i, v in enumerate(optimizer.variables):
             v.assign(z[f"o{i}"])
-    return meta
+        average = [z[f"s{i}"] for i in range(len(model.trainable_variables)) if f"s{i}" in z.files]
+    return meta, average
+
+
+def refresh_batchnorm(model: Any, faces: npt.NDArray[np.float32], batch: int = 256) -> None:
+    """Recompute every BatchNorm layer's moving statistics as the plain mean over ``faces`` (training-mode passes
+    with the momentum set so that batch k weighs 1/k): averaged weights need statistics of their own."""
+    from keras import layers
+
+    norms = [layer for layer in model.layers if isinstance(layer, layers.BatchNormalization)]
+    kept = [layer.momentum for layer in norms]
+    for k, start in enumerate(range(0, len(faces), batch), 1):
+        for layer in norms:
+            layer.momentum = (k - 1) / k
+        model(faces[start : start + batch], training=True)
+    for layer, momentum in zip(norms, kept, strict=True):
+        layer.momentum = momentum
 
 
 def build_network(args: argparse.Namespace) -> Any:
@@ -240,10 +276,11 @@ def build_network(args: argparse.Namespace) -> Any:
 def make_optimizer(args: argparse.Namespace, steps_per_epoch: int) -> Any:
     import keras
 
-    total = steps_per_epoch * args.epochs
+    total = steps_per_epoch * (args.epochs - (args.swa_epochs or 0))  # averaged epochs hold the final rate
     warm = min(total - 1, max(1, int(steps_per_epoch * args.warmup_epochs)))
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, max(1, total - warm), alpha=0.01, warmup_target=args.lr, warmup_steps=warm
+    alpha = args.swa_lr / args.lr if args.swa_epochs else 0.01
+    schedule = keras.optimizers.schedules.CosineDecay(  # stays at alpha * lr after its decay steps
+        0.0, max(1, total - warm), alpha=alpha, warmup_target=args.lr, warmup_steps=warm
     )
     if args.optimizer == "sgd":
         return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
@@ -301,8 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     meta: dict[str, Any] = {"epoch": 0, "history": [], "best_val_accuracy": -1.0, "best_epoch": 0}
+    average: list[npt.NDArray[Any]] = []  # SWA: the mean of the trainable weights after each averaged epoch
     if resuming:
-        meta = load_checkpoint(ckpt, model, optimizer)
+        meta, average = load_checkpoint(ckpt, model, optimizer)
         rng.bit_generator.state = meta["rng"]
         print(f"resuming {run_dir} after epoch {meta['epoch']} of {args.epochs}", flush=True)
     else:
@@ -329,32 +367,52 @@ def main(argv: list[str] | None = None) -> int:
         optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
         return loss
 
-    @tf.function(reduce_retracing=True)
-    def predict(x: Any) -> Any:
-        return (model(x, training=False) + model(tf.reverse(x, axis=[2]), training=False)) / 2
+    def accuracy_flip(net: Any) -> float:
+        @tf.function(reduce_retracing=True)
+        def predict(x: Any) -> Any:
+            return (net(x, training=False) + net(tf.reverse(x, axis=[2]), training=False)) / 2
+
+        probs = np.concatenate([np.asarray(predict(x_val[i : i + 256])) for i in range(0, len(x_val), 256)])
+        return float((probs.argmax(1) == val.y).mean())
+
+    def keep_best(net: Any, val_acc: float, epoch: int, source: str) -> bool:
+        if val_acc <= meta["best_val_accuracy"]:
+            return False
+        meta["best_val_accuracy"], meta["best_epoch"], meta["best_source"] = val_acc, epoch, source
+        net.save(run_dir / "best.tmp.keras")
+        os.replace(run_dir / "best.tmp.keras", run_dir / "best.keras")
+        return True
 
     x_val = val.x[..., None].astype(np.float32)
+    swa_model = keras.models.clone_model(model) if args.swa_epochs else None
     for epoch in range(meta["epoch"] + 1, args.epochs + 1):
         started = time.monotonic()
         losses = [float(train_step(x, t, w)) for x, t, w in epoch_batches(train, args, rng, weights)]
-        probs = np.concatenate([np.asarray(predict(x_val[i : i + 256])) for i in range(0, len(x_val), 256)])
-        val_acc = float((probs.argmax(1) == val.y).mean())
+        val_acc = accuracy_flip(model)
+        record = {"epoch": epoch, "loss": float(np.mean(losses)), "val_accuracy_flip": val_acc}
+        improved = keep_best(model, val_acc, epoch, "epoch")
+        swa_acc = None
+        if swa_model is not None and epoch > args.epochs - args.swa_epochs:
+            n = epoch - (args.epochs - args.swa_epochs)  # this epoch's weights are the n-th in the average
+            current = [np.asarray(v.numpy()) for v in model.trainable_variables]
+            average = current if n == 1 else [a + (c - a) / n for a, c in zip(average, current, strict=True)]
+            swa_model.set_weights(model.get_weights())
+            for v, a in zip(swa_model.trainable_variables, average, strict=True):
+                v.assign(a)
+            refresh_batchnorm(swa_model, train.x[:SWA_BN_FACES, ..., None].astype(np.float32))
+            swa_acc = accuracy_flip(swa_model)
+            record["val_accuracy_swa"] = swa_acc
+            improved = keep_best(swa_model, swa_acc, epoch, "swa") or improved
         seconds = time.monotonic() - started
-        meta["history"].append(
-            {"epoch": epoch, "loss": float(np.mean(losses)), "val_accuracy_flip": val_acc, "seconds": round(seconds, 1)}
-        )
-        improved = val_acc > meta["best_val_accuracy"]
-        if improved:
-            meta["best_val_accuracy"], meta["best_epoch"] = val_acc, epoch
-            model.save(run_dir / "best.tmp.keras")
-            os.replace(run_dir / "best.tmp.keras", run_dir / "best.keras")
+        meta["history"].append(record | {"seconds": round(seconds, 1)})
         meta["epoch"] = epoch
         meta["rng"] = rng.bit_generator.state
-        save_checkpoint(ckpt, model, optimizer, meta)
+        save_checkpoint(ckpt, model, optimizer, meta, average)
         (run_dir / "history.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "rng"}, indent=2) + "\n")
         print(
             f"epoch {epoch}/{args.epochs}: loss {np.mean(losses):.4f}, PublicTest accuracy (flip) {val_acc:.4f}"
-            f"{' (best)' if improved else ''}, {seconds:.0f} s",
+            + (f", averaged {swa_acc:.4f}" if swa_acc is not None else "")
+            + f"{' (best)' if improved else ''}, {seconds:.0f} s",
             flush=True,
         )
         if args.stop_after and epoch >= args.stop_after and epoch < args.epochs:
@@ -366,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(run_dir / "best.keras", args.out)
         write_labels(args.out)
         shutil.copyfile(run_dir / "history.json", args.out.with_name(args.out.stem + ".history.json"))
-    print(f"done: best epoch {meta['best_epoch']}, PublicTest accuracy (flip) {meta['best_val_accuracy']:.4f}")
+    source = " (the weight average)" if meta.get("best_source") == "swa" else ""
+    print(f"done: best epoch {meta['best_epoch']}{source}, PublicTest accuracy (flip) {meta['best_val_accuracy']:.4f}")
     return 0
 
 

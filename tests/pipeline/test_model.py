@@ -144,6 +144,39 @@ def test_resume_continues_bit_for_bit(fer, tmp_path: Path) -> None:  # type: ign
         assert not np.array_equal(plain["m0"], b["m0"])  # the teacher changed what was learnt
 
 
+@pytest.mark.slow
+def test_weight_averaging_resumes_bit_for_bit_and_averages_the_last_epochs(fer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``--swa-epochs 2`` of 3: the running average is part of the checkpoint (a run stopped between the two averaged
+    epochs ends exactly as an uninterrupted one), it is the mean of the weights after epochs 2 and 3, and the
+    averaged network is judged on PublicTest beside each epoch's."""
+    swa = ("--swa-epochs", "2", "--swa-lr", "0.01")
+    _run(tmp_path, "straight", *swa)
+    _run(tmp_path, "stopped", *swa, "--stop-after", "2")
+    with np.load(tmp_path / "stopped" / "checkpoint.npz") as z:
+        after_2 = {k: z[k] for k in z.files if k.startswith("m")}
+        first_average = {k: z[k] for k in z.files if k.startswith("s")}
+    _run(tmp_path, "stopped", "--resume")
+    with np.load(tmp_path / "straight" / "checkpoint.npz") as a, np.load(tmp_path / "stopped" / "checkpoint.npz") as b:
+        assert sorted(a.files) == sorted(b.files)
+        for key in a.files:
+            if key != "meta":
+                assert np.array_equal(a[key], b[key]), key
+        history = json.loads(str(a["meta"]))["history"]
+        averaged = [k for k in a.files if k.startswith("s")]
+        assert len(averaged) == len(first_average) > 4
+        # s{i} is trainable variable i; the first conv kernel is both m-variable and s-variable 0 here
+        kernel = next(k for k in after_2 if after_2[k].shape == first_average["s0"].shape)
+        assert np.array_equal(first_average["s0"], after_2[kernel])  # one epoch averaged: its own weights
+        mean = (after_2[kernel] + a[kernel]) / 2
+        assert np.allclose(a["s0"], mean, atol=1e-6) and not np.allclose(a["s0"], a[kernel])
+    assert "val_accuracy_swa" not in history[0] and all("val_accuracy_swa" in h for h in history[1:])
+    config = json.loads((tmp_path / "stopped" / "config.json").read_text())
+    assert config["swa_epochs"] == 2 and config["swa_lr"] == 0.01
+    r = run_cli("models.train", "--data", str(FER_DIR), "--epochs", "3", "--swa-epochs", "3",
+                "--run-dir", str(tmp_path / "bad"))
+    assert r.returncode == 2 and "--swa-epochs" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_train_refuses_to_overwrite_a_run_and_bad_options(fer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "checkpoint.npz").write_bytes(b"")
