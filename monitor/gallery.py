@@ -61,6 +61,8 @@ _MIN_TILE_W, _MIN_TILE_H = 32, 18  # px; a 7x7 gallery in a 640x360 window still
 _MIN_ASPECT, _MAX_ASPECT = 1.2, 1.95  # tiles are 4:3 (1.33) to 16:9 (1.78)
 _SIZE_TOL = 0.04  # relative tolerance on tile width/height and lattice pitch
 _MAX_GAP_RATIO = 0.4  # the gap between tiles is small next to the tile
+_PILLARBOX = 0.7  # a tile's content region may be this much narrower than the tile (a 4:3 video in 16:9: 0.75)
+_BORDER_GROWTH = 1.12  # or this much larger both ways (a speaker's border drawn round it)
 _MIN_FILL = 0.5  # share of a tile's box that is content (not background colour) at analysis scale
 _EDGE_CONTENT = 0.5  # a tile's edge line is where at least this share of the pixels along it is content
 _MIN_OUTER_RING_GAP = 0.7  # mean share of background colour on the 1-px ring just outside each tile
@@ -313,6 +315,26 @@ def _grid_for_gap_mask(gap: Image, factor: int) -> GalleryGrid | None:
     if not keep.any():
         return None
     boxes = _commonest_size(stats[keep])
+    rows = _grid_rows(gap, boxes, factor)
+    if rows is None:
+        # Tiles whose content region is not the tile: a pillarboxed 4:3 video in a 16:9 tile, whose bars blend into
+        # the background of a compressed capture (the same height, narrower), or the active speaker's border
+        # (a few px larger all round). Once the tile size alone gave no gallery, those join it at the tile size,
+        # centred where they are; the lattice and every check after it judge them as any other tile.
+        joined = _with_framed_tiles(stats[keep], boxes)
+        rows = _grid_rows(gap, joined, factor) if len(joined) > len(boxes) else None
+    if rows is None:
+        return None
+    if len(rows) == 1 and len(rows[0]) == 1 and not _is_lone_tile(gap, boxes[0], stats[inside], rows[0][0]):
+        return None
+    tiles = tuple(
+        Tile(row=i + 1, col=j + 1, x=r.x, y=r.y, w=r.w, h=r.h) for i, row in enumerate(rows) for j, r in enumerate(row)
+    )
+    return GalleryGrid(tiles=tiles, rows=len(rows), cols=max(len(row) for row in rows))
+
+
+def _grid_rows(gap: Image, boxes: npt.NDArray[np.int32], factor: int) -> list[list[_Rect]] | None:
+    """The lattice of tiles behind ``boxes`` (analysis scale), refined on the full-resolution mask and checked."""
     rows = _lattice_rows(
         [_Rect(int(b[_X]) * factor, int(b[_Y]) * factor, int(b[_W]) * factor, int(b[_H]) * factor) for b in boxes],
         factor,
@@ -323,12 +345,44 @@ def _grid_for_gap_mask(gap: Image, factor: int) -> GalleryGrid | None:
     rows = _uniform_size([_refine_row(gap, row, factor) for row in rows])
     if not _looks_like_tiles(gap, rows) or _misses_tiles(gap, rows):
         return None
-    if len(rows) == 1 and len(rows[0]) == 1 and not _is_lone_tile(gap, boxes[0], stats[inside], rows[0][0]):
-        return None
-    tiles = tuple(
-        Tile(row=i + 1, col=j + 1, x=r.x, y=r.y, w=r.w, h=r.h) for i, row in enumerate(rows) for j, r in enumerate(row)
-    )
-    return GalleryGrid(tiles=tiles, rows=len(rows), cols=max(len(row) for row in rows))
+    return rows
+
+
+def _with_framed_tiles(candidates: npt.NDArray[np.int32], common: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """``common`` (boxes of the commonest size) joined by the ``candidates`` that are one tile seen otherwise, all at
+    one tile size: boxes of the same height from ``_PILLARBOX`` of the width up to its inverse (a 4:3 video in a
+    16:9 tile whose bars, or one of them, were taken for background: 0.75; the widest of them is the tile), and
+    boxes up to ``_BORDER_GROWTH`` larger in both directions (a speaker's border drawn round the tile). Each is put
+    in the cell of the common boxes' lattice it lies in (half a pitch across for a centred last row): a bar taken
+    for background may be on one side only; where the common boxes give no spacing, about its own centre."""
+    width, height = float(np.median(common[:, _W])), float(np.median(common[:, _H]))
+    tol_h = max(1.5, _SIZE_TOL * height)
+    w, h = candidates[:, _W].astype(np.float64), candidates[:, _H].astype(np.float64)
+    same_height = (np.abs(h - height) <= tol_h) & (w >= _PILLARBOX * width) & (w <= width / _PILLARBOX)
+    tile_w = float(w[same_height].max()) if same_height.any() else width
+    bordered = (w > tile_w) & (w <= tile_w * _BORDER_GROWTH) & (h > height + tol_h) & (h <= height * _BORDER_GROWTH)
+    chosen = candidates[same_height | bordered].copy()
+
+    def snapped(centres: npt.NDArray[np.float64], known: npt.NDArray[np.float64], size: float, halves: bool
+                ) -> npt.NDArray[np.float64]:
+        lines = np.unique(np.round(known / 2.0) * 2.0)  # the common boxes' centres, 2 px apart at least
+        steps = np.diff(lines)
+        steps = steps[steps >= 0.9 * size]  # neighbouring columns (rows) are a tile and a gap apart
+        if not steps.size:
+            return centres
+        pitch = float(steps.min())
+        unit = pitch / 2 if halves else pitch
+        k = np.round((centres - lines[0]) / unit)
+        on_lattice = lines[0] + k * unit
+        return np.where(np.abs(on_lattice - centres) <= size / 4, on_lattice, centres)
+
+    cx = snapped(chosen[:, _X] + chosen[:, _W] / 2, common[:, _X] + common[:, _W] / 2.0, tile_w, True)
+    cy = snapped(chosen[:, _Y] + chosen[:, _H] / 2, common[:, _Y] + common[:, _H] / 2.0, height, False)
+    chosen[:, _X] = np.rint(cx - tile_w / 2).astype(np.int32)
+    chosen[:, _Y] = np.rint(cy - height / 2).astype(np.int32)
+    chosen[:, _W] = round(tile_w)
+    chosen[:, _H] = round(height)
+    return np.asarray(chosen, dtype=np.int32)
 
 
 def _commonest_size(boxes: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:

@@ -173,6 +173,21 @@ def test_compressed_capture_still_found(n: int) -> None:
     assert_matches(find_grid(np.asarray(cv2.imdecode(data, cv2.IMREAD_COLOR), dtype=np.uint8)), truth)
 
 
+@pytest.mark.parametrize(("seed", "quality"), [(4, 50), (5, 70)])
+def test_pillarboxed_tiles_of_a_compressed_capture_join_the_grid(seed: int, quality: int) -> None:
+    """A 4:3 video in a 16:9 tile has bars 8 levels off the dark background (Zoom's own); once a capture is re-saved
+    as JPEG the bars fall within the background's tolerance, so those tiles show as narrower regions than the
+    others (the real Korean class at JPEG 50): they are tiles of the lattice all the same, at the tiles' size."""
+    image, truth = compose_gallery(7, cols=3, width=1244, height=705, speaker=0, rng=np.random.default_rng(seed))
+    gutter = image[truth[0].y + truth[0].h // 2, truth[0].x + truth[0].w + 2].astype(int)
+    for t in (truth[0], truth[3], truth[6]):
+        bar = t.w // 8
+        for x0 in (t.x, t.x + t.w - bar):
+            image[t.y : t.y + t.h, x0 : x0 + bar] = np.clip(gutter + 8, 0, 255)
+    _, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert_matches(find_grid(np.asarray(cv2.imdecode(data, cv2.IMREAD_COLOR), dtype=np.uint8)), truth)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_blurred_gaps_give_no_grid_rather_than_a_wrong_one(seed: int) -> None:
     """Rescaled to 3/4 and heavily compressed, 2 px gaps blur into the tiles and whole rows of tiles merge; a merged
