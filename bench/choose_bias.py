@@ -13,9 +13,10 @@ The rule ("The class bias: FER2013's priors are not a class's"), over a grid of 
 
 Half B (the other half of the identities) took no part in the choice: it is printed beside A so that a choice that
 only fits A shows as a gap. For each choice the temperature is fitted on PublicTest as ``models.calibrate`` fits it
-(negative log-likelihood, the bias in place), since the calm rule depends on it. Real photos are cut from the
-worker's default detector's boxes and eyes (YuNet, as configured) with the worker's views, and read in float; the
-shipped figure comes afterwards from ``monitor analyse`` through the worker's engine.
+(``models.calibrate.fit_temperature``, the bias in place), since the calm rule depends on it. Everything is read as
+``models.calibrate`` and the worker read it: through the worker's engine (8-bit weights), PublicTest through the
+worker's views (``read_fer``), real photos cut from the worker's default detector's boxes and eyes (YuNet, as
+configured) with the worker's views; a photo without a face counts as a miss, as in ``bench/real_faces.py``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ import numpy.typing as npt
 
 from bench.real_faces import FACES, load_labels
 from db.emotions import EMOTIONS, NEGATIVE
+from models.calibrate import build_shipped, calibrated, fit_temperature
+from models.classifier import EmotionClassifier, write_labels
 from models.data import DataError, load_split
 from models.preprocess import combine_views, crop_face, read_fer, to_batch, to_gray
 from monitor.config import load_config
@@ -47,33 +50,6 @@ FER = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013"
 GATE_RECALL = 0.45
 CALM_NEGATIVE = 0.6
 NEG = [EMOTIONS.index(e) for e in NEGATIVE]
-
-
-def calibrated(p: npt.NDArray[np.floating], bias: npt.NDArray[np.floating], t: float) -> npt.NDArray[np.float64]:
-    z = (np.log(np.clip(p.astype(np.float64), 1e-7, 1.0)) + bias) / t
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
-
-
-def fit_temperature(p: npt.NDArray[np.floating], y: npt.NDArray[np.integer], bias: npt.NDArray[np.floating]) -> float:
-    """The temperature minimising PublicTest's negative log-likelihood with ``bias`` in place (golden section)."""
-    def nll(t: float) -> float:
-        return float(-np.log(np.clip(calibrated(p, bias, t)[np.arange(len(y)), y], 1e-12, 1.0)).mean())
-
-    lo, hi = 0.3, 3.0
-    g = (np.sqrt(5) - 1) / 2
-    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
-    fa, fb = nll(a), nll(b)
-    for _ in range(40):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = hi - g * (hi - lo)
-            fa = nll(a)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + g * (hi - lo)
-            fb = nll(b)
-    return (lo + hi) / 2
 
 
 def parse_bias(items: list[str]) -> npt.NDArray[np.float64]:
@@ -105,37 +81,44 @@ def main() -> int:
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    import keras
+    import tempfile
 
-    import models.layers  # noqa: F401  (the shipped model's calibration layer)
+    with tempfile.TemporaryDirectory() as tmp:  # the network as calibrate reads it: behind an identity calibration
+        bare = Path(tmp) / "uncalibrated.keras"
+        build_shipped(args.network, 1.0, [0.0] * len(EMOTIONS), False).save(bare)
+        write_labels(bare)
+        network = EmotionClassifier(bare, batch_size=256)
+    reference = EmotionClassifier(args.reference, batch_size=256, engine=network.engine)
+    print(f"engine: {network.engine}")
 
-    network = keras.saving.load_model(args.network, compile=False)
-    reference = keras.saving.load_model(args.reference, compile=False)
-
-    def reader(model: keras.Model):  # type: ignore[no-untyped-def]
-        return lambda x: np.asarray(model.predict(x, batch_size=256, verbose=0), np.float64)
+    def reader(clf: EmotionClassifier):  # type: ignore[no-untyped-def]
+        return lambda x: np.asarray(clf.predict(x), np.float64)
 
     det = load_config(overrides={"detector": {"kind": "yunet"}}).detector  # as the worker configures it
     yunet = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
     rows = load_labels(args.faces)
     views: list[list[npt.NDArray[np.uint8]]] = [[] for _ in WORKER_VIEWS]
     kept, labels, half = [], [], []
+    missed = [0, 0]  # photos without a face (or without a whole cut), half A and B: misses in every figure
     for row in rows:
         img = cv2.imread(str(args.faces / row["file"]), cv2.IMREAD_COLOR)
         faces = yunet.detect(Frame(img, 0.0, 0)) if img is not None else []
+        a_half = zlib.crc32(row["identity"].encode()) % 2 == 0
         if len(faces) == 0:
+            missed[not a_half] += 1
             continue
         k = int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))
         box = tuple(int(v) for v in faces.boxes[k])
         eyes = None if faces.eyes is None else tuple(tuple(map(float, e)) for e in faces.eyes[k])
         cuts = [crop_face(to_gray(img), box, eyes, spec) for spec in WORKER_VIEWS]  # type: ignore[arg-type]
         if any(c is None for c in cuts):
+            missed[not a_half] += 1
             continue
         for v, c in enumerate(cuts):
             views[v].append(c)  # type: ignore[arg-type]
         kept.append(row)
         labels.append(EMOTIONS.index(row["emotion"]))
-        half.append(zlib.crc32(row["identity"].encode()) % 2 == 0)
+        half.append(a_half)
     y_real, in_a = np.array(labels), np.array(half)
     calm_a = in_a & (y_real == EMOTIONS.index("neutral"))
     real = combine_views([reader(network)(to_batch(v)) for v in views]).astype(np.float64)
@@ -143,7 +126,8 @@ def main() -> int:
     fer = read_fer(reader(network), val.x).astype(np.float64)
     y_fer = val.y
     limit = int((shipped_real[calm_a][:, NEG].sum(1) >= CALM_NEGATIVE).sum())
-    print(f"{len(kept)} of {len(rows)} real photos with a face (A {int(in_a.sum())}, B {int((~in_a).sum())}); "
+    n_a, n_b = int(in_a.sum()), int((~in_a).sum())
+    print(f"{len(kept)} of {len(rows)} real photos with a face (A {n_a}, B {n_b}); "
           f"PublicTest {len(y_fer)}; the reference reads {limit} of {int(calm_a.sum())} calm photos of A as "
           f">= {CALM_NEGATIVE} negative")
 
@@ -158,16 +142,16 @@ def main() -> int:
         if recall < GATE_RECALL:
             continue
         t = fit_temperature(fer, y_fer, bias)
-        p_real = calibrated(real, bias, t)
+        p_real = calibrated(real, t, bias)
         calm = int((p_real[calm_a][:, NEG].sum(1) >= CALM_NEGATIVE).sum())
         hit = p_real.argmax(1) == y_real
-        results.append((float(hit[in_a].mean()), float((pred_fer == y_fer).mean()), float(hit[~in_a].mean()),
-                        float(hit.mean()), recall, calm, t, bias))
+        a, b = int(hit[in_a].sum()) / (n_a + missed[0]), int(hit[~in_a].sum()) / (n_b + missed[1])
+        results.append((a, float((pred_fer == y_fer).mean()), b, int(hit.sum()) / len(rows), recall, calm, t, bias))
     allowed = [r for r in results if r[5] <= limit]
     print(f"{len(results)} choices pass the gate, {len(allowed)} also the calm rule")
     if not allowed:
         return 1
-    one_photo = 1.0 / int(in_a.sum())
+    one_photo = 1.0 / (n_a + missed[0])
     allowed.sort(key=lambda r: (-r[0], -r[1]))
     # the best on A; among the choices within one photo of it, the best on PublicTest
     chosen = max((r for r in allowed if r[0] >= allowed[0][0] - one_photo - 1e-9), key=lambda r: r[1])

@@ -248,19 +248,42 @@ def load_checkpoint(path: Path, model: Any, optimizer: Any) -> tuple[dict[str, A
     return meta, average
 
 
+def _all_layers(model: Any) -> list[Any]:
+    """Every layer of ``model``, nested models' layers included (the shipped file wraps the network in another)."""
+    out = []
+    for layer in model.layers:
+        out.append(layer)
+        if hasattr(layer, "layers"):
+            out += _all_layers(layer)
+    return out
+
+
 def refresh_batchnorm(model: Any, faces: npt.NDArray[np.float32], batch: int = 256) -> None:
     """Recompute every BatchNorm layer's moving statistics as the plain mean over ``faces`` (training-mode passes
-    with the momentum set so that batch k weighs 1/k): averaged weights need statistics of their own."""
+    with the momentum set so that batch k weighs 1/k): averaged weights need statistics of their own. Dropout is
+    switched off meanwhile: a dropout before a BatchNorm (the compact network's head) would make the statistics
+    depend on its random state, which the checkpoint does not hold for the averaged copy."""
     from keras import layers
 
-    norms = [layer for layer in model.layers if isinstance(layer, layers.BatchNormalization)]
+    found = _all_layers(model)
+    norms = [layer for layer in found if isinstance(layer, layers.BatchNormalization)]
+    drops = [layer for layer in found if isinstance(layer, layers.Dropout)]
+    if not norms:
+        raise ValueError("refresh_batchnorm: the model has no BatchNormalization layer")
     kept = [layer.momentum for layer in norms]
-    for k, start in enumerate(range(0, len(faces), batch), 1):
-        for layer in norms:
-            layer.momentum = (k - 1) / k
-        model(faces[start : start + batch], training=True)
-    for layer, momentum in zip(norms, kept, strict=True):
-        layer.momentum = momentum
+    rates = [layer.rate for layer in drops]
+    try:
+        for layer in drops:
+            layer.rate = 0.0
+        for k, start in enumerate(range(0, len(faces), batch), 1):
+            for layer in norms:
+                layer.momentum = (k - 1) / k
+            model(faces[start : start + batch], training=True)
+    finally:
+        for layer, momentum in zip(norms, kept, strict=True):
+            layer.momentum = momentum
+        for layer, rate in zip(drops, rates, strict=True):
+            layer.rate = rate
 
 
 def build_network(args: argparse.Namespace) -> Any:
@@ -367,13 +390,16 @@ def main(argv: list[str] | None = None) -> int:
         optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
         return loss
 
-    def accuracy_flip(net: Any) -> float:
+    def flip_reader(net: Any) -> Any:
         @tf.function(reduce_retracing=True)
         def predict(x: Any) -> Any:
             return (net(x, training=False) + net(tf.reverse(x, axis=[2]), training=False)) / 2
 
-        probs = np.concatenate([np.asarray(predict(x_val[i : i + 256])) for i in range(0, len(x_val), 256)])
-        return float((probs.argmax(1) == val.y).mean())
+        def accuracy() -> float:
+            probs = np.concatenate([np.asarray(predict(x_val[i : i + 256])) for i in range(0, len(x_val), 256)])
+            return float((probs.argmax(1) == val.y).mean())
+
+        return accuracy
 
     def keep_best(net: Any, val_acc: float, epoch: int, source: str) -> bool:
         if val_acc <= meta["best_val_accuracy"]:
@@ -385,10 +411,12 @@ def main(argv: list[str] | None = None) -> int:
 
     x_val = val.x[..., None].astype(np.float32)
     swa_model = keras.models.clone_model(model) if args.swa_epochs else None
+    accuracy_flip = flip_reader(model)
+    accuracy_swa = flip_reader(swa_model) if swa_model is not None else None
     for epoch in range(meta["epoch"] + 1, args.epochs + 1):
         started = time.monotonic()
         losses = [float(train_step(x, t, w)) for x, t, w in epoch_batches(train, args, rng, weights)]
-        val_acc = accuracy_flip(model)
+        val_acc = accuracy_flip()
         record = {"epoch": epoch, "loss": float(np.mean(losses)), "val_accuracy_flip": val_acc}
         improved = keep_best(model, val_acc, epoch, "epoch")
         swa_acc = None
@@ -400,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             for v, a in zip(swa_model.trainable_variables, average, strict=True):
                 v.assign(a)
             refresh_batchnorm(swa_model, train.x[:SWA_BN_FACES, ..., None].astype(np.float32))
-            swa_acc = accuracy_flip(swa_model)
+            swa_acc = accuracy_swa()  # type: ignore[misc]
             record["val_accuracy_swa"] = swa_acc
             improved = keep_best(swa_model, swa_acc, epoch, "swa") or improved
         seconds = time.monotonic() - started

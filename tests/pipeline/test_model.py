@@ -147,9 +147,10 @@ def test_resume_continues_bit_for_bit(fer, tmp_path: Path) -> None:  # type: ign
 @pytest.mark.slow
 def test_weight_averaging_resumes_bit_for_bit_and_averages_the_last_epochs(fer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """``--swa-epochs 2`` of 3: the running average is part of the checkpoint (a run stopped between the two averaged
-    epochs ends exactly as an uninterrupted one), it is the mean of the weights after epochs 2 and 3, and the
-    averaged network is judged on PublicTest beside each epoch's."""
-    swa = ("--swa-epochs", "2", "--swa-lr", "0.01")
+    epochs ends exactly as an uninterrupted one, the averaged network's PublicTest figures included), it is the mean
+    of the weights after epochs 2 and 3, and the averaged network is judged on PublicTest beside each epoch's. The
+    compact network has a dropout before a BatchNorm, which the statistics' refresh must not depend on."""
+    swa = ("--swa-epochs", "2", "--swa-lr", "0.01", "--arch", "compact")
     _run(tmp_path, "straight", *swa)
     _run(tmp_path, "stopped", *swa, "--stop-after", "2")
     with np.load(tmp_path / "stopped" / "checkpoint.npz") as z:
@@ -162,6 +163,9 @@ def test_weight_averaging_resumes_bit_for_bit_and_averages_the_last_epochs(fer, 
             if key != "meta":
                 assert np.array_equal(a[key], b[key]), key
         history = json.loads(str(a["meta"]))["history"]
+        resumed = json.loads(str(b["meta"]))["history"]
+        assert [{k: v for k, v in h.items() if k != "seconds"} for h in history] == \
+            [{k: v for k, v in h.items() if k != "seconds"} for h in resumed]
         averaged = [k for k in a.files if k.startswith("s")]
         assert len(averaged) == len(first_average) > 4
         # s{i} is trainable variable i; the first conv kernel is both m-variable and s-variable 0 here
