@@ -180,11 +180,14 @@ def find_grid(image: Image) -> GalleryGrid | None:
         colours.append(colour)
     lone: GalleryGrid | None = None  # the first one-tile result: kept while a grid of several tiles is looked for
     strict: list[Image] = []  # per colour, its mask at _LUMA_TOL: made by the strict pass, judged again by the loose
+    retry: list[tuple[Image, int, bool]] = []  # masks with several tile-shaped regions but no grid: colour, loose
     for loose in (False, True):
         for k, colour in enumerate(colours):
             if not loose:
                 strict.append(_gap_mask(image, gray, colour, _LUMA_TOL))
-            grid = _grid_for_colour(image, gray, colour, factor, strict[k], loose)
+            partial: list[Image] = []
+            grid = _grid_for_colour(image, gray, colour, factor, strict[k], loose, partial)
+            retry += [(mask, k, loose) for mask in partial]
             if grid is None:
                 continue
             if len(grid.tiles) > 1:
@@ -195,11 +198,22 @@ def find_grid(image: Image) -> GalleryGrid | None:
             if len(split.tiles) > 1:
                 return split
             lone = lone or split
+    # Last, tiles whose content region is not the tile: a pillarboxed 4:3 video in a 16:9 tile, whose bars blend into
+    # the background of a compressed capture (the same height, narrower), or the active speaker's border (a few px
+    # larger all round). Only once every colour failed every pass above do they join the commonest size's regions,
+    # each in the lattice cell it lies in; the lattice and every check after it judge them as any other tile. Only
+    # the masks on which several tile-shaped regions gave no grid are looked at again (a photo seldom has any), in
+    # the order of the passes above, a loose one checked against its strict mask as there.
+    for mask, k, loose in retry:
+        grid = _grid_for_gap_mask(mask, factor, framed=True)
+        if grid is not None and len(grid.tiles) > 1 and (not loose or _loose_grid_holds(strict[k], grid)):
+            return grid
     return lone
 
 
 def _grid_for_colour(
-    image: Image, gray: Image, colour: npt.NDArray[np.int32], factor: int, strict: Image, loose: bool
+    image: Image, gray: Image, colour: npt.NDArray[np.int32], factor: int, strict: Image, loose: bool,
+    partial: list[Image] | None = None,
 ) -> GalleryGrid | None:
     """The gallery on ``colour``'s background at the strict tolerances (``strict``: its mask at ``_LUMA_TOL``) or at
     the loose one (``_LOOSE_LUMA_TOL``).
@@ -208,11 +222,13 @@ def _grid_for_colour(
     tiles hold surfaces within a few levels of the background (Zoom paints the bars of a pillarboxed 4:3 tile 8
     levels lighter than the dark gallery, 34 against 26, and those would read as gaps). Loose, only once every colour
     failed the strict ones, and only a grid of several tiles (at 24 levels a dark video merges into the gaps): one
-    found there is checked again for missed tiles on the strict mask (``_loose_grid_holds``)."""
+    found there is checked again for missed tiles on the strict mask (``_loose_grid_holds``). ``partial`` collects the
+    masks tried on which several tile-shaped regions gave no grid."""
     if loose:
-        grid = _grid_for_gap_mask(_gap_mask(image, gray, colour, _LOOSE_LUMA_TOL), factor)
+        grid = _grid_for_gap_mask(_gap_mask(image, gray, colour, _LOOSE_LUMA_TOL), factor, partial=partial)
         return grid if grid is not None and len(grid.tiles) > 1 and _loose_grid_holds(strict, grid) else None
-    return _grid_for_gap_mask(strict, factor) or _grid_for_gap_mask(_gap_mask(image, gray, colour, _EXACT_LUMA_TOL), factor)
+    return (_grid_for_gap_mask(strict, factor, partial=partial)
+            or _grid_for_gap_mask(_gap_mask(image, gray, colour, _EXACT_LUMA_TOL), factor, partial=partial))
 
 
 def _loose_grid_holds(strict: Image, grid: GalleryGrid) -> bool:
@@ -282,8 +298,12 @@ def _commonest_colours(pixels: Image, min_share: float, limit: int) -> list[npt.
     return colours
 
 
-def _grid_for_gap_mask(gap: Image, factor: int) -> GalleryGrid | None:
-    """The gallery whose background is the 255 pixels of ``gap`` (full resolution), or ``None``."""
+def _grid_for_gap_mask(
+    gap: Image, factor: int, framed: bool = False, partial: list[Image] | None = None
+) -> GalleryGrid | None:
+    """The gallery whose background is the 255 pixels of ``gap`` (full resolution), or ``None``. With ``framed``,
+    the regions that are a tile seen otherwise join the commonest size's (``_with_framed_tiles``). ``partial``: where
+    several tile-shaped regions give no grid, ``gap`` is appended to it."""
     height, width = gap.shape
     pooled = gap[: height // factor * factor, : width // factor * factor]
     # Block means by halving (the fast path of INTER_AREA): a gap line of any width leaves at least 1/factor of gap
@@ -315,15 +335,17 @@ def _grid_for_gap_mask(gap: Image, factor: int) -> GalleryGrid | None:
     if not keep.any():
         return None
     boxes = _commonest_size(stats[keep])
+    if framed:
+        joined = _with_framed_tiles(stats[keep], boxes)
+        if {tuple(r) for r in joined.tolist()} == {tuple(r) for r in boxes.tolist()}:
+            return None  # nothing changed: the first attempt already judged these boxes
+        boxes = joined
     rows = _grid_rows(gap, boxes, factor)
     if rows is None:
-        # Tiles whose content region is not the tile: a pillarboxed 4:3 video in a 16:9 tile, whose bars blend into
-        # the background of a compressed capture (the same height, narrower), or the active speaker's border
-        # (a few px larger all round). Once the tile size alone gave no gallery, those join it at the tile size,
-        # centred where they are; the lattice and every check after it judge them as any other tile.
-        joined = _with_framed_tiles(stats[keep], boxes)
-        rows = _grid_rows(gap, joined, factor) if len(joined) > len(boxes) else None
-    if rows is None:
+        if partial is not None and int(keep.sum()) > 1:
+            partial.append(gap)
+        return None
+    if framed and _content_around(gap, rows):
         return None
     if len(rows) == 1 and len(rows[0]) == 1 and not _is_lone_tile(gap, boxes[0], stats[inside], rows[0][0]):
         return None
@@ -351,38 +373,91 @@ def _grid_rows(gap: Image, boxes: npt.NDArray[np.int32], factor: int) -> list[li
 def _with_framed_tiles(candidates: npt.NDArray[np.int32], common: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
     """``common`` (boxes of the commonest size) joined by the ``candidates`` that are one tile seen otherwise, all at
     one tile size: boxes of the same height from ``_PILLARBOX`` of the width up to its inverse (a 4:3 video in a
-    16:9 tile whose bars, or one of them, were taken for background: 0.75; the widest of them is the tile), and
-    boxes up to ``_BORDER_GROWTH`` larger in both directions (a speaker's border drawn round the tile). Each is put
-    in the cell of the common boxes' lattice it lies in (half a pitch across for a centred last row): a bar taken
-    for background may be on one side only; where the common boxes give no spacing, about its own centre."""
+    16:9 tile whose bars, or one of them, were taken for background: 0.75; the widest of them are whole tiles), and
+    boxes up to ``_BORDER_GROWTH`` larger in both directions (a speaker's border drawn round the tile).
+
+    Each box is put in the cell of the lattice the whole tiles span (half a pitch across in the last row, which Zoom
+    centres) when it lies inside that cell: a bar may be taken for background on one side only, so a narrow box's
+    centre is up to half the missing width off its tile's. Otherwise, and where the whole tiles give no spacing, the
+    box keeps its own centre, and ``_lattice_rows`` judges it as it is."""
     width, height = float(np.median(common[:, _W])), float(np.median(common[:, _H]))
     tol_h = max(1.5, _SIZE_TOL * height)
     w, h = candidates[:, _W].astype(np.float64), candidates[:, _H].astype(np.float64)
     same_height = (np.abs(h - height) <= tol_h) & (w >= _PILLARBOX * width) & (w <= width / _PILLARBOX)
     tile_w = float(w[same_height].max()) if same_height.any() else width
+    tol_w = max(1.5, _SIZE_TOL * tile_w)
+    whole = same_height & (w >= tile_w - tol_w)
     bordered = (w > tile_w) & (w <= tile_w * _BORDER_GROWTH) & (h > height + tol_h) & (h <= height * _BORDER_GROWTH)
-    chosen = candidates[same_height | bordered].copy()
+    chosen = same_height | bordered
+    cx = candidates[:, _X] + w / 2
+    cy = candidates[:, _Y] + h / 2
+    # how far a box's centre may be from its cell's: half of what it lacks (or has more) of the tile, and the slack
+    reach_x = np.abs(tile_w - w) / 2 + tol_w
+    reach_y = np.abs(height - h) / 2 + tol_h
+    pitch_x, pitch_y = _even_pitch(cx[whole], tile_w), _even_pitch(cy[whole], height)
+    if pitch_y is not None:
+        row_y = float(cy[whole].min())
+        k = np.round((cy - row_y) / pitch_y)
+        cy = np.where(np.abs(row_y + k * pitch_y - cy) <= reach_y, row_y + k * pitch_y, cy)
+    # a narrow box is a tile only where the whole tiles' columns place it: its own centre may be half a bar off,
+    # enough for a lattice of the wrong pitch to pass
+    placed = np.zeros(len(candidates), dtype=bool)
+    if pitch_x is not None:
+        last = cy >= float(cy[chosen].max()) - tol_h  # the last row: its tiles may sit between the columns
+        body = whole & ~last
+        col_x = float(cx[body].min()) if body.any() else float(cx[whole].min())
+        unit = np.where(last, pitch_x / 2, pitch_x)
+        k = np.round((cx - col_x) / unit)
+        placed = np.abs(col_x + k * unit - cx) <= reach_x
+        cx = np.where(placed, col_x + k * unit, cx)
+    chosen &= whole | bordered | placed
+    out = candidates[chosen].copy()
+    out[:, _X] = np.rint(cx[chosen] - tile_w / 2).astype(np.int32)
+    out[:, _Y] = np.rint(cy[chosen] - height / 2).astype(np.int32)
+    out[:, _W] = round(tile_w)
+    out[:, _H] = round(height)
+    return np.asarray(out, dtype=np.int32)
 
-    def snapped(centres: npt.NDArray[np.float64], known: npt.NDArray[np.float64], size: float, halves: bool
-                ) -> npt.NDArray[np.float64]:
-        lines = np.unique(np.round(known / 2.0) * 2.0)  # the common boxes' centres, 2 px apart at least
-        steps = np.diff(lines)
-        steps = steps[steps >= 0.9 * size]  # neighbouring columns (rows) are a tile and a gap apart
-        if not steps.size:
-            return centres
-        pitch = float(steps.min())
-        unit = pitch / 2 if halves else pitch
-        k = np.round((centres - lines[0]) / unit)
-        on_lattice = lines[0] + k * unit
-        return np.where(np.abs(on_lattice - centres) <= size / 4, on_lattice, centres)
 
-    cx = snapped(chosen[:, _X] + chosen[:, _W] / 2, common[:, _X] + common[:, _W] / 2.0, tile_w, True)
-    cy = snapped(chosen[:, _Y] + chosen[:, _H] / 2, common[:, _Y] + common[:, _H] / 2.0, height, False)
-    chosen[:, _X] = np.rint(cx - tile_w / 2).astype(np.int32)
-    chosen[:, _Y] = np.rint(cy - height / 2).astype(np.int32)
-    chosen[:, _W] = round(tile_w)
-    chosen[:, _H] = round(height)
-    return np.asarray(chosen, dtype=np.int32)
+def _content_around(gap: Image, rows: list[list[_Rect]]) -> bool:
+    """Whether a tile-sized patch right beside the grid (above, below, left or right, as far as the image goes) is
+    mostly content. ``_misses_tiles`` lets the chrome pass (a band running on to the image's edges, a band at an
+    edge); a grid built with framed tiles gets no such benefit of the doubt, so a subset of a gallery filling its
+    window is refused."""
+    height, width = gap.shape
+    rects = [r for row in rows for r in row]
+    tile_w, tile_h = rects[0].w, rects[0].h
+    x0, y0 = min(r.x for r in rects), min(r.y for r in rects)
+    x1, y1 = max(r.x + r.w for r in rects), max(r.y + r.h for r in rects)
+    space = max(2, tile_h // 50)
+    bands = (
+        (_Rect(x0, max(0, y0 - space - tile_h), x1 - x0, max(0, y0 - space) - max(0, y0 - space - tile_h)), True),
+        (_Rect(x0, y1 + space, x1 - x0, min(height, y1 + space + tile_h) - (y1 + space)), True),
+        (_Rect(max(0, x0 - space - tile_w), y0, max(0, x0 - space) - max(0, x0 - space - tile_w), y1 - y0), False),
+        (_Rect(x1 + space, y0, min(width, x1 + space + tile_w) - (x1 + space), y1 - y0), False),
+    )
+    for band, across in bands:
+        if (band.h if across else band.w) < (tile_h if across else tile_w) // 2:
+            continue  # less than half a tile of image there: no tile can be missed
+        length, size = (band.w, tile_w) if across else (band.h, tile_h)
+        for k in range(0, max(1, length - size + 1), max(1, size // 2)):
+            cell = (_Rect(band.x + k, band.y, tile_w, band.h) if across else _Rect(band.x, band.y + k, band.w, tile_h))
+            if _content_share(gap, cell) >= _MAX_EMPTY_CONTENT:
+                return True
+    return False
+
+
+def _even_pitch(centres: npt.NDArray[np.float64], size: float) -> float | None:
+    """The spacing of the columns (rows) whose centres are ``centres``: the smallest step of a tile or more between
+    distinct centres, refined over every step as a whole number of it. ``None`` without two columns."""
+    lines = np.sort(centres)
+    lines = lines[np.concatenate([[True], np.diff(lines) > max(2.0, _SIZE_TOL * size)])]
+    steps = np.diff(lines)
+    steps = steps[steps >= 0.9 * size]
+    if not steps.size:
+        return None
+    first = float(steps.min())
+    return float(np.median(steps / np.round(steps / first)))
 
 
 def _commonest_size(boxes: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
