@@ -204,9 +204,11 @@ def find_grid(image: Image) -> GalleryGrid | None:
     # each in the lattice cell it lies in; the lattice and every check after it judge them as any other tile. Only
     # the masks on which several tile-shaped regions gave no grid are looked at again (a photo seldom has any), in
     # the order of the passes above, a loose one checked against its strict mask as there.
-    for mask, k, loose in retry:
+    for mask, _, loose in retry:
+        if loose:
+            continue  # at the loose tolerance a whole tile can blend into the gaps, and the checks beside the grid with it
         grid = _grid_for_gap_mask(mask, factor, framed=True)
-        if grid is not None and len(grid.tiles) > 1 and (not loose or _loose_grid_holds(strict[k], grid)):
+        if grid is not None and len(grid.tiles) > 1:
             return grid
     return lone
 
@@ -336,9 +338,9 @@ def _grid_for_gap_mask(
         return None
     boxes = _commonest_size(stats[keep])
     if framed:
-        joined = _with_framed_tiles(stats[keep], boxes)
-        if {tuple(r) for r in joined.tolist()} == {tuple(r) for r in boxes.tolist()}:
-            return None  # nothing changed: the first attempt already judged these boxes
+        joined, added = _with_framed_tiles(stats[keep], boxes, {tuple(r) for r in boxes.tolist()})
+        if not added:
+            return None  # no framed tile joined: the first attempt already judged these regions
         boxes = joined
     rows = _grid_rows(gap, boxes, factor)
     if rows is None:
@@ -370,7 +372,9 @@ def _grid_rows(gap: Image, boxes: npt.NDArray[np.int32], factor: int) -> list[li
     return rows
 
 
-def _with_framed_tiles(candidates: npt.NDArray[np.int32], common: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+def _with_framed_tiles(
+    candidates: npt.NDArray[np.int32], common: npt.NDArray[np.int32], common_rows: set[tuple[int, ...]]
+) -> tuple[npt.NDArray[np.int32], bool]:
     """``common`` (boxes of the commonest size) joined by the ``candidates`` that are one tile seen otherwise, all at
     one tile size: boxes of the same height from ``_PILLARBOX`` of the width up to its inverse (a 4:3 video in a
     16:9 tile whose bars, or one of them, were taken for background: 0.75; the widest of them are whole tiles), and
@@ -378,8 +382,9 @@ def _with_framed_tiles(candidates: npt.NDArray[np.int32], common: npt.NDArray[np
 
     Each box is put in the cell of the lattice the whole tiles span (half a pitch across in the last row, which Zoom
     centres) when it lies inside that cell: a bar may be taken for background on one side only, so a narrow box's
-    centre is up to half the missing width off its tile's. Otherwise, and where the whole tiles give no spacing, the
-    box keeps its own centre, and ``_lattice_rows`` judges it as it is."""
+    centre is up to half the missing width off its tile's; a narrow box the columns do not place is left out. A whole or
+    larger box keeps its own centre where no lattice places it, and ``_lattice_rows`` judges it as it is. Also
+    returns whether any box beyond ``common_rows`` (``common``'s rows) joined."""
     width, height = float(np.median(common[:, _W])), float(np.median(common[:, _H]))
     tol_h = max(1.5, _SIZE_TOL * height)
     w, h = candidates[:, _W].astype(np.float64), candidates[:, _H].astype(np.float64)
@@ -411,12 +416,13 @@ def _with_framed_tiles(candidates: npt.NDArray[np.int32], common: npt.NDArray[np
         placed = np.abs(col_x + k * unit - cx) <= reach_x
         cx = np.where(placed, col_x + k * unit, cx)
     chosen &= whole | bordered | placed
+    added = any(tuple(r) not in common_rows for r in candidates[chosen].tolist())
     out = candidates[chosen].copy()
     out[:, _X] = np.rint(cx[chosen] - tile_w / 2).astype(np.int32)
     out[:, _Y] = np.rint(cy[chosen] - height / 2).astype(np.int32)
     out[:, _W] = round(tile_w)
     out[:, _H] = round(height)
-    return np.asarray(out, dtype=np.int32)
+    return np.asarray(out, dtype=np.int32), added
 
 
 def _content_around(gap: Image, rows: list[list[_Rect]]) -> bool:
@@ -450,6 +456,8 @@ def _content_around(gap: Image, rows: list[list[_Rect]]) -> bool:
 def _even_pitch(centres: npt.NDArray[np.float64], size: float) -> float | None:
     """The spacing of the columns (rows) whose centres are ``centres``: the smallest step of a tile or more between
     distinct centres, refined over every step as a whole number of it. ``None`` without two columns."""
+    if centres.size < 2:
+        return None
     lines = np.sort(centres)
     lines = lines[np.concatenate([[True], np.diff(lines) > max(2.0, _SIZE_TOL * size)])]
     steps = np.diff(lines)

@@ -173,7 +173,7 @@ def test_compressed_capture_still_found(n: int) -> None:
     assert_matches(find_grid(np.asarray(cv2.imdecode(data, cv2.IMREAD_COLOR), dtype=np.uint8)), truth)
 
 
-@pytest.mark.parametrize(("seed", "quality"), [(4, 50), (5, 70)])
+@pytest.mark.parametrize(("seed", "quality"), [(5, 50), (5, 70)])
 def test_pillarboxed_tiles_of_a_compressed_capture_join_the_grid(seed: int, quality: int) -> None:
     """A 4:3 video in a 16:9 tile has bars 8 levels off the dark background (Zoom's own); once a capture is re-saved
     as JPEG the bars fall within the background's tolerance, so those tiles show as narrower regions than the
