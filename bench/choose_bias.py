@@ -35,15 +35,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from bench.real_faces import FACES, load_labels
+from bench.real_faces import FACES, load_labels, worker_detector
 from db.emotions import EMOTIONS, NEGATIVE
 from models.calibrate import build_shipped, calibrated, fit_temperature
 from models.classifier import EmotionClassifier, write_labels
 from models.data import DataError, load_split
 from models.preprocess import combine_views, crop_face, read_fer, to_batch, to_gray
-from monitor.config import load_config
-from monitor.detections import make_detector
-from monitor.frame import Frame
 from monitor.predictions import WORKER_VIEWS
 
 FER = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013"
@@ -94,22 +91,19 @@ def main() -> int:
     def reader(clf: EmotionClassifier):  # type: ignore[no-untyped-def]
         return lambda x: np.asarray(clf.predict(x), np.float64)
 
-    det = load_config(overrides={"detector": {"kind": "yunet"}}).detector  # as the worker configures it
-    yunet = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
+    largest = worker_detector()
     rows = load_labels(args.faces)
     views: list[list[npt.NDArray[np.uint8]]] = [[] for _ in WORKER_VIEWS]
     kept, labels, half = [], [], []
     missed = [0, 0]  # photos without a face (or without a whole cut), half A and B: misses in every figure
     for row in rows:
         img = cv2.imread(str(args.faces / row["file"]), cv2.IMREAD_COLOR)
-        faces = yunet.detect(Frame(img, 0.0, 0)) if img is not None else []
+        face = largest(img) if img is not None else None
         a_half = zlib.crc32(row["identity"].encode()) % 2 == 0
-        if len(faces) == 0:
+        if face is None:
             missed[not a_half] += 1
             continue
-        k = int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))
-        box = tuple(int(v) for v in faces.boxes[k])
-        eyes = None if faces.eyes is None else tuple(tuple(map(float, e)) for e in faces.eyes[k])
+        box, eyes = face
         cuts = [crop_face(to_gray(img), box, eyes, spec) for spec in WORKER_VIEWS]  # type: ignore[arg-type]
         if any(c is None for c in cuts):
             missed[not a_half] += 1

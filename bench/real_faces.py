@@ -91,6 +91,23 @@ def detect(
     return box, eyes, raw_box
 
 
+def worker_detector() -> Callable[[npt.NDArray[Any]], tuple[tuple[int, ...], Any] | None]:
+    """The worker's default detector (YuNet, configured as the worker configures it) as a function: an image to its
+    largest face's box and eye landmarks, ``None`` where it finds no face."""
+    det = load_config(overrides={"detector": {"kind": "yunet"}}).detector
+    yunet = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
+
+    def largest(img: npt.NDArray[Any]) -> tuple[tuple[int, ...], Any] | None:
+        faces = yunet.detect(Frame(img, 0.0, 0))
+        if len(faces) == 0:
+            return None
+        k = int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))
+        eyes = None if faces.eyes is None else tuple(tuple(map(float, e)) for e in faces.eyes[k])
+        return tuple(int(v) for v in faces.boxes[k]), eyes
+
+    return largest
+
+
 def fer_crop(gray: npt.NDArray[np.uint8], box: tuple[int, ...]) -> npt.NDArray[np.uint8]:
     """fer 25.10.3's own crop (``FER.detect_emotions``): pad, square, +10 px, 64x64."""
     pad = 40
@@ -198,16 +215,10 @@ def main() -> int:
     if args.cache:
         args.cache.write_text(json.dumps(cache))
     if args.detector == "yunet":  # the worker's default: its boxes and eye landmarks for our rows
-        det = load_config(overrides={"detector": {"kind": "yunet"}}).detector  # as the worker configures it
-        yunet = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
+        largest = worker_detector()
         for i, img in enumerate(images):
-            faces = yunet.detect(Frame(img, 0.0, 0))
-            if len(faces) == 0:
-                boxes[i], eyes[i] = None, None
-                continue
-            k = int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))
-            boxes[i] = tuple(int(v) for v in faces.boxes[k])
-            eyes[i] = None if faces.eyes is None else tuple(tuple(map(float, e)) for e in faces.eyes[k])  # type: ignore[assignment]
+            face = largest(img)
+            boxes[i], eyes[i] = face if face is not None else (None, None)  # type: ignore[assignment]
     labels = np.asarray(y, np.int64)
     found = np.array([b is not None for b in boxes])
     print(f"{args.faces}: {len(rows)} photos, a face found in {int(found.sum())} ({detect_s:.0f} s of MTCNN); "

@@ -180,14 +180,14 @@ def find_grid(image: Image) -> GalleryGrid | None:
         colours.append(colour)
     lone: GalleryGrid | None = None  # the first one-tile result: kept while a grid of several tiles is looked for
     strict: list[Image] = []  # per colour, its mask at _LUMA_TOL: made by the strict pass, judged again by the loose
-    retry: list[tuple[Image, int, bool]] = []  # masks with several tile-shaped regions but no grid: colour, loose
+    retry: list[Image] = []  # strict and exact masks on which several tile-shaped regions gave no grid
     for loose in (False, True):
         for k, colour in enumerate(colours):
             if not loose:
                 strict.append(_gap_mask(image, gray, colour, _LUMA_TOL))
-            partial: list[Image] = []
-            grid = _grid_for_colour(image, gray, colour, factor, strict[k], loose, partial)
-            retry += [(mask, k, loose) for mask in partial]
+            # At the loose tolerance a whole tile can blend into the gaps, and the checks beside the grid with it:
+            # only the strict passes' masks are looked at again below.
+            grid = _grid_for_colour(image, gray, colour, factor, strict[k], loose, None if loose else retry)
             if grid is None:
                 continue
             if len(grid.tiles) > 1:
@@ -202,11 +202,9 @@ def find_grid(image: Image) -> GalleryGrid | None:
     # the background of a compressed capture (the same height, narrower), or the active speaker's border (a few px
     # larger all round). Only once every colour failed every pass above do they join the commonest size's regions,
     # each in the lattice cell it lies in; the lattice and every check after it judge them as any other tile. Only
-    # the masks on which several tile-shaped regions gave no grid are looked at again (a photo seldom has any), in
-    # the order of the passes above, a loose one checked against its strict mask as there.
-    for mask, _, loose in retry:
-        if loose:
-            continue  # at the loose tolerance a whole tile can blend into the gaps, and the checks beside the grid with it
+    # the strict and exact masks on which several tile-shaped regions gave no grid are looked at again (a photo
+    # seldom has any), in the order of the passes above.
+    for mask in retry:
         grid = _grid_for_gap_mask(mask, factor, framed=True)
         if grid is not None and len(grid.tiles) > 1:
             return grid
