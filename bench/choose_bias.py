@@ -2,6 +2,7 @@
 
     python bench/choose_bias.py --network runs/NAME/best.keras [--reference models/emotion.keras]
                                 [--base angry=-0.4 --base disgust=0.6 ...] [--step 0.2] [--data ../shared/data/fer2013]
+                                [--mirror]
 
 The rule ("The class bias: FER2013's priors are not a class's"), over a grid of every class's bias moved by
 ``-step``, 0 or ``+step`` from ``--base`` (sad fixed at 0: the bias is defined up to a constant; 729 choices):
@@ -68,6 +69,8 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=FER)
     ap.add_argument("--faces", type=Path, default=FACES)
     ap.add_argument("--top", type=int, default=12)
+    ap.add_argument("--mirror", action="store_true",
+                    help="read each crop and its mirror image, as models.calibrate --mirror ships it")
     args = ap.parse_args()
     for path in (args.network, args.reference):
         if not path.is_file():
@@ -82,7 +85,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:  # the network as calibrate reads it: behind an identity calibration
         bare = Path(tmp) / "uncalibrated.keras"
-        build_shipped(args.network, 1.0, [0.0] * len(EMOTIONS), False).save(bare)
+        build_shipped(args.network, 1.0, [0.0] * len(EMOTIONS), args.mirror).save(bare)
         write_labels(bare)
         network = EmotionClassifier(bare, batch_size=256)
     reference = EmotionClassifier(args.reference, batch_size=256, engine=network.engine)

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from bench.real_faces import views_read
 from models.classifier import DEFAULT_MODEL, EmotionClassifier
 from models.data import DataError, load_split
 from models.metrics import report
@@ -110,7 +111,7 @@ def main() -> int:
             )
         )
     print(f"PublicTest: {len(val)} faces; {os.cpu_count()} CPU cores; ClassMood through the worker's engine "
-          "(TensorFlow Lite, 8-bit weights, two views a face), fer through a compiled tf.function")
+          f"(TensorFlow Lite, 8-bit weights, {views_read(args.model)} of a face), fer through a compiled tf.function")
     print(
         f"{'model':<34} {'accuracy':>8} {'macro-F1':>8} {'disgust':>8} {'fear':>8} {'ECE':>7} {'b=1 f/s':>8} "
         f"{'b=32 f/s':>9}"

@@ -108,6 +108,13 @@ def worker_detector() -> Callable[[npt.NDArray[Any]], tuple[tuple[int, ...], Any
     return largest
 
 
+def views_read(model: Path) -> str:
+    """How the worker reads a face with ``model``: its crops, and their mirror images where the model holds them."""
+    info = model.with_name("emotion.calibration.json")
+    mirrored = info.is_file() and json.loads(info.read_text()).get("tta") == "horizontal flip"
+    return f"{len(WORKER_VIEWS)} views" + (" and their mirror images" if mirrored else "")
+
+
 def fer_crop(gray: npt.NDArray[np.uint8], box: tuple[int, ...]) -> npt.NDArray[np.uint8]:
     """fer 25.10.3's own crop (``FER.detect_emotions``): pad, square, +10 px, 64x64."""
     pad = 40
@@ -264,7 +271,7 @@ def main() -> int:
     peer_pred[idx] = peer(np.stack([fer_crop(to_gray(images[i]), raw_boxes[i]) for i in idx])).argmax(1)  # type: ignore[arg-type]
     ours_pred = ours(None)
     table = {
-        f"ClassMood ({args.detector}, {args.model.name}, {len(WORKER_VIEWS)} views)": (ours_pred, agreement(ours_pred, labels)),
+        f"ClassMood ({args.detector}, {args.model.name}, {views_read(args.model)})": (ours_pred, agreement(ours_pred, labels)),
         "peer (mtcnn + fer mini-Xception, fer's crop)": (peer_pred, agreement(peer_pred, labels)),
     }
     if args.analyse:
