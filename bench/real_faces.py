@@ -110,9 +110,9 @@ def worker_detector() -> Callable[[npt.NDArray[Any]], tuple[tuple[int, ...], Any
 
 def views_read(model: Path) -> str:
     """How the worker reads a face with ``model``: its crops, and their mirror images where the model holds them."""
-    info = model.with_name("emotion.calibration.json")
+    info = model.with_name(model.stem + ".calibration.json")  # as models.calibrate writes it
     mirrored = info.is_file() and json.loads(info.read_text()).get("tta") == "horizontal flip"
-    return f"{len(WORKER_VIEWS)} views" + (" and their mirror images" if mirrored else "")
+    return f"{len(WORKER_VIEWS)} crops" + (" and their mirror images" if mirrored else "")
 
 
 def fer_crop(gray: npt.NDArray[np.uint8], box: tuple[int, ...]) -> npt.NDArray[np.uint8]:

@@ -128,6 +128,7 @@ def to_batch(faces: npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]]) -> npt.
 # model's two readings (``combine_views``). Two views of different framing agreed with the label on 2-3 points more
 # of the real photos than one crop, or one crop and its mirror image, for the same two passes of the network; chosen
 # on half A of the real development photos, checked on half B (models/README.md, "Then: two crops instead of the mirror image").
+# The shipped file also reads each crop's mirror image (``models.calibrate --mirror``): four passes a face.
 VIEWS = (
     CropSpec(margin=0.05, shift_y=0.1, align=True, interpolation="area"),
     CropSpec(margin=0.2, shift_y=0.0, align=True, interpolation="area"),
