@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,6 +143,7 @@ class _Open:
     sums: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     frames: dict[str, int] = field(default_factory=dict)
     presence: dict[str, list[int]] = field(default_factory=dict)  # student -> [camera off, face not visible]
+    waiting: dict[int, tuple[npt.NDArray[np.float64], int]] = field(default_factory=dict)  # place -> (sum, frames)
 
 
 class Aggregator:
@@ -184,24 +185,44 @@ class Aggregator:
         t: float,
         labelled: list[tuple[str, npt.NDArray[np.float32]]],
         presence: Mapping[str, str] | None = None,
+        waiting: Sequence[tuple[int, npt.NDArray[np.float32]]] = (),
+        promoted: Mapping[int, str] | None = None,
     ) -> list[IntervalAggregate]:
         """One analysed frame at source time ``t`` with (student, probabilities) for each labelled face, and the
-        state (``camera_off`` or ``face_not_visible``) of each student there without a face."""
+        state (``camera_off`` or ``face_not_visible``) of each student there without a face.
+
+        Room layout: ``waiting`` are faces at places not numbered yet (place, probabilities), kept aside in the open
+        interval; ``promoted`` names the places this frame numbered as new seats, whose kept readings then count for
+        that seat. A place not numbered by the end of the interval was no student (or one that arrived at its very
+        end): its readings are dropped, as unnumbered faces always were."""
         closed = self._roll(t)
-        assert self._open is not None
-        self._open.analysed += 1
+        o = self._open
+        assert o is not None
+        o.analysed += 1
         self.total_analysed += 1
+        for place, student in (promoted or {}).items():
+            if place in o.waiting:
+                total, frames = o.waiting.pop(place)
+                self._count(student, total, frames)
         for student, probs in labelled:
-            if student not in self._open.sums:
-                self._open.sums[student] = np.zeros(len(probs))  # no columns in presence mode
-                self._open.frames[student] = 0
-            self._open.sums[student] += probs
-            self._open.frames[student] += 1
+            self._count(student, np.asarray(probs, np.float64), 1)
+        for place, probs in waiting:
+            total, frames = o.waiting.get(place, (np.zeros(len(probs)), 0))
+            o.waiting[place] = (total + probs, frames + 1)
         for student, state in (presence or {}).items():
             if state not in PRESENCE_STATES:
                 raise ValueError(f"unknown presence state {state!r}")
             self._open.presence.setdefault(student, [0, 0])[PRESENCE_STATES.index(state)] += 1
         return closed
+
+    def _count(self, student: str, total: npt.NDArray[np.float64], frames: int) -> None:
+        o = self._open
+        assert o is not None
+        if student not in o.sums:
+            o.sums[student] = np.zeros(len(total))  # no columns in presence mode
+            o.frames[student] = 0
+        o.sums[student] += total
+        o.frames[student] += frames
 
     def add_skipped(self, t: float) -> list[IntervalAggregate]:
         closed = self._roll(t)

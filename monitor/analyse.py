@@ -47,6 +47,18 @@ class FrameResult:
     students: list[str | None]  # per face
     preds: EmotionPredictions
     presence: dict[str, str] = field(default_factory=dict)  # student -> camera_off | face_not_visible
+    pending: dict[int, int] = field(default_factory=dict)  # room: face index -> a place not numbered yet
+    promoted: dict[int, str] = field(default_factory=dict)  # room: place -> the seat label this frame gave it
+
+    @property
+    def waiting(self) -> list[tuple[int, npt.NDArray[np.float32]]]:
+        """Each face waiting at a place not numbered yet: (place, probabilities), kept for that place's seat."""
+        out = []
+        for row, face_index in enumerate(self.preds.index):
+            place = self.pending.get(int(face_index))
+            if place is not None:
+                out.append((place, self.preds.probs[row]))
+        return out
 
     @property
     def labelled(self) -> list[tuple[str, npt.NDArray[np.float32]]]:
@@ -107,6 +119,7 @@ class FrameAnalyser:
         name_match: float = 80.0,
         seat_match: float = 1.0,
         seat_min_hits: int = 2,
+        seat_min_age_s: float = 0.0,
         name_confirm: int = 2,
         ocr: Engine = "rapidocr",
         tesseract_lang: str = "eng+kor",
@@ -121,6 +134,7 @@ class FrameAnalyser:
         self.name_match = name_match
         self.seat_match = seat_match
         self.seat_min_hits = seat_min_hits
+        self.seat_min_age_s = seat_min_age_s
         self.name_confirm = name_confirm
         self.ocr: Engine = ocr
         self.tesseract_lang = tesseract_lang
@@ -131,7 +145,8 @@ class FrameAnalyser:
     def reset(self) -> None:
         """Forget everything learnt from earlier frames (another source); the detector and model stay loaded."""
         self.layout = self.requested
-        self.seats = SeatAssigner(seat_match=self.seat_match, min_hits=self.seat_min_hits)
+        self.seats = SeatAssigner(seat_match=self.seat_match, min_hits=self.seat_min_hits,
+                                  min_age_s=self.seat_min_age_s)
         self.motion = CameraMotion()
         self.room = RoomSearch(self.detector, self.full_search_s)
         self.grids = GridKeeper()
@@ -150,13 +165,16 @@ class FrameAnalyser:
                 return FrameResult("gallery", None, None, FaceDetections.empty(), [], EmotionPredictions.empty())
             view = self.gallery.analyse(frame, grid)
             faces, students, presence = view.faces, view.face_students, view.presence
+            pending: dict[int, int] = {}
+            promoted: dict[int, str] = {}
         else:
             view = None
             shift = self.motion.shift(frame.image)  # the camera's own pan: seats and known faces move with it
             self.seats.move(shift)
             self.room.move(shift, frame.image.shape)
             faces, weak = self.room.detect(frame)  # weak: heads too weak to read (yunet), never classified
-            students = self.seats.assign(faces)
+            students = self.seats.assign(faces, frame.t)
+            pending, promoted = self.seats.pending, self.seats.promoted
             presence = dict.fromkeys(self.seats.unreadable(weak, students), "face_not_visible")
         # no classifier: ``monitor preview`` checks tiles, names and faces, and starts in a second without TensorFlow
         preds = (
@@ -164,7 +182,8 @@ class FrameAnalyser:
             if self.classifier is not None
             else EmotionPredictions.empty()
         )
-        return FrameResult(self.layout, grid if view is not None else None, view, faces, students, preds, presence)
+        return FrameResult(self.layout, grid if view is not None else None, view, faces, students, preds, presence,
+                           pending, promoted)
 
 
 # ---- python -m monitor analyse PATH [PATH ...] [--layout room|gallery|auto] [--json OUT] ----

@@ -66,6 +66,11 @@ class AnalysisConfig(_Section):
     interval_s: float = Field(10.0, ge=1, le=3600, description="length of one aggregation interval in seconds")
     layout: Literal["room", "gallery", "auto"] = Field("auto", description="room seats or Zoom gallery tiles")
     seat_match: float = Field(1.0, gt=0, le=5, description="room: max centre distance to a seat, in face widths")
+    seat_min_age_s: float = Field(
+        2.0, ge=0, le=60,
+        description="room: a new place becomes a numbered seat only once seen over this many seconds (a student "
+        "stays, a hand or chair back taken for a face does not); its readings meanwhile go to the seat",
+    )
     teacher: str | None = Field(
         None, min_length=1, max_length=100, description="dashboard account that owns the session (sees it)"
     )

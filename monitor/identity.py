@@ -1,10 +1,11 @@
 """Give every detected face a stable, pseudonymous student label.
 
 * Room layout: a ``Seat`` is a place in the room. A face is matched to the nearest known seat (within
-  ``seat_match`` face widths of its centre); an unmatched face starts a tentative seat that is numbered (``Seat 1``,
-  ``Seat 2``, ... in order of first appearance) once it has been seen in ``min_hits`` frames, so a one-frame false
-  detection never takes a number. Seats are kept for the whole session: a student who looks away or steps out gets
-  their own seat back.
+  ``seat_match`` face widths of its centre); an unmatched face starts a tentative place that is numbered (``Seat 1``,
+  ``Seat 2``, ... in order of first appearance) once it has been seen in ``min_hits`` frames over at least
+  ``min_age_s`` seconds, so a false detection that comes and goes (a hand over a book, a chair's back) never takes a
+  number; the readings of its faces meanwhile are kept by the aggregator and given to the seat when it is numbered.
+  Seats are kept for the whole session: a student who looks away or steps out gets their own seat back.
 * Gallery layout: the Zoom tile containing the face's centre, from ``monitor.gallery``; the tile's student is the
   display name read on it (``monitor.names``), matched fuzzily to names seen before and to the roster
   (``NameBook``), so students keep their identity when tiles reorder; ``Tile R-C`` when a name cannot be read.
@@ -39,6 +40,7 @@ class _Seat:
     hits: int = 1
     number: int = 0  # 0 while tentative
     second: bool = False  # a second place of a numbered seat's student: it shares that seat's number
+    first_t: float = 0.0  # source time of its first sighting
     together: Counter[int] = field(default_factory=Counter)  # seat index -> frames both held a face
 
     def update(self, cx: float, cy: float, size: float, alpha: float = 0.3) -> None:
@@ -77,11 +79,16 @@ class SeatAssigner:
     same frame more often than a stray second box would (``SEAT_SHARED``), they are two students after all, and the
     later place gets a number of its own from then on."""
 
-    def __init__(self, seat_match: float = 1.0, min_hits: int = 2) -> None:
+    def __init__(self, seat_match: float = 1.0, min_hits: int = 2, min_age_s: float = 0.0) -> None:
         self.seat_match = seat_match
         self.min_hits = min_hits
+        self.min_age_s = min_age_s
         self._seats: list[_Seat] = []
         self._numbered = 0
+        # the last frame's faces at places not numbered yet (face index -> place), and the places it numbered as new
+        # seats (place -> label): their readings until then belong to that seat (``Aggregator.add_frame``)
+        self.pending: dict[int, int] = {}
+        self.promoted: dict[int, str] = {}
 
     @property
     def seats(self) -> int:
@@ -95,8 +102,13 @@ class SeatAssigner:
             seat.cx += shift[0]
             seat.cy += shift[1]
 
-    def assign(self, faces: FaceDetections) -> list[str | None]:
+    def assign(self, faces: FaceDetections, t: float = 0.0) -> list[str | None]:
+        """Each face's seat label (``None`` at a place not numbered yet), ``t`` the frame's source time. A new place
+        is numbered once it has held a face in ``min_hits`` frames and ``min_age_s`` seconds have passed since its
+        first: a student stays in their seat, a hand over a book or a chair's back taken for a face comes and goes.
+        ``pending`` and ``promoted`` say which faces wait at such places and which places this frame numbered."""
         labels: list[str | None] = [None] * len(faces)
+        self.pending, self.promoted = {}, {}
         if len(faces) == 0:
             return labels
         b = faces.boxes.astype(np.float64)
@@ -119,7 +131,7 @@ class SeatAssigner:
         for fi in new:
             if any(np.hypot(cx[fi] - st.cx, cy[fi] - st.cy) < 0.5 * max(size[fi], st.size) for st in self._seats):
                 continue  # a second box on an existing seat's face (a duplicate detection), not a new student
-            self._seats.append(_Seat(float(cx[fi]), float(cy[fi]), float(size[fi]), hits=0))
+            self._seats.append(_Seat(float(cx[fi]), float(cy[fi]), float(size[fi]), hits=0, first_t=t))
             matched[fi] = len(self._seats) - 1
         filled = set(matched.values())
         for si in filled:
@@ -134,12 +146,16 @@ class SeatAssigner:
             if seat.second and self._shared(seat, seat.number) > SEAT_SHARED * seat.hits:
                 self._numbered += 1  # a second place shared frames with its first: another student, a new seat
                 seat.number, seat.second = self._numbered, False
-            if seat.number == 0 and seat.hits >= self.min_hits:
+            if seat.number == 0 and seat.hits >= self.min_hits and t - seat.first_t >= self.min_age_s:
                 same = self._same_student(si)
                 self._numbered += 0 if same else 1
                 seat.number, seat.second = same or self._numbered, bool(same)
+                if not same:  # a second place of a seat's student: its waiting readings could count a frame twice
+                    self.promoted[si] = f"Seat {seat.number}"
             if seat.number:
                 labels[fi] = f"Seat {seat.number}"
+            else:
+                self.pending[fi] = si
         # both places of one student filled in one frame (a stray second box): the face at the first place counts
         for fi, si in matched.items():
             if self._seats[si].second and labels.count(labels[fi]) > 1:

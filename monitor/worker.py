@@ -71,6 +71,8 @@ class FrameAnalysis:
 
     labelled: list[tuple[str, npt.NDArray[np.float32]]]
     presence: dict[str, str] = field(default_factory=dict)  # student -> camera_off | face_not_visible
+    waiting: list[tuple[int, npt.NDArray[np.float32]]] = field(default_factory=list)  # room: (place, probs)
+    promoted: dict[int, str] = field(default_factory=dict)  # room: place -> the seat it became this frame
 
 
 def read_db_settings(engine: Engine) -> tuple[FlagSettings, AnalysisSettings]:
@@ -180,7 +182,7 @@ class Worker:
         self.frames = FrameAnalyser(
             prepared.detector, prepared.classifier, self.layout, tile_px=cfg.detector.gallery_tile_px,
             roster=prepared.roster, name_match=cfg.analysis.name_match, seat_match=cfg.analysis.seat_match,
-            ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang,
+            seat_min_age_s=cfg.analysis.seat_min_age_s, ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang,
         )
         presence = cfg.analysis.mode == "presence"
         self.flags = FlagEngine(presence_rules_only(prepared.flag_settings) if presence else prepared.flag_settings)
@@ -226,7 +228,8 @@ class Worker:
                                         self.frame_errors, one_line(exc) or type(exc).__name__)
                         self._store(agg.add_skipped(event.t))
                     else:
-                        self._store(agg.add_frame(event.t, labelled.labelled, labelled.presence))
+                        self._store(agg.add_frame(event.t, labelled.labelled, labelled.presence,
+                                                  labelled.waiting, labelled.promoted))
                 elif isinstance(event, CorruptFrame):
                     log.debug("skipped frame at %.1f s: %s", event.t, event.reason)
                     self._store(agg.add_skipped(event.t))
@@ -268,7 +271,7 @@ class Worker:
         out = result.labelled
         self.students.update(label for label, _ in out)
         self.students.update(result.presence)
-        return FrameAnalysis(out, result.presence)
+        return FrameAnalysis(out, result.presence, result.waiting, result.promoted)
 
     def _store(self, closed: list[IntervalAggregate]) -> None:
         for interval in closed:

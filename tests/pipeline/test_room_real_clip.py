@@ -36,8 +36,9 @@ def test_students_looking_down_are_present_with_face_not_visible_not_given_an_em
     seats_read = {r.student for r in read}
     # about 12 faces are visible at a time; the old default (MTCNN, 32 px minimum) found none of these students.
     # 15 students: a student leaning over a book gave a new seat each time (20 seats) until a new place near an
-    # empty numbered seat was taken as that seat's student (17; bench/seats.py)
-    assert 10 <= len(seats_read) <= 18, sorted(seats_read)
+    # empty numbered seat was taken as that seat's student (17), and a place must be seen over 2 s to be numbered
+    # (15: a hand over a book and a chair's back came and went; bench/seats.py)
+    assert 10 <= len(seats_read) <= 16, sorted(seats_read)
     assert all(r.student.startswith("Seat ") for r in read + unreadable)
     assert unreadable and all(p.state == "face_not_visible" and p.frames_face_not_visible > 0 for p in unreadable)
     assert {p.student for p in unreadable} <= seats_read  # only seats a face was once read at; never a new one

@@ -93,3 +93,26 @@ def test_interval_rejects_naive_or_reversed_times() -> None:
         IntervalAggregate(T0.replace(tzinfo=None), T0.replace(tzinfo=None), 0, 0, ())
     with pytest.raises(ValueError):
         IntervalAggregate(T0, T0 - dt.timedelta(seconds=1), 0, 0, ())
+
+
+def test_readings_at_a_place_numbered_later_in_the_interval_count_for_its_seat() -> None:
+    agg = Aggregator(T0, 10, 0.5)
+    agg.add_frame(0.0, [("Seat 1", onehot("happy"))], waiting=[(7, onehot("sad")), (8, onehot("angry"))])
+    agg.add_frame(0.5, [("Seat 1", onehot("happy"))], waiting=[(7, onehot("sad")), (8, onehot("angry"))])
+    agg.add_frame(1.0, [("Seat 1", onehot("happy")), ("Seat 2", onehot("neutral"))], promoted={7: "Seat 2"})
+    last = agg.flush()
+    assert last is not None
+    by = {s.student: s for s in last.students}
+    assert sorted(by) == ["Seat 1", "Seat 2"]  # place 8 was never numbered: no student
+    assert by["Seat 2"].frames_seen == 3
+    assert by["Seat 2"].probs[EMOTIONS.index("sad")] == pytest.approx(2 / 3)
+    assert by["Seat 1"].frames_seen == 3
+
+
+def test_readings_waiting_when_the_interval_closes_are_dropped() -> None:
+    agg = Aggregator(T0, 10, 0.5)
+    closed = agg.add_frame(9.5, [], waiting=[(3, onehot("sad"))])
+    closed += agg.add_frame(10.0, [("Seat 1", onehot("happy"))], promoted={3: "Seat 1"})
+    assert len(closed) == 1 and closed[0].students == ()
+    last = agg.flush()
+    assert last is not None and [(s.student, s.frames_seen) for s in last.students] == [("Seat 1", 1)]

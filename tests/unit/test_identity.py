@@ -137,3 +137,44 @@ def test_seats_move_with_the_camera() -> None:
     still = SeatAssigner(min_hits=1)
     still.assign(faces(A, B, C))
     assert still.assign(panned) != ["Seat 1", "Seat 2", "Seat 3"]
+
+
+@pytest.mark.parametrize(
+    ("times", "numbered"),
+    [
+        ((0.0, 0.5, 1.0, 1.5), False),  # four sightings in 1.5 s: a hand over a book, a chair's back
+        ((0.0, 2.0), True),  # two sightings 2 s apart: someone who stays
+        ((0.0, 0.5, 1.0, 1.5, 2.0), True),
+        ((0.0, 1.9), False),
+    ],
+)
+def test_a_new_place_is_numbered_only_once_seen_over_min_age(times: tuple[float, ...], numbered: bool) -> None:
+    seats = SeatAssigner(min_hits=2, min_age_s=2.0)
+    labels = [seats.assign(faces(A), t) for t in times]
+    assert labels[-1] == (["Seat 1"] if numbered else [None])
+    assert all(label == [None] for label in labels[:-1])  # never numbered before the last look
+    assert seats.seats == int(numbered)
+
+
+def test_faces_waiting_at_a_new_place_are_reported_and_their_place_promoted_once() -> None:
+    """The worker keeps the readings of a place not numbered yet and gives them to its seat when it is numbered."""
+    seats = SeatAssigner(min_hits=2, min_age_s=1.0)
+    seats.assign(faces(A, B), 0.0)
+    first = dict(seats.pending)
+    assert sorted(first) == [0, 1] and seats.promoted == {}
+    seats.assign(faces(B, A), 0.5)
+    assert seats.pending == {0: first[1], 1: first[0]} and seats.promoted == {}  # the places follow the faces
+    assert seats.assign(faces(A, B), 1.0) == ["Seat 1", "Seat 2"]
+    assert seats.pending == {} and seats.promoted == {first[0]: "Seat 1", first[1]: "Seat 2"}
+    seats.assign(faces(A, B), 1.5)
+    assert seats.pending == {} and seats.promoted == {}  # promoted once
+
+
+def test_a_second_place_of_a_seated_student_is_not_promoted() -> None:
+    """A student leaning away from an empty seat takes that seat's number: the frames it waited at the new place
+    are not given to the seat (the seat may have held a face in some of them)."""
+    seats = SeatAssigner(min_hits=1, min_age_s=0.0)
+    assert seats.assign(faces(A), 0.0) == ["Seat 1"]
+    leaned = (A[0] + 110, A[1] + 40, 80, 80)  # 1.4 face widths away: beyond seat_match, within SEAT_MERGE
+    assert seats.assign(faces(leaned), 0.5) == ["Seat 1"]
+    assert seats.promoted == {}
