@@ -192,18 +192,18 @@ class Aggregator:
         state (``camera_off`` or ``face_not_visible``) of each student there without a face.
 
         Room layout: ``waiting`` are faces at places not numbered yet (place, probabilities), kept aside in the open
-        interval; ``promoted`` names the places this frame numbered as new seats, whose kept readings then count for
-        that seat. A place not numbered by the end of the interval was no student (or one that arrived at its very
+        interval; ``promoted`` names the places numbered as new seats (so far: a promotion is not lost with a frame
+        whose analysis failed), whose kept readings then count for that seat. A place not numbered by the end of the interval was no student (or one that arrived at its very
         end): its readings are dropped, as unnumbered faces always were."""
         closed = self._roll(t)
         o = self._open
         assert o is not None
         o.analysed += 1
         self.total_analysed += 1
-        for place, student in (promoted or {}).items():
-            if place in o.waiting:
+        if promoted:
+            for place in [p for p in o.waiting if p in promoted]:
                 total, frames = o.waiting.pop(place)
-                self._count(student, total, frames)
+                self._count(promoted[place], total, frames)
         for student, probs in labelled:
             self._count(student, np.asarray(probs, np.float64), 1)
         for place, probs in waiting:

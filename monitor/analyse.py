@@ -48,7 +48,7 @@ class FrameResult:
     preds: EmotionPredictions
     presence: dict[str, str] = field(default_factory=dict)  # student -> camera_off | face_not_visible
     pending: dict[int, int] = field(default_factory=dict)  # room: face index -> a place not numbered yet
-    promoted: dict[int, str] = field(default_factory=dict)  # room: place -> the seat label this frame gave it
+    promoted: dict[int, str] = field(default_factory=dict)  # room: place -> the new seat it became (so far)
 
     @property
     def waiting(self) -> list[tuple[int, npt.NDArray[np.float32]]]:
@@ -174,7 +174,7 @@ class FrameAnalyser:
             self.room.move(shift, frame.image.shape)
             faces, weak = self.room.detect(frame)  # weak: heads too weak to read (yunet), never classified
             students = self.seats.assign(faces, frame.t)
-            pending, promoted = self.seats.pending, self.seats.promoted
+            pending, promoted = self.seats.pending, dict(self.seats.promoted)
             presence = dict.fromkeys(self.seats.unreadable(weak, students), "face_not_visible")
         # no classifier: ``monitor preview`` checks tiles, names and faces, and starts in a second without TensorFlow
         preds = (

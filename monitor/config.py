@@ -69,7 +69,8 @@ class AnalysisConfig(_Section):
     seat_min_age_s: float = Field(
         2.0, ge=0, le=60,
         description="room: a new place becomes a numbered seat only once seen over this many seconds (a student "
-        "stays, a hand or chair back taken for a face does not); its readings meanwhile go to the seat",
+        "stays, a hand or chair back taken for a face does not; at most half of interval_s is used); its readings "
+        "meanwhile go to the seat, unless its interval closes first",
     )
     teacher: str | None = Field(
         None, min_length=1, max_length=100, description="dashboard account that owns the session (sees it)"

@@ -41,6 +41,7 @@ class _Seat:
     number: int = 0  # 0 while tentative
     second: bool = False  # a second place of a numbered seat's student: it shares that seat's number
     first_t: float = 0.0  # source time of its first sighting
+    last_t: float = 0.0  # and of its last
     together: Counter[int] = field(default_factory=Counter)  # seat index -> frames both held a face
 
     def update(self, cx: float, cy: float, size: float, alpha: float = 0.3) -> None:
@@ -67,6 +68,7 @@ def _reading_order(
 
 SEAT_MERGE = 2.0  # face widths: a new place this near a seat that was (almost) never filled in the same frame is that seat
 SEAT_SHARED = 0.1  # "almost never": in at most this share of the new place's frames (a stray second box on a head)
+TENTATIVE_S = 5.0  # a place not numbered yet that held no face for this long is forgotten: its sightings must recur
 
 
 class SeatAssigner:
@@ -85,8 +87,9 @@ class SeatAssigner:
         self.min_age_s = min_age_s
         self._seats: list[_Seat] = []
         self._numbered = 0
-        # the last frame's faces at places not numbered yet (face index -> place), and the places it numbered as new
-        # seats (place -> label): their readings until then belong to that seat (``Aggregator.add_frame``)
+        # the last frame's faces at places not numbered yet (face index -> place), and every place numbered as a new
+        # seat so far (place -> label): their readings until then belong to that seat (``Aggregator.add_frame``). All
+        # of them, every frame: a frame whose analysis failed after its places were numbered loses no promotion.
         self.pending: dict[int, int] = {}
         self.promoted: dict[int, str] = {}
 
@@ -102,19 +105,26 @@ class SeatAssigner:
             seat.cx += shift[0]
             seat.cy += shift[1]
 
-    def assign(self, faces: FaceDetections, t: float = 0.0) -> list[str | None]:
+    def assign(self, faces: FaceDetections, t: float | None = None) -> list[str | None]:
         """Each face's seat label (``None`` at a place not numbered yet), ``t`` the frame's source time. A new place
         is numbered once it has held a face in ``min_hits`` frames and ``min_age_s`` seconds have passed since its
-        first: a student stays in their seat, a hand over a book or a chair's back taken for a face comes and goes.
-        ``pending`` and ``promoted`` say which faces wait at such places and which places this frame numbered."""
+        first, none of them ``TENTATIVE_S`` apart: a student stays in their seat, a hand over a book or a chair's back
+        taken for a face comes and goes. ``pending`` says which faces wait at such places, ``promoted`` which places
+        became new seats."""
+        if t is None:
+            if self.min_age_s > 0:
+                raise ValueError("SeatAssigner.assign needs the frame's time when min_age_s > 0")
+            t = 0.0
         labels: list[str | None] = [None] * len(faces)
-        self.pending, self.promoted = {}, {}
+        self.pending = {}
         if len(faces) == 0:
             return labels
         b = faces.boxes.astype(np.float64)
         cx, cy, size = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2, np.maximum(b[:, 2], b[:, 3])
         pairs: list[tuple[float, int, int]] = []
-        for si, seat in enumerate(self._seats):
+        live = [si for si, seat in enumerate(self._seats) if seat.number or t - seat.last_t <= TENTATIVE_S]
+        for si in live:
+            seat = self._seats[si]
             dist = np.hypot(cx - seat.cx, cy - seat.cy) / np.maximum(size, seat.size)
             pairs += [(float(d), fi, si) for fi, d in enumerate(dist) if d <= self.seat_match]
         pairs.sort()
@@ -128,10 +138,13 @@ class SeatAssigner:
                 matched[fi] = si
         # new seats in reading order (top to bottom, left to right) so numbering is deterministic
         new = _reading_order([fi for fi in range(len(faces)) if fi not in matched], cx, cy, size)
+        created = len(self._seats)
         for fi in new:
-            if any(np.hypot(cx[fi] - st.cx, cy[fi] - st.cy) < 0.5 * max(size[fi], st.size) for st in self._seats):
+            near = live + list(range(created, len(self._seats)))  # and the places this frame started
+            if any(np.hypot(cx[fi] - self._seats[si].cx, cy[fi] - self._seats[si].cy)
+                   < 0.5 * max(size[fi], self._seats[si].size) for si in near):
                 continue  # a second box on an existing seat's face (a duplicate detection), not a new student
-            self._seats.append(_Seat(float(cx[fi]), float(cy[fi]), float(size[fi]), hits=0, first_t=t))
+            self._seats.append(_Seat(float(cx[fi]), float(cy[fi]), float(size[fi]), hits=0, first_t=t, last_t=t))
             matched[fi] = len(self._seats) - 1
         filled = set(matched.values())
         for si in filled:
@@ -139,6 +152,7 @@ class SeatAssigner:
         # seats are numbered in creation order (itself reading order within a frame), not in matching order
         for fi, si in sorted(matched.items(), key=lambda item: item[1]):
             seat = self._seats[si]
+            seat.last_t = t
             if seat.hits == 0:
                 seat.hits = 1
             else:

@@ -72,7 +72,7 @@ class FrameAnalysis:
     labelled: list[tuple[str, npt.NDArray[np.float32]]]
     presence: dict[str, str] = field(default_factory=dict)  # student -> camera_off | face_not_visible
     waiting: list[tuple[int, npt.NDArray[np.float32]]] = field(default_factory=list)  # room: (place, probs)
-    promoted: dict[int, str] = field(default_factory=dict)  # room: place -> the seat it became this frame
+    promoted: dict[int, str] = field(default_factory=dict)  # room: place -> the new seat it became (so far)
 
 
 def read_db_settings(engine: Engine) -> tuple[FlagSettings, AnalysisSettings]:
@@ -182,7 +182,9 @@ class Worker:
         self.frames = FrameAnalyser(
             prepared.detector, prepared.classifier, self.layout, tile_px=cfg.detector.gallery_tile_px,
             roster=prepared.roster, name_match=cfg.analysis.name_match, seat_match=cfg.analysis.seat_match,
-            seat_min_age_s=cfg.analysis.seat_min_age_s, ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang,
+            # at most half an interval: a place's waiting readings are kept within its interval only
+            seat_min_age_s=min(cfg.analysis.seat_min_age_s, cfg.analysis.interval_s / 2),
+            ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang,
         )
         presence = cfg.analysis.mode == "presence"
         self.flags = FlagEngine(presence_rules_only(prepared.flag_settings) if presence else prepared.flag_settings)

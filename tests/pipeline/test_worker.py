@@ -115,6 +115,10 @@ def test_video_to_database_to_csv(class_video: Path, tmp_path: Path) -> None:
         assert all(abs(sum(s.probabilities().values()) - 1) < 1e-4 for s in rows)
         per_seat[seat] = rows[0].dominant
     assert sorted(per_seat.values()) == sorted(LAYOUT), per_seat
+    # a seat is numbered once its place was seen over 2 s (analysis.seat_min_age_s); the faces read there before
+    # count for it all the same: each seat's first interval holds (nearly) all its 10 frames, not 10 - 4
+    first = [s.frames_seen for s in students if s.interval_id == intervals[0].id]
+    assert len(first) == 6 and all(8 <= n <= 10 for n in first), first
     assert all(i.counts() == {**dict.fromkeys(EMOTIONS, 0), "happy": 3, "surprise": 3} for i in intervals), [
         i.counts() for i in intervals
     ]

@@ -109,6 +109,20 @@ def test_readings_at_a_place_numbered_later_in_the_interval_count_for_its_seat()
     assert by["Seat 1"].frames_seen == 3
 
 
+def test_a_promotion_reported_after_a_failed_frame_still_credits_the_waiting_readings() -> None:
+    """The seat assigner reports every promotion so far on every frame: the frame in which the place was numbered
+    may have failed later in its analysis (only a skip reached the aggregator)."""
+    agg = Aggregator(T0, 10, 0.5)
+    agg.add_frame(0.0, [], waiting=[(4, onehot("sad"))])
+    agg.add_frame(0.5, [], waiting=[(4, onehot("sad"))])
+    agg.add_skipped(1.0)  # numbered here, then the frame failed
+    agg.add_frame(1.5, [("Seat 1", onehot("sad"))], promoted={4: "Seat 1"})
+    agg.add_frame(2.0, [("Seat 1", onehot("sad"))], promoted={4: "Seat 1"})  # reported again: nothing twice
+    last = agg.flush()
+    assert last is not None and [(s.student, s.frames_seen) for s in last.students] == [("Seat 1", 4)]
+    assert last.frames_analysed == 4 and last.frames_skipped == 1
+
+
 def test_readings_waiting_when_the_interval_closes_are_dropped() -> None:
     agg = Aggregator(T0, 10, 0.5)
     closed = agg.add_frame(9.5, [], waiting=[(3, onehot("sad"))])

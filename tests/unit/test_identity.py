@@ -166,8 +166,24 @@ def test_faces_waiting_at_a_new_place_are_reported_and_their_place_promoted_once
     assert seats.pending == {0: first[1], 1: first[0]} and seats.promoted == {}  # the places follow the faces
     assert seats.assign(faces(A, B), 1.0) == ["Seat 1", "Seat 2"]
     assert seats.pending == {} and seats.promoted == {first[0]: "Seat 1", first[1]: "Seat 2"}
-    seats.assign(faces(A, B), 1.5)
-    assert seats.pending == {} and seats.promoted == {}  # promoted once
+    seats.assign(faces(A, B, C), 1.5)
+    assert seats.pending == {2: 2}  # C's new place waits
+    assert seats.promoted == {first[0]: "Seat 1", first[1]: "Seat 2"}  # every promotion so far, every frame
+
+
+def test_a_place_whose_sightings_do_not_recur_is_forgotten() -> None:
+    seats = SeatAssigner(min_hits=2, min_age_s=2.0)
+    assert seats.assign(faces(A), 0.0) == [None]
+    assert seats.assign(faces(A), 5.5) == [None]  # unseen for more than TENTATIVE_S: a new place, its age from now
+    assert seats.assign(faces(A), 7.0) == [None]
+    assert seats.assign(faces(A), 7.5) == ["Seat 1"]
+    assert seats.seats == 1
+
+
+def test_the_age_rule_needs_the_frame_time() -> None:
+    with pytest.raises(ValueError, match="time"):
+        SeatAssigner(min_age_s=2.0).assign(faces(A))
+    assert SeatAssigner(min_hits=1).assign(faces(A)) == ["Seat 1"]  # the rule off: no time needed
 
 
 def test_a_second_place_of_a_seated_student_is_not_promoted() -> None:
@@ -177,4 +193,4 @@ def test_a_second_place_of_a_seated_student_is_not_promoted() -> None:
     assert seats.assign(faces(A), 0.0) == ["Seat 1"]
     leaned = (A[0] + 110, A[1] + 40, 80, 80)  # 1.4 face widths away: beyond seat_match, within SEAT_MERGE
     assert seats.assign(faces(leaned), 0.5) == ["Seat 1"]
-    assert seats.promoted == {}
+    assert seats.promoted == {0: "Seat 1"}  # the first place only: the second took its number, not a promotion
