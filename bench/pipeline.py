@@ -40,6 +40,7 @@ import numpy as np
 from models.classifier import DEFAULT_MODEL, EmotionClassifier
 from monitor.aggregate import Aggregator
 from monitor.analyse import FrameAnalyser
+from monitor.config import AnalysisConfig
 from monitor.detections import FaceDetector, make_detector
 from monitor.frame import Frame
 from monitor.identity import SeatAssigner
@@ -73,7 +74,7 @@ def main() -> int:
             frames = [compose_class(x, list(rng.choice(len(x), n, replace=False)), w, h, jitter=4, seed=i)[0]
                       for i in range(args.frames)]
             video = write_video(Path(tmp) / f"{w}x{h}.avi", frames, fps=2)
-            seats = SeatAssigner()
+            seats = SeatAssigner(min_age_s=AnalysisConfig().seat_min_age)
             agg = Aggregator(dt.datetime.now(dt.UTC), 10.0, 0.5)
             cap = cv2.VideoCapture(str(video))
             times = np.zeros(4)
@@ -89,7 +90,7 @@ def main() -> int:
                 t2 = time.perf_counter()
                 preds = classify(frame, faces, clf)
                 t3 = time.perf_counter()
-                labels = seats.assign(faces)
+                labels = seats.assign(faces, frame.t)
                 agg.add_frame(frame.t, [(labels[j], preds.probs[r]) for r, j in enumerate(preds.index)
                                         if labels[j] is not None])
                 t4 = time.perf_counter()
@@ -136,7 +137,7 @@ def our_path(det: FaceDetector, clf: EmotionClassifier, layout: str) -> Callable
     """The worker's own path for one layout (``FrameAnalyser``): detect (tile by tile in a gallery), classify,
     attribute. Frames carry the wall-clock time since the first, as a live source's do: the whole frame (each
     gallery tile) is searched in full every ``FULL_SEARCH_S`` seconds of it and around each known face between."""
-    analyser = FrameAnalyser(det, clf, layout)  # type: ignore[arg-type]
+    analyser = FrameAnalyser(det, clf, layout, seat_min_age_s=AnalysisConfig().seat_min_age)  # type: ignore[arg-type]
     start = time.perf_counter()
 
     def run(image: np.ndarray) -> int:

@@ -51,7 +51,7 @@ def main() -> int:
           "frames each seat was seen in")
     for step in (10, 4, 1):
         analyser = FrameAnalyser(det, None, "room", seat_match=cfg.analysis.seat_match,
-                                 seat_min_age_s=cfg.analysis.seat_min_age_s, full_search_s=args.full_search_s)
+                                 seat_min_age_s=cfg.analysis.seat_min_age, full_search_s=args.full_search_s)
         cap = cv2.VideoCapture(str(args.clip))
         if not cap.isOpened():
             print(f"error: {args.clip}: OpenCV cannot read it", file=sys.stderr)

@@ -31,6 +31,7 @@ from bench.gallery_h264 import face_pool
 from bench.pipeline import scenario_frames
 from models.classifier import DEFAULT_MODEL, EmotionClassifier
 from monitor import analyse, detections, grid_keeper, identity, names
+from monitor.config import AnalysisConfig
 from monitor.detections import make_detector
 from monitor.frame import Frame
 from monitor.gallery_view import FULL_SEARCH_S
@@ -88,7 +89,9 @@ def main() -> int:
           f"average {os.getloadavg()[0]:.1f}, full_search_s {args.full_search_s}")
     for layout in ("room", "gallery"):
         frames = scenario_frames(pool, layout, args.scenario, args.frames + 1, rng)
-        analyser = analyse.FrameAnalyser(det, clf, layout, full_search_s=args.full_search_s)  # type: ignore[arg-type]
+        analyser = analyse.FrameAnalyser(
+            det, clf, layout, seat_min_age_s=AnalysisConfig().seat_min_age,
+            full_search_s=args.full_search_s)
         start = time.perf_counter()
         analyser.analyse(Frame(frames[0], 0.0, 0))  # warm-up: OCR cache, first trace
         CPU.clear()

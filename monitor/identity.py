@@ -82,11 +82,17 @@ class SeatAssigner:
     later place gets a number of its own from then on."""
 
     def __init__(self, seat_match: float = 1.0, min_hits: int = 2, min_age_s: float = 0.0) -> None:
+        """``min_age_s`` 0 numbers a place on hits alone (a single image, a test); the worker passes
+        ``AnalysisConfig.seat_min_age`` (2 s by default)."""
         self.seat_match = seat_match
         self.min_hits = min_hits
         self.min_age_s = min_age_s
         self._seats: list[_Seat] = []
         self._numbered = 0
+        # indices into ``_seats``: the numbered places (seats and second places), and the tentative places seen within
+        # ``TENTATIVE_S``; a tentative place that expired is dropped from both and never looked at again
+        self._held: list[int] = []
+        self._tentative: list[int] = []
         # the last frame's faces at places not numbered yet (face index -> place), and every place numbered as a new
         # seat so far (place -> label): their readings until then belong to that seat (``Aggregator.add_frame``). All
         # of them, every frame: a frame whose analysis failed after its places were numbered loses no promotion.
@@ -122,7 +128,8 @@ class SeatAssigner:
         b = faces.boxes.astype(np.float64)
         cx, cy, size = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2, np.maximum(b[:, 2], b[:, 3])
         pairs: list[tuple[float, int, int]] = []
-        live = [si for si, seat in enumerate(self._seats) if seat.number or t - seat.last_t <= TENTATIVE_S]
+        self._tentative = [si for si in self._tentative if t - self._seats[si].last_t <= TENTATIVE_S]
+        live = self._held + self._tentative
         for si in live:
             seat = self._seats[si]
             dist = np.hypot(cx - seat.cx, cy - seat.cy) / np.maximum(size, seat.size)
@@ -146,6 +153,7 @@ class SeatAssigner:
                 continue  # a second box on an existing seat's face (a duplicate detection), not a new student
             self._seats.append(_Seat(float(cx[fi]), float(cy[fi]), float(size[fi]), hits=0, first_t=t, last_t=t))
             matched[fi] = len(self._seats) - 1
+            self._tentative.append(matched[fi])
         filled = set(matched.values())
         for si in filled:
             self._seats[si].together.update(filled - {si})
@@ -164,6 +172,8 @@ class SeatAssigner:
                 same = self._same_student(si)
                 self._numbered += 0 if same else 1
                 seat.number, seat.second = same or self._numbered, bool(same)
+                self._tentative.remove(si)
+                self._held.append(si)
                 if not same:  # a second place of a seat's student: its waiting readings could count a frame twice
                     self.promoted[si] = f"Seat {seat.number}"
             if seat.number:
@@ -185,8 +195,8 @@ class SeatAssigner:
         never held a face in a frame with it (0: none, a new student)."""
         seat = self._seats[si]
         best, number = SEAT_MERGE, 0
-        for other in self._seats:
-            if not other.number or self._shared(seat, other.number) > SEAT_SHARED * seat.hits:
+        for other in (self._seats[oi] for oi in self._held):
+            if self._shared(seat, other.number) > SEAT_SHARED * seat.hits:
                 continue
             d = float(np.hypot(seat.cx - other.cx, seat.cy - other.cy)) / max(seat.size, other.size)
             if d <= best:
@@ -203,8 +213,7 @@ class SeatAssigner:
             cx, cy, size = x + w / 2, y + h / 2, max(w, h)
             near = [
                 (float(np.hypot(cx - st.cx, cy - st.cy)) / max(size, st.size), st.number)
-                for st in self._seats
-                if st.number
+                for st in (self._seats[si] for si in self._held)
             ]
             near = [(d, n) for d, n in near if d <= self.seat_match and f"Seat {n}" not in skip]
             if near:

@@ -182,8 +182,7 @@ class Worker:
         self.frames = FrameAnalyser(
             prepared.detector, prepared.classifier, self.layout, tile_px=cfg.detector.gallery_tile_px,
             roster=prepared.roster, name_match=cfg.analysis.name_match, seat_match=cfg.analysis.seat_match,
-            # at most half an interval: a place's waiting readings are kept within its interval only
-            seat_min_age_s=min(cfg.analysis.seat_min_age_s, cfg.analysis.interval_s / 2),
+            seat_min_age_s=cfg.analysis.seat_min_age,
             ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang,
         )
         presence = cfg.analysis.mode == "presence"

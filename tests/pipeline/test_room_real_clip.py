@@ -64,7 +64,7 @@ def test_a_hand_held_real_video_keeps_its_few_people_in_their_seats() -> None:
     cfg = load_config()
     det = cfg.detector
     analyser = FrameAnalyser(make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence), None,
-                             "room", seat_min_age_s=cfg.analysis.seat_min_age_s)  # the seat rules as the worker's
+                             "room", seat_min_age_s=cfg.analysis.seat_min_age)  # the seat rules as the worker's
     cap = cv2.VideoCapture(str(LAB))
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     i = 0

@@ -194,3 +194,12 @@ def test_a_second_place_of_a_seated_student_is_not_promoted() -> None:
     leaned = (A[0] + 110, A[1] + 40, 80, 80)  # 1.4 face widths away: beyond seat_match, within SEAT_MERGE
     assert seats.assign(faces(leaned), 0.5) == ["Seat 1"]
     assert seats.promoted == {0: "Seat 1"}  # the first place only: the second took its number, not a promotion
+
+
+def test_places_that_never_recur_are_not_searched_again() -> None:
+    """A long class's stray boxes (a hand, a chair's back, each seen once) leave nothing behind to match against."""
+    seats = SeatAssigner(min_hits=2, min_age_s=2.0)
+    for i in range(50):
+        seats.assign(faces((20 * i, 10, 16, 16)), float(i))
+    assert len(seats._tentative) <= 6  # those seen within TENTATIVE_S of the last frame
+    assert seats.seats == 0
