@@ -2,9 +2,9 @@
 
 * Room layout: a ``Seat`` is a place in the room. A face is matched to the nearest known seat (within
   ``seat_match`` face widths of its centre); an unmatched face starts a tentative place that is numbered (``Seat 1``,
-  ``Seat 2``, ... in order of first appearance) once it has been seen in ``min_hits`` frames over at least
-  ``min_age_s`` seconds, so a false detection that comes and goes (a hand over a book, a chair's back) never takes a
-  number; the readings of its faces meanwhile are kept by the aggregator and given to the seat when it is numbered.
+  ``Seat 2``, ... in order of first appearance) once it has been seen in ``min_hits`` frames (and a tenth of the
+  frames) over at least ``min_age_s`` seconds, so a false detection that comes and goes (a hand over a book, a
+  chair's back) never takes a number; the readings of its faces meanwhile are kept by the aggregator and given to the seat when it is numbered.
   Seats are kept for the whole session: a student who looks away or steps out gets their own seat back.
 * Gallery layout: the Zoom tile containing the face's centre, from ``monitor.gallery``; the tile's student is the
   display name read on it (``monitor.names``), matched fuzzily to names seen before and to the roster
@@ -41,6 +41,7 @@ class _Seat:
     number: int = 0  # 0 while tentative
     second: bool = False  # a second place of a numbered seat's student: it shares that seat's number
     first_t: float = 0.0  # source time of its first sighting
+    first_frame: int = 0  # and the assigner's frame count then
     last_t: float = 0.0  # and of its last
     together: Counter[int] = field(default_factory=Counter)  # seat index -> frames both held a face
 
@@ -69,6 +70,9 @@ def _reading_order(
 SEAT_MERGE = 2.0  # face widths: a new place this near a seat that was (almost) never filled in the same frame is that seat
 SEAT_SHARED = 0.1  # "almost never": in at most this share of the new place's frames (a stray second box on a head)
 TENTATIVE_S = 5.0  # a place not numbered yet that held no face for this long is forgotten: its sightings must recur
+# and it must have held a face in this share of the frames since its first sighting: at 2 frames/s ``min_hits`` says
+# as much, at 20 frames/s two stray boxes in 2 s would be enough without it (the evidence follows the frame rate)
+SEAT_MIN_SHARE = 0.1
 
 
 class SeatAssigner:
@@ -93,6 +97,7 @@ class SeatAssigner:
         # ``TENTATIVE_S``; a tentative place that expired is dropped from both and never looked at again
         self._held: list[int] = []
         self._tentative: list[int] = []
+        self._frames = 0  # frames assigned so far, faces or not
         # the last frame's faces at places not numbered yet (face index -> place), and every place numbered as a new
         # seat so far (place -> label): their readings until then belong to that seat (``Aggregator.add_frame``). All
         # of them, every frame: a frame whose analysis failed after its places were numbered loses no promotion.
@@ -113,14 +118,15 @@ class SeatAssigner:
 
     def assign(self, faces: FaceDetections, t: float | None = None) -> list[str | None]:
         """Each face's seat label (``None`` at a place not numbered yet), ``t`` the frame's source time. A new place
-        is numbered once it has held a face in ``min_hits`` frames and ``min_age_s`` seconds have passed since its
-        first, none of them ``TENTATIVE_S`` apart: a student stays in their seat, a hand over a book or a chair's back
+        is numbered once it has held a face in ``min_hits`` frames, and in ``SEAT_MIN_SHARE`` of the frames, over
+        ``min_age_s`` seconds since its first, none of them ``TENTATIVE_S`` apart: a student stays in their seat, a hand over a book or a chair's back
         taken for a face comes and goes. ``pending`` says which faces wait at such places, ``promoted`` which places
         became new seats."""
         if t is None:
             if self.min_age_s > 0:
                 raise ValueError("SeatAssigner.assign needs the frame's time when min_age_s > 0")
             t = 0.0
+        self._frames += 1
         labels: list[str | None] = [None] * len(faces)
         self.pending = {}
         if len(faces) == 0:
@@ -151,7 +157,8 @@ class SeatAssigner:
             if any(np.hypot(cx[fi] - self._seats[si].cx, cy[fi] - self._seats[si].cy)
                    < 0.5 * max(size[fi], self._seats[si].size) for si in near):
                 continue  # a second box on an existing seat's face (a duplicate detection), not a new student
-            self._seats.append(_Seat(float(cx[fi]), float(cy[fi]), float(size[fi]), hits=0, first_t=t, last_t=t))
+            self._seats.append(_Seat(float(cx[fi]), float(cy[fi]), float(size[fi]), hits=0, first_t=t, last_t=t,
+                                     first_frame=self._frames))
             matched[fi] = len(self._seats) - 1
             self._tentative.append(matched[fi])
         filled = set(matched.values())
@@ -168,7 +175,7 @@ class SeatAssigner:
             if seat.second and self._shared(seat, seat.number) > SEAT_SHARED * seat.hits:
                 self._numbered += 1  # a second place shared frames with its first: another student, a new seat
                 seat.number, seat.second = self._numbered, False
-            if seat.number == 0 and seat.hits >= self.min_hits and t - seat.first_t >= self.min_age_s:
+            if seat.number == 0 and self._confirmed(seat, t):
                 same = self._same_student(si)
                 self._numbered += 0 if same else 1
                 seat.number, seat.second = same or self._numbered, bool(same)
@@ -185,6 +192,12 @@ class SeatAssigner:
             if self._seats[si].second and labels.count(labels[fi]) > 1:
                 labels[fi] = None
         return labels
+
+    def _confirmed(self, seat: _Seat, t: float) -> bool:
+        """A tentative place has shown a student: ``min_hits`` faces, over ``min_age_s`` seconds, in at least
+        ``SEAT_MIN_SHARE`` of the frames since its first."""
+        frames = self._frames - seat.first_frame + 1
+        return seat.hits >= max(self.min_hits, SEAT_MIN_SHARE * frames) and t - seat.first_t >= self.min_age_s
 
     def _shared(self, seat: _Seat, number: int) -> int:
         """In how many frames ``seat`` and a place numbered ``number`` (other than ``seat``) both held a face."""

@@ -203,3 +203,13 @@ def test_places_that_never_recur_are_not_searched_again() -> None:
         seats.assign(faces((20 * i, 10, 16, 16)), float(i))
     assert len(seats._tentative) <= 6  # those seen within TENTATIVE_S of the last frame
     assert seats.seats == 0
+
+
+@pytest.mark.parametrize(("every", "numbered"), [(1, True), (8, True), (15, False)])
+def test_at_a_high_frame_rate_a_place_must_hold_a_face_in_a_tenth_of_the_frames(every: int, numbered: bool) -> None:
+    """20 frames/s for 3 s, a face at A in every ``every``-th frame: two stray boxes within 2 s are no student when
+    the frames between them held none (SEAT_MIN_SHARE), however many frames that is."""
+    seats = SeatAssigner(min_hits=2, min_age_s=2.0)
+    for i in range(61):
+        seats.assign(faces(A) if i % every == 0 else faces(), i / 20)
+    assert seats.seats == int(numbered)
