@@ -15,8 +15,9 @@ content: gap lines enclose each tile. Keep the regions of the commonest tile siz
 refine the edges on the full-resolution mask, then check that the tiles are clean rectangles edged by background
 and that no tile was missed beside the grid. Where no colour gives a grid of several tiles at the strict
 tolerances, once more at a loose one (a recompressed or blurred capture's thin gutters), checked again for missed
-tiles on the strict mask. 5-10 ms for a 1920x1080 gallery (``python bench/gallery_grid.py``); a frame that is no
-gallery, or a lone tile, pays every pass (about 17 ms for a photo).
+tiles on the strict mask; last, the strict masks at half the pooling (thin gutters that pooling broke). 5-10 ms for
+a 1920x1080 gallery (``python bench/gallery_grid.py``); a frame that is no gallery, or a lone tile, pays every pass
+(about 35 ms for a 1280x720 photo).
 """
 
 from __future__ import annotations
@@ -178,8 +179,28 @@ def find_grid(image: Image) -> GalleryGrid | None:
         if float(cv2.reduce(strided, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).max()) < _MIN_BACKGROUND_LINE * 255:
             continue
         colours.append(colour)
+    strict: list[Image] = []  # per colour, its mask at _LUMA_TOL
+    grid, lone = _grid_at(image, gray, colours, factor, strict)
+    if grid is not None:
+        return grid
+    # Pooling keeps a gap line that is background along its whole length; a 1-2 px gutter that compression or
+    # scaling left only partly within tolerance can fall apart in the pooled blocks (a 640x400 7x7 gallery window
+    # on a bigger screen). So where no pass gave a grid of several tiles, each colour's strict mask is looked at once
+    # more at half the pooling (a photo pays one more labelling a colour: ``bench/gallery_grid.py``).
+    if factor > 1:
+        for mask in strict:
+            grid = _grid_for_gap_mask(mask, factor // 2)
+            if grid is not None and len(grid.tiles) > 1:
+                return grid
+    return lone
+
+
+def _grid_at(
+    image: Image, gray: Image, colours: list[npt.NDArray[np.int32]], factor: int, strict: list[Image]
+) -> tuple[GalleryGrid | None, GalleryGrid | None]:
+    """``find_grid``'s passes at one pooling ``factor``: a grid of several tiles, else ``(None, lone tile or
+    None)``; ``strict`` is filled with each colour's mask at ``_LUMA_TOL``."""
     lone: GalleryGrid | None = None  # the first one-tile result: kept while a grid of several tiles is looked for
-    strict: list[Image] = []  # per colour, its mask at _LUMA_TOL: made by the strict pass, judged again by the loose
     retry: list[Image] = []  # strict and exact masks on which several tile-shaped regions gave no grid
     for loose in (False, True):
         for k, colour in enumerate(colours):
@@ -191,12 +212,12 @@ def find_grid(image: Image) -> GalleryGrid | None:
             if grid is None:
                 continue
             if len(grid.tiles) > 1:
-                return grid
+                return grid, None
             # one tile: a one-person call, or the whole meeting window on a desktop of another colour whose own
             # background (the gallery's gutters) is a later colour; or a gallery whose gutters were blurred away
             split = _split_blurred(gray, float(np.dot(colour, _LUMA_WEIGHTS)), grid)
             if len(split.tiles) > 1:
-                return split
+                return split, None
             lone = lone or split
     # Last, tiles whose content region is not the tile: a pillarboxed 4:3 video in a 16:9 tile, whose bars blend into
     # the background of a compressed capture (the same height, narrower), or the active speaker's border (a few px
@@ -207,8 +228,8 @@ def find_grid(image: Image) -> GalleryGrid | None:
     for mask in retry:
         grid = _grid_for_gap_mask(mask, factor, framed=True)
         if grid is not None and len(grid.tiles) > 1:
-            return grid
-    return lone
+            return grid, None
+    return None, lone
 
 
 def _grid_for_colour(

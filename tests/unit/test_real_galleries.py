@@ -124,6 +124,20 @@ def test_degraded_non_galleries_stay_non_galleries(how: str) -> None:
 
 
 @needs_real
+@pytest.mark.parametrize("how", ["dark desktop", "light desktop"])
+def test_a_small_gallery_window_with_thin_gutters_on_a_bigger_screen_keeps_its_grid(how: str) -> None:
+    """The 640x400 7x7 gallery's gutters are 1-2 px; on a 1060x520 desktop the mask is pooled 2:1 and they fell
+    apart (no grid). Each colour's strict mask is looked at again at half the pooling: every tile where it is on the
+    original, moved by where the window sits on the desktop (60, 40)."""
+    row = next(r for r in ROWS if r["file"].startswith("chamathpali"))
+    original = find_grid(image(row["file"]))
+    grid = find_grid(DEGRADATIONS[how](image(row["file"])))
+    assert original is not None and grid is not None and len(grid.tiles) == len(original.tiles) == 49
+    for a, b in zip(original.tiles, grid.tiles, strict=True):
+        assert max(abs(a.x + 60 - b.x), abs(a.y + 40 - b.y), abs(a.w - b.w), abs(a.h - b.h)) <= 2, (a, b)
+
+
+@needs_real
 def test_a_meeting_window_on_a_dark_desktop_is_a_gallery_not_one_tile() -> None:
     """On a dark desktop the desktop's colour comes first and frames the whole meeting window as one tile; the
     gallery's own background, a later colour, gives the 5x5 grid, and a grid of several tiles wins."""
