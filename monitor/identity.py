@@ -4,7 +4,8 @@
   ``seat_match`` face widths of its centre); an unmatched face starts a tentative place that is numbered (``Seat 1``,
   ``Seat 2``, ... in order of first appearance) once it has been seen in ``min_hits`` frames (and a tenth of the
   frames) over at least ``min_age_s`` seconds, so a false detection that comes and goes (a hand over a book, a
-  chair's back) never takes a number; the readings of its faces meanwhile are kept by the aggregator and given to the seat when it is numbered.
+  chair's back) never takes a number; the readings of its faces meanwhile are kept by the aggregator and given to
+  the seat when it is numbered.
   Seats are kept for the whole session: a student who looks away or steps out gets their own seat back.
 * Gallery layout: the Zoom tile containing the face's centre, from ``monitor.gallery``; the tile's student is the
   display name read on it (``monitor.names``), matched fuzzily to names seen before and to the roster
@@ -17,7 +18,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ class _Seat:
     second: bool = False  # a second place of a numbered seat's student: it shares that seat's number
     first_t: float = 0.0  # source time of its first sighting
     first_frame: int = 0  # and the assigner's frame count then
+    seen: deque[int] = field(default_factory=deque)  # tentative: the frames (counts) it held a face in, recent ones
     last_t: float = 0.0  # and of its last
     together: Counter[int] = field(default_factory=Counter)  # seat index -> frames both held a face
 
@@ -70,8 +72,10 @@ def _reading_order(
 SEAT_MERGE = 2.0  # face widths: a new place this near a seat that was (almost) never filled in the same frame is that seat
 SEAT_SHARED = 0.1  # "almost never": in at most this share of the new place's frames (a stray second box on a head)
 TENTATIVE_S = 5.0  # a place not numbered yet that held no face for this long is forgotten: its sightings must recur
-# and it must have held a face in this share of the frames since its first sighting: at 2 frames/s ``min_hits`` says
-# as much, at 20 frames/s two stray boxes in 2 s would be enough without it (the evidence follows the frame rate)
+# and it must have held a face in this share of the frames of the last TENTATIVE_S (or since its first sighting): at 2
+# frames/s ``min_hits`` says as much, at 20 frames/s two stray boxes in 2 s would be enough without it (the evidence
+# follows the frame rate). Over a recent window, not its whole life: a stray spot seen now and then for minutes must
+# not make a student who then sits there wait for its share to recover
 SEAT_MIN_SHARE = 0.1
 
 
@@ -94,10 +98,11 @@ class SeatAssigner:
         self._seats: list[_Seat] = []
         self._numbered = 0
         # indices into ``_seats``: the numbered places (seats and second places), and the tentative places seen within
-        # ``TENTATIVE_S``; a tentative place that expired is dropped from both and never looked at again
+        # ``TENTATIVE_S``; a tentative place that expired leaves ``_tentative`` and is never looked at again
         self._held: list[int] = []
         self._tentative: list[int] = []
         self._frames = 0  # frames assigned so far, faces or not
+        self._recent: deque[tuple[int, float]] = deque()  # (frame count, time) of the frames of the last TENTATIVE_S
         # the last frame's faces at places not numbered yet (face index -> place), and every place numbered as a new
         # seat so far (place -> label): their readings until then belong to that seat (``Aggregator.add_frame``). All
         # of them, every frame: a frame whose analysis failed after its places were numbered loses no promotion.
@@ -112,21 +117,25 @@ class SeatAssigner:
         """Every seat moves by ``shift``: how far the picture moved since the last frame (``camera_motion``), so a
         panning camera keeps each student in their seat. Called before the frame's faces are found, so a frame whose
         analysis then fails leaves the seats where the picture is."""
-        for seat in self._seats:
+        for si in self._held + self._tentative:  # an expired place is never matched again
+            seat = self._seats[si]
             seat.cx += shift[0]
             seat.cy += shift[1]
 
     def assign(self, faces: FaceDetections, t: float | None = None) -> list[str | None]:
         """Each face's seat label (``None`` at a place not numbered yet), ``t`` the frame's source time. A new place
         is numbered once it has held a face in ``min_hits`` frames, and in ``SEAT_MIN_SHARE`` of the frames, over
-        ``min_age_s`` seconds since its first, none of them ``TENTATIVE_S`` apart: a student stays in their seat, a hand over a book or a chair's back
-        taken for a face comes and goes. ``pending`` says which faces wait at such places, ``promoted`` which places
-        became new seats."""
+        ``min_age_s`` seconds since its first, none of them ``TENTATIVE_S`` apart: a student stays in their seat, a
+        hand over a book or a chair's back taken for a face comes and goes. ``pending`` says which faces wait at such
+        places, ``promoted`` which places became new seats."""
         if t is None:
             if self.min_age_s > 0:
                 raise ValueError("SeatAssigner.assign needs the frame's time when min_age_s > 0")
             t = 0.0
         self._frames += 1
+        self._recent.append((self._frames, t))
+        while t - self._recent[0][1] > TENTATIVE_S:
+            self._recent.popleft()
         labels: list[str | None] = [None] * len(faces)
         self.pending = {}
         if len(faces) == 0:
@@ -172,6 +181,8 @@ class SeatAssigner:
                 seat.hits = 1
             else:
                 seat.update(float(cx[fi]), float(cy[fi]), float(size[fi]))
+            if seat.number == 0:
+                seat.seen.append(self._frames)
             if seat.second and self._shared(seat, seat.number) > SEAT_SHARED * seat.hits:
                 self._numbered += 1  # a second place shared frames with its first: another student, a new seat
                 seat.number, seat.second = self._numbered, False
@@ -194,10 +205,14 @@ class SeatAssigner:
         return labels
 
     def _confirmed(self, seat: _Seat, t: float) -> bool:
-        """A tentative place has shown a student: ``min_hits`` faces, over ``min_age_s`` seconds, in at least
-        ``SEAT_MIN_SHARE`` of the frames since its first."""
-        frames = self._frames - seat.first_frame + 1
-        return seat.hits >= max(self.min_hits, SEAT_MIN_SHARE * frames) and t - seat.first_t >= self.min_age_s
+        """A tentative place has shown a student: ``min_hits`` faces over ``min_age_s`` seconds, and a face in at least
+        ``SEAT_MIN_SHARE`` of the frames of the last ``TENTATIVE_S`` (since its first sighting, if later)."""
+        start = max(seat.first_frame, self._recent[0][0])
+        while seat.seen and seat.seen[0] < start:
+            seat.seen.popleft()
+        frames = self._frames - start + 1
+        return (seat.hits >= self.min_hits and len(seat.seen) >= SEAT_MIN_SHARE * frames
+                and t - seat.first_t >= self.min_age_s)
 
     def _shared(self, seat: _Seat, number: int) -> int:
         """In how many frames ``seat`` and a place numbered ``number`` (other than ``seat``) both held a face."""

@@ -22,7 +22,6 @@ def test_defaults_and_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert load_config(f, {"storage": {"db_url": "sqlite:///cli.db"}}).storage.db_url == "sqlite:///cli.db"
 
 
-
 @pytest.mark.parametrize(("age", "interval", "applied"), [(2.0, 10.0, 2.0), (8.0, 10.0, 5.0), (0.0, 10.0, 0.0)])
 def test_the_seat_age_is_at_most_half_an_interval(age: float, interval: float, applied: float) -> None:
     cfg = load_config(None, {"analysis": {"seat_min_age_s": age, "interval_s": interval}})
