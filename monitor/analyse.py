@@ -104,8 +104,10 @@ class FrameAnalyser:
     """Runs one frame through the worker's path; keeps the per-source state between frames. Without a
     ``classifier`` (``monitor preview``) faces are found and attributed but not classified.
 
-    ``layout="auto"`` is resolved on the first frame (a grid found: gallery, else room) and then kept, as the worker
-    does for a session; ``reset`` starts over for an unrelated image.
+    ``layout="auto"`` is resolved on the first frame that shows something (a grid found: gallery; else a face or a
+    head found: room) and then kept, as the worker does for a session; a frame with neither (a black first frame, a
+    fade-in, a camera's first dark frames) is analysed as a room and decides nothing. ``reset`` starts over for an
+    unrelated image.
     """
 
     def __init__(
@@ -158,8 +160,9 @@ class FrameAnalyser:
     def analyse(self, frame: Frame) -> FrameResult:
         # found afresh when the gutters move (windows get resized, people join) and every few seconds
         grid = self.grids.find(frame.image, frame.t) if self.layout != "room" else None
-        if self.layout == "auto":
-            self.layout = "gallery" if grid is not None else "room"
+        resolving = self.layout == "auto"
+        if resolving and grid is not None:
+            self.layout = "gallery"
         if self.layout == "gallery":
             if grid is None:  # not a gallery right now (a shared screen, the window minimised)
                 return FrameResult("gallery", None, None, FaceDetections.empty(), [], EmotionPredictions.empty())
@@ -176,14 +179,16 @@ class FrameAnalyser:
             students = self.seats.assign(faces, frame.t)
             pending, promoted = self.seats.pending, dict(self.seats.promoted)
             presence = dict.fromkeys(self.seats.unreadable(weak, students), "face_not_visible")
+            if resolving and (len(faces) or len(weak)):
+                self.layout = "room"
         # no classifier: ``monitor preview`` checks tiles, names and faces, and starts in a second without TensorFlow
         preds = (
             classify(frame, faces, self.classifier)
             if self.classifier is not None
             else EmotionPredictions.empty()
         )
-        return FrameResult(self.layout, grid if view is not None else None, view, faces, students, preds, presence,
-                           pending, promoted)
+        return FrameResult("room" if self.layout == "auto" else self.layout, grid if view is not None else None, view,
+                           faces, students, preds, presence, pending, promoted)
 
 
 # ---- python -m monitor analyse PATH [PATH ...] [--layout room|gallery|auto] [--json OUT] ----

@@ -63,7 +63,8 @@ ANALYSIS_WORKER_NOTE = (
     "The monitor applies these at the start of its next session; a class already running keeps its own. A value "
     "given to the monitor itself (on its command line or in its config file) wins over the one saved here."
 )
-LAYOUT_LABELS = {"auto": "decide from the first frame", "room": "seats in a room", "gallery": "tiles of a Zoom gallery"}
+LAYOUT_LABELS = {"auto": "decide from the first frame showing faces or a gallery",
+                 "room": "seats in a room", "gallery": "tiles of a Zoom gallery"}
 
 
 def _analysis_field(label: str, key: str, control: Any) -> html.Div:

@@ -91,3 +91,30 @@ def test_bad_paths_are_one_error_line_and_exit_2_before_anything_runs(args: list
     assert r.stdout == ""
     assert [line for line in r.stderr.splitlines() if line.strip()][-1].startswith("error: ")
     assert len([line for line in r.stderr.splitlines() if line.strip()]) == 1, r.stderr
+
+
+@pytest.mark.parametrize("then", ["gallery", "room"])
+def test_auto_is_decided_by_the_first_frame_that_shows_something(then: str, fer, classifier) -> None:  # type: ignore[no-untyped-def]
+    """A recording that opens on black (a fade-in, a camera's first dark frames) used to be decided as a room on that
+    frame, and a Zoom gallery after it was then analysed as a room for the whole session. A frame with no grid and no
+    face decides nothing; the first frame that shows a gallery, or faces, does."""
+    import numpy as np
+
+    from monitor.analyse import FrameAnalyser
+    from monitor.detections import make_detector
+    from monitor.frame import Frame
+
+    idx = pick_faces(fer, classifier)
+    if then == "gallery":
+        image, _ = compose_gallery(6, cols=3, width=1280, height=720, faces=[fer[0][i] for i in idx])
+    else:
+        image, _ = compose_class(fer[0], idx[:3], 1280, 720, cols=3)
+    analyser = FrameAnalyser(make_detector("yunet", 0, 960), None, "auto")
+    black = np.zeros_like(image)
+    for i in range(3):
+        result = analyser.analyse(Frame(black, i * 0.5, i))
+        assert (result.layout, analyser.layout, len(result.faces)) == ("room", "auto", 0)
+    result = analyser.analyse(Frame(image, 1.5, 3))
+    assert result.layout == analyser.layout == then
+    assert len(result.faces) >= 3
+    assert analyser.analyse(Frame(black, 2.0, 4)).layout == then  # decided: kept
