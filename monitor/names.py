@@ -8,7 +8,7 @@ with one of two engines (``gallery.ocr`` in the configuration):
   wheel: nothing is downloaded), one batched recognition call for the new labels of a frame. Where the label box is
   not found (a grey box over a light background) or reads poorly, PP-OCRv4's text detector finds the label line in
   the tile's bottom strip (its bottom 35%, and for a small tile at a second, finer scale, the surer or fuller read
-  kept); the box it finds is remembered for that tile, so the next frames need no detection. A camera-off tile
+  kept; for a big tile at the finer scale where the first finds no line); the box it finds is remembered for that tile, so the next frames need no detection. A camera-off tile
   without a label is read by the big name in its middle. A new label whose crops (the line, the line with a wider
   margin, the contrast box) read exactly alike with every character sure is settled at once. The
   model knows Chinese and English but not Hangul: a label whose read is too short for its box or holds a Han
@@ -299,6 +299,11 @@ class NameReader:
             box = detect_centre_name(image, tile)
             if box is not None:
                 self._centred.add(box)
+        if box is None:
+            # the finer scale where the first found no line: a big tile's label can still be small (a screenshot
+            # scaled down); a tile without a line is searched again only after ``_REDETECT`` frames, so a steady
+            # class pays it at most that seldom
+            box = detect_label(image, tile, _DET_SCALES[1])
         if len(self._found) >= self.max_cache:
             self._found.clear()
         self._found[rect] = box if box is not None else self._frame + _REDETECT
@@ -325,6 +330,10 @@ class NameReader:
             sides: tuple[int, ...] = _DET_SCALES if tile.h * _DET_SHARE < _DET_SCALES[0] / _FINE_BELOW else _DET_SCALES[:1]
             sides = () if box in self._centred else sides if by_contrast else sides[1:]
             found = [detect_label(image, tile, side) for side in sides]
+            if by_contrast and sides == _DET_SCALES[:1] and found == [None]:
+                # a big tile's label can still be small (a screenshot scaled down: 8 px names on 260 px tiles); the
+                # finer scale where the first found no line, for a new label only
+                found.append(detect_label(image, tile, _DET_SCALES[1]))
             lines = [b for b in ([] if by_contrast else [box]) + found if b is not None]
             # each line also reached over the rest of the label's ink (a tiny label's line comes in pieces)
             candidates.append(list(dict.fromkeys(lines + [_reach(image, tile, b) for b in lines])))
