@@ -55,6 +55,7 @@ _LOOSE_LUMA_TOL = 24  # and, where no background colour gave a grid of several t
 _LOOSE_PROBE_PX = 6  # a loose grid's bands beyond it are probed this much further out, on the strict mask
 _GUTTER_LEVELS = 48  # a blurred gutter line stays this close to the background's luma on most of its length
 _GUTTER_SHARE = 0.4  # and this much closer than the tile's typical line
+_BLOCK_GUTTER_SHARE = 0.45  # a tile of a found grid holding gutters along both axes, at any level (``_holds_blocks``)
 _CHANNEL_TOL = 40  # and on each of its channels: compression smears the tiles' colour into thin gaps
 _DISTINCT_COLOURS = 8  # candidate colours closer than this on every channel are one background
 _LUMA_WEIGHTS = np.array([0.114, 0.587, 0.299])  # BGR, as cv2.COLOR_BGR2GRAY
@@ -181,7 +182,7 @@ def find_grid(image: Image) -> GalleryGrid | None:
         colours.append(colour)
     strict: list[Image] = []  # per colour, its mask at _LUMA_TOL
     grid, lone = _grid_at(image, gray, colours, factor, strict)
-    if grid is not None:
+    if grid is not None and not _holds_blocks(gray, grid):
         return grid
     # Pooling keeps a gap line that is background along its whole length; a 1-2 px gutter that compression or
     # scaling left only partly within tolerance can fall apart in the pooled blocks (a 640x400 7x7 gallery window
@@ -190,9 +191,45 @@ def find_grid(image: Image) -> GalleryGrid | None:
     if factor > 1:
         for mask in strict:
             grid = _grid_for_gap_mask(mask, factor // 2)
-            if grid is not None and len(grid.tiles) > 1:
+            if grid is not None and len(grid.tiles) > 1 and not _holds_blocks(gray, grid):
                 return grid
     return lone
+
+
+def _holds_blocks(gray: Image, grid: GalleryGrid) -> bool:
+    """Whether most tiles of ``grid`` are blocks of smaller tiles whose gutters blurred into them (an upscaled
+    capture's 1-px gutters: a 7x7 gallery came back as two 3x4 blocks): within a tile, lines near the gutters' luma
+    at every ``k / c`` of its width and every ``k / r`` of its height, for some ``c`` and ``r`` of 2 or more, cutting
+    it into video-tile shapes. Lines along one axis only are content (a shelf, a door frame) and count for nothing.
+    The gutters' luma is the median of the pixels just above and left of the tiles."""
+    ring = [gray[t.y - 1, t.x : t.x + t.w] for t in grid.tiles if t.y > 0]
+    ring += [gray[t.y : t.y + t.h, t.x - 1] for t in grid.tiles if t.x > 0]
+    if not ring:
+        return False
+    luma = float(np.median(np.concatenate(ring)))
+    blocks = whole = 0
+    for t in grid.tiles:
+        if 2 * whole >= len(grid.tiles):
+            return False  # most tiles are whole: no need to look at the rest
+        tile = gray[t.y : t.y + t.h, t.x : t.x + t.w]
+        step = max(1, min(t.w, t.h) // 64)  # every line, but only some of its pixels: a share is all that counts
+        cols = _split_lines(_line_level(tile[::step], luma, 0), levels=255.0, share=_BLOCK_GUTTER_SHARE)
+        rows = _split_lines(_line_level(tile[:, ::step], luma, 1), levels=255.0, share=_BLOCK_GUTTER_SHARE)
+        w, h = t.w / len(cols), t.h / len(rows)
+        if (len(cols) >= 2 and len(rows) >= 2 and w >= _MIN_TILE_W and h >= _MIN_TILE_H
+                and _MIN_ASPECT <= w / h <= _MAX_ASPECT):
+            blocks += 1
+        else:
+            whole += 1
+    return 2 * blocks > len(grid.tiles)
+
+
+def _line_level(pixels: Image, luma: float, axis: int) -> npt.NDArray[np.float32]:
+    """Per line across ``axis`` of ``pixels``, the 80th percentile of their distance from ``luma`` (the nearest
+    rank, by partition: cheaper than ``np.percentile``'s interpolation, which a share threshold does not need)."""
+    dist = np.abs(pixels.astype(np.float32) - luma)
+    k = int(0.8 * (dist.shape[axis] - 1))
+    return np.asarray(np.take(np.partition(dist, k, axis=axis), k, axis=axis), dtype=np.float32)
 
 
 def _grid_at(
@@ -815,13 +852,15 @@ def _split_blurred(gray: Image, luma: float, grid: GalleryGrid) -> GalleryGrid:
     return GalleryGrid(tiles=tiles, rows=len(rows), cols=len(cols))
 
 
-def _split_lines(profile: npt.NDArray[np.floating]) -> list[tuple[int, int]]:
+def _split_lines(
+    profile: npt.NDArray[np.floating], levels: float = _GUTTER_LEVELS, share: float = _GUTTER_SHARE
+) -> list[tuple[int, int]]:
     """The spans between gutters along one axis of a tile (``profile``: a line's typical distance from the
     background's luma), for the most pieces ``n <= MAX_GRID_SIDE`` with a gutter at every ``k / n``; one span
     (the whole) when there is none."""
     size = len(profile)
     typical = float(np.median(profile))
-    gutter = (profile <= _GUTTER_LEVELS) & (profile <= _GUTTER_SHARE * typical)
+    gutter = (profile <= levels) & (profile <= share * typical)
     for n in range(MAX_GRID_SIDE, 1, -1):
         reach = max(2, size // (n * 25))
         cuts: list[tuple[int, int]] = []

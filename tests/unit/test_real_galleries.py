@@ -138,6 +138,16 @@ def test_a_small_gallery_window_with_thin_gutters_on_a_bigger_screen_keeps_its_g
 
 
 @needs_real
+def test_an_upscaled_gallery_whose_gutters_blurred_is_no_grid_rather_than_blocks_of_tiles() -> None:
+    """The 640x400 7x7 gallery scaled by 1.3 (bilinear) blurs its 1-px gutters: two blocks of 3x4 tiles came back as
+    a 1x2 grid, which would put twelve students in each tile. A grid whose tiles hold gutters along both axes is
+    refused (no gallery found beats a wrong one); the real galleries keep theirs (the tests above)."""
+    row = next(r for r in ROWS if r["file"].startswith("chamathpali"))
+    grid = find_grid(DEGRADATIONS["scale1.3"](image(row["file"])))
+    assert grid is None or len(grid.tiles) == 49
+
+
+@needs_real
 def test_a_meeting_window_on_a_dark_desktop_is_a_gallery_not_one_tile() -> None:
     """On a dark desktop the desktop's colour comes first and frames the whole meeting window as one tile; the
     gallery's own background, a later colour, gives the 5x5 grid, and a grid of several tiles wins."""
