@@ -26,13 +26,17 @@ from monitor.detections import FaceDetections, FaceDetector
 from monitor.frame import Frame
 from monitor.gallery import GalleryGrid
 from monitor.gallery_view import FULL_SEARCH_S, GalleryAnalyser, GalleryView
-from monitor.grid_keeper import GridKeeper
+from monitor.grid_keeper import GRID_RECHECK_S, GridKeeper
 from monitor.identity import NameBook, Roster, SeatAssigner
 from monitor.names import Engine, NameReader
 from monitor.predictions import Classifier, EmotionPredictions, classify
 from monitor.room_search import RoomSearch
 
 Layout = Literal["room", "gallery", "auto"]
+
+# auto: faces without a grid this long (seconds of the source) make a room: a dark gallery fading in shows its faces
+# a frame or two before its gutters (the grid is looked for in every frame until the layout is decided)
+ROOM_AFTER_S = GRID_RECHECK_S
 
 
 @dataclass(frozen=True)
@@ -104,10 +108,11 @@ class FrameAnalyser:
     """Runs one frame through the worker's path; keeps the per-source state between frames. Without a
     ``classifier`` (``monitor preview``) faces are found and attributed but not classified.
 
-    ``layout="auto"`` is resolved on the first frame that shows something (a grid found: gallery; else a face or a
-    head found: room) and then kept, as the worker does for a session; a frame with neither (a black first frame, a
-    fade-in, a camera's first dark frames) is analysed as a room and decides nothing. ``reset`` starts over for an
-    unrelated image.
+    ``layout="auto"`` is resolved by what the frames show and then kept, as the worker does for a session: the first
+    frame with a grid makes it a gallery; faces or heads without a grid for ``ROOM_AFTER_S`` of the source make it a
+    room. Until then each frame is analysed as a room (a black first frame, a fade-in whose faces show before its
+    gutters do, a camera's first dark frames decide nothing). A separate image (``monitor analyse``, one time for
+    all) is analysed as a room when it shows no grid. ``reset`` starts over for an unrelated image.
     """
 
     def __init__(
@@ -147,6 +152,7 @@ class FrameAnalyser:
     def reset(self) -> None:
         """Forget everything learnt from earlier frames (another source); the detector and model stay loaded."""
         self.layout = self.requested
+        self._faces_since: float | None = None  # auto, undecided: when faces were first seen without a grid
         self.seats = SeatAssigner(seat_match=self.seat_match, min_hits=self.seat_min_hits,
                                   min_age_s=self.seat_min_age_s)
         self.motion = CameraMotion()
@@ -180,7 +186,10 @@ class FrameAnalyser:
             pending, promoted = self.seats.pending, dict(self.seats.promoted)
             presence = dict.fromkeys(self.seats.unreadable(weak, students), "face_not_visible")
             if resolving and (len(faces) or len(weak)):
-                self.layout = "room"
+                if self._faces_since is None or frame.t < self._faces_since:
+                    self._faces_since = frame.t
+                if frame.t - self._faces_since >= ROOM_AFTER_S:
+                    self.layout = "room"
         # no classifier: ``monitor preview`` checks tiles, names and faces, and starts in a second without TensorFlow
         preds = (
             classify(frame, faces, self.classifier)

@@ -197,31 +197,29 @@ def find_grid(image: Image) -> GalleryGrid | None:
 
 
 def _holds_blocks(gray: Image, grid: GalleryGrid) -> bool:
-    """Whether most tiles of ``grid`` are blocks of smaller tiles whose gutters blurred into them (an upscaled
-    capture's 1-px gutters: a 7x7 gallery came back as two 3x4 blocks): within a tile, lines near the gutters' luma
-    at every ``k / c`` of its width and every ``k / r`` of its height, for some ``c`` and ``r`` of 2 or more, cutting
-    it into video-tile shapes. Lines along one axis only are content (a shelf, a door frame) and count for nothing.
-    The gutters' luma is the median of the pixels just above and left of the tiles."""
+    """Whether the tiles of ``grid`` are blocks of smaller tiles whose gutters blurred into them (an upscaled
+    capture's 1-px gutters: a 7x7 gallery came back as two 3x4 blocks): every tile crossed by lines near the
+    gutters' luma at every ``k / c`` of its width and every ``k / r`` of its height, the same ``c`` and ``r`` (2 or
+    more) in every tile, cutting it into video-tile shapes. Lines along one axis only are content (a shelf, a door
+    frame), and a pattern behind one student (a tiled wall) is not in every tile: both count for nothing. The
+    gutters' luma is the median of the pixels just above and left of the tiles."""
     ring = [gray[t.y - 1, t.x : t.x + t.w] for t in grid.tiles if t.y > 0]
     ring += [gray[t.y : t.y + t.h, t.x - 1] for t in grid.tiles if t.x > 0]
     if not ring:
         return False
     luma = float(np.median(np.concatenate(ring)))
-    blocks = whole = 0
+    shapes: set[tuple[int, int]] = set()
     for t in grid.tiles:
-        if 2 * whole >= len(grid.tiles):
-            return False  # most tiles are whole: no need to look at the rest
         tile = gray[t.y : t.y + t.h, t.x : t.x + t.w]
         step = max(1, min(t.w, t.h) // 64)  # every line, but only some of its pixels: a share is all that counts
         cols = _split_lines(_line_level(tile[::step], luma, 0), levels=255.0, share=_BLOCK_GUTTER_SHARE)
         rows = _split_lines(_line_level(tile[:, ::step], luma, 1), levels=255.0, share=_BLOCK_GUTTER_SHARE)
         w, h = t.w / len(cols), t.h / len(rows)
-        if (len(cols) >= 2 and len(rows) >= 2 and w >= _MIN_TILE_W and h >= _MIN_TILE_H
-                and _MIN_ASPECT <= w / h <= _MAX_ASPECT):
-            blocks += 1
-        else:
-            whole += 1
-    return 2 * blocks > len(grid.tiles)
+        shapes.add((len(cols), len(rows)))
+        if (len(cols) < 2 or len(rows) < 2 or len(shapes) > 1 or w < _MIN_TILE_W or h < _MIN_TILE_H
+                or not _MIN_ASPECT <= w / h <= _MAX_ASPECT):
+            return False  # a whole tile, or blocks of another make: a real gallery's tiles
+    return True
 
 
 def _line_level(pixels: Image, luma: float, axis: int) -> npt.NDArray[np.float32]:

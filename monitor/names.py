@@ -219,6 +219,8 @@ class NameReader:
         # or the frame from which a tile without a label is searched again
         self._found: dict[tuple[int, int, int, int, int], tuple[int, int, int, int] | int] = {}
         self._centred: set[tuple[int, int, int, int]] = set()  # boxes of the big centred name of a camera-off tile
+        self._fine: set[tuple[int, int, int, int]] = set()  # label boxes found at the finer scale
+        self._fine_tried: set[tuple[int, int, int, int, int]] = set()  # tiles searched at the finer scale once
         self._frame = 0
         self.stats = OcrStats()
 
@@ -299,13 +301,18 @@ class NameReader:
             box = detect_centre_name(image, tile)
             if box is not None:
                 self._centred.add(box)
-        if box is None:
+        if box is None and rect not in self._fine_tried:
             # the finer scale where the first found no line: a big tile's label can still be small (a screenshot
-            # scaled down); a tile without a line is searched again only after ``_REDETECT`` frames, so a steady
-            # class pays it at most that seldom
+            # scaled down). Once per tile (five times the first scale's cost): a tile without a label (names
+            # hidden) is searched again every ``_REDETECT`` frames at the first scale only
+            self._fine_tried.add(rect)
             box = detect_label(image, tile, _DET_SCALES[1])
+            if box is not None:
+                self._fine.add(box)
         if len(self._found) >= self.max_cache:
             self._found.clear()
+            self._fine_tried.clear()
+            self._fine.clear()
         self._found[rect] = box if box is not None else self._frame + _REDETECT
         return box
 
@@ -329,6 +336,8 @@ class NameReader:
         for tile, box, by_contrast in places:
             sides: tuple[int, ...] = _DET_SCALES if tile.h * _DET_SHARE < _DET_SCALES[0] / _FINE_BELOW else _DET_SCALES[:1]
             sides = () if box in self._centred else sides if by_contrast else sides[1:]
+            if not by_contrast and box in self._fine:
+                sides = ()  # ``_detect`` found this line at the finer scale already
             found = [detect_label(image, tile, side) for side in sides]
             if by_contrast and sides == _DET_SCALES[:1] and found == [None]:
                 # a big tile's label can still be small (a screenshot scaled down: 8 px names on 260 px tiles); the
