@@ -193,8 +193,9 @@ class Aggregator:
 
         Room layout: ``waiting`` are faces at places not numbered yet (place, probabilities), kept aside in the open
         interval; ``promoted`` names the places numbered as new seats (so far: a promotion is not lost with a frame
-        whose analysis failed), whose kept readings then count for that seat. A place not numbered by the end of the interval was no student (or one that arrived at its very
-        end): its readings are dropped, as unnumbered faces always were."""
+        whose analysis failed), whose kept readings then count for that seat. A place not numbered by the end of the
+        interval was no student (or one that arrived at its very end): its readings are dropped, as unnumbered faces
+        always were."""
         closed = self._roll(t)
         o = self._open
         assert o is not None

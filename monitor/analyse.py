@@ -12,9 +12,10 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import cv2
 import numpy as np
@@ -33,6 +34,7 @@ from monitor.predictions import Classifier, EmotionPredictions, classify
 from monitor.room_search import RoomSearch
 
 Layout = Literal["room", "gallery", "auto"]
+_K = TypeVar("_K", str, int)
 
 # auto: faces without a grid this long (seconds of the source) make a room: a dark gallery fading in shows its faces
 # a frame or two before its gutters (the grid is looked for in every frame until the layout is decided)
@@ -57,21 +59,20 @@ class FrameResult:
     @property
     def waiting(self) -> list[tuple[int, npt.NDArray[np.float32]]]:
         """Each face waiting at a place not numbered yet: (place, probabilities), kept for that place's seat."""
-        out = []
-        for row, face_index in enumerate(self.preds.index):
-            place = self.pending.get(int(face_index))
-            if place is not None:
-                out.append((place, self.preds.probs[row]))
-        return out
+        return self._readings(self.pending.get)
 
     @property
     def labelled(self) -> list[tuple[str, npt.NDArray[np.float32]]]:
         """Each attributed face's probabilities, as the aggregator takes them."""
+        return self._readings(self.students.__getitem__)
+
+    def _readings(self, owner: Callable[[int], _K | None]) -> list[tuple[_K, npt.NDArray[np.float32]]]:
+        """(owner, probabilities) of each classified face whose ``owner(face index)`` is not None."""
         out = []
         for row, face_index in enumerate(self.preds.index):
-            label = self.students[int(face_index)]
-            if label is not None:
-                out.append((label, self.preds.probs[row]))
+            key = owner(int(face_index))
+            if key is not None:
+                out.append((key, self.preds.probs[row]))
         return out
 
     def tiles(self) -> list[dict[str, Any]]:

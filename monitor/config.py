@@ -72,6 +72,7 @@ class AnalysisConfig(_Section):
         "stays, a hand or chair back taken for a face does not; at most half of interval_s is used); its readings "
         "meanwhile go to the seat, unless its interval closes first",
     )
+
     @property
     def seat_min_age(self) -> float:
         """``seat_min_age_s`` as the worker applies it: at most half an interval, since a place's waiting readings are

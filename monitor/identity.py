@@ -192,6 +192,7 @@ class SeatAssigner:
                 seat.number, seat.second = same or self._numbered, bool(same)
                 self._tentative.remove(si)
                 self._held.append(si)
+                seat.seen.clear()  # only a tentative place's sightings are counted
                 if not same:  # a second place of a seat's student: its waiting readings could count a frame twice
                     self.promoted[si] = f"Seat {seat.number}"
             if seat.number:

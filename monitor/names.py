@@ -8,8 +8,9 @@ with one of two engines (``gallery.ocr`` in the configuration):
   wheel: nothing is downloaded), one batched recognition call for the new labels of a frame. Where the label box is
   not found (a grey box over a light background) or reads poorly, PP-OCRv4's text detector finds the label line in
   the tile's bottom strip (its bottom 35%, and for a small tile at a second, finer scale, the surer or fuller read
-  kept; for a big tile at the finer scale where the first finds no line); the box it finds is remembered for that tile, so the next frames need no detection. A camera-off tile
-  without a label is read by the big name in its middle. A new label whose crops (the line, the line with a wider
+  kept; for a big tile at the finer scale where the first finds no line); the box it finds is remembered for that
+  tile, so the next frames need no detection. A camera-off tile without a label is read by the big name in its
+  middle. A new label whose crops (the line, the line with a wider
   margin, the contrast box) read exactly alike with every character sure is settled at once. The
   model knows Chinese and English but not Hangul: a label whose read is too short for its box or holds a Han
   character (how PP-OCR misreads Hangul) is read again by Tesseract with ``gallery.tesseract_lang`` (``eng+kor``).
