@@ -27,7 +27,10 @@ pytestmark = [
 
 @pytest.fixture
 def xvfb_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Start Xvfb on a free display (it picks one and tells us through -displayfd) and point DISPLAY at it."""
+    """Start Xvfb on a free display (it picks one and tells us through -displayfd) and point DISPLAY at it.
+    ``-noreset``: by default Xvfb resets itself when its last client leaves, and the readiness probe (``xdpyinfo``)
+    is a client; a grab that connected during that reset failed with "connection lost" (once in six fresh-clone
+    CI runs, 2026-12-01)."""
     xvfb = shutil.which("Xvfb")
     if xvfb is None:
         if os.environ.get("CI") == "true":
@@ -35,7 +38,7 @@ def xvfb_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         pytest.skip("Xvfb is not installed (apt-get install -y xvfb)")
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "640x480x24", "-nolisten", "tcp", "-noreset"],
         pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
