@@ -56,6 +56,9 @@ _LOOSE_PROBE_PX = 6  # a loose grid's bands beyond it are probed this much furth
 _GUTTER_LEVELS = 48  # a blurred gutter line stays this close to the background's luma on most of its length
 _GUTTER_SHARE = 0.4  # and this much closer than the tile's typical line
 _BLOCK_GUTTER_SHARE = 0.45  # a tile of a found grid holding gutters along both axes, at any level (``_holds_blocks``)
+_THIN_SIDE = (2, 3)  # a thin gutter's sides are looked at this many px away (the nearest to the background of the two)
+_THIN_SHARE = 0.6  # a thin gutter's pixel is at most this share of its sides' distance from the background's luma
+_THIN_CONTRAST = 16  # and its sides are at least this far from it (else nothing tells a gutter there)
 _CHANNEL_TOL = 40  # and on each of its channels: compression smears the tiles' colour into thin gaps
 _DISTINCT_COLOURS = 8  # candidate colours closer than this on every channel are one background
 _LUMA_WEIGHTS = np.array([0.114, 0.587, 0.299])  # BGR, as cv2.COLOR_BGR2GRAY
@@ -172,14 +175,11 @@ def find_grid(image: Image) -> GalleryGrid | None:
         return None
     factor = 1 << max(0, math.ceil(math.log2(max(width, height) / _ANALYSIS_SIDE)))  # pooling halves the mask
     gray = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
-    colours: list[npt.NDArray[np.int32]] = []
-    for colour in _background_candidates(image):
-        # The background runs down most of the image in some column (a side margin, a gap between columns), and
-        # columns survive skipping rows: a quarter of the work rules out most colours of a camera image.
-        strided = _gap_mask(image[::_PRECHECK_ROW_STEP], gray[::_PRECHECK_ROW_STEP], colour)
-        if float(cv2.reduce(strided, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).max()) < _MIN_BACKGROUND_LINE * 255:
-            continue
-        colours.append(colour)
+    candidates = _background_candidates(image)
+    # The background runs down most of the image in some column (a side margin, a gap between columns), and columns
+    # survive skipping rows: a quarter of the work rules out most colours of a camera image.
+    colours = [c for c in candidates
+               if _runs_down(_gap_mask(image[::_PRECHECK_ROW_STEP], gray[::_PRECHECK_ROW_STEP], c))]
     strict: list[Image] = []  # per colour, its mask at _LUMA_TOL
     grid, lone = _grid_at(image, gray, colours, factor, strict)
     if grid is not None and not _holds_blocks(gray, grid):
@@ -193,7 +193,51 @@ def find_grid(image: Image) -> GalleryGrid | None:
             grid = _grid_for_gap_mask(mask, factor // 2)
             if grid is not None and len(grid.tiles) > 1 and not _holds_blocks(gray, grid):
                 return grid
+    # Last, gutters that scaling blended into the tiles beside them (a capture saved at 0.75x: a 2 px gutter is
+    # 1.5 px of mixed pixels, none within tolerance of the background): the thin lines nearer the background's luma
+    # than the pixels a few px away on both sides (``_thin_gutters``) join each candidate colour's strict mask, and
+    # the test above, which such a gallery's narrow margins can fail, is made again on the joined mask.
+    masks = dict(zip((c.tobytes() for c in colours), strict, strict=False))  # stops at a colour whose grid was blocks
+    for colour in candidates:
+        luma = float(np.dot(colour, _LUMA_WEIGHTS))
+        mask = masks.get(colour.tobytes())
+        if mask is None:
+            rows = image[::_PRECHECK_ROW_STEP], gray[::_PRECHECK_ROW_STEP]  # vertical lines survive skipping rows
+            if not _runs_down(cv2.bitwise_or(_gap_mask(*rows, colour), _thin_gutters(rows[1], luma, rows_too=False))):
+                continue
+            mask = _gap_mask(image, gray, colour, _LUMA_TOL)
+        joined = cv2.bitwise_or(mask, _thin_gutters(gray, luma))
+        grid = _grid_for_gap_mask(joined, factor)
+        if grid is not None and len(grid.tiles) > 1 and not _holds_blocks(gray, grid):
+            return grid
     return lone
+
+
+def _runs_down(mask: Image) -> bool:
+    """Whether some column of ``mask`` is at least ``_MIN_BACKGROUND_LINE`` background."""
+    return float(cv2.reduce(mask, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).max()) >= _MIN_BACKGROUND_LINE * 255
+
+
+def _thin_gutters(gray: Image, luma: float, rows_too: bool = True) -> Image:
+    """255 on the pixels of thin lines (1-2 px, either axis) that stay near the background's ``luma``
+    (``_GUTTER_LEVELS``) and are much nearer it (``_THIN_SHARE``) than the pixels ``_THIN_SIDE`` px away on both
+    sides across the line, themselves at least ``_THIN_CONTRAST`` levels from it: what is left of a gutter whose
+    pixels a rescaled capture mixed with the tiles'. Content gives such lines too (an edge, a name label's box), but
+    seldom along a whole tile's side, which the grid checks after it ask for. ``rows_too=False``: vertical lines
+    only (on every ``k``-th row of an image, for a quick test)."""
+    dist = cv2.absdiff(gray, np.full_like(gray, round(luma)))
+    near = cv2.compare(dist, _GUTTER_LEVELS, cv2.CMP_LE)
+    reach = max(_THIN_SIDE)
+    out = np.zeros_like(gray)
+    for ksize in ((2 * reach + 1, 1), (1, 2 * reach + 1))[: 2 if rows_too else 1]:  # across vertical lines, then rows
+        kernel = np.zeros(ksize[::-1], np.uint8).reshape(-1)
+        kernel[[reach - k for k in _THIN_SIDE] + [reach + k for k in _THIN_SIDE]] = 1
+        # the nearer to the background of the pixels _THIN_SIDE px before and after (an erosion is a minimum)
+        side = cv2.erode(dist, kernel.reshape(ksize[::-1]), borderType=cv2.BORDER_CONSTANT, borderValue=255)
+        line = cv2.bitwise_and(cv2.compare(dist, cv2.multiply(side, _THIN_SHARE, dtype=cv2.CV_8U), cv2.CMP_LE),
+                               cv2.compare(side, _THIN_CONTRAST, cv2.CMP_GE))
+        out = cv2.bitwise_or(out, line)
+    return np.asarray(cv2.bitwise_and(out, near), dtype=np.uint8)
 
 
 def _holds_blocks(gray: Image, grid: GalleryGrid) -> bool:

@@ -226,6 +226,31 @@ def test_blurred_gaps_give_no_grid_rather_than_a_wrong_one(seed: int) -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("n", "window", "speaker", "toolbar", "aspect", "seed"),
+    [
+        (29, (1000, 800), None, True, 16 / 9, 0),
+        (25, (800, 1000), None, True, 16 / 9, 1),
+        (9, (800, 1000), None, True, 16 / 9, 3),
+        (23, (2560, 1440), 20, True, 16 / 9, 3),
+        (20, (1280, 720), 17, False, 4 / 3, 0),
+    ],
+)
+def test_thin_gutters_of_a_rescaled_capture_still_give_the_grid(
+    n: int, window: tuple[int, int], speaker: int | None, toolbar: bool, aspect: float, seed: int
+) -> None:
+    """A light gallery saved at 3/4 of its size: its 2 px gutters become 1-2 px of pixels mixed with the tiles', none
+    within tolerance of the background, and the tiles merged (each of these gave no grid before). The thin lines
+    nearer the background than the pixels beside them are the gutters (``_thin_gutters``)."""
+    image, truth = compose_gallery(n, width=window[0], height=window[1], theme="light", speaker=speaker,
+                                   toolbar=toolbar, aspect=aspect, rng=np.random.default_rng(seed))
+    small = np.asarray(cv2.resize(image, None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    assert_matches(find_grid(small), [
+        TileTruth(t.row, t.col, round(t.x * 0.75), round(t.y * 0.75), round(t.w * 0.75), round(t.h * 0.75), t.name)
+        for t in truth
+    ])
+
+
 def test_same_answer_and_input_untouched() -> None:
     image, _ = compose_gallery(12, theme="light", speaker=3)
     before = image.copy()
