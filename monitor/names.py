@@ -214,6 +214,7 @@ class NameReader:
         self._aliases: dict[bytes, bytes] = {}  # a near-identical label seen since (noise, a reorder) -> its read key
         self._by_width: dict[int, list[tuple[Signature, bytes]]] = {}
         self._votes: dict[bytes, Counter[str | None]] = {}  # each label's reads so far, by its read key
+        self._still: Counter[bytes] = Counter()  # frames since its read that showed an unsettled label's very pixels
         self._refused: dict[str, set[str | None]] = {}  # tile position -> reads its label must not be taken for
         self._last: list[tuple[str, bytes, bytes] | None] = []  # per tile of the last frame: position, pixels, read key
         # rapidocr, by the tile's rectangle: the label box its detector found where the contrast finder finds none,
@@ -251,6 +252,8 @@ class NameReader:
                     pending.setdefault(key, (crop, signature, False))  # another look at a label read only once
                 else:
                     self.stats.cache_hits += 1
+                    if exact == key and not self._settled(key) and key not in pending:
+                        self._still[key] += 1  # the same pixels again: no other look is coming while they stay
                 if key in pending:
                     where.setdefault(key, (tile, box, label is not None))
                 self._last.append((tile.label, exact, key))
@@ -268,6 +271,7 @@ class NameReader:
                 self._by_width.clear()
                 self._aliases.clear()
                 self._votes.clear()
+                self._still.clear()
                 self._refused.clear()
             for tile, _, _, key in found:  # read afresh: the read stands for itself now
                 if key in pending:
@@ -455,9 +459,12 @@ class NameReader:
 
     def _settled(self, key: bytes) -> bool:
         """Whether a label's text is settled: two looks at it (other pixels of the same label) read alike, or
-        ``_MAX_LOOKS`` looks were taken. A codec's first frames are its worst: one read of them is no name yet."""
+        ``_MAX_LOOKS`` looks were taken. A codec's first frames are its worst: one read of them is no name yet. A
+        frame showing the label's very pixels again counts as a look (``_still``): a label drawn opaque on a screen
+        capture, or a still recording, never shows other pixels, and waiting for them kept its student from ever
+        being named (a still 23-tile gallery stored 22 students)."""
         votes = self._votes.get(key)
-        return votes is None or _agreeing(votes) >= 2 or sum(votes.values()) >= _MAX_LOOKS
+        return votes is None or _agreeing(votes) >= 2 or sum(votes.values()) + self._still[key] >= _MAX_LOOKS
 
     def _lookup(self, signature: Signature, key: bytes, refused: set[str | None] | frozenset[str | None] = frozenset()
                 ) -> tuple[bytes, bool]:

@@ -23,6 +23,7 @@ from monitor.gallery import Tile, find_grid
 from monitor.identity import best_match, match_key
 from monitor.names import (
     _ICON_READ,
+    _MAX_LOOKS,
     NameReader,
     _before_ellipsis,
     _better,
@@ -90,6 +91,27 @@ def test_a_label_two_crops_read_alike_and_sure_is_settled_on_its_first_frame(fac
     assert len(settled) >= 4, [(r.name, r.settled) for r in readings]  # 5 of 9 measured; none before
     assert all(r.name is not None and match_key(r.name) == match_key(t.name)
                for r, t in zip(readings, truth, strict=True) if r.settled)
+
+
+def test_a_label_whose_pixels_never_change_settles_after_a_few_frames(faces: list[Image]) -> None:
+    """A label drawn opaque on a screen capture, or a still recording, shows the same pixels in every frame: the
+    second look a label read once waits for never comes. Each frame showing its very pixels counts as a look, so it
+    settles after ``_MAX_LOOKS`` frames, without reading it again (a still 23-tile real gallery stored 22 students:
+    one label, read once and not surely, never settled and its student was never named)."""
+    image, _ = compose_gallery(9, width=1600, height=900, theme="dark", faces=faces, names=NAMES,  # type: ignore[arg-type]
+                                   font="dejavu-sans")
+    grid = find_grid(image)
+    assert grid is not None
+    reader = NameReader(engine="rapidocr")
+    first = reader.read(image, grid)
+    assert not all(r.settled for r in first)  # 4 of 9 wait for a second look
+    for _ in range(_MAX_LOOKS - 2):
+        readings = reader.read(image, grid)
+        assert [r.settled for r in readings] == [r.settled for r in first]  # not yet
+    readings = reader.read(image, grid)
+    assert all(r.settled for r in readings), [(r.name, r.settled) for r in readings]
+    assert [r.name for r in readings] == [r.name for r in first]
+    assert reader.stats.calls == 1  # settled from the cache: no label read again
 
 
 def test_a_read_without_its_space_is_still_the_student() -> None:
