@@ -61,7 +61,11 @@ def _workers(value: str) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = OneLineParser(prog="python -m dashboard", description="Serve the ClassMood dashboard.")
+    parser = OneLineParser(
+        prog="python -m dashboard", description="Serve the ClassMood dashboard.",
+        epilog="Other commands (each with its own --help): python -m dashboard users ... (accounts), "
+               "python -m dashboard report --session ID --out FILE.pdf|.html (a session's one-page report), "
+               "python -m dashboard notice --out FILE.pdf|.html (the notice for students).")
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)"
     )

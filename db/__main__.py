@@ -18,6 +18,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
@@ -45,8 +46,17 @@ class CommandError(Exception):
     """A problem the user can fix; ``main`` prints ``error: <message>`` and exits with status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's own errors as one ``error:`` line and exit 2, like every other input error (its subcommands'
+    parsers are made of the same class)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m db", description="ClassMood database tools.")
+    parser = _Parser(prog="python -m db", description="ClassMood database tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     db_help = "database URL (default: $DATABASE_URL, else the SQLite file in the user's data folder)"

@@ -22,7 +22,7 @@ MODES: tuple[str, ...] = ("expressions", "presence")
 
 
 class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
     enabled: bool = Field(True, description="evaluate this rule")
 
@@ -66,7 +66,7 @@ class ClassMoodDrop(_Rule):
 class FlagSettings(BaseModel):
     """All attention-flag rules plus the hysteresis that keeps flags from flapping."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
     sustained_negative: SustainedNegative = SustainedNegative()
     baseline_shift: BaselineShift = BaselineShift()
@@ -91,7 +91,7 @@ class AnalysisSettings(BaseModel):
     built-in defaults only, so an IT admin's pinned config is never overridden from a web page.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
     interval_s: float = Field(10.0, ge=1, le=3600, description="length of one aggregation interval in seconds")
     fps: float = Field(2.0, gt=0, le=30, description="frames analysed per second")
@@ -106,7 +106,7 @@ class PrivacySettings(BaseModel):
     ``retention_days`` deletes sessions that ended longer ago (``None``: kept until deleted by hand).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
     mode: Literal["expressions", "presence"] = Field(
         "expressions", description="expressions (emotion model) or presence (no emotion inference at all)"

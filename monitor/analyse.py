@@ -220,11 +220,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def image_files(paths: list[Path]) -> list[Path]:
     """The files to analyse, in order: each file given, then each folder's visible files sorted by name; raises
-    ``FileNotFoundError`` naming the first path that does not exist."""
+    ``FileNotFoundError`` naming the first path that does not exist or the first folder with no file in it."""
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")))
+            inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not inside:
+                raise FileNotFoundError(f"{path}: no files in this folder")
+            out.extend(inside)
         elif path.is_file():
             out.append(path)
         else:

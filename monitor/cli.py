@@ -38,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m monitor", description="ClassMood capture worker.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="monitor a class from a video source", description=__doc__)
-    run.add_argument("--source", help="video file, camera index (0), rtsp:// or http(s):// URL, screen, "
-                     "screen:LEFT,TOP,WIDTH,HEIGHT, or a folder of images")
+    run.add_argument("--source", help="video file, camera index (0), rtsp:// or http(s):// URL, screen, screen:N "
+                     "(monitor N), screen:LEFT,TOP,WIDTH,HEIGHT, window:TITLE, or a folder of images")
     run.add_argument("--roster", type=Path, help="gallery: CSV with columns display_name, student (the class list)")
     from monitor.preview import add_arguments as preview_arguments
 
@@ -118,6 +118,9 @@ def replay_journals(file: Path | None, db_url: str | None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if file is not None:
+        if not file.is_file():
+            print(f"error: {file}: no such journal file", file=sys.stderr)
+            return EXIT_USAGE
         one = replay_journal(file, db_url)
         if one is None:
             print(f"error: {file} is held by a running worker", file=sys.stderr)

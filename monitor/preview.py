@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("classmood-preview.png"),
                         help="image file to write (default classmood-preview.png)")
     parser.add_argument("--roster", type=Path, help="CSV with columns display_name, student")
-    parser.add_argument("--detector", choices=["haar", "mtcnn"], help="face detector")
+    parser.add_argument("--detector", choices=["yunet", "mtcnn", "haar"], help="face detector (default: the config's)")
+    parser.add_argument("--config", type=Path, help="TOML configuration file (the worker's)")
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for a live source's frame")
 
 
@@ -55,14 +56,16 @@ def grab_frame(source_text: str, timeout_s: float) -> Image:
     raise SourceError(f"no frame from {spec.display} within {timeout_s:.0f} s" + (f": {detail}" if detail else ""))
 
 
-def annotate(image: Image, detector_kind: str | None = None, roster_path: Path | None = None) -> tuple[Image, str]:
-    """The frame with tiles, names and faces drawn on it, and a one-line summary."""
+def annotate(image: Image, detector_kind: str | None = None, roster_path: Path | None = None,
+             config: Path | None = None) -> tuple[Image, str]:
+    """The frame with tiles, names and faces drawn on it, and a one-line summary (``config``: the worker's TOML
+    file, whose detector, OCR and matching settings apply)."""
     from monitor.analyse import FrameAnalyser
     from monitor.config import load_config
     from monitor.detections import make_detector
     from monitor.identity import Roster
 
-    cfg = load_config(None, {"detector": {"kind": detector_kind}} if detector_kind else {})
+    cfg = load_config(config, {"detector": {"kind": detector_kind}} if detector_kind else {})
     det = cfg.detector
     detector = make_detector(det.kind, det.min_face_px, det.max_side_px, det.min_confidence)
     # the worker's own per-frame path, on one frame: a name read is the tile's name (no second look to wait for)
@@ -102,6 +105,7 @@ def _label(image: Image, text: str, x: int, y: int, scale: float, colour: tuple[
 
 
 def run_preview(args: argparse.Namespace) -> int:
+    from monitor.config import ConfigError, load_config
     from monitor.identity import RosterError
     from monitor.sources import SourceError
 
@@ -113,9 +117,10 @@ def run_preview(args: argparse.Namespace) -> int:
         print(f"error: --out {out_path}: folder {out_path.parent} does not exist", file=sys.stderr)
         return EXIT_USAGE
     try:
+        load_config(args.config)  # a bad file is refused before the source is opened
         image = grab_frame(args.source, args.timeout)
-        annotated, summary = annotate(image, args.detector, args.roster)
-    except (SourceError, RosterError) as exc:
+        annotated, summary = annotate(image, args.detector, args.roster, args.config)
+    except (SourceError, RosterError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not cv2.imwrite(str(out_path), annotated):

@@ -302,3 +302,25 @@ def test_cli_flags_and_per_student_exclude_each_other(
     assert exc.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["export"], "the following arguments are required: --out"),
+        (["forget"], "the following arguments are required: --student"),
+        (["purge", "--older-than", "-1"], "days must be 0 or more"),
+        (["purge", "--older-than", "abc"], "not a whole number of days"),
+    ],
+)
+def test_cli_usage_errors_are_one_error_line_and_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse's own errors (a usage block, then "python -m db export: error: ...") follow the product's rule."""
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err

@@ -173,3 +173,11 @@ def test_replay_rejects_a_file_that_is_not_a_spool(tmp_path: Path) -> None:
     bad = tmp_path / "x.json"
     bad.write_text("{}")
     assert main(["replay", str(bad), "--db", f"sqlite:///{tmp_path / 'db.sqlite3'}"]) == 2
+
+
+def test_replay_of_a_missing_file_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It said "is held by a running worker" (the lock could not be taken on a file that is not there)."""
+    from monitor.cli import main
+
+    assert main(["replay", str(tmp_path / "gone.jsonl"), "--db", f"sqlite:///{tmp_path / 'db.sqlite3'}"]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'gone.jsonl'}: no such journal file\n"

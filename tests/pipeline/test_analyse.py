@@ -82,11 +82,13 @@ def test_table_without_json_and_a_forced_layout(folder: tuple[Path, list], tmp_p
     assert lines[2].split()[:3] == ["c_room.jpg", "960x540", "room"]
 
 
-@pytest.mark.parametrize("args", [["nowhere.png"], ["{d}", "nowhere"], ["{d}", "--json", "{d}/no/such/out.jsonl"]])
+@pytest.mark.parametrize("args", [["nowhere.png"], ["{d}", "nowhere"], ["{d}", "--json", "{d}/no/such/out.jsonl"],
+                                  ["{d}", "{empty}"]])
 def test_bad_paths_are_one_error_line_and_exit_2_before_anything_runs(args: list[str], folder: tuple[Path, list],
                                                                       tmp_path: Path) -> None:
     d, _ = folder
-    r = run_cli("monitor", "analyse", *(a.format(d=d) for a in args), timeout=60)
+    (tmp_path / "empty").mkdir()  # a folder with no file in it: exit 0 and a table header before
+    r = run_cli("monitor", "analyse", *(a.format(d=d, empty=tmp_path / "empty") for a in args), timeout=60)
     assert r.returncode == 2
     assert r.stdout == ""
     assert [line for line in r.stderr.splitlines() if line.strip()][-1].startswith("error: ")

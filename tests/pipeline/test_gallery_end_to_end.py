@@ -148,3 +148,9 @@ def test_preview_saves_one_annotated_frame_and_nothing_else(fer, tmp_path: Path)
 
     bad = run_cli("monitor", "preview", "--source", str(folder), "--out", str(tmp_path / "x.txt"))
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: --out")
+    # the default detector is selectable by name, and a bad config file is refused before the source is opened
+    yunet = run_cli("monitor", "preview", "--source", str(folder), "--out", str(out), "--detector", "yunet",
+                    timeout=240)
+    assert yunet.returncode == 0 and "3x3 gallery, 7 tile(s)" in yunet.stderr, yunet.stderr
+    bad = run_cli("monitor", "preview", "--source", str(folder), "--out", str(out), "--config", str(tmp_path / "no.toml"))
+    assert (bad.returncode, bad.stderr) == (2, f"error: config file not found: {tmp_path / 'no.toml'}\n"), bad.stderr

@@ -34,6 +34,8 @@ def test_the_seat_age_is_at_most_half_an_interval(age: float, interval: float, a
         ({"capture": {"fps": 0}}, "capture.fps: Input should be greater than 0"),
         ({"capture": {"fps": "fast"}}, "capture.fps:"),
         ({"analysis": {"interval_s": 0.5}}, "analysis.interval_s: Input should be greater than or equal to 1"),
+        ({"analysis": {"interval_s": float("nan")}}, "analysis.interval_s: Input should be a finite number"),
+        ({"capture": {"fps": float("inf")}}, "capture.fps: Input should be a finite number"),
         ({"analysis": {"layout": "theatre"}}, "analysis.layout:"),
         ({"detector": {"kind": "yolo"}}, "detector.kind:"),
         ({"model": {"engine": "onnx"}}, "model.engine: Input should be 'quantized', 'lite' or 'tf'"),
