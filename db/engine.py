@@ -50,6 +50,10 @@ def normalise_url(url: str) -> URL:
     if backend == "postgresql":
         return parsed.set(drivername="postgresql+psycopg")
     if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:" or parsed.query.get("mode") == "memory":
+            # the worker and the dashboard are separate processes, and a class must outlive both
+            raise DatabaseURLError(f"{redact(url)!r} is an in-memory database, gone when the process ends: "
+                                   "use sqlite:///FILE")
         return parsed
     raise DatabaseURLError(f"unsupported database {backend!r}: use sqlite:///FILE or postgresql://...")
 

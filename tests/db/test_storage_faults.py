@@ -275,6 +275,32 @@ def test_a_writable_database_that_is_down_passes_the_start_check(missing_pg: tup
     assert probe(missing_pg[0]) is False  # not migrated yet: the storage thread does it once the database is back
 
 
+@pytest.mark.unit
+@pytest.mark.parametrize("what", ["a folder", "no database", "in memory", "in memory, no path"])
+def test_a_sqlite_file_that_cannot_be_a_database_is_refused_before_the_class(what: str, tmp_path: Path) -> None:
+    """A newcomer's review: a SQLite path that is a folder was taken for a database that is away (the class went on,
+    buffering, then exit 1 with a journal that every later start retried); ``sqlite:///`` (in memory) ran for a
+    minute into "no such table" and two tracebacks. A file on this machine is not away for a while: one error line
+    and exit code 2, before anything starts."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "junk.db").write_bytes(b"not a database " * 100)
+    url, message = {
+        "a folder": (f"sqlite:///{tmp_path / 'folder'}", f"error: the database {tmp_path / 'folder'} cannot be opened"),
+        "no database": (f"sqlite:///{tmp_path / 'junk.db'}", "error: the database cannot be written"),
+        "in memory": ("sqlite:///:memory:", "error: storage.db_url: 'sqlite:///:memory:' is an in-memory database"),
+        "in memory, no path": ("sqlite:///", "error: storage.db_url: 'sqlite:///' is an in-memory database"),
+    }[what]
+    video = tmp_path / "class.mp4"
+    video.write_bytes(b"")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CLASSMOOD_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "monitor", "run", "--source", str(video), "--db", url],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), done.stderr
+    assert not (tmp_path / "home" / "journal").exists() or not any((tmp_path / "home" / "journal").iterdir())
+
+
 def test_the_status_heartbeat_cannot_reopen_a_closed_session(db_url: str) -> None:
     """Issue 13 item 5: replaying operations again flipped the session's status back to online."""
     w = StorageWriter(db_url)
