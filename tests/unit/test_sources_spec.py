@@ -92,6 +92,7 @@ def test_home_is_expanded(media: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("rtsp://cam:notaport/x", "malformed stream URL"),
         ("empty", "has no images"),
         ("docs", "has no images"),
+        ("frames/img1.JPG", "is one image: analyse it with python -m monitor analyse FILE"),
         ("screen:", "malformed screen region"),
         ("screen:0,0,320", "malformed screen region"),
         ("screen:0,0,320,240,1", "malformed screen region"),
