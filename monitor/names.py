@@ -68,6 +68,7 @@ _MAX_LOOKS = 4  # a label is read again (on new pixels) until two reads agree, a
 _MIN_CONF = 30.0  # Tesseract's mean word confidence below which a read is no read
 _FLAT_TOL = 6  # levels: a camera-off tile is flat to within this, video is not
 _FLAT_SHARE = 0.72  # share of the tile (label strip excluded) that is flat on a camera-off tile
+_BLOWN_OUT = 245  # a tile flat at this level or above on every channel is a clipped camera image, not camera off
 _NUMBERLIKE = re.compile(r"(?=.*\d)[\dlI|Oo]+|[lI|]{2,}")
 _ZEROS = re.compile(r"[Oo]")
 _ONES = re.compile(r"[lI|]")
@@ -154,6 +155,10 @@ def is_camera_off(image: Image, tile: Tile) -> bool:
         return False
     small = np.asarray(cv2.resize(body, (32, 18), interpolation=cv2.INTER_AREA), dtype=np.int16).reshape(-1, 3)
     median = np.median(small, axis=0)
+    if median.min() >= _BLOWN_OUT:
+        # flat white is a camera's, not the app's: a bright window or wall behind a student, clipped (a real tile
+        # with a clear face read as camera off); meeting apps paint a tile without video grey or dark
+        return False
     flat = np.abs(small - median).max(axis=1) <= _FLAT_TOL
     return float(flat.mean()) >= _FLAT_SHARE
 

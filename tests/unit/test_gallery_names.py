@@ -20,7 +20,7 @@ import pytest
 
 from monitor.aggregate import Aggregator, PresenceAggregate
 from monitor.detections import FaceDetections
-from monitor.gallery import GalleryGrid, find_grid
+from monitor.gallery import GalleryGrid, Tile, find_grid
 from monitor.identity import NameBook, Roster, RosterError, TileAssigner, match_key
 from monitor.names import NameReader, TileReading, clean_name, is_camera_off
 from tests.helpers.classroom import publictest_faces
@@ -423,6 +423,19 @@ def test_camera_off_tiles_are_told_from_video(faces: list[Image], theme: Theme, 
     assert {i for i, r in enumerate(readings) if r.camera_off} == off
     assert all(is_camera_off(image, t) == (i in off) for i, t in enumerate(grid.tiles))
     assert readings[6].name == CLASS[6], "a camera-off tile still has its name label"
+
+
+@pytest.mark.parametrize(("background", "off"), [((255, 255, 255), False), ((250, 252, 251), False),
+                                                 ((54, 54, 54), True), ((235, 235, 235), True)])
+def test_a_clipped_white_background_is_a_camera_not_camera_off(background: tuple[int, int, int], off: bool) -> None:
+    """A student before a bright window or wall, clipped to white, leaves three quarters of the tile flat: a real
+    tile with a clear face was read as camera off. Apps paint a tile without video grey or dark, never clipped
+    white; a light grey flat tile is still camera off."""
+    image = np.full((360, 640, 3), 30, np.uint8)
+    tile = Tile(row=1, col=1, x=40, y=40, w=320, h=180)
+    image[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w] = background
+    cv2.ellipse(image, (tile.x + tile.w // 2, tile.y + 70), (24, 32), 0, 0, 360, (60, 80, 120), -1)  # a head
+    assert is_camera_off(image, tile) is off
 
 
 def test_camera_off_tiles_never_take_a_face(faces: list[Image]) -> None:
