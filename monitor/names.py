@@ -239,6 +239,7 @@ class NameReader:
         found: list[tuple[Tile, bool, tuple[int, int, int, int] | None, bytes | None]] = []
         self._last = []
         where: dict[bytes, tuple[Tile, tuple[int, int, int, int], bool]] = {}  # a pending label's tile, box, by contrast
+        still: set[bytes] = set()  # labels shown with the very pixels of their read (once a frame, however many tiles)
         for tile in grid.tiles:
             # the cache is keyed by the contrast finder's box; where it finds none (a grey box over a light
             # background) rapidocr's text detector finds the label once and the tile keeps that box
@@ -257,14 +258,17 @@ class NameReader:
                     pending.setdefault(key, (crop, signature, False))  # another look at a label read only once
                 else:
                     self.stats.cache_hits += 1
-                    if exact == key and not self._settled(key) and key not in pending:
-                        self._still[key] += 1  # the same pixels again: no other look is coming while they stay
+                    if exact == key:
+                        still.add(key)  # the same pixels again: no other look is coming while they stay
                 if key in pending:
                     where.setdefault(key, (tile, box, label is not None))
                 self._last.append((tile.label, exact, key))
             else:
                 self._last.append(None)
             found.append((tile, off, box, key))
+        for key in still - pending.keys():
+            if not self._settled(key):
+                self._still[key] += 1
         if pending:
             twice = [False] * len(pending)
             if rapid:
@@ -284,6 +288,7 @@ class NameReader:
             for (key, (_, signature, new)), text, sure in zip(pending.items(), texts, twice, strict=True):
                 votes = self._votes.setdefault(key, Counter())
                 votes[text] += 2 if sure else 1  # two crops that agree, every letter sure: settled at once
+                self._still.pop(key, None)  # a fresh look: stillness counts from it
                 self._cache[key] = _decided(votes)
                 if new:
                     self._by_width.setdefault(signature.shape[1], []).append((signature, key))
@@ -465,11 +470,16 @@ class NameReader:
     def _settled(self, key: bytes) -> bool:
         """Whether a label's text is settled: two looks at it (other pixels of the same label) read alike, or
         ``_MAX_LOOKS`` looks were taken. A codec's first frames are its worst: one read of them is no name yet. A
-        frame showing the label's very pixels again counts as a look (``_still``): a label drawn opaque on a screen
-        capture, or a still recording, never shows other pixels, and waiting for them kept its student from ever
-        being named (a still 23-tile gallery stored 22 students)."""
+        frame showing the label's very pixels again since its last read counts as a look (``_still``, once a frame),
+        while its reads all agree: a label drawn opaque on a screen capture, or a still recording, never shows other
+        pixels, and waiting for them kept its student from ever being named (a still 23-tile gallery stored 22)."""
         votes = self._votes.get(key)
-        return votes is None or _agreeing(votes) >= 2 or sum(votes.values()) + self._still[key] >= _MAX_LOOKS
+        if votes is None or _agreeing(votes) >= 2:
+            return True
+        looks = sum(votes.values())
+        # frames of the same pixels stand for looks only while every read so far agrees: two reads that differ wait
+        # for a look that decides between them (the first read is a codec's worst frame, not the tie-break)
+        return looks >= _MAX_LOOKS or (_agreeing(votes) == looks and looks + self._still[key] >= _MAX_LOOKS)
 
     def _lookup(self, signature: Signature, key: bytes, refused: set[str | None] | frozenset[str | None] = frozenset()
                 ) -> tuple[bytes, bool]:

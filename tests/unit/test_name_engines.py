@@ -335,3 +335,50 @@ def test_a_wider_margin_read_is_kept_when_it_only_adds_a_glyph_the_tight_crop_cu
     """A student ID's first "1" sat on the detector box's edge and the tight crop read "065_..." (the zoomtest
     screenshot): the same line read with a wider margin holds it whole and more, nearly as sure."""
     assert _holds_more(read, other) is holds
+
+
+def scripted_reader(reads: list[list[str]]) -> NameReader:
+    """A Tesseract-engine reader whose OCR gives ``reads`` call after call (one list per call, one text per label)."""
+    reader = NameReader(engine="tesseract")
+    calls = iter(reads)
+
+    def ocr(crops: list[Image], count: bool = True) -> list[str | None]:
+        texts = next(calls)
+        assert len(texts) == len(crops)
+        return list(texts)
+
+    reader._ocr = ocr  # type: ignore[method-assign]
+    return reader
+
+
+def test_still_frames_do_not_settle_two_reads_that_disagree() -> None:
+    """A review's probe: read "Mia 7", the same pixels twice, then new pixels read "Mia 1": the still frames made
+    four looks and the first read (a codec's worst frame) won the tie. Stillness counts only while every read agrees,
+    and from the last read."""
+    image, _ = compose_gallery(2, names=["Mia 7", "Ben 2"], rng=np.random.default_rng(1))
+    grid = find_grid(image)
+    assert grid is not None
+    reader = scripted_reader([["Mia 7", "Ben 2"], ["Mia 1"]])
+    for _ in range(3):
+        first = reader.read(image, grid)
+    assert [r.settled for r in first] == [False, False]  # a read and two frames of its pixels: three looks
+    label = first[0].label_box
+    assert label is not None
+    x, y, w, h = label
+    moved = image.copy()
+    moved[y : y + h, x : x + w] = np.clip(moved[y : y + h, x : x + w].astype(int) + 3, 0, 255)  # new pixels
+    now = reader.read(moved, grid)
+    assert (now[0].name, now[0].settled) == ("Mia 7", False)  # "Mia 7" and "Mia 1" disagree: not settled
+    assert now[1].settled  # Ben's label, still and never read otherwise, settles on its fourth look
+
+
+def test_a_label_on_two_tiles_counts_one_still_look_a_frame() -> None:
+    """Two tiles showing the very same label pixels counted twice a frame: settled after two frames, not four."""
+    image, _ = compose_gallery(2, names=["Sam Lee", "Sam Lee"], rng=np.random.default_rng(2))
+    grid = find_grid(image)
+    assert grid is not None
+    a, b = grid.tiles
+    image[b.y : b.y + b.h, b.x : b.x + b.w] = image[a.y : a.y + a.h, a.x : a.x + a.w]  # the very same tile twice
+    reader = scripted_reader([["Sam Lee"]])  # one label: read once for both tiles
+    settled = [all(r.settled for r in reader.read(image, grid)) for _ in range(_MAX_LOOKS)]
+    assert settled == [False] * (_MAX_LOOKS - 1) + [True]
