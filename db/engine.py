@@ -50,12 +50,21 @@ def normalise_url(url: str) -> URL:
     if backend == "postgresql":
         return parsed.set(drivername="postgresql+psycopg")
     if backend == "sqlite":
-        if not parsed.database or parsed.database == ":memory:" or parsed.query.get("mode") == "memory":
-            # the worker and the dashboard are separate processes, and a class must outlive both
-            raise DatabaseURLError(f"{redact(url)!r} is an in-memory database, gone when the process ends: "
-                                   "use sqlite:///FILE")
         return parsed
     raise DatabaseURLError(f"unsupported database {backend!r}: use sqlite:///FILE or postgresql://...")
+
+
+def refuse_in_memory(url: str) -> URL:
+    """``normalise_url(url)``, unless it is an in-memory SQLite database, which a class cannot be stored in: it is
+    gone when the worker ends, and the dashboard, another process, never sees it (the worker ran into "no such
+    table" and tracebacks). Raises ``DatabaseURLError``."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite" and (
+        not parsed.database or parsed.database == ":memory:" or parsed.query.get("mode") == "memory"
+    ):
+        raise DatabaseURLError(f"{redact(url)!r} is an in-memory database, gone when the process ends: "
+                               "use sqlite:///FILE")
+    return parsed
 
 
 def redact(url: str) -> str:

@@ -240,10 +240,11 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config, overrides)
         if not config.capture.source:
             raise ConfigError("capture.source: no source given (use --source or the config file)")
-        if args.validate_config:
-            from monitor.sources import parse_source
+        from monitor.sources import parse_source
+        from monitor.sources.spec import refuse_one_image
 
-            parse_source(config.capture.source)
+        refuse_one_image(parse_source(config.capture.source))  # before the database is opened or a model loaded
+        if args.validate_config:
             print("configuration is valid")
             return EXIT_OK
         from monitor.worker import Worker, prepare

@@ -113,19 +113,21 @@ class StorageConfig(_Section):
     @field_validator("db_url")
     @classmethod
     def _known_backend(cls, v: str) -> str:
-        from db.engine import normalise_url
+        from db.engine import refuse_in_memory
 
-        normalise_url(v)  # raises DatabaseURLError (a ValueError) with a one-line message
+        refuse_in_memory(v)  # raises DatabaseURLError (a ValueError) with a one-line message
         return v
 
 
 class Config(_Section):
-    capture: CaptureConfig = CaptureConfig()
-    detector: DetectorConfig = DetectorConfig()
-    model: ModelConfig = ModelConfig()
-    analysis: AnalysisConfig = AnalysisConfig()
-    gallery: GalleryConfig = GalleryConfig()
-    storage: StorageConfig = StorageConfig()
+    # each section made when a config is loaded, not when this module is imported: a bad DATABASE_URL (read by
+    # the storage section's default) is then one error line naming its key, not a traceback at import
+    capture: CaptureConfig = Field(default_factory=CaptureConfig)
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    gallery: GalleryConfig = Field(default_factory=GalleryConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
 
 
 def _format(exc: ValidationError) -> str:

@@ -161,11 +161,10 @@ def probe_writable(engine: Engine) -> bool:
         message = str(getattr(exc, "orig", exc)).lower()
         if any(k in message for k in ("readonly", "read-only", "read only", "permission denied")):
             raise UnwritableDatabase(f"the database cannot be written: {describe_db_error(exc)}") from exc
-        if engine.dialect.name == "sqlite" and not any(k in message for k in ("locked", "busy")):
-            # a file on this machine is not away for a while, as a server can be: a folder, a path through a
-            # file, a file that is no database is a setting to fix, before the class (a lock is only held)
-            raise UnwritableDatabase(f"the database {engine.url.database} cannot be opened: "
-                                     f"{describe_db_error(exc)}") from exc
+        if engine.dialect.name == "sqlite" and engine.url.database and Path(engine.url.database).is_dir():
+            # a folder is a setting to fix, not a database that is away for a while (a disk I/O error, a share
+            # not mounted yet or a full disk may pass: the class goes on into its journal)
+            raise UnwritableDatabase(f"the database {engine.url.database} is a folder, not a file") from exc
         log.warning("database not reachable at start (%s); the class goes on and is written when it is back",
                     _one_line(exc))
         return False

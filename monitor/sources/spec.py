@@ -253,8 +253,14 @@ def _parse_path(text: str) -> SourceSpec:
             exts = ", ".join(sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS))
             raise SourceSpecError(f"folder {_quote(absolute)} has no images ({exts})")
         return SourceSpec(kind="folder", target=absolute, region=None, display=absolute)
-    if path.suffix.lower() in IMAGE_EXTENSIONS:
-        # one picture is no class: a seat needs a face seen over seconds, so a photo of three people stored none
-        raise SourceSpecError(f"source {_quote(absolute)} is one image: analyse it with python -m monitor analyse "
-                              "FILE, or give a folder of images (frames) or a video")
     return SourceSpec(kind="file", target=absolute, region=None, display=absolute)
+
+
+def refuse_one_image(spec: SourceSpec) -> SourceSpec:
+    """``spec``, unless it is a single image file, which ``monitor run`` cannot make a class of: a seat needs a face
+    seen over seconds, so a photo of three people ran as a session and stored no student. (``monitor preview``
+    takes one, as its one frame.) Raises ``SourceSpecError``."""
+    if spec.kind == "file" and Path(spec.target).suffix.lower() in IMAGE_EXTENSIONS:
+        raise SourceSpecError(f"source {_quote(spec.target)} is one image: analyse it with python -m monitor "
+                              "analyse FILE, or give a folder of images (frames) or a video")
+    return spec

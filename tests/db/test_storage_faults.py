@@ -280,12 +280,12 @@ def test_a_writable_database_that_is_down_passes_the_start_check(missing_pg: tup
 def test_a_sqlite_file_that_cannot_be_a_database_is_refused_before_the_class(what: str, tmp_path: Path) -> None:
     """A newcomer's review: a SQLite path that is a folder was taken for a database that is away (the class went on,
     buffering, then exit 1 with a journal that every later start retried); ``sqlite:///`` (in memory) ran for a
-    minute into "no such table" and two tracebacks. A file on this machine is not away for a while: one error line
-    and exit code 2, before anything starts."""
+    minute into "no such table" and two tracebacks. These are settings to fix: one error line and exit code 2,
+    before anything starts (a disk I/O error or a share not mounted yet still lets the class go on, journaled)."""
     (tmp_path / "folder").mkdir()
     (tmp_path / "junk.db").write_bytes(b"not a database " * 100)
     url, message = {
-        "a folder": (f"sqlite:///{tmp_path / 'folder'}", f"error: the database {tmp_path / 'folder'} cannot be opened"),
+        "a folder": (f"sqlite:///{tmp_path / 'folder'}", f"error: the database {tmp_path / 'folder'} is a folder"),
         "no database": (f"sqlite:///{tmp_path / 'junk.db'}", "error: the database cannot be written"),
         "in memory": ("sqlite:///:memory:", "error: storage.db_url: 'sqlite:///:memory:' is an in-memory database"),
         "in memory, no path": ("sqlite:///", "error: storage.db_url: 'sqlite:///' is an in-memory database"),

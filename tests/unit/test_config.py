@@ -78,3 +78,23 @@ class TestAnalysisSettingsFromTheDatabase:
         cfg = load_config(file, {"analysis": {"interval_s": 5}})
         cfg = apply_analysis_settings(cfg, AnalysisSettings(interval_s=30, fps=1, layout="room"))
         assert (cfg.analysis.interval_s, cfg.capture.fps, cfg.analysis.layout) == (5, 4, "room")
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "mysql://u@h/db"])
+def test_a_bad_database_url_in_the_environment_is_a_config_error_not_an_import_failure(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sections were made at import, the storage section reading DATABASE_URL: a bad one was a traceback on
+    importing monitor.config, even for ``monitor analyse``, which stores nothing, or with ``--db`` given."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": url}
+    done = subprocess.run([sys.executable, "-c", "import monitor.config"], env=env, capture_output=True, text=True,
+                          timeout=60, check=False, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(ConfigError, match=r"^storage\.db_url: "):
+        load_config()
+    assert load_config(None, {"storage": {"db_url": "sqlite:///class.sqlite3"}}).storage.db_url.endswith("class.sqlite3")

@@ -92,7 +92,6 @@ def test_home_is_expanded(media: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("rtsp://cam:notaport/x", "malformed stream URL"),
         ("empty", "has no images"),
         ("docs", "has no images"),
-        ("frames/img1.JPG", "is one image: analyse it with python -m monitor analyse FILE"),
         ("screen:", "malformed screen region"),
         ("screen:0,0,320", "malformed screen region"),
         ("screen:0,0,320,240,1", "malformed screen region"),
@@ -168,3 +167,16 @@ def test_spec_is_frozen() -> None:
     with pytest.raises(AttributeError):
         spec.kind = "file"  # type: ignore[misc]
     assert spec == SourceSpec(kind="camera", target="0", region=None, display="0")
+
+
+def test_one_image_is_a_source_for_preview_but_not_for_a_class(media: Path) -> None:
+    """``monitor run`` on a photo ran a session that stored no student (a seat needs a face seen over seconds);
+    ``monitor preview`` takes a screenshot as its one frame."""
+    from monitor.sources.spec import refuse_one_image
+
+    spec = parse_source("frames/img1.JPG")
+    assert spec.kind == "file"
+    with pytest.raises(SourceSpecError, match="is one image: analyse it with python -m monitor analyse FILE"):
+        refuse_one_image(spec)
+    assert refuse_one_image(parse_source("class.mp4")).kind == "file"
+    assert refuse_one_image(parse_source("frames")).kind == "folder"
