@@ -59,6 +59,8 @@ _BLOCK_GUTTER_SHARE = 0.45  # a tile of a found grid holding gutters along both 
 _THIN_SIDE = (2, 3)  # a thin gutter's sides are looked at this many px away (the nearest to the background of the two)
 _THIN_SHARE = 0.6  # a thin gutter's pixel is at most this share of its sides' distance from the background's luma
 _THIN_CONTRAST = 16  # and its sides are at least this far from it (else nothing tells a gutter there)
+_FLAT_LEVELS = 10  # a cell of a tile more than this off the tile's median is content (``_mostly_flat``)
+_FLAT_CELLS = 0.1  # a tile with less than this share of such cells is one flat surface
 _CHANNEL_TOL = 40  # and on each of its channels: compression smears the tiles' colour into thin gaps
 _DISTINCT_COLOURS = 8  # candidate colours closer than this on every channel are one background
 _LUMA_WEIGHTS = np.array([0.114, 0.587, 0.299])  # BGR, as cv2.COLOR_BGR2GRAY
@@ -208,9 +210,26 @@ def find_grid(image: Image) -> GalleryGrid | None:
             mask = _gap_mask(image, gray, colour, _LUMA_TOL)
         joined = cv2.bitwise_or(mask, _thin_gutters(gray, luma))
         grid = _grid_for_gap_mask(joined, factor)
-        if grid is not None and len(grid.tiles) > 1 and not _holds_blocks(gray, grid):
+        if grid is not None and len(grid.tiles) > 1 and not _holds_blocks(gray, grid) and not _mostly_flat(gray, grid):
             return grid
     return lone
+
+
+def _mostly_flat(gray: Image, grid: GalleryGrid) -> bool:
+    """Whether most tiles of ``grid`` are one flat surface: a wall of ceramic tiles (its grout lines are thin
+    lines near the wall's colour too, and a review's probe got a 6x7 grid of them from a room camera), not a
+    gallery, whose tiles show video. A tile is flat when under ``_FLAT_CELLS`` of a coarse grid of cells over its
+    inside differ from their median by more than ``_FLAT_LEVELS``. (A gallery mostly of cameras that are off, and
+    rescaled until its gutters blended away, is refused with it: no grid rather than a wall's.)"""
+    flat = 0
+    for t in grid.tiles:
+        inset_x, inset_y = t.w // 10, t.h // 10
+        inside = gray[t.y + inset_y : t.y + t.h - inset_y, t.x + inset_x : t.x + t.w - inset_x]
+        if inside.size == 0:
+            continue
+        cells = cv2.resize(inside, (16, 9), interpolation=cv2.INTER_AREA).astype(np.int16)
+        flat += float((np.abs(cells - np.median(cells)) > _FLAT_LEVELS).mean()) < _FLAT_CELLS
+    return flat * 2 > len(grid.tiles)
 
 
 def _runs_down(mask: Image) -> bool:
