@@ -59,6 +59,8 @@ _BLOCK_GUTTER_SHARE = 0.45  # a tile of a found grid holding gutters along both 
 _THIN_SIDE = (2, 3)  # a thin gutter's sides are looked at this many px away (the nearest to the background of the two)
 _THIN_SHARE = 0.6  # a thin gutter's pixel is at most this share of its sides' distance from the background's luma
 _THIN_CONTRAST = 16  # and its sides are at least this far from it (else nothing tells a gutter there)
+_THIN_MAX_SIDE = 2560  # and only in captures this size or smaller: one shrunk enough to blend its gutters
+# (a 4K frame paid 90 ms more a call, every frame of a room whose layout is still undecided)
 _FLAT_LEVELS = 10  # a cell of a tile more than this off the tile's median is content (``_mostly_flat``)
 _FLAT_CELLS = 0.1  # a tile with less than this share of such cells is one flat surface
 _CHANNEL_TOL = 40  # and on each of its channels: compression smears the tiles' colour into thin gaps
@@ -200,7 +202,7 @@ def find_grid(image: Image) -> GalleryGrid | None:
     # than the pixels a few px away on both sides (``_thin_gutters``) join each candidate colour's strict mask, and
     # the test above, which such a gallery's narrow margins can fail, is made again on the joined mask.
     masks = dict(zip((c.tobytes() for c in colours), strict, strict=False))  # stops at a colour whose grid was blocks
-    for colour in candidates:
+    for colour in candidates if max(width, height) <= _THIN_MAX_SIDE else ():
         luma = float(np.dot(colour, _LUMA_WEIGHTS))
         mask = masks.get(colour.tobytes())
         if mask is None:
