@@ -75,7 +75,7 @@ class ClassSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(500), doc="source string with any password removed")
-    layout: Mapped[str] = mapped_column(String(20), doc="room or gallery (auto until a frame shows faces or a gallery)")
+    layout: Mapped[str] = mapped_column(String(20), doc="room or gallery (auto until the frames show a gallery with names, or faces without one)")
     interval_s: Mapped[float] = mapped_column(Float)
     fps: Mapped[float] = mapped_column(Float)
     detector: Mapped[str] = mapped_column(String(40))

@@ -110,8 +110,9 @@ class FrameAnalyser:
     ``classifier`` (``monitor preview``) faces are found and attributed but not classified.
 
     ``layout="auto"`` is resolved by what the frames show and then kept, as the worker does for a session: the first
-    frame with a grid makes it a gallery; faces or heads without a grid for ``ROOM_AFTER_S`` of the source make it a
-    room. Until then each frame is analysed as a room (a black first frame, a fade-in whose faces show before its
+    frame with a grid some tile of which shows a name makes it a gallery (a lattice of nameless panels, a wall of
+    tiles or lockers before a room camera, does not); faces or heads without such a grid for ``ROOM_AFTER_S`` of the
+    source make it a room. Until then each frame is analysed as a room (a black first frame, a fade-in whose faces show before its
     gutters do, a camera's first dark frames decide nothing). A separate image (``monitor analyse``, one time for
     all) is analysed as a room when it shows no grid. ``reset`` starts over for an unrelated image.
     """
@@ -168,12 +169,19 @@ class FrameAnalyser:
         # found afresh when the gutters move (windows get resized, people join) and every few seconds
         grid = self.grids.find(frame.image, frame.t) if self.layout != "room" else None
         resolving = self.layout == "auto"
+        view: GalleryView | None = None
         if resolving and grid is not None:
-            self.layout = "gallery"
+            view = self.gallery.analyse(frame, grid)
+            if any(r.name is not None for r in view.readings):
+                self.layout = "gallery"
+            else:
+                # a lattice without a name on any tile decides nothing: a room camera's wall of panels or lockers
+                # is one (and under "auto" a gallery is for good); the frame is looked at as a room
+                view = None
         if self.layout == "gallery":
             if grid is None:  # not a gallery right now (a shared screen, the window minimised)
                 return FrameResult("gallery", None, None, FaceDetections.empty(), [], EmotionPredictions.empty())
-            view = self.gallery.analyse(frame, grid)
+            view = view if view is not None else self.gallery.analyse(frame, grid)
             faces, students, presence = view.faces, view.face_students, view.presence
             pending: dict[int, int] = {}
             promoted: dict[int, str] = {}

@@ -63,7 +63,7 @@ ANALYSIS_WORKER_NOTE = (
     "The monitor applies these at the start of its next session; a class already running keeps its own. A value "
     "given to the monitor itself (on its command line or in its config file) wins over the one saved here."
 )
-LAYOUT_LABELS = {"auto": "decide from what the frames show (a gallery grid, or faces without one)",
+LAYOUT_LABELS = {"auto": "decide from what the frames show (a gallery grid with names, or faces without one)",
                  "room": "seats in a room", "gallery": "tiles of a Zoom gallery"}
 
 

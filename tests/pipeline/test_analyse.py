@@ -95,12 +95,14 @@ def test_bad_paths_are_one_error_line_and_exit_2_before_anything_runs(args: list
     assert len([line for line in r.stderr.splitlines() if line.strip()]) == 1, r.stderr
 
 
-@pytest.mark.parametrize("then", ["gallery", "room"])
-def test_auto_is_decided_by_what_the_frames_show(then: str, fer, classifier) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("shown", "then"), [("gallery", "gallery"), ("room", "room"), ("nameless lattice", "room")])
+def test_auto_is_decided_by_what_the_frames_show(shown: str, then: str, fer, classifier) -> None:  # type: ignore[no-untyped-def]
     """A recording that opens on black (a fade-in, a camera's first dark frames) used to be decided as a room on that
     frame, and a Zoom gallery after it was then analysed as a room for the whole session. A frame with no grid and no
-    face decides nothing; the first frame with a grid makes a gallery, faces without a grid for ROOM_AFTER_S (a dark
-    gallery fading in shows faces a frame or two before its gutters: found by review) make a room."""
+    face decides nothing; the first frame with a grid some tile of which shows a name makes a gallery, faces without
+    one for ROOM_AFTER_S (a dark gallery fading in shows faces a frame or two before its gutters: found by review)
+    make a room. A lattice whose tiles show no name (a room camera's wall of panels or lockers with people before it;
+    a gallery with names hidden) is looked at as a room: under "auto" a gallery is for good."""
     import numpy as np
 
     from monitor.analyse import ROOM_AFTER_S, FrameAnalyser
@@ -108,8 +110,9 @@ def test_auto_is_decided_by_what_the_frames_show(then: str, fer, classifier) -> 
     from monitor.frame import Frame
 
     idx = pick_faces(fer, classifier)
-    if then == "gallery":
-        image, _ = compose_gallery(6, cols=3, width=1280, height=720, faces=[fer[0][i] for i in idx])
+    if shown != "room":
+        image, _ = compose_gallery(6, cols=3, width=1280, height=720, faces=[fer[0][i] for i in idx],
+                                   names=[""] * 6 if shown == "nameless lattice" else None)
     else:
         image, _ = compose_class(fer[0], idx[:3], 1280, 720, cols=3)
     analyser = FrameAnalyser(make_detector("yunet", 0, 960), None, "auto")
