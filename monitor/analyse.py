@@ -112,8 +112,8 @@ class FrameAnalyser:
     ``layout="auto"`` is resolved by what the frames show and then kept, as the worker does for a session: the first
     frame with a grid some tile of which shows a name makes it a gallery (a lattice of nameless panels, a wall of
     tiles or lockers before a room camera, does not); faces or heads without such a grid for ``ROOM_AFTER_S`` of the
-    source make it a room. Until then each frame is analysed as a room (a black first frame, a fade-in whose faces show before its
-    gutters do, a camera's first dark frames decide nothing). A separate image (``monitor analyse``, one time for
+    source make it a room. Until then each frame is analysed as a room (a black first frame, a fade-in whose faces
+    show before its gutters do, a camera's first dark frames decide nothing). A separate image (``monitor analyse``, one time for
     all) is analysed as a room when it shows no grid. ``reset`` starts over for an unrelated image.
     """
 
