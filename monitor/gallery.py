@@ -73,6 +73,7 @@ _MAX_GAP_RATIO = 0.4  # the gap between tiles is small next to the tile
 _PILLARBOX = 0.7  # a tile's content region may be this much narrower than the tile (a 4:3 video in 16:9: 0.75)
 _BORDER_GROWTH = 1.12  # or this much larger both ways (a speaker's border drawn round it)
 _MIN_FILL = 0.5  # share of a tile's box that is content (not background colour) at analysis scale
+_EDGE_MIN_SHOWN = 0.5  # a tile cut by the capture's edge is kept when this share of its width (height) shows
 _EDGE_CONTENT = 0.5  # a tile's edge line is where at least this share of the pixels along it is content
 _MIN_OUTER_RING_GAP = 0.7  # mean share of background colour on the 1-px ring just outside each tile
 _MIN_INNER_RING_CONTENT = 0.6  # mean share of content on each tile's own outermost pixels: tiles are rectangles
@@ -177,8 +178,15 @@ def find_grid(image: Image) -> GalleryGrid | None:
     if width < 2 * _MIN_TILE_W or height < 2 * _MIN_TILE_H:
         logger.debug("image %dx%d is too small for a gallery", width, height)
         return None
-    factor = 1 << max(0, math.ceil(math.log2(max(width, height) / _ANALYSIS_SIDE)))  # pooling halves the mask
     gray = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+    grid = _find_whole_tiles(image, gray)
+    return _with_edge_tiles(gray, grid) if grid is not None and len(grid.tiles) > 1 else grid
+
+
+def _find_whole_tiles(image: Image, gray: Image) -> GalleryGrid | None:
+    """``find_grid`` without the tiles the capture's edge cuts."""
+    height, width = int(image.shape[0]), int(image.shape[1])
+    factor = 1 << max(0, math.ceil(math.log2(max(width, height) / _ANALYSIS_SIDE)))  # pooling halves the mask
     candidates = _background_candidates(image)
     # The background runs down most of the image in some column (a side margin, a gap between columns), and columns
     # survive skipping rows: a quarter of the work rules out most colours of a camera image.
@@ -215,6 +223,126 @@ def find_grid(image: Image) -> GalleryGrid | None:
         if grid is not None and len(grid.tiles) > 1 and not _holds_blocks(gray, grid) and not _mostly_flat(gray, grid):
             return grid
     return lone
+
+
+def _with_edge_tiles(gray: Image, grid: GalleryGrid) -> GalleryGrid:
+    """``grid`` with the tiles that the capture's edge cuts: a screenshot cropped by hand, a meeting window partly off
+    the screen. The finder's tiles have background all round; a column (row) of tiles cut by the left edge (any edge)
+    is there when no whole tile fits between the grid and that edge, at least ``_EDGE_MIN_SHOWN`` of a tile shows,
+    and, in every row of the grid that starts at the grid's first column, the cut cell is judged as a tile is: mostly
+    content, its outline inside content and just outside it (above, below, towards the grid) the gutters' colour,
+    which is the median of the pixels just outside the tiles. Cut tiles are at most as wide (high) as what shows;
+    two passes round the four edges give the corner a tile cut both ways."""
+    tiles = grid.tiles
+    gaps = [b.x - a.x - a.w for a, b in itertools.pairwise(tiles) if a.row == b.row]
+    gaps += [b.y - a.y - a.h for a, b in itertools.pairwise(tiles) if b.row == a.row + 1 and b.col == 1 and a.col == 1]
+    gaps = [g for g in gaps if g >= 0]
+    luma = _gutter_luma(gray, grid)
+    if not gaps or luma is None:
+        return grid
+    space = int(statistics.median(gaps))
+    tile_w = int(statistics.median(t.w for t in tiles))
+    tile_h = int(statistics.median(t.h for t in tiles))
+    height, width = gray.shape
+    shown = (min(t.x for t in tiles) - space, width - max(t.x + t.w for t in tiles) - space,
+             min(t.y for t in tiles) - space, height - max(t.y + t.h for t in tiles) - space)
+    if not any(_EDGE_MIN_SHOWN * size <= room < size + 2
+               for room, size in zip(shown, (tile_w, tile_w, tile_h, tile_h), strict=True)):
+        return grid  # no edge close enough to cut a tile: the usual capture, with chrome or margins round the grid
+    background = cv2.compare(cv2.absdiff(gray, np.full_like(gray, round(luma))), _LUMA_TOL, cv2.CMP_LE)
+    rects = [_Rect(t.x, t.y, t.w, t.h) for t in tiles]
+    for _ in range(2):
+        for transpose, flip in ((False, False), (False, True), (True, False), (True, True)):
+            view = background.T if transpose else background
+            view = view[:, ::-1] if flip else view
+            width = view.shape[1]
+
+            def there(r: _Rect, transpose: bool = transpose, flip: bool = flip, width: int = width) -> _Rect:
+                r = _Rect(r.y, r.x, r.h, r.w) if transpose else r
+                return _Rect(width - r.x - r.w, r.y, r.w, r.h) if flip else r
+
+            def back(r: _Rect, transpose: bool = transpose, flip: bool = flip, width: int = width) -> _Rect:
+                r = _Rect(width - r.x - r.w, r.y, r.w, r.h) if flip else r
+                return _Rect(r.y, r.x, r.h, r.w) if transpose else r
+
+            size = (tile_h, tile_w) if transpose else (tile_w, tile_h)
+            rects += [back(r) for r in _left_edge_cells(view, [there(r) for r in rects], size[0], space)]
+    if len(rects) == len(tiles):
+        return grid
+    rows: list[list[_Rect]] = []
+    for r in sorted(rects, key=lambda r: (r.y, r.x)):
+        if rows and abs(rows[-1][0].y - r.y) <= max(2, _SIZE_TOL * tile_h):
+            rows[-1].append(r)
+        else:
+            rows.append([r])
+    if len(rows) > MAX_GRID_SIDE or max(len(row) for row in rows) > MAX_GRID_SIDE:
+        return grid
+    rows = [sorted(row, key=lambda r: r.x) for row in rows]
+    logger.debug("%d tiles cut by the capture's edge", len(rects) - len(tiles))
+    return GalleryGrid(
+        tiles=tuple(Tile(row=i + 1, col=j + 1, x=r.x, y=r.y, w=r.w, h=r.h)
+                    for i, row in enumerate(rows) for j, r in enumerate(row)),
+        rows=len(rows),
+        cols=max(len(row) for row in rows),
+    )
+
+
+def _left_edge_cells(background: Image, rects: list[_Rect], tile_w: int, space: int) -> list[_Rect]:
+    """The cells of the tiles cut by the left edge of ``background`` (255: the gutters' colour) beside ``rects``."""
+    x0 = min(r.x for r in rects)
+    shown = x0 - space
+    if shown >= tile_w + 2 or shown < _EDGE_MIN_SHOWN * tile_w:
+        return []  # a whole tile with background round it fits there (the finder judged that side), or too little shows
+    height = background.shape[0]
+    reach = space + 3  # the grid's edges and gutter are off by a pixel or two in a blurred or bordered capture
+    cells, candidates = [], 0
+    for r in rects:
+        if abs(r.x - x0) > max(2, _SIZE_TOL * tile_w):
+            continue
+        candidates += 1
+        # the cell's edges where its content ends, as the finder refines a row's (``_refine_row``)
+        inset = r.h // 4
+        across = _content_profile(background[r.y + inset : r.y + r.h - inset, : min(x0, shown + reach)], axis=0)
+        right = _outer_edges(across, 0, shown, reach)[1]
+        lo_y = max(0, r.y - reach)
+        down = _content_profile(background[lo_y : min(height, r.y + r.h + reach), :right], axis=1)
+        top, bottom = (lo_y + e for e in _outer_edges(down, r.y - lo_y, r.y + r.h - lo_y, reach))
+        cell = _Rect(0, top, right, bottom - top)
+        if (_EDGE_MIN_SHOWN * tile_w <= right <= tile_w + 1 and abs(cell.h - r.h) <= max(2, _SIZE_TOL * r.h) + 3
+                and _is_edge_tile(background, cell)):
+            cells.append(cell)
+    # Zoom fills every row but the last: a cut column has a tile beside every row (one may fail, a speaker's, or
+    # the last row's gap); the window's chrome or a toolbar at that edge has content beside a few of them at most.
+    return cells if len(cells) >= candidates - (candidates >= 4) else []
+
+
+def _is_edge_tile(background: Image, cell: _Rect) -> bool:
+    """Whether ``cell``, at the left edge of ``background``, is a tile: mostly content, its own outline (top, bottom,
+    right) content and the lines just outside those sides the gutters' colour (per side the better of 1 and 2 px
+    out). The side that fares worst is left out of the outer ring when all three are in the image: a speaker's border
+    drawn round the tile beside it lies on one."""
+    height = background.shape[0]
+    x1, y1 = cell.x + cell.w, cell.y + cell.h
+    if _content_share(background, cell) < _MIN_FILL:
+        return False
+
+    # the top (bottom) side only where the lines up to 2 px beyond it are in the image: the same sides at every d
+    ends = [(y, step) for y, step in ((cell.y, -1), (y1 - 1, 1)) if 0 <= y + 2 * step < height]
+
+    def sides(d: int) -> list[float]:  # the share of the gutters' colour on each side's line, ``d`` px out
+        lines = [background[cell.y : y1, x1 - 1 + d]] + [background[y + step * d, cell.x : x1] for y, step in ends]
+        return [float(np.count_nonzero(line)) / max(1, line.size) for line in lines]
+
+    outer = np.max([sides(d) for d in (1, 2)], axis=0)
+    inner = 1.0 - min(float(np.mean(sides(-d))) for d in (0, 1))
+    return _trimmed_mean(outer) >= _MIN_OUTER_RING_GAP and inner >= _MIN_INNER_RING_CONTENT
+
+
+def _gutter_luma(gray: Image, grid: GalleryGrid) -> float | None:
+    """The median luma of the pixels just above and left of the tiles (the gutters'), ``None`` if there are none."""
+    ring = [gray[t.y - 1, t.x : t.x + t.w] for t in grid.tiles if t.y > 0]
+    ring += [gray[t.y : t.y + t.h, t.x - 1] for t in grid.tiles if t.x > 0]
+    return float(np.median(np.concatenate(ring))) if ring else None
 
 
 def _mostly_flat(gray: Image, grid: GalleryGrid) -> bool:
@@ -268,11 +396,9 @@ def _holds_blocks(gray: Image, grid: GalleryGrid) -> bool:
     more) in every tile, cutting it into video-tile shapes. Lines along one axis only are content (a shelf, a door
     frame), and a pattern behind one student (a tiled wall) is not in every tile: both count for nothing. The
     gutters' luma is the median of the pixels just above and left of the tiles."""
-    ring = [gray[t.y - 1, t.x : t.x + t.w] for t in grid.tiles if t.y > 0]
-    ring += [gray[t.y : t.y + t.h, t.x - 1] for t in grid.tiles if t.x > 0]
-    if not ring:
+    luma = _gutter_luma(gray, grid)
+    if luma is None:
         return False
-    luma = float(np.median(np.concatenate(ring)))
     shapes: set[tuple[int, int]] = set()
     for t in grid.tiles:
         tile = gray[t.y : t.y + t.h, t.x : t.x + t.w]
@@ -790,7 +916,9 @@ def _looks_like_tiles(gap: Image, rows: list[list[_Rect]]) -> bool:
         return False
     box = np.array([(r.x, r.y, r.w, r.h) for r in rects], dtype=np.int64)
     # Compression smears a tile's edge over a pixel or two: take the better of two outlines on each side of it.
-    outer = max(_outline_share(gap, box + np.array([-d, -d, 2 * d, 2 * d])) for d in (1, 2))
+    # The active speaker's border is drawn in the gutters round one tile (and its neighbours' outlines cross it): with
+    # three tiles or more, the outline that fares worst is left out (in a 2x2 call the border is a quarter of it).
+    outer = max(_trimmed_mean(_outline_shares(gap, box + np.array([-d, -d, 2 * d, 2 * d]))) for d in (1, 2))
     inner = 1.0 - min(_outline_share(gap, box + np.array([d, d, -2 * d, -2 * d])) for d in (0, 1))
     return outer >= _MIN_OUTER_RING_GAP and inner >= _MIN_INNER_RING_CONTENT
 
@@ -853,8 +981,13 @@ def _content_share(gap: Image, rect: _Rect) -> float:
     return 1.0 - float(np.count_nonzero(sample)) / sample.size if sample.size else 0.0
 
 
-def _outline_share(mask: Image, boxes: npt.NDArray[np.int64]) -> float:
-    """Share of nonzero mask pixels among points sampled evenly along the outlines of ``(x, y, w, h)`` boxes."""
+def _trimmed_mean(shares: npt.NDArray[np.float64]) -> float:
+    """The mean of ``shares`` without the lowest one, when there are three or more."""
+    return float(np.sort(shares)[1:].mean()) if shares.size >= 3 else float(shares.mean())
+
+
+def _outline_shares(mask: Image, boxes: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Per ``(x, y, w, h)`` box, the share of nonzero ``mask`` pixels among points sampled evenly along its outline."""
     x, y, w, h = (boxes[:, i : i + 1] for i in range(4))
     t = np.linspace(0.0, 1.0, _OUTLINE_SAMPLES)[None, :]
     along_x = np.rint(x + t * (w - 1)).astype(np.int64)
@@ -862,7 +995,12 @@ def _outline_share(mask: Image, boxes: npt.NDArray[np.int64]) -> float:
     side = along_x.shape
     xs = np.concatenate([along_x, along_x, np.broadcast_to(x, side), np.broadcast_to(x + w - 1, side)], axis=1)
     ys = np.concatenate([np.broadcast_to(y, side), np.broadcast_to(y + h - 1, side), along_y, along_y], axis=1)
-    return float(np.count_nonzero(mask[ys, xs])) / xs.size
+    return np.asarray(np.count_nonzero(mask[ys, xs], axis=1) / xs.shape[1], dtype=np.float64)
+
+
+def _outline_share(mask: Image, boxes: npt.NDArray[np.int64]) -> float:
+    """Share of nonzero mask pixels among points sampled evenly along the outlines of ``(x, y, w, h)`` boxes."""
+    return float(_outline_shares(mask, boxes).mean())
 
 
 def _is_lone_tile(gap: Image, box: npt.NDArray[np.int32], others: npt.NDArray[np.int32], rect: _Rect) -> bool:

@@ -17,7 +17,7 @@ import pytest
 
 from monitor.gallery import GalleryGrid, Tile, find_grid
 from tests.helpers.classroom import background, compose_class, publictest_faces
-from tests.helpers.gallery_frames import App, Theme, TileTruth, compose_gallery, grid_shape, smooth_noise
+from tests.helpers.gallery_frames import App, Theme, TileTruth, compose_gallery, grid_shape, iou, smooth_noise
 
 pytestmark = pytest.mark.unit
 
@@ -163,6 +163,64 @@ def test_speaker_border_neither_splits_nor_adds_a_tile(n: int, theme: Theme) -> 
     assert_matches(grid, truth)
     assert grid is not None
     assert {(t.w, t.h) for t in grid.tiles} == {(truth[0].w, truth[0].h)}
+
+
+def _cut(image: Image, truth: list[TileTruth], left: int, top: int) -> tuple[Image, list[tuple[str, tuple[int, ...]]]]:
+    """``image`` without its ``left`` columns and ``top`` rows of pixels, and each tile still showing (at least
+    half of it), relabelled in the cut image: ``[(label, (x, y, w, h))]``."""
+    out = []
+    for t in truth:
+        x, y = max(0, t.x - left), max(0, t.y - top)
+        w, h = t.x + t.w - left - x, t.y + t.h - top - y
+        if w >= t.w / 2 and h >= t.h / 2:
+            out.append((t.label, (x, y, w, h)))
+    return np.ascontiguousarray(image[top:, left:]), out
+
+
+@pytest.mark.parametrize(("n", "theme", "left", "top"), [
+    (12, "dark", 0.3, 0.0), (12, "light", 0.0, 0.4), (9, "dark", 0.45, 0.2), (20, "light", 0.25, 0.35),
+    (16, "dark", 0.1, 0.1),
+])
+def test_tiles_cut_by_the_captures_edge_are_tiles(n: int, theme: Theme, left: float, top: float) -> None:
+    """A screenshot cropped by hand, or a meeting window partly off the screen: a column (row) of tiles cut by the
+    edge, half of each or more showing, keeps its students. The cut tiles are as large as what shows; the corner tile
+    cut both ways too; the grid numbers them as Zoom shows them."""
+    image, truth = compose_gallery(n, theme=theme, toolbar=False, faces=None, speaker=n - 1)
+    cut_x = truth[0].x + round(left * truth[0].w)
+    cut_y = truth[0].y + round(top * truth[0].h)
+    cut, want = _cut(image, truth, cut_x, cut_y)
+    grid = find_grid(cut)
+    assert grid is not None
+    assert len(grid.tiles) == len(want) == n
+    for found, (label, box) in zip(grid.tiles, want, strict=True):
+        assert found.label == label
+        assert iou((found.x, found.y, found.w, found.h), box) > 0.9, (label, found, box)
+
+
+@pytest.mark.parametrize(("left", "top"), [(0.6, 0.0), (0.0, 0.7)])
+def test_less_than_half_a_tile_at_the_edge_is_no_tile(left: float, top: float) -> None:
+    """Under half a tile showing at the edge: the grid is the whole tiles, numbered from them."""
+    image, truth = compose_gallery(12, toolbar=False)
+    cut, want = _cut(image, truth, truth[0].x + round(left * truth[0].w), truth[0].y + round(top * truth[0].h))
+    grid = find_grid(cut)
+    assert grid is not None and len(grid.tiles) == len(want) == 12 - (3 if left else 4)
+    assert {(t.w, t.h) for t in grid.tiles} == {(truth[0].w, truth[0].h)}
+
+
+@pytest.mark.parametrize(("fill", "ink"), [((38, 38, 38), (230, 230, 230)), ((245, 245, 245), (40, 40, 40))])
+def test_a_panel_beside_the_grid_at_the_edge_is_no_tile(fill: tuple[int, int, int], ink: tuple[int, int, int]) -> None:
+    """A participants' panel at the capture's edge, as wide as most of a tile, dark or light, with lines of text
+    running down it: no tile (no gutters cross it)."""
+    image, truth = compose_gallery(12, toolbar=False)
+    cut, want = _cut(image, truth, truth[0].x + round(0.3 * truth[0].w), 0)
+    x1 = want[1][1][0] - 4  # the whole tiles start here: the panel replaces the cut column
+    panel = cut[:, :x1]
+    panel[:] = fill
+    for k, y in enumerate(range(30, cut.shape[0] - 20, 26)):
+        cv2.putText(panel, f"Participant {k}", (8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, ink, 1)
+    grid = find_grid(cut)
+    assert grid is not None and len(grid.tiles) == 12 - max(t.row for t in truth)
+    assert min(t.x for t in grid.tiles) == pytest.approx(want[1][1][0], abs=2)
 
 
 @pytest.mark.parametrize("n", [4, 12, 30])

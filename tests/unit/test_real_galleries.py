@@ -100,6 +100,27 @@ def test_a_degraded_real_gallery_with_thin_gutters_keeps_its_grid(prefix: str, h
             assert max(abs(a.x - b.x), abs(a.y - b.y), abs(a.w - b.w), abs(a.h - b.h)) <= 3, (a, b)
 
 
+@needs_real
+@pytest.mark.parametrize("prefix", ["ReynaldiGev_Facial-Emotion-Recognition_zoom.", "ReynaldiGev_Facial-Emotion-Recognition_zoomtest",
+                                    "ReynaldiGev_Facial-Emotion-Recognition_Screenshot", "gregoryfdel", "DeepSE_face-emotion_faces"])
+def test_a_real_gallery_cropped_by_hand_keeps_the_tiles_its_edge_cut(prefix: str) -> None:
+    """The screenshot without its top 1/30 and left 1/40: the first column (and row) of tiles is cut by the edge, yet
+    shows most of each student. Those tiles were lost (a 5x5 gallery gave 4x4, the 3x2 webinar no grid at all: its
+    speaker's border spoiled a quarter of the 2x2 outline left); each keeps its place, as large as what shows."""
+    row = next(r for r in ROWS if r["file"].startswith(prefix))
+    img = image(row["file"])
+    top, left = img.shape[0] // 30, img.shape[1] // 40
+    original = find_grid(img)
+    grid = find_grid(DEGRADATIONS["edges cropped"](img))
+    assert original is not None and grid is not None
+    assert (grid.rows, grid.cols, len(grid.tiles)) == (original.rows, original.cols, len(original.tiles))
+    for a, b in zip(original.tiles, grid.tiles, strict=True):
+        x, y = max(0, a.x - left), max(0, a.y - top)
+        want = (x, y, a.x + a.w - left - x, a.y + a.h - top - y)
+        assert (a.row, a.col) == (b.row, b.col)
+        assert max(abs(p - q) for p, q in zip(want, (b.x, b.y, b.w, b.h), strict=True)) <= 8, (want, b)  # a cut speaker tile with its border: 4 px more all round
+
+
 def _real_rooms() -> list[np.ndarray]:
     """The real classroom photos and the first frame of the classroom CCTV (skipped when absent)."""
     rooms = REAL.parent / "rooms"
