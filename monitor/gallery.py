@@ -229,77 +229,87 @@ def _with_edge_tiles(gray: Image, grid: GalleryGrid) -> GalleryGrid:
     """``grid`` with the tiles that the capture's edge cuts: a screenshot cropped by hand, a meeting window partly off
     the screen. The finder's tiles have background all round; a column (row) of tiles cut by the left edge (any edge)
     is there when no whole tile fits between the grid and that edge, at least ``_EDGE_MIN_SHOWN`` of a tile shows,
-    and, in every row of the grid that starts at the grid's first column, the cut cell is judged as a tile is: mostly
-    content, its outline inside content and just outside it (above, below, towards the grid) the gutters' colour,
-    which is the median of the pixels just outside the tiles. Cut tiles are at most as wide (high) as what shows;
-    two passes round the four edges give the corner a tile cut both ways."""
+    and, beside every row of the grid that starts at the grid's first column (but the last row, which may be short),
+    the cut cell is judged as a tile is: mostly content, its outline inside content and just outside it (above,
+    below, towards the grid) the gutters' colour, which is the median of the pixels just outside the tiles. A cut
+    tile is at most as large as what shows and takes the row (column) of the tile it lies beside; two passes round
+    the four edges give the corner a tile cut both ways. Any doubt (a cell that overlaps another tile, a row left
+    without its cut tile) keeps the grid of whole tiles, whose numbering is then still Zoom's."""
     tiles = grid.tiles
-    gaps = [b.x - a.x - a.w for a, b in itertools.pairwise(tiles) if a.row == b.row]
-    gaps += [b.y - a.y - a.h for a, b in itertools.pairwise(tiles) if b.row == a.row + 1 and b.col == 1 and a.col == 1]
-    gaps = [g for g in gaps if g >= 0]
     luma = _gutter_luma(gray, grid)
-    if not gaps or luma is None:
+    beside = [b.x - a.x - a.w for a, b in itertools.pairwise(tiles) if a.row == b.row]
+    below = [b.y - a.y - a.h for a in tiles for b in tiles if b.row == a.row + 1 and abs(b.x - a.x) <= 2]
+    if luma is None or not (beside or below):
         return grid
-    space = int(statistics.median(gaps))
+    space_x = int(statistics.median(beside or below))  # one gutter width when the grid has one row or column
+    space_y = int(statistics.median(below or beside))
     tile_w = int(statistics.median(t.w for t in tiles))
     tile_h = int(statistics.median(t.h for t in tiles))
     height, width = gray.shape
-    shown = (min(t.x for t in tiles) - space, width - max(t.x + t.w for t in tiles) - space,
-             min(t.y for t in tiles) - space, height - max(t.y + t.h for t in tiles) - space)
+    shown = (min(t.x for t in tiles) - space_x, width - max(t.x + t.w for t in tiles) - space_x,
+             min(t.y for t in tiles) - space_y, height - max(t.y + t.h for t in tiles) - space_y)
     if not any(_EDGE_MIN_SHOWN * size <= room < size + 2
                for room, size in zip(shown, (tile_w, tile_w, tile_h, tile_h), strict=True)):
         return grid  # no edge close enough to cut a tile: the usual capture, with chrome or margins round the grid
     background = cv2.compare(cv2.absdiff(gray, np.full_like(gray, round(luma))), _LUMA_TOL, cv2.CMP_LE)
-    rects = [_Rect(t.x, t.y, t.w, t.h) for t in tiles]
+    # each tile with its place in the lattice: (row, column), a cut tile's one before the first or after the last
+    placed: list[tuple[_Rect, tuple[int, int]]] = [(_Rect(t.x, t.y, t.w, t.h), (t.row, t.col)) for t in tiles]
     for _ in range(2):
         for transpose, flip in ((False, False), (False, True), (True, False), (True, True)):
             view = background.T if transpose else background
             view = view[:, ::-1] if flip else view
-            width = view.shape[1]
+            span = view.shape[1]
 
-            def there(r: _Rect, transpose: bool = transpose, flip: bool = flip, width: int = width) -> _Rect:
+            def there(r: _Rect, transpose: bool = transpose, flip: bool = flip, span: int = span) -> _Rect:
                 r = _Rect(r.y, r.x, r.h, r.w) if transpose else r
-                return _Rect(width - r.x - r.w, r.y, r.w, r.h) if flip else r
+                return _Rect(span - r.x - r.w, r.y, r.w, r.h) if flip else r
 
-            def back(r: _Rect, transpose: bool = transpose, flip: bool = flip, width: int = width) -> _Rect:
-                r = _Rect(width - r.x - r.w, r.y, r.w, r.h) if flip else r
+            def back(r: _Rect, transpose: bool = transpose, flip: bool = flip, span: int = span) -> _Rect:
+                r = _Rect(span - r.x - r.w, r.y, r.w, r.h) if flip else r
                 return _Rect(r.y, r.x, r.h, r.w) if transpose else r
 
-            size = (tile_h, tile_w) if transpose else (tile_w, tile_h)
-            rects += [back(r) for r in _left_edge_cells(view, [there(r) for r in rects], size[0], space)]
-    if len(rects) == len(tiles):
+            size, space = (tile_h, space_y) if transpose else (tile_w, space_x)
+            found = _left_edge_cells(view, [there(r) for r, _ in placed], size, space, short_last=not transpose)
+            step = 1 if flip else -1
+            for cell, k in found:
+                row, col = placed[k][1]
+                placed.append((back(cell), (row + step, col) if transpose else (row, col + step)))
+    if len(placed) == len(tiles):
         return grid
-    rows: list[list[_Rect]] = []
-    for r in sorted(rects, key=lambda r: (r.y, r.x)):
-        if rows and abs(rows[-1][0].y - r.y) <= max(2, _SIZE_TOL * tile_h):
-            rows[-1].append(r)
-        else:
-            rows.append([r])
+    rects = [r for r, _ in placed]
+    if any(min(a.x + a.w, b.x + b.w) > max(a.x, b.x) and min(a.y + a.h, b.y + b.h) > max(a.y, b.y)
+           for a, b in itertools.combinations(rects, 2)):
+        return grid  # a cut cell ran over a faint gutter into its neighbour's: no tiles rather than wrong ones
+    keys = sorted({row for _, (row, _) in placed})
+    rows = [sorted((p for p in placed if p[1][0] == key), key=lambda p: p[1][1]) for key in keys]
     if len(rows) > MAX_GRID_SIDE or max(len(row) for row in rows) > MAX_GRID_SIDE:
         return grid
-    rows = [sorted(row, key=lambda r: r.x) for row in rows]
     logger.debug("%d tiles cut by the capture's edge", len(rects) - len(tiles))
     return GalleryGrid(
         tiles=tuple(Tile(row=i + 1, col=j + 1, x=r.x, y=r.y, w=r.w, h=r.h)
-                    for i, row in enumerate(rows) for j, r in enumerate(row)),
+                    for i, row in enumerate(rows) for j, (r, _) in enumerate(row)),
         rows=len(rows),
         cols=max(len(row) for row in rows),
     )
 
 
-def _left_edge_cells(background: Image, rects: list[_Rect], tile_w: int, space: int) -> list[_Rect]:
-    """The cells of the tiles cut by the left edge of ``background`` (255: the gutters' colour) beside ``rects``."""
+def _left_edge_cells(
+    background: Image, rects: list[_Rect], tile_w: int, space: int, short_last: bool
+) -> list[tuple[_Rect, int]]:
+    """The cells of the tiles cut by the left edge of ``background`` (255: the gutters' colour), each with the index
+    in ``rects`` of the tile it lies beside; none unless every tile at the grid's left edge has one (with
+    ``short_last``, the lowest may lack it: a last row that is short)."""
     x0 = min(r.x for r in rects)
     shown = x0 - space
     if shown >= tile_w + 2 or shown < _EDGE_MIN_SHOWN * tile_w:
         return []  # a whole tile with background round it fits there (the finder judged that side), or too little shows
     height = background.shape[0]
     reach = space + 3  # the grid's edges and gutter are off by a pixel or two in a blurred or bordered capture
-    cells, candidates = [], 0
-    for r in rects:
-        if abs(r.x - x0) > max(2, _SIZE_TOL * tile_w):
-            continue
-        candidates += 1
+    first = sorted((k for k, r in enumerate(rects) if abs(r.x - x0) <= max(2, _SIZE_TOL * tile_w)),
+                   key=lambda k: rects[k].y)
+    cells: list[tuple[_Rect, int]] = []
+    for k in first:
+        r = rects[k]
         # the cell's edges where its content ends, as the finder refines a row's (``_refine_row``)
         inset = r.h // 4
         across = _content_profile(background[r.y + inset : r.y + r.h - inset, : min(x0, shown + reach)], axis=0)
@@ -308,12 +318,14 @@ def _left_edge_cells(background: Image, rects: list[_Rect], tile_w: int, space: 
         down = _content_profile(background[lo_y : min(height, r.y + r.h + reach), :right], axis=1)
         top, bottom = (lo_y + e for e in _outer_edges(down, r.y - lo_y, r.y + r.h - lo_y, reach))
         cell = _Rect(0, top, right, bottom - top)
-        if (_EDGE_MIN_SHOWN * tile_w <= right <= tile_w + 1 and abs(cell.h - r.h) <= max(2, _SIZE_TOL * r.h) + 3
-                and _is_edge_tile(background, cell)):
-            cells.append(cell)
-    # Zoom fills every row but the last: a cut column has a tile beside every row (one may fail, a speaker's, or
-    # the last row's gap); the window's chrome or a toolbar at that edge has content beside a few of them at most.
-    return cells if len(cells) >= candidates - (candidates >= 4) else []
+        if (_EDGE_MIN_SHOWN * tile_w <= right <= tile_w + 1 and abs(top - r.y) <= reach
+                and abs(bottom - r.y - r.h) <= reach and _is_edge_tile(background, cell)):
+            cells.append((cell, k))
+        elif not (short_last and k == first[-1] and len(first) > 1):
+            # Zoom fills every row but the last: a cut column has a tile beside each; the window's chrome or a
+            # toolbar at that edge has content beside a few at most
+            return []
+    return cells
 
 
 def _is_edge_tile(background: Image, cell: _Rect) -> bool:
@@ -910,7 +922,7 @@ def _looks_like_tiles(gap: Image, rows: list[list[_Rect]]) -> bool:
         return False
     x0, y0 = min(r.x for r in rects), min(r.y for r in rects)
     x1, y1 = max(r.x + r.w for r in rects), max(r.y + r.h for r in rects)
-    if x0 < 2 or y0 < 2 or x1 > width - 2 or y1 > height - 2:
+    if x0 < 1 or y0 < 1 or x1 > width - 1 or y1 > height - 1:
         return False  # the tiles must have background all round; a camera image fills the frame
     if (x1 - x0) * (y1 - y0) < _MIN_GRID_COVER * width * height:
         return False
@@ -995,6 +1007,8 @@ def _outline_shares(mask: Image, boxes: npt.NDArray[np.int64]) -> npt.NDArray[np
     side = along_x.shape
     xs = np.concatenate([along_x, along_x, np.broadcast_to(x, side), np.broadcast_to(x + w - 1, side)], axis=1)
     ys = np.concatenate([np.broadcast_to(y, side), np.broadcast_to(y + h - 1, side), along_y, along_y], axis=1)
+    # a line beyond the image's edge is read on its outermost pixels (a grid 1 px from the edge of a cropped capture)
+    ys, xs = np.clip(ys, 0, mask.shape[0] - 1), np.clip(xs, 0, mask.shape[1] - 1)
     return np.asarray(np.count_nonzero(mask[ys, xs], axis=1) / xs.shape[1], dtype=np.float64)
 
 
