@@ -141,6 +141,18 @@ def fit_opt(column: InstrumentedAttribute[Any], value: str | None) -> str | None
     return None if value is None else fit(column, value)
 
 
+def folder_takes_files(folder: Path) -> bool:
+    """Whether a new file can be made (and removed) in ``folder``: the test that permissions alone do not give (an
+    administrator passes ``os.access``; an immutable or read-only mounted folder still refuses)."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".classmood-probe-"):
+            return True
+    except OSError:
+        return False
+
+
 def probe_writable(engine: Engine) -> bool:
     """Bring the schema to head and raise UnwritableDatabase if the database answers but refuses a write (a
     read-only SQLite file or URI, a read-only PostgreSQL server or account). A database that does not answer passes
@@ -165,6 +177,14 @@ def probe_writable(engine: Engine) -> bool:
             # a folder is a setting to fix, not a database that is away for a while (a disk I/O error, a share
             # not mounted yet or a full disk may pass: the class goes on into its journal)
             raise UnwritableDatabase(f"the database {engine.url.database} is a folder, not a file") from exc
+        if engine.dialect.name == "sqlite" and engine.url.database:
+            # SQLite writes its file and a journal beside it: a folder that is there but takes no new file (read-only,
+            # another owner's) is a setting to fix too; a folder not there yet (a share not mounted) passes
+            folder = Path(engine.url.database).resolve().parent
+            if folder.is_dir() and not folder_takes_files(folder):
+                raise UnwritableDatabase(
+                    f"the database cannot be written: its folder {folder} takes no new file (read-only?)"
+                ) from exc
         log.warning("database not reachable at start (%s); the class goes on and is written when it is back",
                     _one_line(exc))
         return False

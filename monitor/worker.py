@@ -22,7 +22,7 @@ import numpy.typing as npt
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from db.engine import make_engine, session_factory
+from db.engine import make_engine, redact, session_factory
 from db.settings import AnalysisSettings, FlagSettings, SettingsError, load_analysis_settings, load_flag_settings
 from monitor.aggregate import Aggregator, IntervalAggregate
 from monitor.analyse import FrameAnalyser
@@ -31,12 +31,21 @@ from monitor.detections import FaceDetector, make_detector
 from monitor.flags import FlagEngine, FlagEvent
 from monitor.frame import CorruptFrame, Frame, SourceState
 from monitor.identity import Roster
-from monitor.journal import open_journal
+from monitor.journal import journal_dir, open_journal
 from monitor.predictions import Classifier
 from monitor.privacy import PresenceOnly, presence_rules_only, school_privacy
 from monitor.sources import FrameSource, open_source, parse_source
 from monitor.sources.base import one_line
-from monitor.storage import FlagOp, OpenSession, SetLayout, Status, StorageWriter, UnwritableDatabase, probe_writable
+from monitor.storage import (
+    FlagOp,
+    OpenSession,
+    SetLayout,
+    Status,
+    StorageWriter,
+    UnwritableDatabase,
+    folder_takes_files,
+    probe_writable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +110,22 @@ def open_database(db_url: str) -> tuple[Engine, bool]:
         raise
 
 
+def refuse_nowhere_to_keep(db_url: str) -> None:
+    """With the database away at start the class is kept in the journal (the data folder) until it is back; where
+    that folder takes no file either, nothing measured could be kept: a setting to fix before the class, not a loss
+    found after it (raises UnwritableDatabase)."""
+    folder = journal_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        pass
+    if not folder_takes_files(folder):
+        raise UnwritableDatabase(
+            f"the database {redact(db_url)} does not answer, and the data folder {folder} takes no new file to "
+            "keep the class in until it does (read-only? set CLASSMOOD_HOME to a writable folder)"
+        )
+
+
 def apply_analysis_settings(config: Config, settings: AnalysisSettings) -> Config:
     """The dashboard's analysis options in place of the built-in defaults; values set explicitly (command line,
     config file, environment) are kept."""
@@ -122,6 +147,8 @@ def prepare(config: Config) -> Prepared:
 
     engine, migrated = open_database(config.storage.db_url)
     try:
+        if not migrated:
+            refuse_nowhere_to_keep(config.storage.db_url)
         spec = parse_source(config.capture.source)
         roster = Roster.load(config.analysis.roster) if config.analysis.roster is not None else None
         flag_settings, analysis_settings = read_db_settings(engine)

@@ -331,3 +331,58 @@ def test_a_database_migrated_by_a_newer_version_is_refused_in_one_line(sqlite_ur
     eng.dispose()
     with pytest.raises(UnwritableDatabase, match="cannot be brought up to date"):
         probe(sqlite_url)
+
+
+@pytest.fixture
+def locked_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder that takes no new file whoever asks (``chattr +i``: root ignores permission bits, as an administrator
+    running the worker would). Skipped where the file system has no immutable flag."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"no immutable folders here: {done.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=False)
+
+
+def run_worker(source: Path, db: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CLASSMOOD_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "monitor", "run", "--source", str(source), "--db", db],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.unit
+def test_a_sqlite_database_in_a_folder_that_takes_no_file_is_refused_before_the_class(
+    locked_folder: Path, tmp_path: Path
+) -> None:
+    """A newcomer's review: with the data folder read-only, SQLite's "unable to open database file" was taken for a
+    database away for a while; the worker analysed the whole video, then had nowhere to keep it (exit 1, the class
+    lost). A folder that is there and takes no file is a setting to fix: one error line, exit 2, before the class."""
+    video = tmp_path / "class.mp4"
+    video.write_bytes(b"")
+    with pytest.raises(UnwritableDatabase, match="takes no new file"):
+        probe(f"sqlite:///{locked_folder / 'classmood.sqlite3'}")
+    done = run_worker(video, f"sqlite:///{locked_folder / 'classmood.sqlite3'}", locked_folder)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the database cannot be written: its folder"), done.stderr
+
+
+def test_a_database_away_with_no_folder_to_keep_the_class_in_is_refused_before_the_class(
+    missing_pg: tuple[str, str], locked_folder: Path, tmp_path: Path
+) -> None:
+    """The same review: a database that does not answer at start is fine (the class goes into the journal until it is
+    back), unless the data folder takes no journal either: then nothing measured could be kept, and the worker says
+    so before the class (exit 2) instead of after it (exit 1, nothing stored)."""
+    video = tmp_path / "class.mp4"
+    video.write_bytes(b"")
+    done = run_worker(video, missing_pg[0], locked_folder)
+    assert done.returncode == 2, done.stderr
+    error = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "takes no new file to keep the class in" in error[0], done.stderr
+    assert "Traceback" not in done.stderr
+    # with a folder that takes files, the same database away is no reason to refuse
+    assert probe(missing_pg[0]) is False
