@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from db.emotions import EMOTIONS
 from monitor.camera_motion import CameraMotion
+from monitor.config import MIN_READ_PX
 from monitor.detections import FaceDetections, FaceDetector
 from monitor.frame import Frame
 from monitor.gallery import GalleryGrid
@@ -31,6 +32,7 @@ from monitor.grid_keeper import GRID_RECHECK_S, GridKeeper
 from monitor.identity import NameBook, Roster, SeatAssigner
 from monitor.names import Engine, NameReader
 from monitor.predictions import Classifier, EmotionPredictions, classify
+from monitor.privacy import PresenceOnly
 from monitor.room_search import RoomSearch
 
 Layout = Literal["room", "gallery", "auto"]
@@ -133,9 +135,11 @@ class FrameAnalyser:
         ocr: Engine = "rapidocr",
         tesseract_lang: str = "eng+kor",
         full_search_s: float = FULL_SEARCH_S,
+        min_read_px: int = MIN_READ_PX,
     ) -> None:
         self.detector = detector
         self.classifier = classifier
+        self.min_read_px = min_read_px
         self.requested: Layout = layout
         self.layout: Layout = layout
         self.tile_px = tile_px
@@ -200,13 +204,33 @@ class FrameAnalyser:
                 if frame.t - self._faces_since >= ROOM_AFTER_S:
                     self.layout = "room"
         # no classifier: ``monitor preview`` checks tiles, names and faces, and starts in a second without TensorFlow
-        preds = (
-            classify(frame, faces, self.classifier)
-            if self.classifier is not None
-            else EmotionPredictions.empty()
-        )
+        presence = dict(presence)  # the gallery view's own stays as it read the tiles
+        preds = self._read(frame, faces, students, presence)
         return FrameResult("room" if self.layout == "auto" else self.layout, grid if view is not None else None, view,
                            faces, students, preds, presence, pending, promoted)
+
+
+    def _read(
+        self, frame: Frame, faces: FaceDetections, students: list[str | None], presence: dict[str, str]
+    ) -> EmotionPredictions:
+        """The expressions of the faces wide enough to read (``min_read_px``); a student whose face is narrower is
+        there with the face not visible (added to ``presence``), as a head too weak to read is. Presence mode reads
+        nothing from a face, so every face found is a face seen there."""
+        if self.classifier is None:
+            return EmotionPredictions.empty()
+        small = (faces.boxes[:, 2] < self.min_read_px if len(faces) and not isinstance(self.classifier, PresenceOnly)
+                 else np.zeros(len(faces), bool))
+        if not small.any():
+            return classify(frame, faces, self.classifier)
+        keep = np.flatnonzero(~small)
+        read = classify(frame, faces.subset(keep), self.classifier)
+        preds = EmotionPredictions(read.probs, keep[read.index].astype(np.int64))
+        labelled = {students[int(i)] for i in preds.index}
+        for i in np.flatnonzero(small):
+            student = students[int(i)]
+            if student is not None and student not in labelled:
+                presence.setdefault(student, "face_not_visible")
+        return preds
 
 
 # ---- python -m monitor analyse PATH [PATH ...] [--layout room|gallery|auto] [--json OUT] ----
@@ -249,6 +273,8 @@ def read_image(path: Path) -> npt.NDArray[np.uint8]:
         data = np.fromfile(path, np.uint8)  # cv2.imread cannot open non-ASCII paths on every platform
     except OSError as exc:
         raise ValueError(f"cannot read: {exc.strerror or exc}") from exc
+    if data[:8].tobytes() == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-12:].tobytes():
+        raise ValueError("a PNG file cut short (its end is missing)")  # libpng would say so on stderr itself
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None or image.size == 0:
         raise ValueError("not an image OpenCV can decode")
@@ -257,7 +283,7 @@ def read_image(path: Path) -> npt.NDArray[np.uint8]:
 
 def _row(doc: dict[str, Any]) -> str:
     name = Path(doc["file"]).name
-    name = name if len(name) <= 40 else name[:39] + "…"
+    name = name if len(name) <= 40 else name[:24] + "…" + name[-15:]  # the end tells apart files of one prefix
     if "error" in doc:
         return f"{name:<40} error: {doc['error']}"
     grid = doc["grid"]
@@ -266,7 +292,9 @@ def _row(doc: dict[str, Any]) -> str:
     named = sum(t["name"] is not None for t in tiles)
     off = sum(t["state"] == "camera_off" for t in tiles)
     emotions = Counter(f["emotion"] for f in doc["faces"] if f["emotion"] is not None)
-    mood = ", ".join(f"{e} {n}" for e, n in emotions.most_common(3)) or "-"
+    unread = sum(f["emotion"] is None for f in doc["faces"])  # too small to read (or cut off by the frame)
+    mood = ", ".join([f"{e} {n}" for e, n in emotions.most_common(3)] + ([f"{unread} not read"] if unread else []))
+    mood = mood or "-"
     names_col = f"{named}/{len(tiles)}" if grid else "-"
     return (f"{name:<40} {doc['width']:>4}x{doc['height']:<4} {doc['layout']:<7} {shape:<10} "
             f"{names_col:>7} {off:>3} {len(doc['faces']):>5}  {mood}")
@@ -299,15 +327,15 @@ def run_analyse(args: argparse.Namespace) -> int:
     analyser = FrameAnalyser(detector, classifier, cfg.analysis.layout, tile_px=det.gallery_tile_px, roster=roster,
                              name_match=cfg.analysis.name_match, seat_match=cfg.analysis.seat_match,
                              seat_min_hits=1, name_confirm=1,  # one image: no second look to wait for
-                             ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang)
+                             ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang,
+                             min_read_px=cfg.model.min_read_px)
     out = None
     if args.json == "-":
         out = sys.stdout
     elif args.json is not None:
         out = open(args.json, "w", encoding="utf-8")  # noqa: SIM115 - closed below, after every image
     failed = 0
-    if out is None:
-        print(f"{'file':<40} {'size':<9} {'layout':<7} {'grid':<10} {'names':>7} {'off':>3} {'faces':>5}  emotions")
+    header = f"{'file':<40} {'size':<9} {'layout':<7} {'grid':<10} {'names':>7} {'off':>3} {'faces':>5}  emotions"
     try:
         for i, path in enumerate(files):
             try:
@@ -324,11 +352,15 @@ def run_analyse(args: argparse.Namespace) -> int:
                 out.write(json.dumps(doc, ensure_ascii=False) + "\n")
                 out.flush()
             elif "error" not in doc:
+                if header:  # above the first row only: a run whose every file failed prints no table
+                    print(header)
+                    header = ""
                 print(_row(doc))
     finally:
         if out is not None and out is not sys.stdout:
             out.close()
     if failed:
-        print(f"error: {failed} of {len(files)} file(s) could not be analysed", file=sys.stderr)
+        if len(files) > 1:  # one file: its own error line said it all
+            print(f"error: {failed} of {len(files)} file(s) could not be analysed", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK

@@ -37,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m monitor", description="ClassMood capture worker.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = sub.add_parser("run", help="monitor a class from a video source", description=__doc__)
+    run = sub.add_parser("run", help="monitor a class from a video source", description=__doc__.replace("``", ""))
     run.add_argument("--source", help="video file, camera index (0), rtsp:// or http(s):// URL, screen, screen:N "
                      "(monitor N), screen:LEFT,TOP,WIDTH,HEIGHT, window:TITLE, or a folder of images")
     run.add_argument("--roster", type=Path, help="gallery: CSV with columns display_name, student (the class list)")

@@ -49,8 +49,18 @@ class DetectorConfig(_Section):
     )
 
 
+MIN_READ_PX = 24
+"""Faces narrower than this (frame pixels) are there, their expression not read: ``python bench/small_faces.py``."""
+
+
 class ModelConfig(_Section):
     path: Path = Field(DEFAULT_MODEL, description="Keras model file; its labels.json must sit beside it")
+    min_read_px: int = Field(
+        MIN_READ_PX, ge=0, le=512,
+        description="a face narrower than this (pixels of the frame) is present, its expression not read (face not "
+        "visible): smaller faces carry too little of it, and the model's readings of them lean negative "
+        "(bench/small_faces.py); 0: read every face",
+    )
     batch_size: int = Field(
         128, ge=1, le=1024, description="face crops per inference call (two crops a face: a 64-face class in one call)"
     )

@@ -54,6 +54,8 @@ def load(path: Path) -> tuple[int | None, list[Op]]:
     try:
         payload = json.loads(path.read_text())
         ops = [decode_op(raw) for raw in payload["ops"]]
+    except FileNotFoundError as exc:
+        raise ValueError(f"{path}: no such file (a replayed file is removed once all of it is written)") from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"not a ClassMood spool file: {path} ({exc})") from exc
     session_id = payload.get("session_id")

@@ -210,7 +210,7 @@ class Worker:
             prepared.detector, prepared.classifier, self.layout, tile_px=cfg.detector.gallery_tile_px,
             roster=prepared.roster, name_match=cfg.analysis.name_match, seat_match=cfg.analysis.seat_match,
             seat_min_age_s=cfg.analysis.seat_min_age,
-            ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang,
+            ocr=cfg.gallery.ocr, tesseract_lang=cfg.gallery.tesseract_lang, min_read_px=cfg.model.min_read_px,
         )
         presence = cfg.analysis.mode == "presence"
         self.flags = FlagEngine(presence_rules_only(prepared.flag_settings) if presence else prepared.flag_settings)

@@ -386,3 +386,16 @@ def test_a_database_away_with_no_folder_to_keep_the_class_in_is_refused_before_t
     assert "Traceback" not in done.stderr
     # with a folder that takes files, the same database away is no reason to refuse
     assert probe(missing_pg[0]) is False
+
+
+@pytest.mark.unit
+def test_replaying_a_spool_file_a_second_time_says_it_is_gone(tmp_path: Path) -> None:
+    """A newcomer's review: a spool file is removed once replayed, and replaying it again said "not a ClassMood spool
+    file ... No such file"; it is one line saying the file is not there, and why it may not be."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CLASSMOOD_HOME": str(tmp_path)}
+    gone = tmp_path / "spool" / "session-1.json"
+    done = subprocess.run([sys.executable, "-m", "monitor", "replay", str(gone), "--db", f"sqlite:///{tmp_path}/x.db"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines == [f"error: {gone}: no such file (a replayed file is removed once all of it is written)"], lines

@@ -95,6 +95,24 @@ def test_bad_paths_are_one_error_line_and_exit_2_before_anything_runs(args: list
     assert len([line for line in r.stderr.splitlines() if line.strip()]) == 1, r.stderr
 
 
+@pytest.mark.parametrize("how", ["cut PNG", "cut JPEG", "text"])
+def test_one_bad_image_is_one_error_line_and_no_table(how: str, folder: tuple[Path, list], tmp_path: Path) -> None:
+    """A newcomer's review: one truncated file gave the table's header on stdout, its own error line, a summary
+    "1 of 1 file(s)" line and, for a PNG, libpng's own "PNG input buffer is incomplete" on stderr."""
+    d, _ = folder
+    bad = tmp_path / ("bad.png" if how == "cut PNG" else "bad.jpg")
+    if how == "text":
+        bad.write_text("not an image\n")
+    else:
+        cv2.imwrite(str(tmp_path / ("whole" + bad.suffix)), cv2.imread(str(d / "a_gallery.png")))
+        bad.write_bytes((tmp_path / ("whole" + bad.suffix)).read_bytes()[:3000])
+    r = run_cli("monitor", "analyse", str(bad), timeout=120)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad}: "), r.stderr
+
+
 @pytest.mark.parametrize(("shown", "then"), [("gallery", "gallery"), ("room", "room"), ("nameless lattice", "room")])
 def test_auto_is_decided_by_what_the_frames_show(shown: str, then: str, fer, classifier) -> None:  # type: ignore[no-untyped-def]
     """A recording that opens on black (a fade-in, a camera's first dark frames) used to be decided as a room on that

@@ -34,15 +34,19 @@ def test_students_looking_down_are_present_with_face_not_visible_not_given_an_em
         unreadable = list(s.scalars(select(StudentPresence)))
     eng.dispose()
     seats_read = {r.student for r in read}
+    seats = seats_read | {p.student for p in unreadable}
     # about 12 faces are visible at a time; the old default (MTCNN, 32 px minimum) found none of these students.
     # 15 students: a student leaning over a book gave a new seat each time (20 seats) until a new place near an
     # empty numbered seat was taken as that seat's student (17), and a place must be seen over 2 s to be numbered
     # (15: a hand over a book and a chair's back came and went; bench/seats.py)
-    assert 10 <= len(seats_read) <= 16, sorted(seats_read)
+    assert 10 <= len(seats) <= 16, sorted(seats)
     assert all(r.student.startswith("Seat ") for r in read + unreadable)
     assert unreadable and all(p.state == "face_not_visible" and p.frames_face_not_visible > 0 for p in unreadable)
-    assert {p.student for p in unreadable} <= seats_read  # only seats a face was once read at; never a new one
-    assert summary.students == len(seats_read)
+    # the faces are 12 px wide on average: too small to read an expression (model.min_read_px, bench/small_faces.py:
+    # two thirds of them were read as sad); their students are there, their faces not visible
+    assert len(seats_read) <= 3, sorted(seats_read)
+    assert sum(r.frames_seen for r in read) <= 5
+    assert summary.students == len(seats)
 
 
 LAB = CLIP.with_name("blue_eye_lab_b.mp4")
