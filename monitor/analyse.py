@@ -209,7 +209,6 @@ class FrameAnalyser:
         return FrameResult("room" if self.layout == "auto" else self.layout, grid if view is not None else None, view,
                            faces, students, preds, presence, pending, promoted)
 
-
     def _read(
         self, frame: Frame, faces: FaceDetections, students: list[str | None], presence: dict[str, str]
     ) -> EmotionPredictions:
@@ -218,13 +217,12 @@ class FrameAnalyser:
         nothing from a face, so every face found is a face seen there."""
         if self.classifier is None:
             return EmotionPredictions.empty()
-        small = (faces.boxes[:, 2] < self.min_read_px if len(faces) and not isinstance(self.classifier, PresenceOnly)
-                 else np.zeros(len(faces), bool))
-        if not small.any():
+        small = faces.boxes[:, 2] < self.min_read_px
+        if isinstance(self.classifier, PresenceOnly) or not small.any():
             return classify(frame, faces, self.classifier)
         keep = np.flatnonzero(~small)
         read = classify(frame, faces.subset(keep), self.classifier)
-        preds = EmotionPredictions(read.probs, keep[read.index].astype(np.int64))
+        preds = EmotionPredictions(read.probs, keep[read.index])
         labelled = {students[int(i)] for i in preds.index}
         for i in np.flatnonzero(small):
             student = students[int(i)]

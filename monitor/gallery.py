@@ -256,24 +256,18 @@ def _with_edge_tiles(gray: Image, grid: GalleryGrid) -> GalleryGrid:
     placed: list[tuple[_Rect, tuple[int, int]]] = [(_Rect(t.x, t.y, t.w, t.h), (t.row, t.col)) for t in tiles]
     for _ in range(2):
         for transpose, flip in ((False, False), (False, True), (True, False), (True, True)):
+            # each edge looked at as the left one: the mask (and rectangles) transposed for top and bottom,
+            # mirrored for right and bottom
             view = background.T if transpose else background
             view = view[:, ::-1] if flip else view
             span = view.shape[1]
-
-            def there(r: _Rect, transpose: bool = transpose, flip: bool = flip, span: int = span) -> _Rect:
-                r = _Rect(r.y, r.x, r.h, r.w) if transpose else r
-                return _Rect(span - r.x - r.w, r.y, r.w, r.h) if flip else r
-
-            def back(r: _Rect, transpose: bool = transpose, flip: bool = flip, span: int = span) -> _Rect:
-                r = _Rect(span - r.x - r.w, r.y, r.w, r.h) if flip else r
-                return _Rect(r.y, r.x, r.h, r.w) if transpose else r
-
             size, space = (tile_h, space_y) if transpose else (tile_w, space_x)
-            found = _left_edge_cells(view, [there(r) for r, _ in placed], size, space, short_last=not transpose)
+            turned = [_mirrored(_transposed(r, transpose), flip, span) for r, _ in placed]
             step = 1 if flip else -1
-            for cell, k in found:
+            for cell, k in _left_edge_cells(view, turned, size, space, short_last=not transpose):
                 row, col = placed[k][1]
-                placed.append((back(cell), (row + step, col) if transpose else (row, col + step)))
+                placed.append((_transposed(_mirrored(cell, flip, span), transpose),
+                               (row + step, col) if transpose else (row, col + step)))
     if len(placed) == len(tiles):
         return grid
     rects = [r for r, _ in placed]
@@ -291,6 +285,15 @@ def _with_edge_tiles(gray: Image, grid: GalleryGrid) -> GalleryGrid:
         rows=len(rows),
         cols=max(len(row) for row in rows),
     )
+
+
+def _transposed(r: _Rect, yes: bool) -> _Rect:
+    return _Rect(r.y, r.x, r.h, r.w) if yes else r
+
+
+def _mirrored(r: _Rect, yes: bool, span: int) -> _Rect:
+    """``r`` mirrored left to right in an image ``span`` px wide (its own inverse, as ``_transposed`` is)."""
+    return _Rect(span - r.x - r.w, r.y, r.w, r.h) if yes else r
 
 
 def _left_edge_cells(

@@ -22,6 +22,7 @@ import collections
 import datetime as dt
 import logging
 import queue
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -144,8 +145,6 @@ def fit_opt(column: InstrumentedAttribute[Any], value: str | None) -> str | None
 def folder_takes_files(folder: Path) -> bool:
     """Whether a new file can be made (and removed) in ``folder``: the test that permissions alone do not give (an
     administrator passes ``os.access``; an immutable or read-only mounted folder still refuses)."""
-    import tempfile
-
     try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".classmood-probe-"):
             return True
