@@ -32,11 +32,17 @@ pytest_plugins = ["tests.helpers.dash_pages", "tests.helpers.school_viewers"]
 def pytest_configure(config: pytest.Config) -> None:
     """Point the user data folder (default database, journals, spool, demo video) at a throwaway folder for the whole
     run, inherited by every worker subprocess: a test must never replay, or leave, a journal in the real one. A test
-    that needs its own folder still sets ``CLASSMOOD_HOME`` itself."""
+    that needs its own folder still sets ``CLASSMOOD_HOME`` itself. Under pytest-xdist each worker process gets a
+    folder of its own inside the run's, so one worker's test never replays another's journal."""
     if "CLASSMOOD_HOME" not in os.environ:
         import tempfile
 
-        os.environ["CLASSMOOD_HOME"] = tempfile.mkdtemp(prefix="classmood-test-home-")
+        os.environ["CLASSMOOD_HOME"] = os.environ["CLASSMOOD_TEST_HOME"] = tempfile.mkdtemp(prefix="classmood-test-home-")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # set in each worker before its configuration is made
+    if worker and os.environ["CLASSMOOD_HOME"] == os.environ.get("CLASSMOOD_TEST_HOME"):
+        home = Path(os.environ["CLASSMOOD_HOME"]) / worker
+        home.mkdir(exist_ok=True)
+        os.environ["CLASSMOOD_HOME"] = str(home)
 
 
 @pytest.fixture(scope="session")

@@ -127,8 +127,12 @@ def test_resume_continues_bit_for_bit(fer, tmp_path: Path) -> None:  # type: ign
     strip = [{k: v for k, v in h.items() if k != "seconds"} for h in ma["history"]]
     assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in mb["history"]]
     assert (tmp_path / "interrupted" / "best.keras").is_file()
-    # a distilled run (the shipped model, with its own layers, as the teacher) records its teacher and resumes with
-    # it, bit for bit too
+
+
+@pytest.mark.slow
+def test_a_distilled_run_records_its_teacher_and_resumes_bit_for_bit(fer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A distilled run (the shipped model, with its own layers, as the teacher) records its teacher and resumes with
+    it, bit for bit too; the teacher changes what is learnt."""
     teacher = str(DEFAULT_MODEL.resolve())
     _run(tmp_path, "taught", "--teacher", teacher, "--distill-weight", "0.7", "--epochs", "2")
     _run(tmp_path, "taught_stop", "--teacher", teacher, "--distill-weight", "0.7", "--epochs", "2", "--stop-after", "1")
