@@ -27,6 +27,7 @@ if [ "$own_pg" = 1 ]; then
 fi
 export TF_CPP_MIN_LOG_LEVEL=3
 # Two processes (pytest-xdist; CLASSMOOD_TEST_WORKERS, or -n 0 after the command for one): on CI's 2-core runner the
-# suite takes about 17 minutes instead of 27, well inside CI's 20. Every test is independent of the others' order and
-# process: its own temporary folder, database, port and X display.
-.venv/bin/python -m pytest -n "${CLASSMOOD_TEST_WORKERS:-2}" --dist worksteal "$@"
+# suite takes about 17 minutes instead of 27, inside CI's 20. Each test has its own temporary folder, database, port
+# and X display, and each worker its own data folder; a module's tests stay on one worker, in their order
+# (--dist loadfile), since the browser tests share a module's seeded dashboard.
+.venv/bin/python -m pytest -n "${CLASSMOOD_TEST_WORKERS:-2}" --dist loadfile "$@"
