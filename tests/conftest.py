@@ -45,6 +45,20 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["CLASSMOOD_HOME"] = str(home)
 
 
+# Heaviest layer first: with two workers (``./test.sh``, ``--dist loadfile``) the minute-long pipeline modules then start
+# early and the many short unit modules fill the end, so both workers finish together (alphabetical order left one
+# worker alone on a pipeline module for the last minutes).
+_LAYER_ORDER = ("pipeline", "browser", "db", "unit")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def layer(item: pytest.Item) -> int:
+        folder = item.path.parent.name  # tests/<layer>/test_*.py
+        return _LAYER_ORDER.index(folder) if folder in _LAYER_ORDER else len(_LAYER_ORDER)
+
+    items.sort(key=layer)  # stable: each module's tests keep their order
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> URL:
     """The PostgreSQL admin URL from ``CLASSMOOD_TEST_PG_URL`` (skip locally, fail under CI when it is unset)."""
